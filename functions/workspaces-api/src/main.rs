@@ -1,0 +1,24 @@
+//! workspaces-api: `/v1/me` and `/v1/workspaces`. Configuration, clients, state, run.
+
+use std::sync::Arc;
+
+use atelier_adapters::{cognito::CognitoDirectory, dynamodb::Table, ec2::Ec2, settings};
+use atelier_domain::service::Workspaces;
+use atelier_web::{JwtVerifier, VerifierSettings, workspaces};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    atelier_web::init_tracing();
+    let config = atelier_adapters::aws_config().await;
+    let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
+    let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
+    let workspaces = Workspaces {
+        store: table.clone(),
+        catalog: table,
+        provisioner: atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?),
+        power: Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config))),
+        directory: Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(&config), user_pool_id)),
+    };
+    let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
+    atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces })).await
+}

@@ -1,0 +1,63 @@
+//! Cognito: the user directory, for what an access token does not carry (e-mail, cost centre).
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use atelier_domain::{Profile, UpstreamError, ports::UserDirectory};
+use aws_sdk_cognitoidentityprovider::Client;
+
+use crate::upstream;
+
+/// The custom attribute holding a user's cost centre.
+pub const COST_CENTRE_ATTRIBUTE: &str = "custom:cost_centre";
+
+/// How long a profile is reused before asking Cognito again (cost centres change rarely;
+/// a warm Lambda should not call AdminGetUser on every request).
+const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// The Cognito user pool as a [`UserDirectory`].
+pub struct CognitoDirectory {
+    client: Client,
+    user_pool_id: String,
+    cache: Mutex<HashMap<String, (Instant, Profile)>>,
+}
+
+impl CognitoDirectory {
+    /// The pool `user_pool_id`, through `client`.
+    pub fn new(client: Client, user_pool_id: impl Into<String>) -> Self {
+        Self { client, user_pool_id: user_pool_id.into(), cache: Mutex::new(HashMap::new()) }
+    }
+}
+
+#[async_trait]
+impl UserDirectory for CognitoDirectory {
+    async fn profile(&self, username: &str) -> Result<Profile, UpstreamError> {
+        if let Some((at, profile)) = self.cache.lock().expect("cache lock").get(username)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(profile.clone());
+        }
+        let output = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(|e| upstream("cognito-idp", "AdminGetUser", e))?;
+        let attribute = |name: &str| {
+            output.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value()).map(str::to_owned)
+        };
+        let profile = Profile { email: attribute("email"), cost_centre: attribute(COST_CENTRE_ATTRIBUTE) };
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(username.to_owned(), (Instant::now(), profile.clone()));
+        Ok(profile)
+    }
+}

@@ -1,0 +1,596 @@
+//! DynamoDB: the single table behind [`WorkspaceStore`] and [`Catalog`].
+//!
+//! Key design (docs/adr/0002-single-table.md), from the access patterns:
+//!
+//! | item | `pk` | `sk` | index keys |
+//! |---|---|---|---|
+//! | workspace | `WS#<id>` | `WS` | `by-owner`: `OWNER#<username>` / `<created µs>#<id>`; `by-state`: `STATE#<state>` / `<updated µs>#<id>`; `by-kind`: `WS` / `<created µs>#<id>` |
+//! | event | `WS#<id>` | `EV#<at µs>#<version>` | — |
+//! | idempotency key | `IDEM#<owner>#<key>` | `IDEM` | — (`ttl`) |
+//! | product | `PRODUCT#<id>` | `PRODUCT` | `by-kind`: `PRODUCT` / `<id>` |
+//!
+//! Every state change is a conditional write on the stored `version` and `state`, and
+//! appends its event in the same transaction. No request path scans.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use atelier_domain::{
+    Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    ports::{Catalog, IdempotencyRecord, Inserted, Page, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore},
+    workspace::{Owner, Provisioned},
+};
+use aws_sdk_dynamodb::{
+    Client,
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    },
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::upstream;
+
+/// Index over one owner's workspaces, newest first.
+pub const BY_OWNER: &str = "by-owner";
+/// Index over workspaces in one state.
+pub const BY_STATE: &str = "by-state";
+/// Index over every item of one kind (workspaces, products).
+pub const BY_KIND: &str = "by-kind";
+
+/// The table's key schema and indexes, as (index name, partition attribute, sort attribute).
+/// `infra/` declares the same; a test compares them.
+pub const INDEXES: [(&str, &str, &str); 3] =
+    [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
+
+/// The Atelier table.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+impl Table {
+    /// The table `name`, through `client`.
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Creates the table with its indexes and TTL (local stack and tests; `infra/` in AWS).
+    pub async fn create(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(&self.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range));
+        for (index, pk, sk) in INDEXES {
+            request = request.attribute_definitions(attr(pk)).attribute_definitions(attr(sk)).global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(pk, KeyType::Hash))
+                    .key_schema(key(sk, KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("name, keys and projection are set"),
+            );
+        }
+        request.send().await.map_err(|e| upstream("dynamodb", "CreateTable", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().expect("fields are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    /// True when the table exists.
+    pub async fn exists(&self) -> Result<bool, StoreError> {
+        match self.client.describe_table().table_name(&self.name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
+            Err(e) => Err(upstream("dynamodb", "DescribeTable", e).into()),
+        }
+    }
+
+    /// Writes (or replaces) a catalog product.
+    pub async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        let item = ProductItem {
+            pk: format!("PRODUCT#{}", product.id),
+            sk: "PRODUCT".into(),
+            kind_pk: "PRODUCT".into(),
+            kind_sk: product.id.to_string(),
+            product: product.clone(),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "PutItem", e))?;
+        Ok(())
+    }
+
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        index: Option<&str>,
+        (pk_attr, pk_value): (&str, String),
+        sk_prefix: Option<(&str, &str)>,
+        newest_first: bool,
+        page: &PageRequest,
+    ) -> Result<Page<T>, StoreError> {
+        let start = page.token.as_deref().map(|t| decode_token(t, pk_attr, &pk_value)).transpose()?;
+        let mut condition = "#pk = :pk".to_owned();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .set_index_name(index.map(str::to_owned))
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(pk_value))
+            .scan_index_forward(!newest_first)
+            .limit(page.limit.clamp(1, atelier_domain::ports::MAX_PAGE_SIZE) as i32)
+            .set_exclusive_start_key(start);
+        if let Some((sk_attr, prefix)) = sk_prefix {
+            condition.push_str(" AND begins_with(#sk, :sk)");
+            query = query
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":sk", AttributeValue::S(prefix.to_owned()));
+        }
+        let output =
+            query.key_condition_expression(condition).send().await.map_err(|e| upstream("dynamodb", "Query", e))?;
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
+        let next_token = output.last_evaluated_key.map(|k| encode_token(&k)).transpose()?;
+        Ok(Page { items, next_token })
+    }
+}
+
+#[async_trait]
+impl WorkspaceStore for Table {
+    async fn insert(
+        &self,
+        workspace: &Workspace,
+        event: &Event,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Inserted, StoreError> {
+        let mut items = vec![
+            self.put(&WorkspaceItem::from(workspace), "attribute_not_exists(pk)", &[])?,
+            self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
+        ];
+        if let Some(record) = idempotency {
+            // An expired key (not yet deleted by TTL) may be reused.
+            items.push(self.put(
+                &IdempotencyItem::from(record),
+                "attribute_not_exists(pk) OR #ttl < :now",
+                &[("#ttl", ":now", AttributeValue::N(Timestamp::now().as_second().to_string()))],
+            )?);
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Inserted::Created),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) if codes.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => Ok(Inserted::KeyTaken),
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Err(StoreError::Conflict),
+                _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
+            },
+        }
+    }
+
+    async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(format!("WS#{id}")))
+            .key("sk", AttributeValue::S("WS".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        output.item.map(|item| from_item::<WorkspaceItem>(item).and_then(Workspace::try_from)).transpose()
+    }
+
+    async fn idempotency(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(idempotency_pk(owner, key)))
+            .key("sk", AttributeValue::S("IDEM".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        let Some(item) = output.item else { return Ok(None) };
+        let record = IdempotencyRecord::try_from(from_item::<IdempotencyItem>(item)?)?;
+        Ok((record.expires_at > Timestamp::now()).then_some(record))
+    }
+
+    async fn list(&self, filter: &WorkspaceFilter, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+        let (index, key) = match filter {
+            WorkspaceFilter::Owner(owner) => (BY_OWNER, ("ownerPk", format!("OWNER#{owner}"))),
+            WorkspaceFilter::All => (BY_KIND, ("kindPk", "WS".to_owned())),
+            WorkspaceFilter::State(state) => (BY_STATE, ("statePk", format!("STATE#{state}"))),
+        };
+        let newest_first = !matches!(filter, WorkspaceFilter::State(_));
+        let page: Page<WorkspaceItem> = self.query_page(Some(index), key, None, newest_first, page).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(Workspace::try_from).collect::<Result<_, _>>()?,
+            next_token: page.next_token,
+        })
+    }
+
+    async fn update(
+        &self,
+        workspace: &Workspace,
+        expected_state: State,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError> {
+        let condition = "#version = :expected_version AND #state = :expected_state";
+        let values = [
+            ("#version", ":expected_version", AttributeValue::N((workspace.version - 1).to_string())),
+            ("#state", ":expected_state", AttributeValue::S(expected_state.as_str().to_owned())),
+        ];
+        let put = self.put(&WorkspaceItem::from(workspace), condition, &values)?;
+        let Some(event) = event else {
+            let put = put.put.expect("built as a put");
+            return match self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(put.item))
+                .condition_expression(condition)
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+                Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
+            };
+        };
+        let items = vec![
+            put,
+            self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
+        ];
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
+                    Err(StoreError::Conflict)
+                }
+                _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
+            },
+        }
+    }
+
+    async fn events(&self, id: &WorkspaceId, page: &PageRequest) -> Result<Page<Event>, StoreError> {
+        let page: Page<EventItem> =
+            self.query_page(None, ("pk", format!("WS#{id}")), Some(("sk", "EV#")), true, page).await?;
+        Ok(Page { items: page.items.into_iter().map(|e| e.event).collect(), next_token: page.next_token })
+    }
+}
+
+#[async_trait]
+impl Catalog for Table {
+    async fn products(&self, page: &PageRequest) -> Result<Page<Product>, StoreError> {
+        let page: Page<ProductItem> =
+            self.query_page(Some(BY_KIND), ("kindPk", "PRODUCT".to_owned()), None, false, page).await?;
+        Ok(Page { items: page.items.into_iter().map(|p| p.product).collect(), next_token: page.next_token })
+    }
+
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(format!("PRODUCT#{id}")))
+            .key("sk", AttributeValue::S("PRODUCT".into()))
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        Ok(output.item.map(from_item::<ProductItem>).transpose()?.map(|p| p.product))
+    }
+}
+
+impl Table {
+    fn put<T: Serialize>(
+        &self,
+        item: &T,
+        condition: &str,
+        values: &[(&str, &str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put =
+            Put::builder().table_name(&self.name).set_item(Some(to_item(item)?)).condition_expression(condition);
+        for (name_placeholder, value_placeholder, value) in values {
+            let name = name_placeholder.trim_start_matches('#');
+            put = put
+                .expression_attribute_names(*name_placeholder, name)
+                .expression_attribute_values(*value_placeholder, value.clone());
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+/// The cancellation reason codes of a cancelled transaction, in item order.
+fn cancellation_codes<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            Some(e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
+        }
+        _ => None,
+    }
+}
+
+fn idempotency_pk(owner: &str, key: &str) -> String {
+    format!("IDEM#{owner}#{key}")
+}
+
+/// Sort-key form of an instant: zero-padded microseconds since the epoch, so that string
+/// order is time order.
+fn sort_instant(t: Timestamp) -> String {
+    format!("{:020}", t.as_microsecond())
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "encode", false, e)))
+}
+
+fn from_item<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "decode", false, e)))
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Upstream(atelier_domain::UpstreamError::new(
+        "dynamodb",
+        "decode",
+        false,
+        format!("stored {what} is not valid: {detail}"),
+    ))
+}
+
+/// Page tokens are the `LastEvaluatedKey` (all string attributes), base64url JSON. On the
+/// way back in, the token must belong to the same list (same partition): a token from
+/// another user's list is refused rather than followed.
+fn encode_token(key: &HashMap<String, AttributeValue>) -> Result<String, StoreError> {
+    let mut plain = std::collections::BTreeMap::new();
+    for (name, value) in key {
+        let AttributeValue::S(s) = value else { return Err(corrupt("page key", name)) };
+        plain.insert(name.clone(), s.clone());
+    }
+    let json = serde_json::to_vec(&plain).map_err(|e| corrupt("page key", e))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_token(token: &str, pk_attr: &str, pk_value: &str) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    if token.len() > 2048 {
+        return Err(StoreError::BadPageToken);
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| StoreError::BadPageToken)?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadPageToken)?;
+    if plain.get(pk_attr).map(String::as_str) != Some(pk_value) || plain.len() > 4 {
+        return Err(StoreError::BadPageToken);
+    }
+    let allowed = ["pk", "sk", "ownerPk", "ownerSk", "statePk", "stateSk", "kindPk", "kindSk"];
+    if !plain.keys().all(|k| allowed.contains(&k.as_str())) {
+        return Err(StoreError::BadPageToken);
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceItem {
+    pk: String,
+    sk: String,
+    owner_pk: String,
+    owner_sk: String,
+    state_pk: String,
+    state_sk: String,
+    kind_pk: String,
+    kind_sk: String,
+    id: String,
+    name: String,
+    owner: String,
+    owner_sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cost_centre: Option<String>,
+    product_id: String,
+    instance_type: String,
+    hibernation: bool,
+    state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provisioned_product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance_id: Option<String>,
+    provision_token: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    version: u64,
+}
+
+impl From<&Workspace> for WorkspaceItem {
+    fn from(w: &Workspace) -> Self {
+        let created = format!("{}#{}", sort_instant(w.created_at), w.id);
+        Self {
+            pk: format!("WS#{}", w.id),
+            sk: "WS".into(),
+            owner_pk: format!("OWNER#{}", w.owner.username),
+            owner_sk: created.clone(),
+            state_pk: format!("STATE#{}", w.state),
+            state_sk: format!("{}#{}", sort_instant(w.updated_at), w.id),
+            kind_pk: "WS".into(),
+            kind_sk: created,
+            id: w.id.to_string(),
+            name: w.name.as_str().to_owned(),
+            owner: w.owner.username.clone(),
+            owner_sub: w.owner.sub.clone(),
+            cost_centre: w.owner.cost_centre.clone(),
+            product_id: w.product_id.to_string(),
+            instance_type: w.instance_type.clone(),
+            hibernation: w.hibernation,
+            state: w.state.as_str().to_owned(),
+            provisioned_product_id: w.provisioned.provisioned_product_id.clone(),
+            record_id: w.provisioned.record_id.clone(),
+            instance_id: w.provisioned.instance_id.clone(),
+            provision_token: w.provision_token.clone(),
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            error: w.error.clone(),
+            version: w.version,
+        }
+    }
+}
+
+impl TryFrom<WorkspaceItem> for Workspace {
+    type Error = StoreError;
+    fn try_from(i: WorkspaceItem) -> Result<Self, StoreError> {
+        Ok(Workspace {
+            id: WorkspaceId::parse(&i.id).map_err(|e| corrupt("workspace id", e))?,
+            name: WorkspaceName::parse(&i.name).map_err(|e| corrupt("workspace name", e))?,
+            owner: Owner { username: i.owner, sub: i.owner_sub, cost_centre: i.cost_centre },
+            product_id: ProductId::parse(&i.product_id).map_err(|e| corrupt("product id", e))?,
+            instance_type: i.instance_type,
+            hibernation: i.hibernation,
+            state: State::parse(&i.state).ok_or_else(|| corrupt("state", &i.state))?,
+            provisioned: Provisioned {
+                provisioned_product_id: i.provisioned_product_id,
+                record_id: i.record_id,
+                instance_id: i.instance_id,
+            },
+            provision_token: i.provision_token,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            error: i.error,
+            version: i.version,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    event: Event,
+}
+
+impl EventItem {
+    fn new(id: &WorkspaceId, version: u64, event: &Event) -> Self {
+        Self {
+            pk: format!("WS#{id}"),
+            sk: format!("EV#{}#{version:010}", sort_instant(event.at)),
+            event: event.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    owner: String,
+    key: String,
+    request_hash: String,
+    workspace_id: String,
+    /// Epoch seconds: DynamoDB TTL deletes the item some time after this.
+    ttl: i64,
+}
+
+impl From<&IdempotencyRecord> for IdempotencyItem {
+    fn from(r: &IdempotencyRecord) -> Self {
+        Self {
+            pk: idempotency_pk(&r.owner, &r.key),
+            sk: "IDEM".into(),
+            owner: r.owner.clone(),
+            key: r.key.clone(),
+            request_hash: r.request_hash.clone(),
+            workspace_id: r.workspace_id.to_string(),
+            ttl: r.expires_at.as_second(),
+        }
+    }
+}
+
+impl TryFrom<IdempotencyItem> for IdempotencyRecord {
+    type Error = StoreError;
+    fn try_from(i: IdempotencyItem) -> Result<Self, StoreError> {
+        Ok(IdempotencyRecord {
+            owner: i.owner,
+            key: i.key,
+            request_hash: i.request_hash,
+            workspace_id: WorkspaceId::parse(&i.workspace_id).map_err(|e| corrupt("workspace id", e))?,
+            expires_at: Timestamp::from_second(i.ttl).map_err(|e| corrupt("ttl", e))?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductItem {
+    pk: String,
+    sk: String,
+    kind_pk: String,
+    kind_sk: String,
+    #[serde(flatten)]
+    product: Product,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_instants_order_like_time() {
+        let a = Timestamp::from_second(1).unwrap();
+        let b = Timestamp::from_second(1_000_000_000).unwrap();
+        assert!(sort_instant(a) < sort_instant(b));
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_stay_in_their_list() {
+        let key = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("WS#x".into())),
+            ("ownerPk".to_owned(), AttributeValue::S("OWNER#alice".into())),
+        ]);
+        let token = encode_token(&key).unwrap();
+        assert_eq!(decode_token(&token, "ownerPk", "OWNER#alice").unwrap(), key);
+        assert!(matches!(decode_token(&token, "ownerPk", "OWNER#bob"), Err(StoreError::BadPageToken)));
+        assert!(matches!(decode_token("not base64!", "ownerPk", "OWNER#alice"), Err(StoreError::BadPageToken)));
+    }
+}

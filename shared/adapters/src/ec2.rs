@@ -1,0 +1,222 @@
+//! EC2: powers instances on and off ([`PowerSwitch`]) and, where Service Catalog is not
+//! used, launches the product's instance directly ([`Ec2Launch`]).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use atelier_domain::{
+    UpstreamError, Workspace,
+    ports::{InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner},
+    workspace::Provisioned,
+};
+use aws_sdk_ec2::{
+    Client,
+    types::{
+        BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
+        InstanceMetadataOptionsRequest, InstanceStateName, ResourceType, Tag, TagSpecification, VolumeType,
+    },
+};
+
+use crate::upstream;
+
+/// Largest number of instance ids EC2 accepts in one call here (it allows more for
+/// DescribeInstances, but Start/Stop are capped per request by account limits in practice).
+pub const BATCH: usize = 50;
+
+/// EC2 power actions and observation.
+#[derive(Clone, Debug)]
+pub struct Ec2 {
+    client: Client,
+}
+
+impl Ec2 {
+    /// EC2 through `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl PowerSwitch for Ec2 {
+    async fn start(&self, instance_ids: &[String]) -> Result<(), UpstreamError> {
+        for chunk in instance_ids.chunks(BATCH) {
+            self.client
+                .start_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| upstream("ec2", "StartInstances", e))?;
+        }
+        Ok(())
+    }
+
+    async fn stop(&self, instance_ids: &[String], hibernate: bool) -> Result<(), UpstreamError> {
+        for chunk in instance_ids.chunks(BATCH) {
+            self.client
+                .stop_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .hibernate(hibernate)
+                .send()
+                .await
+                .map_err(|e| upstream("ec2", "StopInstances", e))?;
+        }
+        Ok(())
+    }
+
+    async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError> {
+        let mut states: HashMap<String, InstanceState> =
+            instance_ids.iter().map(|id| (id.clone(), InstanceState::Missing)).collect();
+        // A filter (rather than InstanceIds) so that an id EC2 no longer knows comes back as
+        // Missing instead of failing the whole batch with InvalidInstanceID.NotFound.
+        for chunk in instance_ids.chunks(BATCH * 4) {
+            let mut pages = self
+                .client
+                .describe_instances()
+                .filters(Filter::builder().name("instance-id").set_values(Some(chunk.to_vec())).build())
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| upstream("ec2", "DescribeInstances", e))?;
+                for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                    if let (Some(id), Some(state)) = (instance.instance_id(), instance.state().and_then(|s| s.name())) {
+                        states.insert(id.to_owned(), instance_state(state));
+                    }
+                }
+            }
+        }
+        Ok(states)
+    }
+}
+
+fn instance_state(name: &InstanceStateName) -> InstanceState {
+    match name {
+        InstanceStateName::Pending => InstanceState::Pending,
+        InstanceStateName::Running => InstanceState::Running,
+        InstanceStateName::Stopping => InstanceState::Stopping,
+        InstanceStateName::Stopped => InstanceState::Stopped,
+        InstanceStateName::ShuttingDown => InstanceState::ShuttingDown,
+        InstanceStateName::Terminated => InstanceState::Terminated,
+        _ => InstanceState::Pending,
+    }
+}
+
+/// Launches a product's machine directly with EC2 RunInstances: same image, instance type,
+/// tags and hardening as the Service Catalog product. Used against the local AWS server,
+/// and valid in accounts without Service Catalog.
+#[derive(Clone, Debug)]
+pub struct Ec2Launch {
+    ec2: Ec2,
+    subnet_id: Option<String>,
+    instance_profile: Option<String>,
+}
+
+impl Ec2Launch {
+    /// Launches into `subnet_id` (the account's default when `None`) with the instance
+    /// profile `instance_profile` (the workspace role: SSM, data lake read-only).
+    pub fn new(client: Client, subnet_id: Option<String>, instance_profile: Option<String>) -> Self {
+        Self { ec2: Ec2::new(client), subnet_id, instance_profile }
+    }
+}
+
+/// The tags every workspace resource carries (cost allocation and IAM conditions).
+pub fn workspace_tags(workspace: &Workspace) -> Vec<Tag> {
+    [
+        ("atelier:owner", workspace.owner.username.as_str()),
+        ("atelier:workspace", workspace.id.as_str()),
+        ("atelier:cost-centre", workspace.owner.cost_centre.as_deref().unwrap_or("unassigned")),
+        ("Name", workspace.name.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+    .collect()
+}
+
+#[async_trait]
+impl Provisioner for Ec2Launch {
+    async fn provision(&self, request: ProvisionRequest<'_>) -> Result<Provisioned, UpstreamError> {
+        let ProvisionRequest { workspace, product } = request;
+        let tags = workspace_tags(workspace);
+        let tag_spec =
+            |kind: ResourceType| TagSpecification::builder().resource_type(kind).set_tags(Some(tags.clone())).build();
+        let mut run = self
+            .ec2
+            .client
+            .run_instances()
+            .image_id(&product.image_id)
+            .instance_type(product.instance_type.as_str().into())
+            .min_count(1)
+            .max_count(1)
+            // Same token, same instance: a retried provisioning never launches twice.
+            .client_token(&workspace.provision_token)
+            .hibernation_options(HibernationOptionsRequest::builder().configured(product.hibernation).build())
+            .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(
+                        EbsBlockDevice::builder()
+                            .volume_size(product.volume_gib as i32)
+                            .volume_type(VolumeType::Gp3)
+                            // Hibernation stores RAM on the root volume, which must be encrypted.
+                            .encrypted(true)
+                            .delete_on_termination(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .tag_specifications(tag_spec(ResourceType::Instance))
+            .tag_specifications(tag_spec(ResourceType::Volume))
+            .set_subnet_id(self.subnet_id.clone());
+        if let Some(profile) = &self.instance_profile {
+            run = run.iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(profile).build(),
+            );
+        }
+        let output = run.send().await.map_err(|e| upstream("ec2", "RunInstances", e))?;
+        let instance_id = output.instances().first().and_then(|i| i.instance_id()).map(str::to_owned);
+        if instance_id.is_none() {
+            return Err(UpstreamError::new("ec2", "RunInstances", true, "RunInstances returned no instance"));
+        }
+        Ok(Provisioned { provisioned_product_id: None, record_id: None, instance_id })
+    }
+
+    async fn provisioning_progress(&self, provisioned: &Provisioned) -> Result<Progress, UpstreamError> {
+        let Some(id) = provisioned.instance_id.clone() else {
+            return Ok(Progress::Failed { reason: "no instance was launched".into() });
+        };
+        let states = self.ec2.observe(std::slice::from_ref(&id)).await?;
+        Ok(match states.get(&id) {
+            Some(InstanceState::Running | InstanceState::Stopped | InstanceState::Stopping) => {
+                Progress::Succeeded { instance_id: Some(id) }
+            }
+            Some(InstanceState::Pending) => Progress::InProgress,
+            Some(InstanceState::ShuttingDown | InstanceState::Terminated | InstanceState::Missing) | None => {
+                Progress::Failed { reason: format!("instance {id} ended before it was ready") }
+            }
+        })
+    }
+
+    async fn terminate(&self, workspace: &Workspace) -> Result<Provisioned, UpstreamError> {
+        if let Some(id) = &workspace.provisioned.instance_id {
+            match self.ec2.client.terminate_instances().instance_ids(id).send().await {
+                Ok(_) => {}
+                Err(e) if crate::error_code(&e) == Some("InvalidInstanceID.NotFound") => {}
+                Err(e) => return Err(upstream("ec2", "TerminateInstances", e)),
+            }
+        }
+        Ok(workspace.provisioned.clone())
+    }
+
+    async fn termination_progress(&self, provisioned: &Provisioned) -> Result<Progress, UpstreamError> {
+        let Some(id) = provisioned.instance_id.clone() else {
+            return Ok(Progress::Succeeded { instance_id: None });
+        };
+        let states = self.ec2.observe(std::slice::from_ref(&id)).await?;
+        Ok(match states.get(&id) {
+            Some(InstanceState::Terminated | InstanceState::Missing) | None => {
+                Progress::Succeeded { instance_id: None }
+            }
+            _ => Progress::InProgress,
+        })
+    }
+}

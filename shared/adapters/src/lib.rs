@@ -1,0 +1,90 @@
+//! AWS adapters for the domain's ports, one module per service. Each module sits behind a
+//! cargo feature so that a function links only the SDK crates it uses.
+//!
+//! The SDK is pointed at a local AWS-API server (moto) with the standard
+//! `AWS_ENDPOINT_URL` variable: there is no "local mode" in this crate.
+
+use atelier_domain::UpstreamError;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+#[cfg(feature = "cognito")]
+pub mod cognito;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "ec2")]
+pub mod ec2;
+#[cfg(feature = "servicecatalog")]
+pub mod servicecatalog;
+
+/// Loads the shared AWS configuration once (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// Error codes that mean "slow down or try again", across the services Atelier calls.
+const RETRYABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ServiceUnavailable",
+    "InternalServerError",
+    "InternalError",
+    "TransactionInProgressException",
+];
+
+/// Turns an SDK error into an [`UpstreamError`], keeping the cause and whether a retry may help.
+pub(crate) fn upstream<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> UpstreamError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(e) => e.err().code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+        _ => false,
+    };
+    UpstreamError::new(
+        service,
+        operation,
+        retryable,
+        aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+    )
+}
+
+/// The error code of a service error, if the SDK error is one.
+pub(crate) fn error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+pub mod settings;
+
+/// The provisioner the settings choose. Both adapters are linked; configuration, not a
+/// code branch per environment, decides which one runs.
+#[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+pub fn provisioner(
+    config: &aws_config::SdkConfig,
+    settings: &settings::ProvisionerSettings,
+) -> std::sync::Arc<dyn atelier_domain::ports::Provisioner> {
+    use settings::ProvisionerKind;
+    match settings.kind {
+        ProvisionerKind::ServiceCatalog => std::sync::Arc::new(
+            servicecatalog::ServiceCatalogProvisioner::new(aws_sdk_servicecatalog::Client::new(config))
+                .with_output_key(&settings.output_key),
+        ),
+        ProvisionerKind::Ec2Launch => std::sync::Arc::new(ec2::Ec2Launch::new(
+            aws_sdk_ec2::Client::new(config),
+            settings.subnet_id.clone(),
+            settings.instance_profile.clone(),
+        )),
+    }
+}

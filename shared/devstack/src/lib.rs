@@ -1,0 +1,11 @@
+//! The local AWS stack: a pinned moto server (started from the project's `.venv`) and the
+//! seed that creates Atelier's table, user pool, app client, groups, users and catalog.
+//! Used by the dev server and the tests, never by a Lambda function.
+
+pub mod banner;
+pub mod local;
+pub mod moto;
+pub mod seed;
+
+pub use moto::MotoServer;
+pub use seed::{DevUser, Seed, Seeded, sdk_config};

@@ -1,0 +1,129 @@
+//! The whole product wired for one process: every function's router on one port and
+//! state-sync on a timer, with the same adapters the Lambda functions use.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use atelier_adapters::{
+    cognito::CognitoDirectory,
+    dynamodb::Table,
+    ec2::Ec2,
+    settings::{ProvisionerKind, ProvisionerSettings},
+};
+use atelier_domain::{
+    ports::Provisioner,
+    service::Workspaces,
+    sync::{StateSync, SyncReport},
+};
+use atelier_web::{JwtVerifier, VerifierSettings, catalog, config::PortalConfig, workspaces};
+use axum::Router;
+
+use crate::{Seeded, seed::REGION};
+
+/// Everything the local product runs on.
+#[derive(Clone)]
+pub struct LocalApp {
+    pub table: Arc<Table>,
+    pub provisioner: Arc<dyn Provisioner>,
+    pub power: Arc<Ec2>,
+    pub workspaces: Workspaces,
+    pub verifier: Arc<JwtVerifier>,
+    pub portal: PortalConfig,
+}
+
+impl LocalApp {
+    /// Wires the adapters against the local server at `endpoint`, for the seeded pool.
+    pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str, seeded: &Seeded, api_url: &str) -> Self {
+        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table));
+        let provisioner = atelier_adapters::provisioner(
+            sdk,
+            &ProvisionerSettings {
+                kind: ProvisionerKind::Ec2Launch,
+                subnet_id: None,
+                instance_profile: None,
+                output_key: "InstanceId".into(),
+            },
+        );
+        let power = Arc::new(Ec2::new(aws_sdk_ec2::Client::new(sdk)));
+        let directory =
+            Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(sdk), &seeded.user_pool_id));
+        let workspaces = Workspaces {
+            store: table.clone(),
+            catalog: table.clone(),
+            provisioner: provisioner.clone(),
+            power: power.clone(),
+            directory,
+        };
+        let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
+            REGION,
+            &seeded.user_pool_id,
+            &seeded.client_id,
+            Some(endpoint),
+        )));
+        let portal = PortalConfig {
+            api_url: api_url.to_owned(),
+            region: REGION.to_owned(),
+            user_pool_id: seeded.user_pool_id.clone(),
+            user_pool_client_id: seeded.client_id.clone(),
+            cognito_endpoint: Some(endpoint.to_owned()),
+        };
+        Self { table, provisioner, power, workspaces, verifier, portal }
+    }
+
+    /// Every API route plus `/config.json`, as API Gateway would expose them.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .merge(workspaces::router(workspaces::WorkspacesState {
+                verifier: self.verifier.clone(),
+                workspaces: self.workspaces.clone(),
+            }))
+            .merge(catalog::router(catalog::CatalogState {
+                verifier: self.verifier.clone(),
+                catalog: self.table.clone(),
+            }))
+            .merge(atelier_web::config::router(self.portal.clone()));
+        atelier_web::run::finish(api)
+    }
+
+    /// The router plus the built portal at `/` (single-page app: unknown paths get
+    /// `index.html`), when `dist` exists.
+    pub fn router_with_portal(&self, dist: &Path) -> Router {
+        let router = self.router();
+        if !dist.join("index.html").exists() {
+            return router;
+        }
+        let spa = tower_http::services::ServeDir::new(dist)
+            .fallback(tower_http::services::ServeFile::new(dist.join("index.html")));
+        // API routes first; anything else is a portal asset or a portal route.
+        Router::new()
+            .nest_service("/assets", tower_http::services::ServeDir::new(dist.join("assets")))
+            .merge(router.fallback_service(spa))
+    }
+
+    /// One state-sync pass.
+    pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
+        StateSync {
+            store: self.table.as_ref(),
+            catalog: self.table.as_ref(),
+            provisioner: self.provisioner.as_ref(),
+            power: self.power.as_ref(),
+        }
+        .run(jiff::Timestamp::now())
+        .await
+    }
+
+    /// Runs state-sync every `interval` until the task is dropped.
+    pub async fn sync_forever(self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.sync_once().await {
+                Ok(report) if report.settled > 0 || !report.failed.is_empty() => {
+                    tracing::info!(settled = report.settled, failed = ?report.failed, "state-sync");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "state-sync run failed"),
+            }
+        }
+    }
+}

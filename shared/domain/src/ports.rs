@@ -1,0 +1,206 @@
+//! The ports: what the use cases need from the outside world. Adapters implement them
+//! (DynamoDB, EC2, Service Catalog, Cognito in `atelier-adapters`).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::{
+    DomainError, Event, Product, ProductId, Profile, State, UpstreamError, Workspace, WorkspaceId,
+    workspace::Provisioned,
+};
+
+/// Largest page any list answers.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Which page of a list to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// At most this many items (1..=[`MAX_PAGE_SIZE`]).
+    pub limit: u32,
+    /// The `nextToken` of the previous page.
+    pub token: Option<String>,
+}
+
+impl PageRequest {
+    /// The first page of `limit` items.
+    pub fn first(limit: u32) -> Self {
+        Self { limit: limit.clamp(1, MAX_PAGE_SIZE), token: None }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass it back to get the next page; `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// Which workspaces to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceFilter {
+    /// One owner's, newest first.
+    Owner(String),
+    /// Everybody's, newest first (admins).
+    All,
+    /// Those in one state (state-sync, scheduler).
+    State(State),
+}
+
+/// Why a store operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold: someone else wrote first.
+    #[error("conditional write lost")]
+    Conflict,
+    /// The page token is not one this list handed out.
+    #[error("the page token is not valid for this list")]
+    BadPageToken,
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => DomainError::Concurrent,
+            StoreError::BadPageToken => DomainError::invalid("nextToken", "is not a token this list handed out"),
+            StoreError::Upstream(u) => DomainError::Upstream(u),
+        }
+    }
+}
+
+/// A remembered `Idempotency-Key`: the request it came with and the workspace it created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Owner username (keys are scoped per user).
+    pub owner: String,
+    /// The key as sent.
+    pub key: String,
+    /// Fingerprint of the request body, to refuse the same key with another body.
+    pub request_hash: String,
+    /// The workspace the first request created.
+    pub workspace_id: WorkspaceId,
+    /// When the record may be forgotten.
+    pub expires_at: Timestamp,
+}
+
+/// Outcome of inserting a new workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    Created,
+    /// Another request with the same idempotency key won the race.
+    KeyTaken,
+}
+
+/// Durable storage of workspaces and their history.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// Inserts a new workspace, its creation event and (when given) its idempotency record,
+    /// all or nothing.
+    async fn insert(
+        &self,
+        workspace: &Workspace,
+        event: &Event,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Inserted, StoreError>;
+
+    /// One workspace by id.
+    async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError>;
+
+    /// The idempotency record for `(owner, key)`, if one is live.
+    async fn idempotency(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// A page of workspaces.
+    async fn list(&self, filter: &WorkspaceFilter, page: &PageRequest) -> Result<Page<Workspace>, StoreError>;
+
+    /// Replaces the workspace if its stored version is `workspace.version - 1` and its stored
+    /// state is `expected_state`, appending `event` in the same transaction.
+    /// [`StoreError::Conflict`] when the condition fails.
+    async fn update(
+        &self,
+        workspace: &Workspace,
+        expected_state: State,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError>;
+
+    /// A page of a workspace's history, newest first.
+    async fn events(&self, id: &WorkspaceId, page: &PageRequest) -> Result<Page<Event>, StoreError>;
+}
+
+/// The product catalog.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// A page of products.
+    async fn products(&self, page: &PageRequest) -> Result<Page<Product>, StoreError>;
+    /// One product.
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError>;
+}
+
+/// What a provisioning or termination operation has come to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    InProgress,
+    /// Done; for provisioning, the instance that was created.
+    Succeeded {
+        instance_id: Option<String>,
+    },
+    /// Failed, with a reason fit for the workspace's owner.
+    Failed {
+        reason: String,
+    },
+}
+
+/// What the provisioner needs to create a workspace's resources.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvisionRequest<'a> {
+    pub workspace: &'a Workspace,
+    pub product: &'a Product,
+}
+
+/// Creates and destroys the AWS resources behind a workspace (Service Catalog product, or
+/// an EC2 instance launched directly).
+#[async_trait]
+pub trait Provisioner: Send + Sync {
+    /// Starts provisioning; idempotent for the same `workspace.provision_token`.
+    async fn provision(&self, request: ProvisionRequest<'_>) -> Result<Provisioned, UpstreamError>;
+    /// How provisioning is going.
+    async fn provisioning_progress(&self, provisioned: &Provisioned) -> Result<Progress, UpstreamError>;
+    /// Starts tearing everything down; returns the updated handle.
+    async fn terminate(&self, workspace: &Workspace) -> Result<Provisioned, UpstreamError>;
+    /// How termination is going.
+    async fn termination_progress(&self, provisioned: &Provisioned) -> Result<Progress, UpstreamError>;
+}
+
+/// What EC2 says of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    ShuttingDown,
+    Terminated,
+    /// EC2 does not know the instance (any more).
+    Missing,
+}
+
+/// Powers instances on and off (EC2).
+#[async_trait]
+pub trait PowerSwitch: Send + Sync {
+    /// Starts the instances (one batched call).
+    async fn start(&self, instance_ids: &[String]) -> Result<(), UpstreamError>;
+    /// Stops the instances, hibernating them when `hibernate` is set (one batched call).
+    async fn stop(&self, instance_ids: &[String], hibernate: bool) -> Result<(), UpstreamError>;
+    /// The current state of each instance.
+    async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError>;
+}
+
+/// The user directory (Cognito), for what the access token does not carry.
+#[async_trait]
+pub trait UserDirectory: Send + Sync {
+    /// E-mail and cost centre of `username`.
+    async fn profile(&self, username: &str) -> Result<Profile, UpstreamError>;
+}

@@ -1,0 +1,328 @@
+//! The workspace use cases the API exposes. Authorization lives here, next to the data it
+//! protects: a scientist only ever reaches their own workspaces (others' answer NotFound,
+//! so ids cannot be probed), admins reach all.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Actor, Caller, Command, DomainError, Event, EventAction, Observation, ProductId, Profile, Role, State, Workspace,
+    WorkspaceId, WorkspaceName, lifecycle,
+    ports::{
+        Catalog, IdempotencyRecord, Inserted, Page, PageRequest, PowerSwitch, ProvisionRequest, Provisioner,
+        UserDirectory, WorkspaceFilter, WorkspaceStore,
+    },
+    workspace::{Owner, Provisioned},
+};
+
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
+
+/// A request to create a workspace, already parsed.
+#[derive(Debug, Clone)]
+pub struct CreateWorkspace {
+    pub product_id: ProductId,
+    pub name: WorkspaceName,
+}
+
+/// Whose workspaces a caller asks to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    Own,
+    All,
+    Owner(String),
+}
+
+/// The ports the workspace use cases run on.
+#[derive(Clone)]
+pub struct Workspaces {
+    pub store: Arc<dyn WorkspaceStore>,
+    pub catalog: Arc<dyn Catalog>,
+    pub provisioner: Arc<dyn Provisioner>,
+    pub power: Arc<dyn PowerSwitch>,
+    pub directory: Arc<dyn UserDirectory>,
+}
+
+impl Workspaces {
+    /// The caller's directory profile.
+    pub async fn profile(&self, caller: &Caller) -> Result<Profile, DomainError> {
+        Ok(self.directory.profile(&caller.username).await?)
+    }
+
+    /// Creates a workspace and starts provisioning it. With an idempotency key, repeating the
+    /// same request returns the workspace the first one created; the same key with a
+    /// different request is refused.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        request: CreateWorkspace,
+        idempotency_key: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        require_scientist_or_admin(caller)?;
+        let key = idempotency_key.map(parse_idempotency_key).transpose()?;
+        let request_hash = fingerprint(&[request.product_id.as_str(), request.name.as_str()]);
+        if let Some(key) = key
+            && let Some(existing) = self.replay(caller, key, &request_hash).await?
+        {
+            return Ok(existing);
+        }
+
+        let product = self.catalog.product(&request.product_id).await?.ok_or_else(|| {
+            DomainError::unprocessable("productId", format!("no product {} in the catalog", request.product_id))
+        })?;
+        let profile = self.directory.profile(&caller.username).await?;
+        let id = WorkspaceId::generate();
+        let provision_token = match key {
+            Some(key) => fingerprint(&["provision", &caller.username, key]),
+            None => fingerprint(&["provision", id.as_str()]),
+        };
+        let mut workspace = Workspace {
+            id,
+            name: request.name,
+            owner: Owner {
+                username: caller.username.clone(),
+                sub: caller.sub.clone(),
+                cost_centre: profile.cost_centre,
+            },
+            product_id: product.id.clone(),
+            instance_type: product.instance_type.clone(),
+            hibernation: product.hibernation,
+            state: State::Provisioning,
+            provisioned: Provisioned::default(),
+            provision_token,
+            created_at: now,
+            updated_at: now,
+            error: None,
+            version: 1,
+        };
+        let event = Event {
+            at: now,
+            actor: Actor::user(&caller.username),
+            action: EventAction::Create,
+            from: None,
+            to: State::Provisioning,
+            reason: Some(format!("product {}", product.id)),
+        };
+        let idempotency = key.map(|key| IdempotencyRecord {
+            owner: caller.username.clone(),
+            key: key.to_owned(),
+            request_hash: request_hash.clone(),
+            workspace_id: workspace.id.clone(),
+            expires_at: now + IDEMPOTENCY_TTL,
+        });
+        match self.store.insert(&workspace, &event, idempotency.as_ref()).await? {
+            Inserted::Created => {}
+            Inserted::KeyTaken => {
+                // A concurrent request with the same key won; answer with its workspace.
+                let key = key.expect("a key was given when a key record was written");
+                return self.replay(caller, key, &request_hash).await?.ok_or(DomainError::Concurrent);
+            }
+        }
+
+        match self.provisioner.provision(ProvisionRequest { workspace: &workspace, product: &product }).await {
+            Ok(provisioned) => {
+                let mut next = workspace.clone();
+                next.provisioned = provisioned;
+                next.version += 1;
+                next.updated_at = now;
+                // No event: the state does not change, only what we know of AWS.
+                self.store.update(&next, State::Provisioning, None).await?;
+                workspace = next;
+            }
+            Err(err) => {
+                tracing::warn!(workspace = %workspace.id, error = ?err, "provisioning could not start");
+                let reason = format!("provisioning could not start: {err}");
+                workspace = self
+                    .apply(
+                        workspace,
+                        Observation::ProvisionFailed.into(),
+                        Actor::user(&caller.username),
+                        EventAction::Create,
+                        Some(reason),
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        Ok(workspace)
+    }
+
+    async fn replay(&self, caller: &Caller, key: &str, request_hash: &str) -> Result<Option<Workspace>, DomainError> {
+        let Some(record) = self.store.idempotency(&caller.username, key).await? else {
+            return Ok(None);
+        };
+        if record.request_hash != request_hash {
+            return Err(DomainError::unprocessable(
+                "Idempotency-Key",
+                "this key was already used with a different request body",
+            ));
+        }
+        let workspace =
+            self.store.get(&record.workspace_id).await?.ok_or(DomainError::NotFound { kind: "workspace" })?;
+        Ok(Some(workspace))
+    }
+
+    /// One workspace the caller may see.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Workspace, DomainError> {
+        let id = WorkspaceId::parse(id)?;
+        let workspace = self.store.get(&id).await?.ok_or(DomainError::NotFound { kind: "workspace" })?;
+        if workspace.owner.username == caller.username || caller.is_admin() {
+            Ok(workspace)
+        } else {
+            Err(DomainError::NotFound { kind: "workspace" })
+        }
+    }
+
+    /// A page of the workspaces the caller may list.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        scope: ListScope,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, DomainError> {
+        let filter = match scope {
+            ListScope::Own => WorkspaceFilter::Owner(caller.username.clone()),
+            ListScope::All if caller.is_admin() => WorkspaceFilter::All,
+            ListScope::Owner(owner) if caller.is_admin() || owner == caller.username => WorkspaceFilter::Owner(owner),
+            ListScope::All | ListScope::Owner(_) => {
+                return Err(DomainError::Forbidden("only admins may list other users' workspaces".into()));
+            }
+        };
+        Ok(self.store.list(&filter, page).await?)
+    }
+
+    /// Starts, stops, hibernates or terminates a workspace.
+    pub async fn command(
+        &self,
+        caller: &Caller,
+        id: &str,
+        command: Command,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        let workspace = self.get(caller, id).await?;
+        if command == Command::Hibernate && !workspace.hibernation {
+            return Err(DomainError::unprocessable(
+                "action",
+                format!("product {} does not support hibernation; stop the workspace instead", workspace.product_id),
+            ));
+        }
+        let from = workspace.state;
+        let workspace =
+            self.apply(workspace, command.into(), Actor::user(&caller.username), command.into(), None, now).await?;
+        // The transition is claimed; now ask AWS. If AWS refuses, state-sync observes the
+        // real instance state and settles the workspace.
+        match command {
+            Command::Start => self.power.start(&instance_ids(&workspace)).await?,
+            Command::Stop => self.power.stop(&instance_ids(&workspace), false).await?,
+            Command::Hibernate => self.power.stop(&instance_ids(&workspace), true).await?,
+            Command::Terminate => {
+                let provisioned = self.provisioner.terminate(&workspace).await?;
+                if provisioned != workspace.provisioned {
+                    let mut next = workspace.clone();
+                    next.provisioned = provisioned;
+                    next.version += 1;
+                    self.store.update(&next, State::Terminating, None).await?;
+                    return Ok(next);
+                }
+            }
+        }
+        debug_assert_ne!(from, workspace.state);
+        Ok(workspace)
+    }
+
+    /// A page of a workspace's history, newest first.
+    pub async fn events(&self, caller: &Caller, id: &str, page: &PageRequest) -> Result<Page<Event>, DomainError> {
+        let workspace = self.get(caller, id).await?;
+        Ok(self.store.events(&workspace.id, page).await?)
+    }
+
+    /// Moves `workspace` through the lifecycle table with a conditional write and an event.
+    pub(crate) async fn apply(
+        &self,
+        workspace: Workspace,
+        trigger: lifecycle::Trigger,
+        actor: Actor,
+        action: EventAction,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        transition(self.store.as_ref(), workspace, trigger, actor, action, reason, now).await
+    }
+}
+
+/// Moves `workspace` through the lifecycle table: a conditional write on its state and
+/// version, with the event appended in the same transaction.
+pub async fn transition(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    trigger: lifecycle::Trigger,
+    actor: Actor,
+    action: EventAction,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<Workspace, DomainError> {
+    let from = workspace.state;
+    let to = lifecycle::next(from, trigger)?;
+    let mut next = workspace;
+    next.state = to;
+    next.version += 1;
+    next.updated_at = now;
+    if to == State::Failed {
+        next.error = reason.clone();
+    }
+    let event = Event { at: now, actor, action, from: Some(from), to, reason };
+    store.update(&next, from, Some(&event)).await?;
+    Ok(next)
+}
+
+fn instance_ids(workspace: &Workspace) -> Vec<String> {
+    workspace.provisioned.instance_id.iter().cloned().collect()
+}
+
+fn require_scientist_or_admin(caller: &Caller) -> Result<(), DomainError> {
+    if caller.has(Role::Scientist) || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden("only scientists and admins may create workspaces".into()))
+    }
+}
+
+fn parse_idempotency_key(key: &str) -> Result<&str, DomainError> {
+    if !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(key)
+    } else {
+        Err(DomainError::invalid("Idempotency-Key", "must be 1-128 visible ASCII characters"))
+    }
+}
+
+/// A short hex digest of `parts`, separated so that `["ab","c"]` and `["a","bc"]` differ.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().take(20).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_separate_their_parts() {
+        assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
+        assert_eq!(fingerprint(&["x"]).len(), 40);
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded() {
+        assert!(parse_idempotency_key("b2f6c1e0-1").is_ok());
+        assert!(parse_idempotency_key("").is_err());
+        assert!(parse_idempotency_key("with space").is_err());
+        assert!(parse_idempotency_key(&"k".repeat(129)).is_err());
+    }
+}

@@ -1,0 +1,216 @@
+//! Verification of Cognito access tokens, in the function itself (so a misconfigured API
+//! Gateway authorizer never opens the API, and the local server runs the same path).
+//!
+//! Checks: RS256 only; a `kid` found in the pool's JWKS (fetched once, cached, refreshed
+//! at most once a minute when an unknown `kid` shows up); signature; `iss` equal to the
+//! pool's issuer; `exp` (and `nbf` when present) with a small leeway; `token_use` =
+//! `access`; `client_id` equal to the portal's app client.
+//!
+//! The expected issuer and the JWKS location are two settings because the local AWS
+//! server signs tokens with an AWS-style issuer while serving the keys locally.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use atelier_domain::Caller;
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::{header, request::Parts},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::ApiError;
+
+/// Tokens longer than this are refused before any parsing.
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+/// An unknown `kid` triggers at most one JWKS download per this interval.
+const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Where the verifier gets its trust from.
+#[derive(Debug, Clone)]
+pub struct VerifierSettings {
+    /// Expected `iss`: `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
+    pub issuer: String,
+    /// Where the pool's public keys are: `<issuer>/.well-known/jwks.json` in AWS.
+    pub jwks_url: String,
+    /// The app client whose tokens are accepted.
+    pub client_id: String,
+}
+
+impl VerifierSettings {
+    /// Settings for `user_pool_id` in `region`, with the JWKS at `jwks_base` (the public
+    /// Cognito endpoint in AWS, the local server's URL locally).
+    pub fn for_pool(region: &str, user_pool_id: &str, client_id: &str, jwks_base: Option<&str>) -> Self {
+        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}");
+        let jwks_url = match jwks_base {
+            Some(base) => format!("{}/{user_pool_id}/.well-known/jwks.json", base.trim_end_matches('/')),
+            None => format!("{issuer}/.well-known/jwks.json"),
+        };
+        Self { issuer, jwks_url, client_id: client_id.to_owned() }
+    }
+
+    /// Reads `AWS_REGION`, `ATELIER_USER_POOL_ID`, `ATELIER_USER_POOL_CLIENT_ID` and the
+    /// optional `ATELIER_COGNITO_JWKS_BASE` (the local server's URL; unset in AWS).
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("environment variable {name} is not set"))
+        };
+        let jwks_base = std::env::var("ATELIER_COGNITO_JWKS_BASE").ok().filter(|v| !v.is_empty());
+        Ok(Self::for_pool(
+            &var("AWS_REGION")?,
+            &var("ATELIER_USER_POOL_ID")?,
+            &var("ATELIER_USER_POOL_CLIENT_ID")?,
+            jwks_base.as_deref(),
+        ))
+    }
+}
+
+struct Keys {
+    by_kid: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// Verifies access tokens against one user pool and app client.
+pub struct JwtVerifier {
+    settings: VerifierSettings,
+    http: reqwest::Client,
+    keys: RwLock<Keys>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccessClaims {
+    sub: String,
+    username: String,
+    token_use: String,
+    client_id: String,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
+}
+
+impl JwtVerifier {
+    /// A verifier that fetches keys on first use.
+    pub fn new(settings: VerifierSettings) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("the HTTP client's TLS configuration is valid");
+        Self { settings, http, keys: RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None }) }
+    }
+
+    /// The settings this verifier trusts.
+    pub fn settings(&self) -> &VerifierSettings {
+        &self.settings
+    }
+
+    /// The caller a bearer token stands for, or why it is refused.
+    pub async fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let reject = |why: &str| ApiError::Unauthorized(why.to_owned());
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(reject("token too large"));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| reject("malformed token header"))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(reject("algorithm not allowed"));
+        }
+        let kid = header.kid.ok_or_else(|| reject("token has no kid"))?;
+        let key = self.key(&kid).await?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.settings.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // Access tokens carry `client_id`, not `aud`; it is checked below.
+        validation.validate_aud = false;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
+            .map_err(|e| ApiError::Unauthorized(format!("token rejected: {e}")))?;
+        let claims = data.claims;
+        if claims.token_use != "access" {
+            return Err(reject("not an access token"));
+        }
+        if claims.client_id != self.settings.client_id {
+            return Err(reject("token issued to another client"));
+        }
+        Ok(Caller { sub: claims.sub, username: claims.username, groups: claims.groups })
+    }
+
+    async fn key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
+        if let Some(key) = self.keys.read().await.by_kid.get(kid) {
+            return Ok(key.clone());
+        }
+        let mut keys = self.keys.write().await;
+        if let Some(key) = keys.by_kid.get(kid) {
+            return Ok(key.clone());
+        }
+        // Unknown kid: refresh, but never more than once per interval, so that a flood of
+        // forged kids cannot turn into a flood of JWKS downloads.
+        if keys.fetched_at.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
+            return Err(ApiError::Unauthorized("unknown kid".into()));
+        }
+        keys.fetched_at = Some(Instant::now());
+        keys.by_kid = self.fetch().await?;
+        keys.by_kid.get(kid).cloned().ok_or_else(|| ApiError::Unauthorized("unknown kid".into()))
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, ApiError> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            ApiError::Domain(atelier_domain::DomainError::Upstream(atelier_domain::UpstreamError::new(
+                "cognito-idp",
+                "jwks",
+                true,
+                e.to_string(),
+            )))
+        };
+        let response = self
+            .http
+            .get(&self.settings.jwks_url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| unavailable(&e))?;
+        let set: JwkSet = response.json().await.map_err(|e| unavailable(&e))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            if let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) {
+                keys.insert(kid, key);
+            }
+        }
+        tracing::info!(url = %self.settings.jwks_url, keys = keys.len(), "fetched JWKS");
+        Ok(keys)
+    }
+}
+
+/// The verified caller of a request (from `Authorization: Bearer <access token>`).
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Arc<JwtVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("no Authorization header".into()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("not a bearer token".into()))?;
+        let verifier = Arc::<JwtVerifier>::from_ref(state);
+        verifier.verify(token.trim()).await.map(Authenticated)
+    }
+}

@@ -1,0 +1,265 @@
+//! `/v1/me` and `/v1/workspaces`: the workspaces-api function's routes.
+
+use std::sync::Arc;
+
+use atelier_domain::{
+    Command, Event, ProductId, Workspace, WorkspaceName,
+    lifecycle::allowed_commands,
+    ports::{Page, PageRequest},
+    service::{CreateWorkspace, ListScope, Workspaces},
+};
+use axum::{
+    Json, Router,
+    extract::{FromRef, Path, State},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ApiError, Authenticated, JwtVerifier,
+    extract::{JsonBody, QueryParams},
+};
+
+/// What the workspace routes run on.
+#[derive(Clone)]
+pub struct WorkspacesState {
+    pub verifier: Arc<JwtVerifier>,
+    pub workspaces: Workspaces,
+}
+
+impl FromRef<WorkspacesState> for Arc<JwtVerifier> {
+    fn from_ref(state: &WorkspacesState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// The routes of the workspaces-api function.
+pub fn router(state: WorkspacesState) -> Router {
+    Router::new()
+        .route("/v1/me", get(me))
+        .route("/v1/workspaces", get(list).post(create))
+        .route("/v1/workspaces/{id}", get(get_one).delete(terminate))
+        .route("/v1/workspaces/{id}/start", post(start))
+        .route("/v1/workspaces/{id}/stop", post(stop))
+        .route("/v1/workspaces/{id}/hibernate", post(hibernate))
+        .route("/v1/workspaces/{id}/events", get(events))
+        .with_state(state)
+}
+
+/// `GET /v1/me`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeView {
+    sub: String,
+    username: String,
+    email: Option<String>,
+    groups: Vec<String>,
+    cost_centre: Option<String>,
+}
+
+async fn me(State(s): State<WorkspacesState>, Authenticated(caller): Authenticated) -> Result<Json<MeView>, ApiError> {
+    let profile = s.workspaces.profile(&caller).await?;
+    Ok(Json(MeView {
+        sub: caller.sub,
+        username: caller.username,
+        email: profile.email,
+        groups: caller.groups,
+        cost_centre: profile.cost_centre,
+    }))
+}
+
+/// A workspace as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceView {
+    id: String,
+    name: String,
+    owner: String,
+    product_id: String,
+    instance_type: String,
+    state: atelier_domain::State,
+    instance_id: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    error: Option<String>,
+    hibernation: bool,
+    /// The commands the current state allows (what the portal offers).
+    allowed_actions: Vec<Command>,
+}
+
+impl From<Workspace> for WorkspaceView {
+    fn from(w: Workspace) -> Self {
+        Self {
+            allowed_actions: allowed_commands(w.state)
+                .into_iter()
+                .filter(|c| *c != Command::Hibernate || w.hibernation)
+                .collect(),
+            id: w.id.to_string(),
+            name: w.name.as_str().to_owned(),
+            owner: w.owner.username,
+            product_id: w.product_id.to_string(),
+            instance_type: w.instance_type,
+            state: w.state,
+            instance_id: w.provisioned.instance_id,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            error: w.error,
+            hibernation: w.hibernation,
+        }
+    }
+}
+
+/// A page of a list, as every list route answers it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageView<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+impl<T> PageView<T> {
+    /// Maps a domain page to its view.
+    pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        Self { items: page.items.into_iter().map(f).collect(), next_token: page.next_token }
+    }
+}
+
+/// Query of list routes: `?limit=&nextToken=`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PageQuery {
+    limit: Option<u32>,
+    next_token: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for (default 50, at most 100 items).
+    pub fn page(self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=atelier_domain::ports::MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ApiError::BadRequest {
+                field: Some("limit".into()),
+                message: format!("limit: must be between 1 and {}", atelier_domain::ports::MAX_PAGE_SIZE),
+            });
+        }
+        Ok(PageRequest { limit, token: self.next_token })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListQuery {
+    all: Option<bool>,
+    owner: Option<String>,
+    limit: Option<u32>,
+    next_token: Option<String>,
+}
+
+async fn list(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Json<PageView<WorkspaceView>>, ApiError> {
+    let scope = match (q.all.unwrap_or(false), q.owner) {
+        (true, Some(_)) => {
+            return Err(ApiError::BadRequest {
+                field: Some("owner".into()),
+                message: "owner: use either all or owner".into(),
+            });
+        }
+        (true, None) => ListScope::All,
+        (false, Some(owner)) => ListScope::Owner(owner),
+        (false, None) => ListScope::Own,
+    };
+    let page = PageQuery { limit: q.limit, next_token: q.next_token }.page()?;
+    let page = s.workspaces.list(&caller, scope, &page).await?;
+    Ok(Json(PageView::from_page(page, WorkspaceView::from)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateBody {
+    product_id: String,
+    name: String,
+}
+
+async fn create(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    let request =
+        CreateWorkspace { product_id: ProductId::parse(&body.product_id)?, name: WorkspaceName::parse(&body.name)? };
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::BadRequest {
+            field: Some("Idempotency-Key".into()),
+            message: "Idempotency-Key: must be visible ASCII".into(),
+        })?),
+        None => None,
+    };
+    let workspace = s.workspaces.create(&caller, request, key, Timestamp::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(workspace.into())))
+}
+
+async fn get_one(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    Ok(Json(s.workspaces.get(&caller, &id).await?.into()))
+}
+
+async fn command(
+    s: WorkspacesState,
+    caller: atelier_domain::Caller,
+    id: String,
+    command: Command,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    let workspace = s.workspaces.command(&caller, &id, command, Timestamp::now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(workspace.into())))
+}
+
+async fn start(
+    State(s): State<WorkspacesState>,
+    Authenticated(c): Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    command(s, c, id, Command::Start).await
+}
+
+async fn stop(
+    State(s): State<WorkspacesState>,
+    Authenticated(c): Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    command(s, c, id, Command::Stop).await
+}
+
+async fn hibernate(
+    State(s): State<WorkspacesState>,
+    Authenticated(c): Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    command(s, c, id, Command::Hibernate).await
+}
+
+async fn terminate(
+    State(s): State<WorkspacesState>,
+    Authenticated(c): Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
+    command(s, c, id, Command::Terminate).await
+}
+
+async fn events(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<PageView<Event>>, ApiError> {
+    let page = s.workspaces.events(&caller, &id, &q.page()?).await?;
+    Ok(Json(PageView::from_page(page, |e| e)))
+}
