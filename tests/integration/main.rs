@@ -1,1 +1,8 @@
+//! Integration tests: the real adapters and routers against a moto server the harness
+//! starts itself, with real Cognito tokens.
 
+mod adapters;
+mod authorization;
+mod state_sync;
+mod tokens;
+mod workspaces;

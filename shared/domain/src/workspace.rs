@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::{DomainError, ProductId, State, WorkspaceId};
 
 /// A workspace's display name: 1-64 characters of letters (any script), digits, spaces and
-/// `-_.`, starting with a letter or digit; surrounding spaces are trimmed.
+/// `-_.'` (French names: "l'étude"), starting with a letter or digit; surrounding spaces
+/// are trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct WorkspaceName(String);
@@ -22,10 +23,10 @@ impl WorkspaceName {
         if !value.chars().next().is_some_and(char::is_alphanumeric) {
             return Err(DomainError::invalid("name", "must start with a letter or a digit"));
         }
-        if let Some(bad) = value.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))) {
+        if let Some(bad) = value.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '\''))) {
             return Err(DomainError::invalid(
                 "name",
-                format!("may contain letters, digits, spaces, '-', '_' and '.', not {bad:?}"),
+                format!("may contain letters, digits, spaces, '-', '_', '.' and apostrophes, not {bad:?}"),
             ));
         }
         Ok(Self(value.to_owned()))
@@ -103,7 +104,7 @@ mod tests {
 
     #[test]
     fn names_accept_what_people_type() {
-        for ok in ["Analyse 1", "étude-oncologie_2026.v2", "a", "  trimmed  "] {
+        for ok in ["Analyse 1", "étude-oncologie_2026.v2", "l'étude", "a", "  trimmed  "] {
             assert!(WorkspaceName::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(WorkspaceName::parse("  trimmed ").unwrap().as_str(), "trimmed");

@@ -1,0 +1,110 @@
+//! The adapters against the local AWS server: conditional writes, EC2 launch and power.
+
+use std::sync::Arc;
+
+use atelier_domain::{
+    Actor, Command, EventAction, WorkspaceId,
+    ports::{InstanceState, PowerSwitch, WorkspaceStore},
+    service::transition,
+};
+use atelier_tests::spawn_app;
+use http::StatusCode;
+
+#[tokio::test]
+async fn two_writers_on_one_version_never_both_win() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    let store = app.app.table.clone();
+    let workspace = store.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let now = jiff::Timestamp::now();
+    let stop = transition(
+        store.as_ref(),
+        workspace.clone(),
+        Command::Stop.into(),
+        Actor::user("a"),
+        EventAction::Stop,
+        None,
+        now,
+    );
+    let terminate = transition(
+        store.as_ref(),
+        workspace,
+        Command::Terminate.into(),
+        Actor::user("b"),
+        EventAction::Terminate,
+        None,
+        now,
+    );
+    let (a, b) = tokio::join!(stop, terminate);
+    assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} / {b:?}");
+    let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
+    assert_eq!(events.body["items"].as_array().unwrap().len(), 3, "create, sync, and one of the two");
+}
+
+#[tokio::test]
+async fn concurrent_requests_on_one_workspace_leave_one_consistent_history() {
+    let app = Arc::new(spawn_app().await);
+    let id = app.running_workspace("alice", "python-r-standard").await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let app = app.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let action = ["stop", "hibernate", "terminate", "start"][i % 4];
+            let response = if action == "terminate" {
+                app.delete("alice", &format!("/v1/workspaces/{id}")).await
+            } else {
+                app.post("alice", &format!("/v1/workspaces/{id}/{action}"), None).await
+            };
+            (action, response.status)
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        let (action, status) = task.await.unwrap();
+        match status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("{action}: unexpected {other}"),
+        }
+    }
+    assert_eq!(accepted, 1, "from RUNNING, exactly one action can win");
+    let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
+    assert_eq!(events.body["items"].as_array().unwrap().len(), 3, "{}", events.body);
+}
+
+#[tokio::test]
+async fn ec2_launch_tags_and_hardens_the_instance() {
+    let app = spawn_app().await;
+    let id = app.create_workspace("alice", "python-r-standard", "Tagged").await;
+    let instance_id = app.get("alice", &format!("/v1/workspaces/{id}")).await.str("instanceId");
+    let ec2 = aws_sdk_ec2::Client::new(&app.sdk);
+    let described = ec2.describe_instances().instance_ids(&instance_id).send().await.unwrap();
+    let instance = &described.reservations()[0].instances()[0];
+    let tag =
+        |key: &str| instance.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_owned);
+    assert_eq!(tag("atelier:owner").as_deref(), Some("alice"));
+    assert_eq!(tag("atelier:workspace").as_deref(), Some(id.as_str()));
+    assert_eq!(tag("atelier:cost-centre").as_deref(), Some("CC-ONCOLOGY"));
+    assert_eq!(instance.instance_type().map(|t| t.as_str()), Some("m5.2xlarge"));
+    assert_eq!(instance.hibernation_options().and_then(|h| h.configured()), Some(true));
+    assert_eq!(
+        instance.metadata_options().and_then(|m| m.http_tokens()).map(|t| t.as_str()),
+        Some("required"),
+        "IMDSv2 only"
+    );
+}
+
+#[tokio::test]
+async fn the_power_switch_reports_unknown_instances_as_missing() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    let instance_id = app.get("alice", &format!("/v1/workspaces/{id}")).await.str("instanceId");
+    let unknown = "i-0123456789abcdef0".to_owned();
+    let states = app.app.power.observe(&[instance_id.clone(), unknown.clone()]).await.unwrap();
+    assert_eq!(states[&instance_id], InstanceState::Running);
+    assert_eq!(states[&unknown], InstanceState::Missing);
+    app.app.power.stop(std::slice::from_ref(&instance_id), true).await.unwrap();
+    let states = app.app.power.observe(std::slice::from_ref(&instance_id)).await.unwrap();
+    assert_eq!(states[&instance_id], InstanceState::Stopped);
+}

@@ -1,0 +1,137 @@
+//! Who may call what: every route, as anonymous, the owner, another scientist, an admin
+//! and a finance officer. A scientist never sees or touches another user's workspace, and
+//! learns nothing about it (404, not 403).
+
+use atelier_tests::{TestApp, spawn_app};
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ROLES: [&str; 5] = ["anonymous", "alice", "bob", "ada", "fiona"];
+
+struct Row {
+    method: Method,
+    /// `{id}` is replaced by a RUNNING workspace of alice's.
+    path: &'static str,
+    body: Option<Value>,
+    /// Expected status for anonymous, alice (owner), bob, ada (admin), fiona (finance).
+    expected: [u16; 5],
+}
+
+fn rows() -> Vec<Row> {
+    let create = json!({ "productId": "small-t3-large", "name": "Matrix" });
+    vec![
+        Row { method: Method::GET, path: "/config.json", body: None, expected: [200, 200, 200, 200, 200] },
+        Row { method: Method::GET, path: "/v1/me", body: None, expected: [401, 200, 200, 200, 200] },
+        Row { method: Method::GET, path: "/v1/products", body: None, expected: [401, 200, 200, 200, 200] },
+        Row { method: Method::GET, path: "/v1/workspaces", body: None, expected: [401, 200, 200, 200, 200] },
+        Row { method: Method::GET, path: "/v1/workspaces?all=true", body: None, expected: [401, 403, 403, 200, 403] },
+        Row {
+            method: Method::GET,
+            path: "/v1/workspaces?owner=alice",
+            body: None,
+            expected: [401, 200, 403, 200, 403],
+        },
+        Row { method: Method::POST, path: "/v1/workspaces", body: Some(create), expected: [401, 202, 202, 202, 403] },
+        Row { method: Method::GET, path: "/v1/workspaces/{id}", body: None, expected: [401, 200, 404, 200, 404] },
+        Row {
+            method: Method::GET,
+            path: "/v1/workspaces/{id}/events",
+            body: None,
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row { method: Method::POST, path: "/v1/workspaces/{id}/stop", body: None, expected: [401, 202, 404, 202, 404] },
+        Row {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/hibernate",
+            body: None,
+            expected: [401, 202, 404, 202, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/start",
+            body: None,
+            expected: [401, 409, 404, 409, 404],
+        },
+        Row { method: Method::DELETE, path: "/v1/workspaces/{id}", body: None, expected: [401, 202, 404, 202, 404] },
+    ]
+}
+
+async fn call_as(app: &TestApp, role: &str, row: &Row, id: &str) -> (StatusCode, Value) {
+    let token = if role == "anonymous" { None } else { Some(app.token(role).await) };
+    let path = row.path.replace("{id}", id);
+    let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
+    (response.status, response.body)
+}
+
+#[tokio::test]
+async fn every_route_for_every_role_on_someone_elses_workspace() {
+    let app = spawn_app().await;
+    let mut failures = Vec::new();
+    for row in rows() {
+        for (role, expected) in ROLES.iter().zip(row.expected) {
+            // A fresh RUNNING workspace for each mutating cell, so that cells don't interact.
+            let id = app.running_workspace("alice", "small-t3-large").await;
+            let (status, body) = call_as(&app, role, &row, &id).await;
+            if status.as_u16() != expected {
+                failures
+                    .push(format!("{} {} as {role}: expected {expected}, got {status} {body}", row.method, row.path));
+            }
+            if status == StatusCode::NOT_FOUND {
+                assert_eq!(body["detail"], json!("workspace not found"), "a 404 reveals nothing");
+            }
+            if row.method != Method::GET && !status.is_success() {
+                assert_eq!(
+                    app.state("alice", &id).await,
+                    "RUNNING",
+                    "a refused {} {} changed nothing",
+                    row.method,
+                    row.path
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix mismatches:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn every_workspace_route_answers_404_for_a_missing_workspace() {
+    let app = spawn_app().await;
+    let missing = "ws-0000000000000000000000000a";
+    for row in rows().into_iter().filter(|r| r.path.contains("{id}")) {
+        for role in ["alice", "ada"] {
+            let (status, _) = call_as(&app, role, &row, missing).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{} {} as {role}", row.method, row.path);
+        }
+        let (status, _) = call_as(&app, "alice", &row, "not-an-id").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{} {} with a malformed id", row.method, row.path);
+    }
+}
+
+#[tokio::test]
+async fn lists_show_only_what_the_caller_may_see() {
+    let app = spawn_app().await;
+    let alices = app.create_workspace("alice", "small-t3-large", "alice's").await;
+    let bobs = app.create_workspace("bob", "small-t3-large", "bob's").await;
+    let ids = |body: &Value| -> Vec<String> {
+        body["items"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&app.get("alice", "/v1/workspaces").await.body), [alices.clone()]);
+    assert_eq!(ids(&app.get("bob", "/v1/workspaces").await.body), [bobs.clone()]);
+    assert_eq!(ids(&app.get("fiona", "/v1/workspaces").await.body), Vec::<String>::new());
+    let all = ids(&app.get("ada", "/v1/workspaces?all=true").await.body);
+    assert_eq!(all, [bobs.clone(), alices.clone()]);
+    assert_eq!(ids(&app.get("ada", "/v1/workspaces?owner=bob").await.body), [bobs]);
+    let both = app.get("ada", "/v1/workspaces?all=true&owner=bob").await;
+    assert_eq!(both.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_admin_acts_on_any_workspace_and_the_history_says_so() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "python-r-standard").await;
+    let stopped = app.post("ada", &format!("/v1/workspaces/{id}/stop"), None).await;
+    assert_eq!(stopped.status, StatusCode::ACCEPTED);
+    let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
+    assert_eq!(events.body["items"][0]["actor"], json!("ada"));
+    assert_eq!(events.body["items"][0]["action"], json!("stop"));
+}

@@ -1,0 +1,56 @@
+//! State-sync against the local AWS server.
+
+use atelier_domain::{
+    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    ports::WorkspaceStore,
+    workspace::{Owner, Provisioned},
+};
+use atelier_tests::spawn_app;
+
+#[tokio::test]
+async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
+    let app = spawn_app().await;
+    // What the API leaves behind if it dies between recording the workspace and calling
+    // the provisioner: PROVISIONING with nothing provisioned.
+    let now = jiff::Timestamp::now();
+    let workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: WorkspaceName::parse("Interrupted").unwrap(),
+        owner: Owner { username: "alice".into(), sub: "sub-alice".into(), cost_centre: Some("CC-ONCOLOGY".into()) },
+        product_id: ProductId::parse("small-t3-large").unwrap(),
+        instance_type: "t3.large".into(),
+        hibernation: true,
+        state: State::Provisioning,
+        provisioned: Provisioned::default(),
+        provision_token: "interrupted-token-1".into(),
+        created_at: now,
+        updated_at: now,
+        error: None,
+        version: 1,
+    };
+    let event = Event {
+        at: now,
+        actor: Actor::user("alice"),
+        action: EventAction::Create,
+        from: None,
+        to: State::Provisioning,
+        reason: None,
+    };
+    app.app.table.insert(&workspace, &event, None).await.unwrap();
+    assert_eq!(app.sync().await, 1);
+    let settled = app.app.table.get(&workspace.id).await.unwrap().unwrap();
+    assert_eq!(settled.state, State::Running);
+    let instance = settled.provisioned.instance_id.clone().expect("an instance was launched");
+    // Replaying the same provisioning token launches nothing new.
+    assert_eq!(app.sync().await, 0);
+    assert_eq!(app.app.table.get(&workspace.id).await.unwrap().unwrap().provisioned.instance_id, Some(instance));
+}
+
+#[tokio::test]
+async fn a_run_with_nothing_to_do_changes_nothing() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("bob", "small-t3-large").await;
+    let before = app.get("bob", &format!("/v1/workspaces/{id}")).await.body;
+    assert_eq!(app.sync().await, 0);
+    assert_eq!(app.get("bob", &format!("/v1/workspaces/{id}")).await.body, before);
+}
