@@ -54,3 +54,29 @@ async fn a_run_with_nothing_to_do_changes_nothing() {
     assert_eq!(app.sync().await, 0);
     assert_eq!(app.get("bob", &format!("/v1/workspaces/{id}")).await.body, before);
 }
+
+#[tokio::test]
+async fn a_start_ec2_never_carried_out_is_reconciled_after_the_grace_period() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    app.post("alice", &format!("/v1/workspaces/{id}/stop"), None).await;
+    app.sync().await;
+    // STARTING as if StartInstances had failed after the transition was claimed.
+    let stored = app.app.table.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let mut starting = stored.clone();
+    starting.state = State::Starting;
+    starting.version += 1;
+    starting.updated_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(30);
+    app.app.table.update(&starting, State::Stopped, None).await.unwrap();
+    assert_eq!(app.sync().await, 0, "within the grace period EC2 may lag: wait");
+
+    let mut stale = starting.clone();
+    stale.version += 1;
+    stale.updated_at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(3);
+    app.app.table.update(&stale, State::Starting, None).await.unwrap();
+    assert_eq!(app.sync().await, 1);
+    assert_eq!(app.state("alice", &id).await, "STOPPED", "back to a state the owner can act on");
+    let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
+    assert_eq!(events.body["items"][0]["reason"], "the start did not happen: the instance is stopped");
+    assert_eq!(events.body["items"][0]["actor"], "state-sync");
+}

@@ -7,6 +7,9 @@
 //! PROVISIONING → FAILED
 //! ```
 //!
+//! plus two reconciliation arrows for commands EC2 did not carry out (STARTING → STOPPED,
+//! HIBERNATING → RUNNING), in the spirit of §3's RUNNING ⇄ STOPPING.
+//!
 //! Arrows out of a settled state are [`Command`]s somebody asks for; arrows out of a
 //! transitional state are [`Observation`]s state-sync makes of the real machine.
 
@@ -180,6 +183,11 @@ pub const TRANSITIONS: &[(State, Trigger, State)] = &[
     (S::Stopped, Trigger::Command(C::Start), S::Starting),
     (S::Stopped, Trigger::Command(C::Terminate), S::Terminating),
     (S::Starting, Trigger::Observation(O::Running), S::Running),
+    // Reconciliation: EC2 did not carry out the start (or the hibernate) and the instance is
+    // still where it was. State-sync applies these only after a grace period, so a workspace
+    // never stays transitional forever and is left in a state its owner can act on.
+    (S::Starting, Trigger::Observation(O::Stopped), S::Stopped),
+    (S::Hibernating, Trigger::Observation(O::Running), S::Running),
     (S::Hibernating, Trigger::Observation(O::Stopped), S::Hibernated),
     (S::Hibernated, Trigger::Command(C::Start), S::Starting),
     (S::Hibernated, Trigger::Command(C::Terminate), S::Terminating),
@@ -256,8 +264,8 @@ mod tests {
             (Running, [None, None, None, None, None]),
             (Stopping, [None, None, Some(Running), Some(Stopped), None]),
             (Stopped, [None, None, None, None, None]),
-            (Starting, [None, None, Some(Running), None, None]),
-            (Hibernating, [None, None, None, Some(Hibernated), None]),
+            (Starting, [None, None, Some(Running), Some(Stopped), None]),
+            (Hibernating, [None, None, Some(Running), Some(Hibernated), None]),
             (Hibernated, [None, None, None, None, None]),
             (Terminating, [None, None, None, None, Some(Terminated)]),
             (Terminated, [None, None, None, None, None]),

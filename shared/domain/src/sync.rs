@@ -15,6 +15,10 @@ use crate::{
     service::transition,
 };
 
+/// How long a workspace stays in STARTING/STOPPING/HIBERNATING while EC2 reports the state
+/// it was leaving, before state-sync concludes the command did not happen.
+pub const RECONCILE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
+
 /// What one state-sync run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SyncReport {
@@ -143,12 +147,29 @@ impl StateSync<'_> {
         let Some(instance_id) = ws.provisioned.instance_id.as_deref() else {
             return Ok(false);
         };
-        let observation = match (ws.state, observed.get(instance_id)) {
-            (State::Starting | State::Stopping, Some(InstanceState::Running)) => Observation::Running,
-            (State::Stopping | State::Hibernating, Some(InstanceState::Stopped)) => Observation::Stopped,
+        // EC2 may briefly report the old state right after a Start/Stop call; an observation
+        // that contradicts the command only counts once the grace period has passed.
+        let settled_for_long = now.duration_since(ws.updated_at) >= RECONCILE_AFTER;
+        let (observation, reason) = match (ws.state, observed.get(instance_id)) {
+            (State::Starting | State::Stopping, Some(InstanceState::Running))
+                if ws.state == State::Starting || settled_for_long =>
+            {
+                (
+                    Observation::Running,
+                    (ws.state == State::Stopping)
+                        .then(|| "the stop did not happen: the instance is running".to_owned()),
+                )
+            }
+            (State::Stopping | State::Hibernating, Some(InstanceState::Stopped)) => (Observation::Stopped, None),
+            (State::Starting, Some(InstanceState::Stopped)) if settled_for_long => {
+                (Observation::Stopped, Some("the start did not happen: the instance is stopped".to_owned()))
+            }
+            (State::Hibernating, Some(InstanceState::Running)) if settled_for_long => {
+                (Observation::Running, Some("the hibernation did not happen: the instance is running".to_owned()))
+            }
             _ => return Ok(false),
         };
-        self.observe(ws, observation, None, now).await?;
+        self.observe(ws, observation, reason, now).await?;
         Ok(true)
     }
 
