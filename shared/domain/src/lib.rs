@@ -10,6 +10,7 @@ pub mod id;
 pub mod lifecycle;
 pub mod ports;
 pub mod product;
+pub mod schedule;
 pub mod service;
 pub mod sync;
 pub mod user;
