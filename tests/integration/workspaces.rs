@@ -143,6 +143,17 @@ async fn oversized_bodies_are_refused() {
     let body = json!({ "productId": "python-r-standard", "name": "a".repeat(100 * 1024) });
     let response = app.post("alice", "/v1/workspaces", Some(body)).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.body);
+    assert_eq!(response.str("type"), "/problems/payload-too-large");
+    assert_eq!(response.headers["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_problem_document() {
+    let app = spawn_app().await;
+    let token = app.token("alice").await;
+    let response = app.call(Method::PUT, "/v1/workspaces", Some(&token), None).await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.str("type"), "/problems/method-not-allowed");
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ const SUPERVISOR: &str = include_str!("moto_supervised.py");
 pub enum MotoError {
     #[error("the moto virtualenv is missing ({0} not found): run `make venv` (make dev and make test do it for you)")]
     MissingVenv(PathBuf),
+    #[error("port {0} on 127.0.0.1 is already in use (another `make dev`?): stop it or set ATELIER_MOTO_PORT")]
+    PortBusy(u16),
     #[error("could not start moto: {0}")]
     Spawn(#[from] std::io::Error),
     #[error("moto did not answer on {0} within {1:?}")]
@@ -36,7 +38,11 @@ impl MotoServer {
             return Err(MotoError::MissingVenv(python));
         }
         let port = match port {
-            Some(p) => p,
+            Some(p) => {
+                // Never talk to whatever else answers there (another dev server's moto).
+                TcpListener::bind(("127.0.0.1", p)).map_err(|_| MotoError::PortBusy(p))?;
+                p
+            }
             None => free_port()?,
         };
         let log = std::env::var("ATELIER_MOTO_LOG").ok();

@@ -32,6 +32,8 @@ const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const LEEWAY_SECONDS: u64 = 30;
 /// An unknown `kid` triggers at most one JWKS download per this interval.
 const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// After a failed JWKS download, the next attempt waits at least this long.
+const JWKS_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where the verifier gets its trust from.
 #[derive(Debug, Clone)]
@@ -77,7 +79,11 @@ impl VerifierSettings {
 
 struct Keys {
     by_kid: HashMap<String, DecodingKey>,
+    /// When the JWKS was last downloaded successfully.
     fetched_at: Option<Instant>,
+    /// When a download last failed: retried sooner than a successful one is refreshed, so a
+    /// short outage of the JWKS endpoint does not lock valid tokens out for a whole minute.
+    failed_at: Option<Instant>,
 }
 
 /// Verifies access tokens against one user pool and app client.
@@ -104,7 +110,7 @@ impl JwtVerifier {
             .timeout(Duration::from_secs(5))
             .build()
             .expect("the HTTP client's TLS configuration is valid");
-        Self { settings, http, keys: RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None }) }
+        Self { settings, http, keys: RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None, failed_at: None }) }
     }
 
     /// The settings this verifier trusts.
@@ -153,11 +159,21 @@ impl JwtVerifier {
         }
         // Unknown kid: refresh, but never more than once per interval, so that a flood of
         // forged kids cannot turn into a flood of JWKS downloads.
-        if keys.fetched_at.is_some_and(|at| at.elapsed() < JWKS_REFRESH_INTERVAL) {
+        let recently = |at: Option<Instant>, interval| at.is_some_and(|at: Instant| at.elapsed() < interval);
+        if recently(keys.fetched_at, JWKS_REFRESH_INTERVAL) || recently(keys.failed_at, JWKS_RETRY_INTERVAL) {
             return Err(ApiError::Unauthorized("unknown kid".into()));
         }
-        keys.fetched_at = Some(Instant::now());
-        keys.by_kid = self.fetch().await?;
+        match self.fetch().await {
+            Ok(fetched) => {
+                keys.by_kid = fetched;
+                keys.fetched_at = Some(Instant::now());
+                keys.failed_at = None;
+            }
+            Err(err) => {
+                keys.failed_at = Some(Instant::now());
+                return Err(err);
+            }
+        }
         keys.by_kid.get(kid).cloned().ok_or_else(|| ApiError::Unauthorized("unknown kid".into()))
     }
 

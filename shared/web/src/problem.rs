@@ -30,6 +30,9 @@ pub enum ApiError {
     /// No such route.
     #[error("no such route")]
     RouteNotFound,
+    /// The route exists, not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error(transparent)]
     Domain(#[from] DomainError),
 }
@@ -75,6 +78,13 @@ impl ApiError {
                 m.clone(),
             ),
             A::RouteNotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None, "no such route".into()),
+            A::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
+                "this route does not accept this method".into(),
+            ),
             A::Domain(d) => match d {
                 D::NotFound { kind } => {
                     (StatusCode::NOT_FOUND, "not-found", "Not found", None, format!("{kind} not found"))
@@ -154,4 +164,9 @@ impl From<atelier_domain::ports::StoreError> for ApiError {
 /// Fallback for unknown routes, as a problem document.
 pub async fn not_found() -> ApiError {
     ApiError::RouteNotFound
+}
+
+/// Fallback for a known route called with the wrong method, as a problem document.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
