@@ -115,8 +115,8 @@ async fn lists_show_only_what_the_caller_may_see() {
     let ids = |body: &Value| -> Vec<String> {
         body["items"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(ids(&app.get("alice", "/v1/workspaces").await.body), [alices.clone()]);
-    assert_eq!(ids(&app.get("bob", "/v1/workspaces").await.body), [bobs.clone()]);
+    assert_eq!(ids(&app.get("alice", "/v1/workspaces").await.body), std::slice::from_ref(&alices));
+    assert_eq!(ids(&app.get("bob", "/v1/workspaces").await.body), std::slice::from_ref(&bobs));
     assert_eq!(ids(&app.get("fiona", "/v1/workspaces").await.body), Vec::<String>::new());
     let all = ids(&app.get("ada", "/v1/workspaces?all=true").await.body);
     assert_eq!(all, [bobs.clone(), alices.clone()]);
