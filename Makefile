@@ -17,9 +17,9 @@ help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
 	@echo "make test  - run every test"
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -40,10 +40,10 @@ test-rust:
 
 # Release binaries of the Lambda functions (slow: not part of `make test`).
 release:
-	cargo build --release -p workspaces-api -p catalog-api -p state-sync
+	cargo build --release -p workspaces-api -p catalog-api -p state-sync -p scheduler
 
 sizes: release
-	@for f in workspaces-api catalog-api state-sync; do \
+	@for f in workspaces-api catalog-api state-sync scheduler; do \
 		printf '%-16s %s bytes\n' $$f $$(stat -c %s $(CARGO_TARGET_DIR)/release/$$f); done
 
 clean:
