@@ -19,6 +19,14 @@ struct Row {
 
 fn rows() -> Vec<Row> {
     let create = json!({ "productId": "small-t3-large", "name": "Matrix" });
+    let schedule = json!({
+        "timezone": "Europe/Paris",
+        "windows": [{ "days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "19:00" }],
+        "outside": "stop",
+        "enabled": true
+    });
+    let until = json!({ "until": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string() });
+    let preview = json!({ "schedule": schedule.clone(), "from": "2026-11-23T06:00:00Z", "count": 3 });
     vec![
         Row { method: Method::GET, path: "/config.json", body: None, expected: [200, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/me", body: None, expected: [401, 200, 200, 200, 200] },
@@ -53,6 +61,43 @@ fn rows() -> Vec<Row> {
             expected: [401, 409, 404, 409, 404],
         },
         Row { method: Method::DELETE, path: "/v1/workspaces/{id}", body: None, expected: [401, 202, 404, 202, 404] },
+        Row {
+            method: Method::GET,
+            path: "/v1/workspaces/{id}/schedule",
+            body: None,
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row {
+            method: Method::PUT,
+            path: "/v1/workspaces/{id}/schedule",
+            body: Some(schedule.clone()),
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/override",
+            body: Some(until),
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/workspaces/{id}/override",
+            body: None,
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row { method: Method::GET, path: "/v1/schedules/default", body: None, expected: [401, 200, 200, 200, 200] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/schedules/default",
+            body: Some(schedule),
+            expected: [401, 403, 403, 200, 403],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/schedules/preview",
+            body: Some(preview),
+            expected: [401, 200, 200, 200, 200],
+        },
     ]
 }
 

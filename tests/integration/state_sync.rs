@@ -27,6 +27,7 @@ async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
         updated_at: now,
         error: None,
         version: 1,
+        schedule: Default::default(),
     };
     let event = Event {
         at: now,

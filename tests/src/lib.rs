@@ -143,6 +143,12 @@ impl TestApp {
         self.call(Method::POST, path, Some(&token), body).await
     }
 
+    /// `PUT path` as `user`, with a JSON body.
+    pub async fn put(&self, user: &str, path: &str, body: Value) -> TestResponse {
+        let token = self.token(user).await;
+        self.call(Method::PUT, path, Some(&token), Some(body)).await
+    }
+
     /// `DELETE path` as `user`.
     pub async fn delete(&self, user: &str, path: &str) -> TestResponse {
         let token = self.token(user).await;
@@ -162,6 +168,14 @@ impl TestApp {
         let report = self.app.sync_once().await.expect("state-sync runs");
         assert!(report.failed.is_empty(), "state-sync failures: {:?}", report.failed);
         report.settled
+    }
+
+    /// Runs the scheduler once for the instant `at` (RFC 3339), asserting nothing failed.
+    pub async fn scheduler_run(&self, at: &str) -> atelier_domain::scheduler::SchedulerReport {
+        let at: jiff::Timestamp = at.parse().expect("an RFC 3339 instant");
+        let report = self.app.scheduler_run(at).await.expect("the scheduler runs");
+        assert!(report.failed.is_empty(), "scheduler failures: {:?}", report.failed);
+        report
     }
 
     /// The state of workspace `id` as `user` sees it.

@@ -1,5 +1,6 @@
 //! dev-server: the whole product on localhost (never deployed). Starts moto, seeds it,
-//! serves every function's router and the portal, and runs state-sync on a timer.
+//! serves every function's router and the portal, and runs state-sync and the scheduler on
+//! timers (the scheduler with the wall clock; `POST /_local/scheduler/run` replays any instant).
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = LocalApp::new(&sdk, &moto.endpoint(), &seeded, &url);
     let sync_every = Duration::from_secs(env("ATELIER_SYNC_SECONDS", "3").parse()?);
     tokio::spawn(app.clone().sync_forever(sync_every));
+    let scheduler_every = Duration::from_secs(env("ATELIER_SCHEDULER_SECONDS", "60").parse()?);
+    tokio::spawn(app.clone().scheduler_forever(scheduler_every));
     let router = app.router_with_portal(&repo_root().join("frontend/dist"));
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!("{}", banner(&url, &moto.endpoint(), &seeded));

@@ -1,4 +1,4 @@
-//! workspaces-api: `/v1/me` and `/v1/workspaces`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces` and `/v1/schedules`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
@@ -14,10 +14,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
     let workspaces = Workspaces {
         store: table.clone(),
-        catalog: table,
+        catalog: table.clone(),
         provisioner: atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?),
         power: Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config))),
         directory: Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(&config), user_pool_id)),
+        defaults: table,
     };
     let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
     atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces })).await

@@ -8,6 +8,8 @@
 //! | event | `WS#<id>` | `EV#<at µs>#<version>` | — |
 //! | idempotency key | `IDEM#<owner>#<key>` | `IDEM` | — (`ttl`) |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `by-kind`: `PRODUCT` / `<id>` |
+//! | default schedule | `CONFIG#schedule` | `CONFIG` | — |
+//! | scheduler state | `SCHEDULER#state` | `STATE` | — |
 //!
 //! Every state change is a conditional write on the stored `version` and `state`, and
 //! appends its event in the same transaction. No request path scans.
@@ -17,7 +19,11 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use atelier_domain::{
     Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-    ports::{Catalog, IdempotencyRecord, Inserted, Page, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore},
+    ports::{
+        Catalog, IdempotencyRecord, Inserted, Page, PageRequest, ScheduleDefaults, SchedulerRuns, StoreError,
+        WorkspaceFilter, WorkspaceStore,
+    },
+    schedule::{Override, Schedule},
     workspace::{Owner, Provisioned},
 };
 use aws_sdk_dynamodb::{
@@ -180,7 +186,7 @@ impl WorkspaceStore for Table {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, StoreError> {
         let mut items = vec![
-            self.put(&WorkspaceItem::from(workspace), "attribute_not_exists(pk)", &[])?,
+            self.put(&WorkspaceItem::try_from(workspace)?, "attribute_not_exists(pk)", &[])?,
             self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
         ];
         if let Some(record) = idempotency {
@@ -256,7 +262,7 @@ impl WorkspaceStore for Table {
             ("#version", ":expected_version", AttributeValue::N((workspace.version - 1).to_string())),
             ("#state", ":expected_state", AttributeValue::S(expected_state.as_str().to_owned())),
         ];
-        let put = self.put(&WorkspaceItem::from(workspace), condition, &values)?;
+        let put = self.put(&WorkspaceItem::try_from(workspace)?, condition, &values)?;
         let Some(event) = event else {
             let put = put.put.expect("built as a put");
             return match self
@@ -317,6 +323,119 @@ impl Catalog for Table {
             .map_err(|e| upstream("dynamodb", "GetItem", e))?;
         Ok(output.item.map(from_item::<ProductItem>).transpose()?.map(|p| p.product))
     }
+}
+
+const DEFAULT_SCHEDULE_PK: &str = "CONFIG#schedule";
+const DEFAULT_SCHEDULE_SK: &str = "CONFIG";
+const SCHEDULER_PK: &str = "SCHEDULER#state";
+const SCHEDULER_SK: &str = "STATE";
+
+#[async_trait]
+impl ScheduleDefaults for Table {
+    async fn get(&self) -> Result<Schedule, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(DEFAULT_SCHEDULE_PK.into()))
+            .key("sk", AttributeValue::S(DEFAULT_SCHEDULE_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        match output.item {
+            Some(item) => decode_schedule(&from_item::<ScheduleItem>(item)?.schedule),
+            None => Ok(Schedule::default()),
+        }
+    }
+
+    async fn put(&self, schedule: &Schedule) -> Result<(), StoreError> {
+        let item = ScheduleItem {
+            pk: DEFAULT_SCHEDULE_PK.into(),
+            sk: DEFAULT_SCHEDULE_SK.into(),
+            schedule: encode_schedule(schedule)?,
+        };
+        // A whole-document replace by an admin (PUT semantics, no read-modify-write), so
+        // there is no lost update for a version condition to catch: last writer wins.
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "PutItem", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SchedulerRuns for Table {
+    async fn last_run(&self) -> Result<Option<Timestamp>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(SCHEDULER_PK.into()))
+            .key("sk", AttributeValue::S(SCHEDULER_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        let Some(item) = output.item else { return Ok(None) };
+        let item: SchedulerItem = from_item(item)?;
+        Timestamp::from_microsecond(item.last_run).map(Some).map_err(|e| corrupt("scheduler last run", e))
+    }
+
+    async fn record_run(&self, at: Timestamp) -> Result<(), StoreError> {
+        let item = SchedulerItem {
+            pk: SCHEDULER_PK.into(),
+            sk: SCHEDULER_SK.into(),
+            last_run: at.as_microsecond(),
+            last_run_at: at,
+        };
+        match self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk) OR lastRun < :at")
+            .expression_attribute_values(":at", AttributeValue::N(at.as_microsecond().to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+            Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
+        }
+    }
+}
+
+fn encode_schedule(schedule: &Schedule) -> Result<String, StoreError> {
+    serde_json::to_string(schedule).map_err(|e| corrupt("schedule", e))
+}
+
+fn decode_schedule(json: &str) -> Result<Schedule, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt("schedule", e))
+}
+
+/// The organisation's default schedule: its wire JSON.
+#[derive(Serialize, Deserialize)]
+struct ScheduleItem {
+    pk: String,
+    sk: String,
+    schedule: String,
+}
+
+/// Up to which instant the scheduler has acted.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchedulerItem {
+    pk: String,
+    sk: String,
+    /// Microseconds since the epoch (a number, for the `lastRun < :at` condition).
+    last_run: i64,
+    /// The same instant, readable.
+    last_run_at: Timestamp,
 }
 
 impl Table {
@@ -442,12 +561,18 @@ struct WorkspaceItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     version: u64,
+    /// The schedule's wire JSON; absent on items written before schedules existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    override_until: Option<Timestamp>,
 }
 
-impl From<&Workspace> for WorkspaceItem {
-    fn from(w: &Workspace) -> Self {
+impl TryFrom<&Workspace> for WorkspaceItem {
+    type Error = StoreError;
+    fn try_from(w: &Workspace) -> Result<Self, StoreError> {
         let created = format!("{}#{}", sort_instant(w.created_at), w.id);
-        Self {
+        Ok(Self {
             pk: format!("WS#{}", w.id),
             sk: "WS".into(),
             owner_pk: format!("OWNER#{}", w.owner.username),
@@ -473,7 +598,9 @@ impl From<&Workspace> for WorkspaceItem {
             updated_at: w.updated_at,
             error: w.error.clone(),
             version: w.version,
-        }
+            schedule: Some(encode_schedule(&w.schedule)?),
+            override_until: w.schedule.override_until().map(|o| o.until()),
+        })
     }
 }
 
@@ -498,6 +625,13 @@ impl TryFrom<WorkspaceItem> for Workspace {
             updated_at: i.updated_at,
             error: i.error,
             version: i.version,
+            schedule: i
+                .schedule
+                .as_deref()
+                .map(decode_schedule)
+                .transpose()?
+                .unwrap_or_default()
+                .with_override(i.override_until.map(Override::restore)),
         })
     }
 }

@@ -382,6 +382,7 @@ mod tests {
             updated_at: now,
             error: None,
             version: 1,
+            schedule: Default::default(),
         }
     }
 

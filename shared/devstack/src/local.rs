@@ -1,5 +1,8 @@
-//! The whole product wired for one process: every function's router on one port and
-//! state-sync on a timer, with the same adapters the Lambda functions use.
+//! The whole product wired for one process: every function's router on one port, and
+//! state-sync and the scheduler on timers, with the same adapters the Lambda functions use.
+//!
+//! `POST /_local/scheduler/run` (replay a scheduled event) exists only here, in the
+//! dev-server's router: the Lambda functions' routers never carry it.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -10,12 +13,17 @@ use atelier_adapters::{
     settings::{ProvisionerKind, ProvisionerSettings},
 };
 use atelier_domain::{
+    DomainError,
     ports::Provisioner,
+    scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
     sync::{StateSync, SyncReport},
 };
-use atelier_web::{JwtVerifier, VerifierSettings, catalog, config::PortalConfig, workspaces};
-use axum::Router;
+use atelier_web::{
+    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, extract::JsonBody, workspaces,
+};
+use axum::{Json, Router, extract::State, routing::post};
+use jiff::Timestamp;
 
 use crate::{Seeded, seed::REGION};
 
@@ -52,6 +60,7 @@ impl LocalApp {
             provisioner: provisioner.clone(),
             power: power.clone(),
             directory,
+            defaults: table.clone(),
         };
         let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
             REGION,
@@ -71,7 +80,16 @@ impl LocalApp {
 
     /// Every API route plus `/config.json`, as API Gateway would expose them.
     pub fn router(&self) -> Router {
-        let api = Router::new()
+        atelier_web::run::finish(self.api_routes())
+    }
+
+    /// The API router plus the local-only routes ([`LocalApp::local_router`]).
+    pub fn dev_router(&self) -> Router {
+        atelier_web::run::finish(self.api_routes().merge(self.local_router()))
+    }
+
+    fn api_routes(&self) -> Router {
+        Router::new()
             .merge(workspaces::router(workspaces::WorkspacesState {
                 verifier: self.verifier.clone(),
                 workspaces: self.workspaces.clone(),
@@ -80,14 +98,19 @@ impl LocalApp {
                 verifier: self.verifier.clone(),
                 catalog: self.table.clone(),
             }))
-            .merge(atelier_web::config::router(self.portal.clone()));
-        atelier_web::run::finish(api)
+            .merge(atelier_web::config::router(self.portal.clone()))
     }
 
-    /// The router plus the built portal at `/` (single-page app: unknown paths get
-    /// `index.html`), when `dist` exists.
+    /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
+    /// scheduled event (`{"time": RFC 3339, ...}`) and answers the scheduler's report.
+    pub fn local_router(&self) -> Router {
+        Router::new().route("/_local/scheduler/run", post(run_scheduler)).with_state(self.clone())
+    }
+
+    /// The API router, the local-only routes and the built portal at `/` (single-page app:
+    /// unknown paths get `index.html`), when `dist` exists: what the dev-server serves.
     pub fn router_with_portal(&self, dist: &Path) -> Router {
-        let router = self.router();
+        let router = self.dev_router();
         if !dist.join("index.html").exists() {
             return router;
         }
@@ -111,6 +134,32 @@ impl LocalApp {
         .await
     }
 
+    /// One scheduler run for instant `at` (tests pass fixed instants).
+    pub async fn scheduler_run(&self, at: Timestamp) -> Result<SchedulerReport, DomainError> {
+        Scheduler { store: self.table.as_ref(), power: self.power.as_ref(), runs: self.table.as_ref() }.run(at).await
+    }
+
+    /// Runs the scheduler every `interval` with the wall clock until the task is dropped.
+    pub async fn scheduler_forever(self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.scheduler_run(Timestamp::now()).await {
+                Ok(report)
+                    if !(report.started.is_empty()
+                        && report.stopped.is_empty()
+                        && report.hibernated.is_empty()
+                        && report.failed.is_empty()) =>
+                {
+                    tracing::info!(?report, "scheduler");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "scheduler run failed"),
+            }
+        }
+    }
+
     /// Runs state-sync every `interval` until the task is dropped.
     pub async fn sync_forever(self, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
@@ -126,4 +175,13 @@ impl LocalApp {
             }
         }
     }
+}
+
+/// `POST /_local/scheduler/run`: one scheduler run at the event's `time`.
+async fn run_scheduler(
+    State(app): State<LocalApp>,
+    JsonBody(event): JsonBody<serde_json::Value>,
+) -> Result<Json<SchedulerReport>, ApiError> {
+    let at = event_instant(event.get("time").and_then(serde_json::Value::as_str))?;
+    Ok(Json(app.scheduler_run(at).await?))
 }

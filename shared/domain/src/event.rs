@@ -16,6 +16,11 @@ impl Actor {
         Actor("state-sync".to_owned())
     }
 
+    /// The working-window scheduler function.
+    pub fn scheduler() -> Self {
+        Actor("scheduler".to_owned())
+    }
+
     /// A person, by username.
     pub fn user(username: &str) -> Self {
         Actor(username.to_owned())
@@ -33,6 +38,11 @@ pub enum EventAction {
     Terminate,
     /// State-sync observed the machine or record and moved the workspace.
     Sync,
+    /// The workspace's schedule was replaced (the state does not change).
+    Schedule,
+    /// The workspace's "keep running until" override was set or removed (the state does
+    /// not change).
+    Override,
 }
 
 impl From<Command> for EventAction {

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod ports;
 pub mod product;
 pub mod schedule;
+pub mod scheduler;
 pub mod service;
 pub mod sync;
 pub mod user;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::{
-    DomainError, Event, Product, ProductId, Profile, State, UpstreamError, Workspace, WorkspaceId,
+    DomainError, Event, Product, ProductId, Profile, State, UpstreamError, Workspace, WorkspaceId, schedule::Schedule,
     workspace::Provisioned,
 };
 
@@ -203,4 +203,23 @@ pub trait PowerSwitch: Send + Sync {
 pub trait UserDirectory: Send + Sync {
     /// E-mail and cost centre of `username`.
     async fn profile(&self, username: &str) -> Result<Profile, UpstreamError>;
+}
+
+/// The organisation's default schedule, which new workspaces get.
+#[async_trait]
+pub trait ScheduleDefaults: Send + Sync {
+    /// The stored default, or [`Schedule::default`] when none was ever set.
+    async fn get(&self) -> Result<Schedule, StoreError>;
+    /// Replaces the default (workspaces that exist keep theirs).
+    async fn put(&self, schedule: &Schedule) -> Result<(), StoreError>;
+}
+
+/// Where the scheduler remembers up to which instant it has acted.
+#[async_trait]
+pub trait SchedulerRuns: Send + Sync {
+    /// The instant of the last recorded run, if any.
+    async fn last_run(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Records a run at `at`, only moving forward: [`StoreError::Conflict`] when a run at
+    /// `at` or later is already recorded.
+    async fn record_run(&self, at: Timestamp) -> Result<(), StoreError>;
 }

@@ -12,8 +12,9 @@ use crate::{
     WorkspaceId, WorkspaceName, lifecycle,
     ports::{
         Catalog, IdempotencyRecord, Inserted, Page, PageRequest, PowerSwitch, ProvisionRequest, Provisioner,
-        UserDirectory, WorkspaceFilter, WorkspaceStore,
+        ScheduleDefaults, UserDirectory, WorkspaceFilter, WorkspaceStore,
     },
+    schedule::{DEFAULT_MAX_OVERRIDE, OutsideAction, Override, Schedule},
     workspace::{Owner, Provisioned},
 };
 
@@ -43,6 +44,8 @@ pub struct Workspaces {
     pub provisioner: Arc<dyn Provisioner>,
     pub power: Arc<dyn PowerSwitch>,
     pub directory: Arc<dyn UserDirectory>,
+    /// The organisation's default schedule, given to new workspaces.
+    pub defaults: Arc<dyn ScheduleDefaults>,
 }
 
 impl Workspaces {
@@ -74,6 +77,7 @@ impl Workspaces {
             DomainError::unprocessable("productId", format!("no product {} in the catalog", request.product_id))
         })?;
         let profile = self.directory.profile(&caller.username).await?;
+        let schedule = self.defaults.get().await?;
         let id = WorkspaceId::generate();
         let provision_token = match key {
             Some(key) => fingerprint(&["provision", &caller.username, key]),
@@ -97,6 +101,7 @@ impl Workspaces {
             updated_at: now,
             error: None,
             version: 1,
+            schedule,
         };
         let event = Event {
             at: now,
@@ -239,6 +244,104 @@ impl Workspaces {
         Ok(self.store.events(&workspace.id, page).await?)
     }
 
+    /// The schedule of a workspace the caller may see (its override travels separately).
+    pub async fn schedule(&self, caller: &Caller, id: &str) -> Result<Schedule, DomainError> {
+        Ok(self.get(caller, id).await?.schedule)
+    }
+
+    /// Replaces a workspace's schedule, keeping its override. `outside: hibernate` is
+    /// refused for a product without hibernation. The state does not change.
+    pub async fn set_schedule(
+        &self,
+        caller: &Caller,
+        id: &str,
+        schedule: Schedule,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        let workspace = self.get(caller, id).await?;
+        if schedule.outside() == OutsideAction::Hibernate && !workspace.hibernation {
+            return Err(DomainError::unprocessable(
+                "outside",
+                format!("product {} does not support hibernation; use \"stop\"", workspace.product_id),
+            ));
+        }
+        let reason = describe(&schedule);
+        let schedule = schedule.with_override(workspace.schedule.override_until());
+        self.reschedule(workspace, schedule, caller, EventAction::Schedule, reason, now).await
+    }
+
+    /// Keeps a workspace running until `until`, which must be after `now` and at most
+    /// [`DEFAULT_MAX_OVERRIDE`] after it (else `Unprocessable` on `until`). The HTTP layer
+    /// passes the wall clock; tests may pass any instant.
+    pub async fn set_override(
+        &self,
+        caller: &Caller,
+        id: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        let workspace = self.get(caller, id).await?;
+        let value = Override::new(until, now, DEFAULT_MAX_OVERRIDE)?;
+        let schedule = workspace.schedule.clone().with_override(Some(value));
+        let reason = format!("keep running until {until}");
+        self.reschedule(workspace, schedule, caller, EventAction::Override, reason, now).await
+    }
+
+    /// Removes a workspace's override; nothing is written when it has none.
+    pub async fn clear_override(&self, caller: &Caller, id: &str, now: Timestamp) -> Result<Workspace, DomainError> {
+        let workspace = self.get(caller, id).await?;
+        let Some(previous) = workspace.schedule.override_until() else {
+            return Ok(workspace);
+        };
+        let schedule = workspace.schedule.clone().with_override(None);
+        let reason = format!("override until {} removed", previous.until());
+        self.reschedule(workspace, schedule, caller, EventAction::Override, reason, now).await
+    }
+
+    /// The organisation's default schedule (any signed-in user may read it).
+    pub async fn default_schedule(&self) -> Result<Schedule, DomainError> {
+        Ok(self.defaults.get().await?)
+    }
+
+    /// Replaces the organisation's default schedule (admins only). Existing workspaces keep
+    /// their schedules; new ones get this one.
+    pub async fn set_default_schedule(&self, caller: &Caller, schedule: Schedule) -> Result<Schedule, DomainError> {
+        if !caller.is_admin() {
+            return Err(DomainError::Forbidden("only admins may change the default schedule".into()));
+        }
+        let schedule = schedule.with_override(None);
+        self.defaults.put(&schedule).await?;
+        Ok(schedule)
+    }
+
+    /// Writes `schedule` on `workspace` with a conditional write on its version and state
+    /// (which does not change), and an audit event.
+    async fn reschedule(
+        &self,
+        workspace: Workspace,
+        schedule: Schedule,
+        caller: &Caller,
+        action: EventAction,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        let state = workspace.state;
+        let mut next = workspace;
+        next.schedule = schedule;
+        next.version += 1;
+        next.updated_at = now;
+        let event = Event {
+            at: now,
+            actor: Actor::user(&caller.username),
+            action,
+            from: Some(state),
+            to: state,
+            reason: Some(reason),
+        };
+        self.store.update(&next, state, Some(&event)).await?;
+        Ok(next)
+    }
+
     /// Moves `workspace` through the lifecycle table with a conditional write and an event.
     pub(crate) async fn apply(
         &self,
@@ -276,6 +379,20 @@ pub async fn transition(
     let event = Event { at: now, actor, action, from: Some(from), to, reason };
     store.update(&next, from, Some(&event)).await?;
     Ok(next)
+}
+
+/// A schedule in words, for the history.
+fn describe(schedule: &Schedule) -> String {
+    let outside = match schedule.outside() {
+        OutsideAction::Stop => "stop",
+        OutsideAction::Hibernate => "hibernate",
+    };
+    format!(
+        "schedule set: {} window(s) in {}, {outside} outside{}",
+        schedule.windows().len(),
+        schedule.timezone_name(),
+        if schedule.enabled() { "" } else { ", disabled" }
+    )
 }
 
 fn instance_ids(workspace: &Workspace) -> Vec<String> {

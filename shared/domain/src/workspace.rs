@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, ProductId, State, WorkspaceId};
+use crate::{DomainError, ProductId, State, WorkspaceId, schedule::Schedule};
 
 /// A workspace's display name: 1-64 characters of letters (any script), digits, spaces and
 /// `-_.'` (French names: "l'étude"), starting with a letter or digit; surrounding spaces
@@ -95,6 +95,9 @@ pub struct Workspace {
     pub error: Option<String>,
     /// Optimistic-locking version; every write expects the version it read.
     pub version: u64,
+    /// When the scheduler starts and stops it, with the owner's override inside
+    /// ([`Schedule::with_override`]).
+    pub schedule: Schedule,
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! `/v1/me` and `/v1/workspaces`: the workspaces-api function's routes.
+//! `/v1/me`, `/v1/workspaces` and `/v1/schedules`: the workspaces-api function's routes.
 
 use std::sync::Arc;
 
 use atelier_domain::{
-    Command, Event, ProductId, Workspace, WorkspaceName,
+    Command, DomainError, Event, ProductId, Workspace, WorkspaceName,
     lifecycle::allowed_commands,
     ports::{Page, PageRequest},
+    schedule::{Desired, MAX_PREVIEW, Override, Schedule, Transition, next_transition, transitions},
     service::{CreateWorkspace, ListScope, Workspaces},
 };
 use axum::{
@@ -45,6 +46,10 @@ pub fn router(state: WorkspacesState) -> Router {
         .route("/v1/workspaces/{id}/stop", post(stop))
         .route("/v1/workspaces/{id}/hibernate", post(hibernate))
         .route("/v1/workspaces/{id}/events", get(events))
+        .route("/v1/workspaces/{id}/schedule", get(get_schedule).put(put_schedule))
+        .route("/v1/workspaces/{id}/override", post(set_override).delete(clear_override))
+        .route("/v1/schedules/default", get(get_default_schedule).put(put_default_schedule))
+        .route("/v1/schedules/preview", post(preview))
         .with_state(state)
 }
 
@@ -87,11 +92,45 @@ pub struct WorkspaceView {
     hibernation: bool,
     /// The commands the current state allows (what the portal offers).
     allowed_actions: Vec<Command>,
+    /// The schedule, in its wire shape.
+    schedule: Schedule,
+    /// The "keep running until" override (`{"until": RFC 3339}`), or null.
+    #[serde(rename = "override")]
+    override_until: Option<Override>,
+    /// The next change the scheduler will make, or null when there is none.
+    next_transition: Option<TransitionView>,
+}
+
+/// A change of the desired state, as the API shows it: `{"at": RFC 3339, "to": "RUNNING"}`.
+#[derive(Serialize)]
+pub struct TransitionView {
+    at: Timestamp,
+    to: atelier_domain::State,
+}
+
+impl From<Transition> for TransitionView {
+    fn from(t: Transition) -> Self {
+        let to = match t.to {
+            Desired::Running => atelier_domain::State::Running,
+            Desired::Stopped => atelier_domain::State::Stopped,
+        };
+        Self { at: t.at, to }
+    }
 }
 
 impl From<Workspace> for WorkspaceView {
+    /// The view as of the wall clock.
     fn from(w: Workspace) -> Self {
+        Self::at(w, Timestamp::now())
+    }
+}
+
+impl WorkspaceView {
+    /// The view as of `now` (which decides the next transition).
+    pub fn at(w: Workspace, now: Timestamp) -> Self {
         Self {
+            next_transition: next_transition(&w.schedule, now).map(TransitionView::from),
+            override_until: w.schedule.override_until(),
             allowed_actions: allowed_commands(w.state)
                 .into_iter()
                 .filter(|c| *c != Command::Hibernate || w.hibernation)
@@ -107,6 +146,7 @@ impl From<Workspace> for WorkspaceView {
             updated_at: w.updated_at,
             error: w.error,
             hibernation: w.hibernation,
+            schedule: w.schedule,
         }
     }
 }
@@ -262,4 +302,114 @@ async fn events(
 ) -> Result<Json<PageView<Event>>, ApiError> {
     let page = s.workspaces.events(&caller, &id, &q.page()?).await?;
     Ok(Json(PageView::from_page(page, |e| e)))
+}
+
+async fn get_schedule(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Schedule>, ApiError> {
+    Ok(Json(s.workspaces.schedule(&caller, &id).await?))
+}
+
+async fn put_schedule(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    let schedule = Schedule::parse(body)?;
+    let now = Timestamp::now();
+    Ok(Json(WorkspaceView::at(s.workspaces.set_schedule(&caller, &id, schedule, now).await?, now)))
+}
+
+/// Body of `POST /v1/workspaces/{id}/override`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OverrideBody {
+    until: String,
+}
+
+async fn set_override(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<OverrideBody>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    let until = parse_instant("until", &body.until)?;
+    let now = Timestamp::now();
+    Ok(Json(WorkspaceView::at(s.workspaces.set_override(&caller, &id, until, now).await?, now)))
+}
+
+async fn clear_override(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    let now = Timestamp::now();
+    Ok(Json(WorkspaceView::at(s.workspaces.clear_override(&caller, &id, now).await?, now)))
+}
+
+async fn get_default_schedule(
+    State(s): State<WorkspacesState>,
+    Authenticated(_caller): Authenticated,
+) -> Result<Json<Schedule>, ApiError> {
+    Ok(Json(s.workspaces.default_schedule().await?))
+}
+
+async fn put_default_schedule(
+    State(s): State<WorkspacesState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Json<Schedule>, ApiError> {
+    if !caller.is_admin() {
+        // Before validating the body: a non-admin learns nothing from it.
+        return Err(DomainError::Forbidden("only admins may change the default schedule".into()).into());
+    }
+    let schedule = Schedule::parse(body)?;
+    Ok(Json(s.workspaces.set_default_schedule(&caller, schedule).await?))
+}
+
+/// Body of `POST /v1/schedules/preview`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PreviewBody {
+    schedule: serde_json::Value,
+    from: String,
+    count: i64,
+}
+
+/// `{"items":[{"at","to"}]}`.
+#[derive(Serialize)]
+struct PreviewView {
+    items: Vec<TransitionView>,
+}
+
+async fn preview(
+    Authenticated(_caller): Authenticated,
+    JsonBody(body): JsonBody<PreviewBody>,
+) -> Result<Json<PreviewView>, ApiError> {
+    let schedule = Schedule::parse(body.schedule).map_err(|e| match e {
+        DomainError::Unprocessable { field, message } if field != "schedule" => {
+            DomainError::Unprocessable { field: format!("schedule.{field}"), message }
+        }
+        other => other,
+    })?;
+    let from = parse_instant("from", &body.from)?;
+    let count = usize::try_from(body.count)
+        .ok()
+        .filter(|n| (1..=MAX_PREVIEW).contains(n))
+        .ok_or_else(|| DomainError::unprocessable("count", format!("must be between 1 and {MAX_PREVIEW}")))?;
+    let items = transitions(&schedule, from, count).into_iter().map(TransitionView::from).collect();
+    Ok(Json(PreviewView { items }))
+}
+
+/// An RFC 3339 instant from a body field; `Unprocessable` naming `field` otherwise.
+fn parse_instant(field: &str, value: &str) -> Result<Timestamp, DomainError> {
+    value.parse().map_err(|_| {
+        DomainError::unprocessable(
+            field,
+            format!("\"{value}\" is not an instant; expected RFC 3339 such as 2026-11-23T20:00:00+01:00"),
+        )
+    })
 }

@@ -1,0 +1,29 @@
+//! scheduler: starts and stops workspaces at their working-window transitions, once per
+//! EventBridge tick. The instant is the event's `time`, never the wall clock, so any tick
+//! can be replayed. Locally (no Lambda Runtime API) it reads one event JSON from stdin.
+
+use atelier_adapters::{dynamodb::Table, ec2::Ec2, settings};
+use atelier_domain::scheduler::{Scheduler, event_instant};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = atelier_adapters::aws_config().await;
+    let table = Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?);
+    let power = Ec2::new(aws_sdk_ec2::Client::new(&config));
+    let scheduler = &Scheduler { store: &table, power: &power, runs: &table };
+    let once = move |event: Value| async move {
+        let at = event_instant(event.get("time").and_then(Value::as_str))?;
+        Ok::<_, Error>(serde_json::to_value(scheduler.run(at).await?)?)
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        let mut input = String::new();
+        tokio::io::stdin().read_to_string(&mut input).await?;
+        println!("{}", once(serde_json::from_str(&input)?).await?);
+        return Ok(());
+    }
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| once(event.payload))).await
+}
