@@ -81,3 +81,24 @@ async fn a_start_ec2_never_carried_out_is_reconciled_after_the_grace_period() {
     assert_eq!(events.body["items"][0]["reason"], "the start did not happen: the instance is stopped");
     assert_eq!(events.body["items"][0]["actor"], "state-sync");
 }
+
+#[tokio::test]
+async fn a_termination_whose_call_failed_is_asked_again_by_state_sync() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    // TERMINATING as if TerminateInstances had failed after the transition was claimed.
+    let stored = app.app.table.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let mut terminating = stored.clone();
+    terminating.state = State::Terminating;
+    terminating.version += 1;
+    app.app.table.update(&terminating, State::Running, None).await.unwrap();
+
+    assert_eq!(app.sync().await, 0, "the first run asks EC2 to terminate");
+    let instance = stored.provisioned.instance_id.clone().unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&app.sdk);
+    let described = ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
+    let state = described.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str().to_owned();
+    assert_eq!(state, "terminated");
+    assert_eq!(app.sync().await, 1, "the next run sees it gone");
+    assert_eq!(app.state("alice", &id).await, "TERMINATED");
+}

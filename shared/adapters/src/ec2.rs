@@ -216,7 +216,11 @@ impl Provisioner for Ec2Launch {
             Some(InstanceState::Terminated | InstanceState::Missing) | None => {
                 Progress::Succeeded { instance_id: None }
             }
-            _ => Progress::InProgress,
+            Some(InstanceState::ShuttingDown) => Progress::InProgress,
+            // Still alive and not shutting down: the TerminateInstances call never happened.
+            Some(
+                InstanceState::Pending | InstanceState::Running | InstanceState::Stopping | InstanceState::Stopped,
+            ) => Progress::NotStarted,
         })
     }
 }

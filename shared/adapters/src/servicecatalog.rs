@@ -254,8 +254,13 @@ impl Provisioner for ServiceCatalogProvisioner {
 
     /// Polls the termination record; no record means there was nothing to terminate.
     async fn termination_progress(&self, provisioned: &Provisioned) -> Result<Progress, UpstreamError> {
+        // The service forgets the provisioning record when it claims the termination, so a
+        // record here is always the terminate record.
         let Some(record_id) = provisioned.record_id.as_deref() else {
-            return Ok(Progress::Succeeded { instance_id: None });
+            return Ok(match provisioned.provisioned_product_id {
+                Some(_) => Progress::NotStarted,
+                None => Progress::Succeeded { instance_id: None },
+            });
         };
         let record = self.record(record_id, false).await?;
         Ok(match record.status {
@@ -764,6 +769,22 @@ mod tests {
         let progress = sc.termination_progress(&Provisioned::default()).await.expect("no call");
 
         assert_eq!(progress, Progress::Succeeded { instance_id: None });
+        assert_eq!(rule.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_termination_never_requested_is_not_started() {
+        let rule = mock!(Client::describe_record).then_output(|| DescribeRecordOutput::builder().build());
+        let sc = provisioner(&[&rule]);
+        let handle = Provisioned { provisioned_product_id: Some("pp-abcdefghijklm".into()), ..Provisioned::default() };
+
+        let progress = sc.termination_progress(&handle).await.expect("no call");
+
+        assert_eq!(
+            progress,
+            Progress::NotStarted,
+            "the provisioning record must never be read as the terminate record"
+        );
         assert_eq!(rule.num_calls(), 0);
     }
 }

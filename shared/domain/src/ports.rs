@@ -142,6 +142,9 @@ pub trait Catalog: Send + Sync {
 /// What a provisioning or termination operation has come to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
+    /// Termination only: nothing has asked AWS to tear the resources down yet (the call
+    /// failed or never happened); state-sync asks again.
+    NotStarted,
     InProgress,
     /// Done; for provisioning, the instance that was created.
     Succeeded {

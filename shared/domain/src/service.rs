@@ -215,6 +215,12 @@ impl Workspaces {
             ));
         }
         let from = workspace.state;
+        let mut workspace = workspace;
+        if command == Command::Terminate {
+            // The provisioning record is finished business; forgetting it means a record
+            // seen while TERMINATING is always the terminate record.
+            workspace.provisioned.record_id = None;
+        }
         let workspace =
             self.apply(workspace, command.into(), Actor::user(&caller.username), command.into(), None, now).await?;
         // The transition is claimed; now ask AWS. If AWS refuses, state-sync observes the
@@ -224,7 +230,15 @@ impl Workspaces {
             Command::Stop => self.power.stop(&instance_ids(&workspace), false).await?,
             Command::Hibernate => self.power.stop(&instance_ids(&workspace), true).await?,
             Command::Terminate => {
-                let provisioned = self.provisioner.terminate(&workspace).await?;
+                let provisioned = match self.provisioner.terminate(&workspace).await {
+                    Ok(provisioned) => provisioned,
+                    Err(err) => {
+                        // The termination is claimed and state-sync asks AWS again until
+                        // it is under way: the request is accepted, not lost.
+                        tracing::warn!(workspace = %workspace.id, error = ?err, "terminate call failed; state-sync retries");
+                        return Ok(workspace);
+                    }
+                };
                 if provisioned != workspace.provisioned {
                     let mut next = workspace.clone();
                     next.provisioned = provisioned;

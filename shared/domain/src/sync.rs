@@ -112,7 +112,7 @@ impl StateSync<'_> {
             self.store.update(&ws, State::Provisioning, None).await?;
         }
         match self.provisioner.provisioning_progress(&ws.provisioned).await? {
-            Progress::InProgress => Ok(false),
+            Progress::InProgress | Progress::NotStarted => Ok(false),
             Progress::Succeeded { instance_id } => {
                 if instance_id.is_some() {
                     ws.provisioned.instance_id = instance_id;
@@ -129,6 +129,16 @@ impl StateSync<'_> {
 
     async fn settle_termination(&self, ws: Workspace, now: Timestamp) -> Result<bool, DomainError> {
         match self.provisioner.termination_progress(&ws.provisioned).await? {
+            Progress::NotStarted => {
+                // The API's terminate call failed (or it died first): ask again. The
+                // provisioner's tokens make a repeated call harmless.
+                let mut next = ws.clone();
+                next.provisioned = self.provisioner.terminate(&ws).await?;
+                next.version += 1;
+                next.updated_at = now;
+                self.store.update(&next, State::Terminating, None).await?;
+                Ok(false)
+            }
             Progress::InProgress => Ok(false),
             Progress::Succeeded { .. } => {
                 self.observe(ws, Observation::Terminated, None, now).await?;
