@@ -1,0 +1,309 @@
+"""Drift check: infra/template.yaml against the Rust sources (read as text).
+
+Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fails when:
+  (a) a function in the template has no functions/<name> crate, or a crate (other than
+      dev-server) has no function in the template;
+  (b) a function lacks an environment variable its code reads, or gets an ATELIER_* variable
+      no code it runs reads;
+  (c) an HttpApi route of the template is not registered by the router of the function that
+      serves it, or a route of shared/web/src/{workspaces,catalog}.rs is missing;
+  (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
+      shared/adapters/src/dynamodb.rs.
+"""
+
+from __future__ import annotations
+
+import re
+import unittest
+from pathlib import Path
+
+from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+FUNCTIONS = ROOT / "functions"
+SHARED_SOURCES = [ROOT / "shared" / "adapters" / "src", ROOT / "shared" / "web" / "src"]
+
+# Crates that are never deployed.
+NOT_DEPLOYED = {"dev-server"}
+# Variables that are local-only, or set by Lambda itself.
+NOT_IN_TEMPLATE = {
+    "ATELIER_BIND",  # local HTTP bind address
+    "ATELIER_SYNC_SECONDS",
+    "ATELIER_SCHEDULER_SECONDS",
+    "AWS_LAMBDA_RUNTIME_API",  # set by Lambda
+    "AWS_REGION",  # set by Lambda
+    "RUST_LOG",
+}
+NOT_IN_TEMPLATE_PREFIXES = ("ATELIER_MOTO_", "ATELIER_DEV_")
+# Read by the code but must stay unset in AWS (the JWKS of a local Cognito): the test also
+# checks that no function sets it.
+MUST_NOT_BE_SET = {"ATELIER_COGNITO_JWKS_BASE"}
+# Router source file -> the function that serves it. Other routers are not API routes.
+ROUTERS = {"workspaces.rs": "workspaces-api", "catalog.rs": "catalog-api"}
+IGNORED_ROUTES = ("/_local/", "/config.json")
+
+ENV_READ = re.compile(r"\b(?:required|optional|var|var_os)\(\s*\"([A-Z][A-Z0-9_]*)\"\s*\)")
+HTTP_METHODS = ("get", "post", "put", "delete", "patch")
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def strip_comments(source: str) -> str:
+    """The source without comments, and with char literals blanked (so `'{'` cannot unbalance
+    braces). String literals, raw strings included, are kept."""
+    out, i, n = [], 0, len(source)
+    while i < n:
+        c = source[i]
+        if source.startswith("//", i):
+            i = source.find("\n", i)
+            i = n if i < 0 else i
+        elif source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            out.append(" ")
+        elif c == "r" and re.match(r'r#*"', source[i:]) and not (i and (source[i - 1].isalnum() or source[i - 1] == "_")):
+            hashes = re.match(r"r(#*)\"", source[i:]).group(1)
+            end = source.find('"' + hashes, i + len(hashes) + 2)
+            end = n if end < 0 else end + 1 + len(hashes)
+            out.append(source[i:end])
+            i = end
+        elif c == '"':
+            j = i + 1
+            while j < n and source[j] != '"':
+                j += 2 if source[j] == "\\" else 1
+            out.append(source[i:j + 1])
+            i = j + 1
+        elif c == "'":
+            m = re.match(r"'(\\.[^']*|[^\\'])'", source[i:])
+            if m:
+                out.append("' '")
+                i += m.end()
+            else:  # a lifetime
+                out.append(c)
+                i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def matching(source: str, start: int, open_char: str, close_char: str) -> int:
+    """Index just after the bracket closing the one at `start` (string literals skipped)."""
+    depth, i, in_string = 0, start, False
+    while i < len(source):
+        c = source[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == open_char:
+            depth += 1
+        elif c == close_char:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced brackets")
+
+
+def env_reads_of_shared_functions() -> dict[str, set[str]]:
+    """`Qualifier::function` -> the variables its body reads, for shared/adapters and shared/web.
+
+    The qualifier is the `impl` type for methods and the module (file stem) for free functions.
+    """
+    found: dict[str, set[str]] = {}
+    for directory in SHARED_SOURCES:
+        for path in sorted(directory.glob("*.rs")):
+            source = strip_comments(read(path))
+            for m in re.finditer(r"\bfn\s+(\w+)", source):
+                body_start = source.find("{", m.end())
+                if body_start < 0:
+                    continue
+                if ";" in source[m.end():body_start]:  # a declaration without a body
+                    continue
+                body = source[body_start:matching(source, body_start, "{", "}")]
+                names = set(ENV_READ.findall(body))
+                if not names:
+                    continue
+                impls = list(re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:]+\s+for\s+)?(\w+)", source[: m.start()], re.M))
+                line_start = source.rfind("\n", 0, m.start()) + 1
+                indented = source[line_start:m.start()].startswith(" ")
+                qualifier = impls[-1].group(1) if (impls and indented) else path.stem
+                found.setdefault(f"{qualifier}::{m.group(1)}", set()).update(names)
+                if not indented:  # free functions are also called through the crate root
+                    crate = "atelier_web" if directory.parent.name == "web" else "atelier_adapters"
+                    found.setdefault(f"{crate}::{m.group(1)}", set()).update(names)
+    return found
+
+
+def env_reads_of_crate(name: str, shared: dict[str, set[str]]) -> set[str]:
+    """Every variable the binary `name` reads: directly in its sources, or through a shared
+    function its sources call (`Type::function(` or `module::function(`)."""
+    names: set[str] = set()
+    for path in sorted((FUNCTIONS / name / "src").rglob("*.rs")):
+        source = strip_comments(read(path))
+        names |= set(ENV_READ.findall(source))
+        for qualified, reads in shared.items():
+            if re.search(rf"\b{re.escape(qualified)}\s*\(", source):
+                names |= reads
+    return names
+
+
+def deployable(name: str) -> bool:
+    return name not in NOT_IN_TEMPLATE and not name.startswith(NOT_IN_TEMPLATE_PREFIXES)
+
+
+def registered_routes(path: Path) -> set[tuple[str, str]]:
+    """(METHOD, path) of every `.route("…", get(…).post(…))` in a router file."""
+    source = strip_comments(read(path))
+    routes = set()
+    for m in re.finditer(r"\.route\(", source):
+        call = source[m.end() - 1:matching(source, m.end() - 1, "(", ")")]
+        route_path = re.match(r"\(\s*\"([^\"]+)\"\s*,", call)
+        if not route_path:
+            continue
+        handlers = call[route_path.end():]
+        for method in re.findall(r"(?<![\w.:])\.?(" + "|".join(HTTP_METHODS) + r")\(", handlers):
+            routes.add((method.upper(), route_path.group(1)))
+    return routes
+
+
+class Template:
+    def __init__(self) -> None:
+        self.doc = load_cfn_yaml(str(TEMPLATE))
+        self.resources = self.doc["Resources"]
+
+    def functions(self) -> dict[str, dict]:
+        """Binary name (from CodeUri ../target/lambda/<name>/) -> function properties."""
+        out = {}
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") != "AWS::Serverless::Function":
+                continue
+            props = resource["Properties"]
+            m = re.fullmatch(r"\.\./target/lambda/([\w-]+)/?", str(props.get("CodeUri", "")))
+            assert m, f"{logical_id}: CodeUri must be ../target/lambda/<binary>/ (cargo-lambda output)"
+            out[m.group(1)] = props
+        return out
+
+    def routes(self) -> dict[tuple[str, str], str]:
+        out = {}
+        for name, props in self.functions().items():
+            for event in (props.get("Events") or {}).values():
+                if event.get("Type") == "HttpApi":
+                    key = (str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+                    assert key not in out, f"route {key} is declared twice"
+                    out[key] = name
+        return out
+
+
+class DriftTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = Template()
+        cls.functions = cls.template.functions()
+        cls.crates = {p.parent.name for p in FUNCTIONS.glob("*/Cargo.toml")}
+
+    # (a)
+    def test_every_function_has_a_crate_and_every_crate_a_function(self) -> None:
+        for name in self.functions:
+            cargo = FUNCTIONS / name / "Cargo.toml"
+            self.assertTrue(cargo.exists(), f"template function {name} has no {cargo.relative_to(ROOT)}")
+            package = re.search(r'^name\s*=\s*"([^"]+)"', read(cargo), re.M)
+            self.assertEqual(package and package.group(1), name, f"{cargo.relative_to(ROOT)}: package name")
+        missing = sorted(self.crates - NOT_DEPLOYED - set(self.functions))
+        self.assertEqual(missing, [], "crates in functions/ without a function in infra/template.yaml")
+
+    # (b)
+    def test_environment_matches_what_the_code_reads(self) -> None:
+        shared = env_reads_of_shared_functions()
+        problems = []
+        for name, props in sorted(self.functions.items()):
+            variables = set(((props.get("Environment") or {}).get("Variables") or {}).keys())
+            reads = env_reads_of_crate(name, shared)
+            wanted = {v for v in reads if deployable(v)} - MUST_NOT_BE_SET
+            for v in sorted(wanted - variables):
+                problems.append(f"{name}: the code reads {v}, the template does not set it")
+            for v in sorted(v for v in variables - reads if v.startswith("ATELIER_")):
+                problems.append(f"{name}: the template sets {v}, which no code of {name} reads")
+            for v in sorted(variables & (MUST_NOT_BE_SET | NOT_IN_TEMPLATE)):
+                problems.append(f"{name}: {v} must not be set in AWS")
+        if problems:
+            self.fail("\n" + "\n".join(problems))
+
+    def test_logs_are_json(self) -> None:
+        # AWS_LAMBDA_LOG_FORMAT=JSON is set by Lambda from LoggingConfig.LogFormat.
+        for name, props in self.functions.items():
+            self.assertEqual((props.get("LoggingConfig") or {}).get("LogFormat"), "JSON", name)
+
+    # (c)
+    def test_routes_match_the_routers(self) -> None:
+        web = ROOT / "shared" / "web" / "src"
+        code: dict[tuple[str, str], str | None] = {}
+        for path in sorted(web.glob("*.rs")):
+            for route in registered_routes(path):
+                if route[1].startswith(IGNORED_ROUTES):
+                    continue
+                code[route] = ROUTERS.get(path.name)
+        template = self.template.routes()
+        problems = []
+        for route, function in sorted(template.items()):
+            if route not in code:
+                problems.append(f"template route {route[0]} {route[1]} ({function}) is not registered in shared/web/src")
+            elif code[route] != function:
+                problems.append(f"template route {route[0]} {route[1]} goes to {function}, but {code[route]} serves it")
+        for route, function in sorted(code.items()):
+            if function is not None and route not in template:
+                problems.append(f"route {route[0]} {route[1]} of {function} is not in the template")
+        if problems:
+            self.fail("\n" + "\n".join(problems))
+
+    def test_every_route_requires_a_token(self) -> None:
+        api = next(r for r in self.template.resources.values() if r.get("Type") == "AWS::Serverless::HttpApi")
+        self.assertTrue(api["Properties"]["Auth"].get("DefaultAuthorizer"))
+        for name, props in self.functions.items():
+            for event_name, event in (props.get("Events") or {}).items():
+                if event.get("Type") == "HttpApi":
+                    auth = event["Properties"].get("Auth") or {}
+                    self.assertNotEqual(auth.get("Authorizer"), "NONE", f"{name}.{event_name} is public")
+
+    # (d)
+    def test_table_matches_dynamodb_rs(self) -> None:
+        source = strip_comments(read(ROOT / "shared" / "adapters" / "src" / "dynamodb.rs"))
+        constants = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', source))
+        indexes_src = re.search(r"pub const INDEXES[^=]*=\s*\[(.*?)\];", source, re.S)
+        self.assertIsNotNone(indexes_src, "INDEXES not found in dynamodb.rs")
+        expected_indexes = sorted(
+            (constants.get(index, index.strip('"')), pk, sk)
+            for index, pk, sk in re.findall(r'\(\s*(\w+|"[^"]+")\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"\s*\)', indexes_src.group(1))
+        )
+        create = source[source.index("fn create"):]
+        create = create[: matching(create, create.index("{"), "{", "}")]
+        hash_key = re.search(r'key\("(\w+)",\s*KeyType::Hash\)', create).group(1)
+        range_key = re.search(r'key\("(\w+)",\s*KeyType::Range\)', create).group(1)
+        ttl = re.search(r'attribute_name\("(\w+)"\)\.enabled\(true\)', create).group(1)
+
+        table = next(r for r in self.template.resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
+        keys = lambda schema: [(k["AttributeName"], k["KeyType"]) for k in schema]  # noqa: E731
+        self.assertEqual(keys(table["KeySchema"]), [(hash_key, "HASH"), (range_key, "RANGE")])
+        actual_indexes = []
+        for gsi in table["GlobalSecondaryIndexes"]:
+            schema = dict((kind, name) for name, kind in keys(gsi["KeySchema"]))
+            self.assertEqual(gsi["Projection"]["ProjectionType"], "ALL", gsi["IndexName"])
+            actual_indexes.append((gsi["IndexName"], schema.get("HASH"), schema.get("RANGE")))
+        self.assertEqual(sorted(actual_indexes), expected_indexes)
+        key_attributes = {hash_key, range_key} | {a for _, pk, sk in expected_indexes for a in (pk, sk)}
+        definitions = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+        self.assertEqual(definitions, {a: "S" for a in key_attributes})
+        self.assertIn("BillingMode::PayPerRequest", create)
+        self.assertEqual(table["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": ttl, "Enabled": True})
+
+
+if __name__ == "__main__":
+    unittest.main()
