@@ -320,3 +320,17 @@ async fn the_local_scheduler_route_replays_an_event_and_only_exists_locally() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["field"], "time");
 }
+
+#[tokio::test]
+async fn a_terminated_workspace_has_no_schedule_to_change() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    app.delete("alice", &format!("/v1/workspaces/{id}")).await;
+    app.sync().await;
+    let terminated = app.get("alice", &format!("/v1/workspaces/{id}")).await;
+    assert_eq!(terminated.str("state"), "TERMINATED");
+    assert_eq!(terminated.body["nextTransition"], json!(null));
+    let response = app.put("alice", &format!("/v1/workspaces/{id}/schedule"), schedule(json!({}))).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.body);
+    assert_eq!(response.str("field"), "schedule");
+}

@@ -246,7 +246,9 @@ impl Provisioner for ServiceCatalogProvisioner {
             // Already terminated (or never created): the goal is reached.
             Err(e) if crate::error_code(&e) == Some("ResourceNotFoundException") => {
                 tracing::info!(workspace = %workspace.id, provisioned_product_id, "provisioned product already gone");
-                Ok(Provisioned { record_id: None, ..workspace.provisioned.clone() })
+                // Nothing is left to terminate: forget the product too, so that state-sync
+                // sees the termination as done instead of asking again forever.
+                Ok(Provisioned { record_id: None, provisioned_product_id: None, ..workspace.provisioned.clone() })
             }
             Err(e) => Err(crate::upstream(SERVICE, OPERATION, e)),
         }
@@ -707,7 +709,10 @@ mod tests {
 
         let handle = sc.terminate(&ws).await.expect("already gone");
 
-        assert_eq!(handle, Provisioned { record_id: None, ..running_handle() });
+        assert_eq!(handle, Provisioned { record_id: None, provisioned_product_id: None, ..running_handle() });
+        let rule = mock!(Client::describe_record).then_output(|| DescribeRecordOutput::builder().build());
+        let done = provisioner(&[&rule]).termination_progress(&handle).await.expect("no call");
+        assert_eq!(done, Progress::Succeeded { instance_id: None }, "a product already gone is terminated");
     }
 
     #[tokio::test]

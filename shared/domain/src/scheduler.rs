@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 
 use crate::{
-    Actor, Command, DomainError, State, Workspace,
+    Actor, Command, DomainError, Event, State, Workspace,
     ports::{MAX_PAGE_SIZE, PageRequest, PowerSwitch, SchedulerRuns, StoreError, WorkspaceFilter, WorkspaceStore},
     schedule::{Desired, OutsideAction, desired, next_transition},
     service::transition,
@@ -143,6 +143,9 @@ impl Scheduler<'_> {
             let failures = self.power_batch(action, &batch).await;
             for (id, _) in &batch {
                 if let Some((_, reason)) = failures.iter().find(|(failed, _)| failed == id) {
+                    if let Some((_, workspace)) = claimed.iter().find(|(_, w)| w.id.as_str() == id) {
+                        self.record_failure(workspace, action, reason, at).await;
+                    }
                     report.failed.push((id.clone(), reason.clone()));
                 } else {
                     match action {
@@ -196,6 +199,25 @@ impl Scheduler<'_> {
             }
         }
         failed
+    }
+
+    /// Appends to the workspace's history that EC2 refused the action (the state stays
+    /// transitional; state-sync reconciles it after its grace period).
+    async fn record_failure(&self, workspace: &Workspace, action: Action, reason: &str, at: Timestamp) {
+        let command = action.command();
+        let mut next = workspace.clone();
+        next.version += 1;
+        let event = Event {
+            at,
+            actor: Actor::scheduler(),
+            action: command.into(),
+            from: Some(workspace.state),
+            to: workspace.state,
+            reason: Some(format!("EC2 refused to {}: {reason}", command.as_str())),
+        };
+        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+            tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");
+        }
     }
 
     async fn switch(&self, action: Action, instances: &[String]) -> Result<(), crate::UpstreamError> {
@@ -358,8 +380,11 @@ mod tests {
         let calls = power.calls.lock().unwrap().clone();
         assert_eq!(calls[0].len(), 3);
         assert_eq!(calls.len(), 4);
-        // The failed one stays STOPPING: state-sync reconciles it after its grace period.
+        // The failed one stays STOPPING: state-sync reconciles it after its grace period. Its
+        // history records the refusal (one more write after the claim).
         assert!(store.0.lock().unwrap().iter().all(|w| w.state == State::Stopping));
+        let versions: Vec<u64> = store.0.lock().unwrap().iter().map(|w| w.version).collect();
+        assert_eq!(versions, [3, 4, 3]);
 
         let replay = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
         assert_eq!(replay, SchedulerReport::default());

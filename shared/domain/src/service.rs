@@ -340,10 +340,17 @@ impl Workspaces {
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
         let state = workspace.state;
+        if state == State::Terminated {
+            return Err(DomainError::unprocessable(
+                "schedule",
+                "the workspace is TERMINATED; it has no schedule any more",
+            ));
+        }
         let mut next = workspace;
         next.schedule = schedule;
         next.version += 1;
-        next.updated_at = now;
+        // `updated_at` stays: it marks the last state change, which state-sync's grace
+        // period and the by-state index are about.
         let event = Event {
             at: now,
             actor: Actor::user(&caller.username),

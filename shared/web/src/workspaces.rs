@@ -129,7 +129,10 @@ impl WorkspaceView {
     /// The view as of `now` (which decides the next transition).
     pub fn at(w: Workspace, now: Timestamp) -> Self {
         Self {
-            next_transition: next_transition(&w.schedule, now).map(TransitionView::from),
+            // A workspace that is gone (or never came up) has nothing scheduled.
+            next_transition: (!matches!(w.state, atelier_domain::State::Terminated | atelier_domain::State::Failed))
+                .then(|| next_transition(&w.schedule, now).map(TransitionView::from))
+                .flatten(),
             override_until: w.schedule.override_until(),
             allowed_actions: allowed_commands(w.state)
                 .into_iter()
