@@ -4,6 +4,7 @@
 //! Nothing here knows about AWS or HTTP; adapters live in `atelier-adapters`, the HTTP
 //! layer in `atelier-web`.
 
+pub mod costs;
 pub mod error;
 pub mod event;
 pub mod id;

@@ -1,0 +1,27 @@
+//! Estimated costs (ARCHITECTURE.md §5): every euro traced to a person.
+//!
+//! The pure part of the cost pipeline, with no storage and no HTTP:
+//!
+//! 1. [`interval`]: a workspace's lifecycle events become a tiling of its life into
+//!    running / stopped / hibernated intervals (the ledger's content, reconstructible from
+//!    the event history at any time, so a crash between the state write and the ledger
+//!    write loses nothing).
+//! 2. [`month`]: intervals are split at month boundaries (UTC or the organisation's zone).
+//! 3. [`price`]: versioned prices, applied from their effective time only, in `Decimal`.
+//! 4. [`report`]: one line per workspace and month, rounded once, half-even.
+//! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation.
+//!
+//! No floats anywhere in the money path: durations are integer nanoseconds turned into
+//! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
+
+pub mod csv;
+pub mod interval;
+pub mod month;
+pub mod price;
+pub mod report;
+
+pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
+pub use interval::{Interval, Usage, intervals, usage_of};
+pub use month::{Month, MonthBoundary, split_by_month};
+pub use price::{GB_MONTH_HOURS, LineCost, PriceBook, PriceVersion, cost, round_line};
+pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};

@@ -1,0 +1,274 @@
+//! Versioned prices and the cost of an interval, in exact decimals.
+//!
+//! Money never touches a float: durations are integer nanoseconds turned into `Decimal`
+//! seconds, multiplied by the price first and divided last, so whole hours at a whole-cent
+//! price come out exact and anything else is carried at `Decimal`'s full precision
+//! (28 decimal places) until [`round_line`] rounds a report line, once.
+
+use jiff::Timestamp;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::interval::{Interval, Usage};
+use crate::DomainError;
+
+/// Hours in a GB-month: storage prices are quoted per GB-month and AWS prorates them by
+/// the hour over a 730-hour month (365 × 24 / 12), whatever the calendar month's length.
+/// Volume sizes are GiB, as EBS bills them: no GB/GiB conversion is applied.
+pub const GB_MONTH_HOURS: u32 = 730;
+
+const SECONDS_PER_HOUR: u32 = 3600;
+
+/// A product's prices from `effective_from` until the next version takes over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceVersion {
+    /// When these prices start to apply.
+    pub effective_from: Timestamp,
+    /// Compute price per running hour.
+    pub compute_per_hour: Decimal,
+    /// Storage price per GB-month (see [`GB_MONTH_HOURS`]) of the workspace's volumes.
+    pub storage_per_gb_month: Decimal,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+}
+
+/// A product's price history. A price change applies from its effective time onwards,
+/// never to time before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceBook {
+    /// Sorted by `effective_from`, strictly increasing, one currency, never empty.
+    versions: Vec<PriceVersion>,
+}
+
+impl PriceBook {
+    /// Builds a book from versions in any order. Refused (422): no version, two versions
+    /// effective at the same instant (which one applies would be a guess), negative
+    /// prices, or mixed currencies (one product's lines must add up in one currency).
+    pub fn new(mut versions: Vec<PriceVersion>) -> Result<PriceBook, DomainError> {
+        versions.sort_by_key(|v| v.effective_from);
+        let first = versions.first().ok_or_else(|| DomainError::unprocessable("prices", "no price version"))?;
+        if versions.iter().any(|v| v.currency != first.currency) {
+            return Err(DomainError::unprocessable(
+                "prices",
+                "all versions of a product's price must share one currency",
+            ));
+        }
+        if versions.iter().any(|v| v.compute_per_hour.is_sign_negative() || v.storage_per_gb_month.is_sign_negative()) {
+            return Err(DomainError::unprocessable("prices", "prices cannot be negative"));
+        }
+        if versions.windows(2).any(|w| w[0].effective_from == w[1].effective_from) {
+            return Err(DomainError::unprocessable("prices", "two price versions share an effective time"));
+        }
+        Ok(PriceBook { versions })
+    }
+
+    /// The versions, oldest first.
+    pub fn versions(&self) -> &[PriceVersion] {
+        &self.versions
+    }
+
+    /// The book's currency.
+    pub fn currency(&self) -> &str {
+        &self.versions[0].currency
+    }
+
+    /// The version in force at `t`, or `None` before the first one.
+    pub fn at(&self, t: Timestamp) -> Option<&PriceVersion> {
+        let after = self.versions.partition_point(|v| v.effective_from <= t);
+        after.checked_sub(1).map(|i| &self.versions[i])
+    }
+
+    /// Cuts `interval` at every effective time inside it, pairing each piece with the
+    /// version in force. Time before the first version has no price: an error rather than
+    /// a silent zero or a retroactive application of the first price.
+    pub fn split<'a>(&'a self, interval: &Interval) -> Result<Vec<(&'a PriceVersion, Interval)>, DomainError> {
+        let mut out = Vec::new();
+        if interval.end <= interval.start {
+            return Ok(out);
+        }
+        let Some(mut index) = self.versions.iter().rposition(|v| v.effective_from <= interval.start) else {
+            return Err(DomainError::unprocessable(
+                "prices",
+                format!(
+                    "no price is effective at {} (the first applies from {})",
+                    interval.start, self.versions[0].effective_from
+                ),
+            ));
+        };
+        let mut start = interval.start;
+        while start < interval.end {
+            let end = self.versions.get(index + 1).map_or(interval.end, |next| next.effective_from.min(interval.end));
+            out.push((&self.versions[index], interval.with_bounds(start, end)));
+            start = end;
+            index += 1;
+        }
+        Ok(out)
+    }
+}
+
+/// The cost of some time, at full precision: not yet rounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCost {
+    /// Running time × compute price.
+    pub compute: Decimal,
+    /// All non-terminated time × storage price of the volumes.
+    pub storage: Decimal,
+}
+
+impl std::ops::AddAssign for LineCost {
+    fn add_assign(&mut self, other: LineCost) {
+        self.compute += other.compute;
+        self.storage += other.storage;
+    }
+}
+
+/// The cost of `interval` for a workspace with `volume_gib` GiB of volumes, at full
+/// precision, each part of it at the price in force then. Compute is billed for
+/// [`Usage::Running`] only; storage for every interval (intervals exist only for
+/// non-terminated, billable time).
+pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<LineCost, DomainError> {
+    let overflow = || DomainError::unprocessable("prices", "cost out of range");
+    let mut total = LineCost::default();
+    for (price, piece) in prices.split(interval)? {
+        // Exact: nanoseconds as a decimal with 9 places.
+        let seconds = Decimal::from_i128_with_scale(piece.duration_nanos(), 9);
+        // Multiply first, divide last: whole hours at a cent price stay exact.
+        if piece.usage == Usage::Running {
+            total.compute += seconds
+                .checked_mul(price.compute_per_hour)
+                .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR)))
+                .ok_or_else(overflow)?;
+        }
+        total.storage += seconds
+            .checked_mul(price.storage_per_gb_month)
+            .and_then(|x| x.checked_mul(Decimal::from(volume_gib)))
+            .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR * GB_MONTH_HOURS)))
+            .ok_or_else(overflow)?;
+    }
+    Ok(total)
+}
+
+/// Rounds a report line's amount to the cent, half to even (banker's rounding: no
+/// upward drift over many lines). Called once per line, on full-precision sums.
+pub fn round_line(amount: Decimal) -> Decimal {
+    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::WorkspaceId;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("decimal")
+    }
+
+    fn ts(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + seconds).expect("in range")
+    }
+
+    fn version(from: i64, compute: &str, storage: &str) -> PriceVersion {
+        PriceVersion {
+            effective_from: ts(from),
+            compute_per_hour: d(compute),
+            storage_per_gb_month: d(storage),
+            currency: "EUR".to_owned(),
+        }
+    }
+
+    fn interval(usage: Usage, start: i64, end: i64) -> Interval {
+        Interval {
+            workspace_id: WorkspaceId::parse("ws-0123456789abcdefghjkmnpqrs").expect("id"),
+            usage,
+            start: ts(start),
+            end: ts(end),
+        }
+    }
+
+    #[test]
+    fn an_hour_at_35_cents_is_exactly_35_cents() {
+        let book = PriceBook::new(vec![version(0, "0.35", "0")]).expect("book");
+        let line = cost(&interval(Usage::Running, 0, 3600), 100, &book).expect("cost");
+        assert_eq!(line, LineCost { compute: d("0.35"), storage: Decimal::ZERO });
+    }
+
+    #[test]
+    fn a_second_is_kept_at_full_precision() {
+        let book = PriceBook::new(vec![version(0, "0.35", "0")]).expect("book");
+        let line = cost(&interval(Usage::Running, 0, 1), 100, &book).expect("cost");
+        assert_eq!(line.compute, d("0.35") / Decimal::from(3600));
+        assert_ne!(line.compute, Decimal::ZERO);
+        assert_eq!(round_line(line.compute), Decimal::ZERO);
+    }
+
+    #[test]
+    fn storage_is_prorated_over_a_730_hour_month() {
+        let book = PriceBook::new(vec![version(0, "1", "0.08")]).expect("book");
+        // 730 hours stopped, 100 GiB at 0.08 per GB-month: 8.00, no compute.
+        let line = cost(&interval(Usage::Stopped, 0, 730 * 3600), 100, &book).expect("cost");
+        assert_eq!(line, LineCost { compute: Decimal::ZERO, storage: d("8") });
+        // Running bills storage too.
+        let line = cost(&interval(Usage::Running, 0, 73 * 3600), 100, &book).expect("cost");
+        assert_eq!(line, LineCost { compute: d("73"), storage: d("0.8") });
+        let line = cost(&interval(Usage::Hibernated, 0, 73 * 3600), 100, &book).expect("cost");
+        assert_eq!(line, LineCost { compute: Decimal::ZERO, storage: d("0.8") });
+    }
+
+    #[test]
+    fn a_price_change_applies_from_its_effective_time_only() {
+        let book = PriceBook::new(vec![version(7200, "0.50", "0"), version(0, "0.35", "0")]).expect("book");
+        assert_eq!(book.at(ts(-1)), None);
+        assert_eq!(book.at(ts(0)).expect("v1").compute_per_hour, d("0.35"));
+        assert_eq!(book.at(ts(7199)).expect("v1").compute_per_hour, d("0.35"));
+        assert_eq!(book.at(ts(7200)).expect("v2").compute_per_hour, d("0.50"));
+        // Two hours at the old price, one at the new.
+        let line = cost(&interval(Usage::Running, 0, 3 * 3600), 0, &book).expect("cost");
+        assert_eq!(line.compute, d("1.20"));
+        // Time before the first price is an error, not free and not retroactively priced.
+        assert!(cost(&interval(Usage::Running, -10, 10), 0, &book).is_err());
+    }
+
+    #[test]
+    fn books_refuse_ambiguous_versions() {
+        assert!(PriceBook::new(vec![]).is_err());
+        assert!(PriceBook::new(vec![version(0, "1", "1"), version(0, "2", "1")]).is_err());
+        assert!(PriceBook::new(vec![version(0, "-1", "1")]).is_err());
+        let usd = PriceVersion { currency: "USD".to_owned(), ..version(10, "1", "1") };
+        assert!(PriceBook::new(vec![version(0, "1", "1"), usd]).is_err());
+    }
+
+    #[test]
+    fn rounding_is_half_even_to_the_cent() {
+        for (input, expected) in
+            [("0.125", "0.12"), ("0.135", "0.14"), ("0.145", "0.14"), ("0.1251", "0.13"), ("2.675", "2.68"), ("0", "0")]
+        {
+            assert_eq!(round_line(d(input)), d(expected), "{input}");
+        }
+    }
+
+    proptest! {
+        /// The price split is a partition of the interval, each piece priced by the
+        /// version in force at its start.
+        #[test]
+        fn splitting_preserves_time(
+            changes in prop::collection::btree_set(1i64..100_000, 0..5),
+            start in 0i64..50_000,
+            length in 0i64..100_000,
+        ) {
+            let mut versions = vec![version(0, "0.35", "0.08")];
+            versions.extend(changes.iter().enumerate().map(|(i, at)| version(*at, &format!("0.{}", i + 1), "0.1")));
+            let book = PriceBook::new(versions).expect("book");
+            let whole = interval(Usage::Running, start, start + length);
+            let pieces = book.split(&whole).expect("split");
+            let total: i128 = pieces.iter().map(|(_, p)| p.duration_nanos()).sum();
+            prop_assert_eq!(total, whole.duration_nanos());
+            for (price, piece) in &pieces {
+                prop_assert_eq!(book.at(piece.start), Some(*price));
+                prop_assert!(piece.end <= whole.end);
+            }
+        }
+    }
+}
