@@ -13,11 +13,11 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust infra-lint release sizes clean
+.PHONY: help dev test venv fmt lint test-rust infra-lint release sizes clean portal portal-test e2e chromium
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
-	@echo "make test  - run every test"
+	@echo "make test  - run every test (Rust, portal unit tests, browser journey)"
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,10 @@ $(INFRA_VENV)/.installed: infra/requirements.txt infra/constraints.txt
 	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt -c infra/constraints.txt
 	touch $@
 
-dev: venv
+dev: venv portal
 	cargo run --quiet -p dev-server
 
-test: venv infra-lint fmt lint test-rust
+test: venv infra-lint fmt lint test-rust portal-test e2e
 
 fmt:
 	cargo fmt --all --check
@@ -51,6 +51,30 @@ infra-lint: $(INFRA_VENV)/.installed
 	$(INFRA_VENV)/bin/cfn-lint infra/*.yaml infra/products/*.yaml
 	$(INFRA_VENV)/bin/checkov -d infra --framework cloudformation --quiet --compact --skip-download
 	PYTHONDONTWRITEBYTECODE=1 $(INFRA_VENV)/bin/python -m unittest discover -s infra/tests
+
+# The portal (frontend/). node_modules is installed from package-lock.json again only when
+# the lock file changes (stamp file, like the venv). `npm ci` refuses a lock file that lacks
+# the other platforms' optional builds (rollup, esbuild), which happens when the registry
+# only carries linux-x64 ones; `npm install --no-save` then installs from the same lock
+# without changing it.
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && (npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+		|| npm install --no-save --no-audit --no-fund --loglevel=error)
+	touch $@
+
+portal: frontend/node_modules/.installed
+	cd frontend && npm run build
+
+portal-test: frontend/node_modules/.installed
+	cd frontend && npx vitest run
+
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Browser journey: starts its own dev stack on free ports (see frontend/e2e/journey.mjs).
+e2e: venv portal chromium
+	cargo build --quiet -p dev-server
+	node frontend/e2e/journey.mjs
 
 # Release binaries of the Lambda functions (slow: not part of `make test`).
 release:

@@ -1,0 +1,338 @@
+// End-to-end journey: starts its own dev stack (moto + API + portal) on free ports, drives
+// Debian's Chromium with playwright-core, runs axe-core on the main screens, saves
+// screenshots to frontend/test-results/, and stops the stack at the end or on failure.
+//
+//   node frontend/e2e/journey.mjs        (after `npm run build` in frontend/)
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, createWriteStream } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const frontend = path.resolve(here, '..');
+const repo = path.resolve(frontend, '..');
+const results = path.join(frontend, 'test-results');
+mkdirSync(results, { recursive: true });
+
+const PASSWORD = process.env.ATELIER_DEV_PASSWORD ?? 'Atelier-dev-2026!';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const STEP_TIMEOUT = 60_000;
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+if (!existsSync(path.join(frontend, 'dist', 'index.html'))) {
+  console.error('frontend/dist/index.html is missing: run `npm run build` in frontend/ first');
+  process.exit(2);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let server = null;
+let browser = null;
+let passed = 0;
+const failures = [];
+
+function stopServer() {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    // The dev server runs in its own process group (detached): end the group, moto included.
+    try {
+      process.kill(-server.pid, 'SIGTERM');
+    } catch {
+      try {
+        server.kill('SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    stopServer();
+    process.exit(130);
+  });
+}
+process.on('exit', stopServer);
+
+async function startStack() {
+  const apiPort = await freePort();
+  const motoPort = await freePort();
+  const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(process.env.HOME ?? '', '.cache/atelier/target');
+  const binary = path.join(targetDir, 'debug', 'dev-server');
+  const [cmd, args] = existsSync(binary) && process.env.E2E_CARGO_RUN !== '1'
+    ? [binary, []]
+    : ['cargo', ['run', '-q', '-p', 'dev-server']];
+  const log = createWriteStream(path.join(results, 'dev-server.log'));
+  server = spawn(cmd, args, {
+    cwd: repo,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      CARGO_TARGET_DIR: targetDir,
+      ATELIER_BIND: `127.0.0.1:${apiPort}`,
+      ATELIER_MOTO_PORT: String(motoPort),
+      ATELIER_SYNC_SECONDS: '1',
+      // Keep the scheduler out of the journey (it would act on office hours).
+      ATELIER_SCHEDULER_SECONDS: '3600',
+    },
+  });
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  const base = `http://127.0.0.1:${apiPort}`;
+  const deadline = Date.now() + 240_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`dev server exited with ${server.exitCode}; see test-results/dev-server.log`);
+    try {
+      const r = await fetch(`${base}/config.json`);
+      if (r.ok) {
+        const index = await fetch(`${base}/`);
+        if (!index.ok) throw new Error(`the dev server does not serve the portal at / (HTTP ${index.status})`);
+        return base;
+      }
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith('the dev server')) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the dev server did not answer /config.json within 240 s');
+}
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    console.log(`  ✗ ${name}`);
+    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { step: name });
+  }
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = result.filter((v) => !(v.impact === 'serious' || v.impact === 'critical'));
+  if (minor.length) console.log(`    axe (${label}): ${minor.length} minor/moderate: ${minor.map((v) => v.id).join(', ')}`);
+  if (bad.length) {
+    throw new Error(`axe on ${label}: ${bad.map((v) => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(' | ')}`).join('; ')}`);
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(results, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, base, user) {
+  await page.goto(`${base}/#/workspaces`);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('whoami').filter({ hasText: user }).waitFor();
+}
+
+function row(page, name) {
+  return page.locator(`tr[data-workspace="${name}"]`);
+}
+
+async function waitState(page, name, state) {
+  await row(page, name).locator(`[data-state="${state}"]`).waitFor({ timeout: STEP_TIMEOUT });
+}
+
+async function main() {
+  console.log('e2e journey');
+  let base;
+  await step('start the dev stack on free ports', async () => {
+    base = await startStack();
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-sync',
+    ],
+  });
+  const name = `Journey ${Date.now().toString(36)}`;
+
+  // alice
+  const alice = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  alice.setDefaultTimeout(STEP_TIMEOUT);
+  const page = await alice.newPage();
+  const consoleErrors = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  await step('sign-in screen is accessible', async () => {
+    await page.goto(`${base}/#/catalog`);
+    await page.getByRole('heading', { name: 'Sign in to Atelier' }).waitFor();
+    await axe(page, 'sign-in');
+    await shot(page, '01-sign-in');
+  });
+  await step('a wrong password shows a readable error', async () => {
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: /incorrect username or password/i }).waitFor();
+  });
+  await step('alice signs in and lands back on the catalog', async () => {
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Catalog', level: 1 }).waitFor();
+    const card = page.getByRole('article', { name: 'Python & R workstation' });
+    await card.getByText('€0.35 per hour').waitFor();
+    await card.getByText('€3.15 per 9-hour working day').waitFor();
+    await axe(page, 'catalog');
+    await shot(page, '02-catalog');
+  });
+  await step('an invalid name shows the problem detail', async () => {
+    await page.getByRole('button', { name: 'Launch Python & R workstation' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.getByLabel('Workspace name').fill('bad/name!');
+    await page.getByRole('dialog').getByRole('button', { name: 'Launch' }).click();
+    await page.getByRole('dialog').getByRole('alert').filter({ hasText: 'name' }).waitFor();
+    await axe(page, 'launch dialog');
+    await shot(page, '03-launch-dialog');
+  });
+  await step('alice launches a workspace (always on)', async () => {
+    await page.getByLabel('Workspace name').fill(name);
+    await page.getByLabel(/Always on/).check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Launch' }).click();
+    await page.getByRole('heading', { name: 'My workspaces', level: 1 }).waitFor();
+    await row(page, name).waitFor();
+  });
+  await step('the workspace reaches RUNNING', async () => {
+    await waitState(page, name, 'RUNNING');
+    await axe(page, 'my workspaces');
+    await shot(page, '04-my-workspaces');
+  });
+  await step('alice stops it: STOPPED', async () => {
+    await row(page, name).getByRole('button', { name: `Stop ${name}` }).click();
+    await waitState(page, name, 'STOPPED');
+  });
+  await step('the workspace page shows history, schedule and actions', async () => {
+    await row(page, name).getByRole('link', { name }).click();
+    await page.getByRole('heading', { name, level: 1 }).waitFor();
+    await page.getByText('Always on: the schedule is disabled.').waitFor();
+    await page.getByRole('cell', { name: 'Schedule changed' }).first().waitFor();
+    await page.getByRole('cell', { name: 'Created' }).first().waitFor();
+    await axe(page, 'workspace page');
+    await shot(page, '05-workspace-page');
+  });
+  await step('French is selectable', async () => {
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByRole('heading', { name: 'Historique' }).waitFor();
+    await axe(page, 'workspace page (fr)');
+    await shot(page, '06-workspace-page-fr');
+    await page.getByLabel('Langue').selectOption('en');
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+  });
+  await step('alice terminates it by typing its name: TERMINATED', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'My workspaces' }).click();
+    await row(page, name).getByRole('button', { name: `Terminate ${name}` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const confirm = dialog.getByRole('button', { name: 'Terminate workspace' });
+    if (await confirm.isEnabled()) throw new Error('terminate is enabled before the name is typed');
+    await dialog.getByLabel('Type the workspace name to confirm').fill(name);
+    await axe(page, 'terminate dialog');
+    await shot(page, '07-terminate-dialog');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitState(page, name, 'TERMINATED');
+  });
+  await step('alice signs out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Atelier' }).waitFor();
+  });
+  if (consoleErrors.length) throw new Error(`page errors: ${consoleErrors.join('; ')}`);
+  await alice.close();
+
+  // bob
+  const bobContext = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  bobContext.setDefaultTimeout(STEP_TIMEOUT);
+  const bob = await bobContext.newPage();
+  await step('bob signs in and does not see it', async () => {
+    await signIn(bob, base, 'bob');
+    await bob.getByRole('heading', { name: 'My workspaces', level: 1 }).waitFor();
+    await bob.getByText('You have no workspaces yet').waitFor();
+    if ((await row(bob, name).count()) !== 0) throw new Error("bob sees alice's workspace");
+    if ((await bob.getByRole('link', { name: 'Admin' }).count()) !== 0) throw new Error('bob sees the admin entry');
+  });
+  await bobContext.close();
+
+  // ada
+  const adaContext = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  adaContext.setDefaultTimeout(STEP_TIMEOUT);
+  const ada = await adaContext.newPage();
+  await step('ada (admin) sees it in the admin list, filterable', async () => {
+    await signIn(ada, base, 'ada');
+    await ada.getByRole('link', { name: 'Admin' }).click();
+    await ada.getByRole('heading', { name: 'All workspaces' }).waitFor();
+    await row(ada, name).waitFor();
+    await ada.getByLabel('Owner').selectOption('alice');
+    await ada.getByLabel('State').selectOption('TERMINATED');
+    await row(ada, name).getByRole('cell', { name: 'alice' }).waitFor();
+    await axe(ada, 'admin');
+    await shot(ada, '08-admin');
+    await ada.getByLabel('State').selectOption('RUNNING');
+    await ada.getByText('No workspace matches these filters.').waitFor();
+  });
+  await step('an expired session returns to sign-in, then to the same page', async () => {
+    await ada.getByLabel('State').selectOption('');
+    await row(ada, name).waitFor();
+    // Corrupt the token: the API answers 401, as for an expired session.
+    await ada.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem('atelier.session'));
+      s.accessToken = 'expired';
+      sessionStorage.setItem('atelier.session', JSON.stringify(s));
+    });
+    await ada.reload();
+    await ada.getByText('Your session has expired').waitFor();
+    await ada.getByLabel('Username').fill('ada');
+    await ada.getByLabel('Password').fill(PASSWORD);
+    await ada.getByRole('button', { name: 'Sign in' }).click();
+    await ada.getByRole('heading', { name: 'All workspaces' }).waitFor();
+    if (!ada.url().endsWith('#/admin')) throw new Error(`not back on the admin page: ${ada.url()}`);
+  });
+  await adaContext.close();
+}
+
+const started = Date.now();
+try {
+  await main();
+  console.log(`e2e: ${passed} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in frontend/test-results/`);
+} catch (e) {
+  failures.push(e);
+  console.error(`e2e FAILED at step "${e.step ?? '?'}": ${e instanceof Error ? e.message : e}`);
+  console.error(`(${passed} steps passed before; dev server log: frontend/test-results/dev-server.log)`);
+} finally {
+  await browser?.close().catch(() => {});
+  stopServer();
+}
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,75 @@
+import type { Schedule, Transition } from './api';
+import type { I18n } from './i18n';
+
+export function formatDateTime(iso: string, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso));
+}
+
+export function formatTime(iso: string | Date, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone }).format(
+    typeof iso === 'string' ? new Date(iso) : iso,
+  );
+}
+
+function dayKey(d: Date): string {
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+/** "stops today at 18:00", "starts tomorrow at 09:00", "starts on Mon 24 Nov, 09:00" (browser time zone). */
+export function describeTransition(t: Transition, i18n: Pick<I18n, 't' | 'locale'>, now: Date = new Date()): string {
+  const at = new Date(t.at);
+  const verb = i18n.t(t.to === 'RUNNING' ? 'verbStarts' : 'verbStops');
+  const time = formatTime(at, i18n.locale);
+  const tomorrow = new Date(now);
+  tomorrow.setDate(now.getDate() + 1);
+  if (dayKey(at) === dayKey(now)) return i18n.t('transitionToday', { verb, time });
+  if (dayKey(at) === dayKey(tomorrow)) return i18n.t('transitionTomorrow', { verb, time });
+  const date = new Intl.DateTimeFormat(i18n.locale, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(at);
+  return i18n.t('transitionOn', { verb, date });
+}
+
+const DAY_ORDER = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** Localised short day names, Monday first (2024-01-01 was a Monday). */
+function dayName(day: string, locale: string): string {
+  const i = DAY_ORDER.indexOf(day);
+  if (i < 0) return day;
+  return new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 1 + i)));
+}
+
+/** "Mon–Fri" for consecutive days, else a comma list. */
+export function formatDays(days: string[], locale: string): string {
+  const idx = days.map((d) => DAY_ORDER.indexOf(d)).filter((i) => i >= 0).sort((a, b) => a - b);
+  if (idx.length === 0) return '';
+  const consecutive = idx.every((v, i) => i === 0 || v === idx[i - 1] + 1);
+  if (consecutive && idx.length > 2) return `${dayName(DAY_ORDER[idx[0]], locale)}–${dayName(DAY_ORDER[idx[idx.length - 1]], locale)}`;
+  return idx.map((i) => dayName(DAY_ORDER[i], locale)).join(', ');
+}
+
+/** Lines summarising a schedule. */
+export function describeSchedule(s: Schedule, i18n: Pick<I18n, 't' | 'locale'>): string[] {
+  if (!s.enabled) return [i18n.t('scheduleDisabled')];
+  const lines = s.windows.map((w) =>
+    i18n.t('scheduleWindow', { days: formatDays(w.days, i18n.locale), start: w.start, end: w.end }),
+  );
+  lines.push(i18n.t(s.outside === 'hibernate' ? 'outsideHibernate' : 'outsideStop'));
+  if (typeof s.holidays === 'string') lines.push(i18n.t('holidaysCalendar', { calendar: s.holidays }));
+  else if (Array.isArray(s.holidays) && s.holidays.length > 0) lines.push(i18n.t('holidaysDates', { n: s.holidays.length }));
+  lines.push(i18n.t('scheduleZone', { zone: s.timezone }));
+  return lines;
+}
+
+/** The next occurrence of local time `hhmm` ("19:30") after `now`, as an RFC 3339 instant. */
+export function nextLocalTime(hhmm: string, now: Date = new Date()): string {
+  const [h, m] = hhmm.split(':').map(Number);
+  const at = new Date(now);
+  at.setHours(h, m, 0, 0);
+  if (at.getTime() <= now.getTime()) at.setDate(at.getDate() + 1);
+  return at.toISOString();
+}

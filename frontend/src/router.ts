@@ -1,0 +1,47 @@
+import { useEffect, useState } from 'react';
+
+export type Route =
+  | { name: 'catalog' }
+  | { name: 'workspaces' }
+  | { name: 'workspace'; id: string }
+  | { name: 'admin' }
+  | { name: 'notFound' };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/workspaces';
+  if (path === '/' || path === '/workspaces') return { name: 'workspaces' };
+  if (path === '/catalog') return { name: 'catalog' };
+  if (path === '/admin') return { name: 'admin' };
+  const m = /^\/workspaces\/([^/]+)$/.exec(path);
+  if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) };
+  return { name: 'notFound' };
+}
+
+export function href(route: Route): string {
+  switch (route.name) {
+    case 'catalog':
+      return '#/catalog';
+    case 'workspaces':
+      return '#/workspaces';
+    case 'workspace':
+      return `#/workspaces/${encodeURIComponent(route.id)}`;
+    case 'admin':
+      return '#/admin';
+    default:
+      return '#/';
+  }
+}
+
+export function navigate(route: Route): void {
+  window.location.hash = href(route);
+}
+
+export function useRoute(): Route {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const on = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return parseRoute(hash);
+}

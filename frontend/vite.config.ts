@@ -1,0 +1,23 @@
+/// <reference types="vitest" />
+import { defineConfig } from 'vite';
+
+// The API (and /config.json) run on `make dev` at 127.0.0.1:8080; `npm run dev` proxies to it
+// so that the portal is same-origin during development (the API has no CORS).
+const api = process.env.ATELIER_API ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  server: {
+    proxy: {
+      '/v1': api,
+      '/config.json': api,
+      '/_local': api,
+    },
+  },
+  build: { sourcemap: false },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    restoreMocks: true,
+  },
+});
