@@ -208,31 +208,13 @@ impl WorkspaceStore for Table {
     }
 
     async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", AttributeValue::S(format!("WS#{id}")))
-            .key("sk", AttributeValue::S("WS".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
-        output.item.map(|item| from_item::<WorkspaceItem>(item).and_then(Workspace::try_from)).transpose()
+        let item = self.get_item(format!("WS#{id}"), "WS".into()).await?;
+        item.map(|item| from_item::<WorkspaceItem>(item).and_then(Workspace::try_from)).transpose()
     }
 
     async fn idempotency(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", AttributeValue::S(idempotency_pk(owner, key)))
-            .key("sk", AttributeValue::S("IDEM".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
-        let Some(item) = output.item else { return Ok(None) };
+        let item = self.get_item(idempotency_pk(owner, key), "IDEM".into()).await?;
+        let Some(item) = item else { return Ok(None) };
         let record = IdempotencyRecord::try_from(from_item::<IdempotencyItem>(item)?)?;
         Ok((record.expires_at > Timestamp::now()).then_some(record))
     }
@@ -312,16 +294,8 @@ impl Catalog for Table {
     }
 
     async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", AttributeValue::S(format!("PRODUCT#{id}")))
-            .key("sk", AttributeValue::S("PRODUCT".into()))
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
-        Ok(output.item.map(from_item::<ProductItem>).transpose()?.map(|p| p.product))
+        let item = self.get_item(format!("PRODUCT#{id}"), "PRODUCT".into()).await?;
+        Ok(item.map(from_item::<ProductItem>).transpose()?.map(|p| p.product))
     }
 }
 
@@ -333,17 +307,8 @@ const SCHEDULER_SK: &str = "STATE";
 #[async_trait]
 impl ScheduleDefaults for Table {
     async fn get(&self) -> Result<Schedule, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", AttributeValue::S(DEFAULT_SCHEDULE_PK.into()))
-            .key("sk", AttributeValue::S(DEFAULT_SCHEDULE_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
-        match output.item {
+        let item = self.get_item(DEFAULT_SCHEDULE_PK.into(), DEFAULT_SCHEDULE_SK.into()).await?;
+        match item {
             Some(item) => decode_schedule(&from_item::<ScheduleItem>(item)?.schedule),
             None => Ok(Schedule::default()),
         }
@@ -371,17 +336,8 @@ impl ScheduleDefaults for Table {
 #[async_trait]
 impl SchedulerRuns for Table {
     async fn last_run(&self) -> Result<Option<Timestamp>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key("pk", AttributeValue::S(SCHEDULER_PK.into()))
-            .key("sk", AttributeValue::S(SCHEDULER_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
-        let Some(item) = output.item else { return Ok(None) };
+        let item = self.get_item(SCHEDULER_PK.into(), SCHEDULER_SK.into()).await?;
+        let Some(item) = item else { return Ok(None) };
         let item: SchedulerItem = from_item(item)?;
         Timestamp::from_microsecond(item.last_run).map(Some).map_err(|e| corrupt("scheduler last run", e))
     }
@@ -439,6 +395,21 @@ struct SchedulerItem {
 }
 
 impl Table {
+    /// One item by its keys, read consistently (every caller decides on what it reads).
+    async fn get_item(&self, pk: String, sk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "GetItem", e))?;
+        Ok(output.item)
+    }
+
     fn put<T: Serialize>(
         &self,
         item: &T,
