@@ -89,3 +89,88 @@ async fn requests_without_a_bearer_token_are_refused() {
     assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
     assert_eq!(basic.str("type"), "/problems/unauthorized");
 }
+
+/// A token minted with the local server's Cognito signing key (see tests/mint_token.py).
+fn mint(header: serde_json::Value, claims: serde_json::Value, mode: &str) -> String {
+    use std::io::Write;
+    let script = atelier_devstack::moto::repo_root().join("tests/mint_token.py");
+    let mut child = std::process::Command::new(atelier_devstack::moto::venv_python())
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the venv's python runs");
+    let request = json!({ "header": header, "claims": claims, "mode": mode });
+    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "minting failed");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn tokens_signed_with_the_pool_key_but_wrong_claims_are_refused() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now().as_second();
+    let issuer = format!("https://cognito-idp.eu-west-3.amazonaws.com/{}", app.seeded.user_pool_id);
+    let me = app.get("alice", "/v1/me").await;
+    let claims = |changes: serde_json::Value| {
+        let mut claims = json!({
+            "iss": issuer,
+            "sub": me.str("sub"),
+            "client_id": app.seeded.client_id,
+            "token_use": "access",
+            "username": "alice",
+            "cognito:groups": ["scientists"],
+            "iat": now,
+            "exp": now + 3600,
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(key);
+            } else {
+                claims[key] = value.clone();
+            }
+        }
+        claims
+    };
+    let rs256 = json!({ "alg": "RS256", "kid": "dummy", "typ": "JWT" });
+
+    // The control: the same minting with the right claims is accepted, so every refusal
+    // below is about the claim it changes, not about the minting.
+    let genuine = mint(rs256.clone(), claims(json!({})), "rs256");
+    let ok = app.call(Method::GET, "/v1/workspaces", Some(&genuine), None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    let cases = [
+        ("expired", mint(rs256.clone(), claims(json!({ "exp": now - 120 })), "rs256")),
+        ("not yet valid", mint(rs256.clone(), claims(json!({ "nbf": now + 600 })), "rs256")),
+        ("no expiry", mint(rs256.clone(), claims(json!({ "exp": null })), "rs256")),
+        (
+            "another issuer",
+            mint(
+                rs256.clone(),
+                claims(json!({ "iss": "https://cognito-idp.eu-west-3.amazonaws.com/eu-west-3_other" })),
+                "rs256",
+            ),
+        ),
+        ("another client", mint(rs256.clone(), claims(json!({ "client_id": "not-the-portal" })), "rs256")),
+        (
+            "an ID token",
+            mint(rs256.clone(), claims(json!({ "token_use": "id", "aud": app.seeded.client_id })), "rs256"),
+        ),
+        (
+            "unknown kid",
+            mint(json!({ "alg": "RS256", "kid": "rotated-away", "typ": "JWT" }), claims(json!({})), "rs256"),
+        ),
+        ("no kid", mint(json!({ "alg": "RS256", "typ": "JWT" }), claims(json!({})), "rs256")),
+        (
+            "HS256 keyed with the public key",
+            mint(json!({ "alg": "HS256", "kid": "dummy", "typ": "JWT" }), claims(json!({})), "hs256-public-key"),
+        ),
+    ];
+    for (name, token) in cases {
+        let response = app.call(Method::GET, "/v1/workspaces", Some(&token), None).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{name}: {}", response.body);
+        assert_eq!(response.body["detail"], json!("a valid access token is required"), "{name} leaks nothing");
+    }
+}
