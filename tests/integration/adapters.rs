@@ -42,35 +42,42 @@ async fn two_writers_on_one_version_never_both_win() {
 }
 
 #[tokio::test]
-async fn concurrent_requests_on_one_workspace_leave_one_consistent_history() {
+async fn fifty_concurrent_actions_leave_one_consistent_history() {
     let app = Arc::new(spawn_app().await);
     let id = app.running_workspace("alice", "python-r-standard").await;
+    let token = app.token("alice").await;
     let mut tasks = Vec::new();
-    for i in 0..20 {
-        let app = app.clone();
-        let id = id.clone();
+    for i in 0..50 {
+        let (app, id, token) = (app.clone(), id.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
-            let action = ["stop", "hibernate", "terminate", "start"][i % 4];
-            let response = if action == "terminate" {
-                app.delete("alice", &format!("/v1/workspaces/{id}")).await
+            let action = ["stop", "hibernate", "terminate", "start", "stop"][i % 5];
+            let (method, path) = if action == "terminate" {
+                (http::Method::DELETE, format!("/v1/workspaces/{id}"))
             } else {
-                app.post("alice", &format!("/v1/workspaces/{id}/{action}"), None).await
+                (http::Method::POST, format!("/v1/workspaces/{id}/{action}"))
             };
-            (action, response.status)
+            let response = app.call(method, &path, Some(&token), None).await;
+            (action, response.status, response.body)
         }));
     }
-    let mut accepted = 0;
+    let mut accepted = Vec::new();
     for task in tasks {
-        let (action, status) = task.await.unwrap();
+        let (action, status, body) = task.await.unwrap();
         match status {
-            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::ACCEPTED => accepted.push((action, body["state"].as_str().unwrap().to_owned())),
             StatusCode::CONFLICT => {}
-            other => panic!("{action}: unexpected {other}"),
+            other => panic!("{action}: unexpected {other}: {body}"),
         }
     }
-    assert_eq!(accepted, 1, "from RUNNING, exactly one action can win");
-    let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
-    assert_eq!(events.body["items"].as_array().unwrap().len(), 3, "{}", events.body);
+    assert_eq!(accepted.len(), 1, "from RUNNING exactly one action can win: {accepted:?}");
+    let events =
+        app.get("alice", &format!("/v1/workspaces/{id}/events")).await.body["items"].as_array().unwrap().clone();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let winner = accepted[0].0;
+    assert_eq!(actions, [winner, "sync", "create"], "exactly the events that happened, newest first");
+    let state = app.state("alice", &id).await;
+    assert_eq!(state, accepted[0].1, "the stored state is the winner's");
+    assert_eq!(events[0]["to"].as_str().unwrap(), state, "and the history ends where the workspace is");
 }
 
 #[tokio::test]
