@@ -98,6 +98,24 @@ fn rows() -> Vec<Row> {
             body: Some(preview),
             expected: [401, 200, 200, 200, 200],
         },
+        Row {
+            method: Method::GET,
+            path: "/v1/costs/me?month=2026-01",
+            body: None,
+            expected: [401, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/costs/users?month=2026-01",
+            body: None,
+            expected: [401, 403, 403, 200, 403],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/costs/export.csv?month=2026-01",
+            body: None,
+            expected: [401, 403, 403, 200, 200],
+        },
     ]
 }
 

@@ -131,6 +131,22 @@ impl TestApp {
         TestResponse { status, headers, body }
     }
 
+    /// `GET path` as `user`, with the body as text (for non-JSON answers such as CSV).
+    pub async fn get_text(&self, user: &str, path: &str) -> (StatusCode, HeaderMap, String) {
+        let token = self.token(user).await;
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = self.router.clone().oneshot(request).await.expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
+        (status, headers, String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"))
+    }
+
     /// `GET path` as `user`.
     pub async fn get(&self, user: &str, path: &str) -> TestResponse {
         let token = self.token(user).await;

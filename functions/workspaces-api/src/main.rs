@@ -1,10 +1,10 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces` and `/v1/schedules`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules` and `/v1/costs`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
 use atelier_adapters::{cognito::CognitoDirectory, dynamodb::Table, ec2::Ec2, settings};
 use atelier_domain::service::Workspaces;
-use atelier_web::{JwtVerifier, VerifierSettings, workspaces};
+use atelier_web::{JwtVerifier, VerifierSettings, costs, workspaces};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -21,5 +21,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         defaults: table,
     };
     let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
-    atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces })).await
+    let costs = costs::router(costs::CostsState { verifier: verifier.clone(), costs: workspaces.costs() });
+    atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces }).merge(costs)).await
 }

@@ -358,6 +358,8 @@ mod tests {
             vcpus: 8,
             memory_gib: 32,
             hourly_price: Money { amount: Decimal::new(46, 2), currency: "EUR".to_owned() },
+            storage_price: None,
+            prices: Vec::new(),
             hibernation: true,
             image_id: "ami-0c1a2b3c4d5e6f708".to_owned(),
             volume_gib: 100,

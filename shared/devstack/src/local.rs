@@ -20,7 +20,7 @@ use atelier_domain::{
     sync::{StateSync, SyncReport},
 };
 use atelier_web::{
-    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, extract::JsonBody, workspaces,
+    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, extract::JsonBody, workspaces,
 };
 use axum::{Json, Router, extract::State, routing::post};
 use jiff::Timestamp;
@@ -94,6 +94,7 @@ impl LocalApp {
                 verifier: self.verifier.clone(),
                 workspaces: self.workspaces.clone(),
             }))
+            .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.workspaces.costs() }))
             .merge(catalog::router(catalog::CatalogState {
                 verifier: self.verifier.clone(),
                 catalog: self.table.clone(),

@@ -224,6 +224,10 @@ fn eur(amount: &str) -> Money {
     Money { amount: amount.parse::<Decimal>().expect("literal prices are decimals"), currency: "EUR".into() }
 }
 
+/// EBS gp3 storage in eu-west-3 (Paris), EUR per GB-month: the storage price of every
+/// seeded product (their root volumes are gp3).
+pub const GP3_PER_GB_MONTH: &str = "0.0928";
+
 /// The demo catalog.
 pub fn catalog(image_id: &str) -> Vec<Product> {
     let product = |id: &str,
@@ -242,6 +246,8 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
         vcpus,
         memory_gib,
         hourly_price: eur(price),
+        storage_price: Some(eur(GP3_PER_GB_MONTH)),
+        prices: Vec::new(),
         hibernation,
         image_id: image_id.into(),
         volume_gib,

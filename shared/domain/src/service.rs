@@ -49,6 +49,15 @@ pub struct Workspaces {
 }
 
 impl Workspaces {
+    /// The cost use cases on the same store, catalog and directory.
+    pub fn costs(&self) -> crate::costs::Costs {
+        crate::costs::Costs {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            directory: self.directory.clone(),
+        }
+    }
+
     /// The caller's directory profile.
     pub async fn profile(&self, caller: &Caller) -> Result<Profile, DomainError> {
         Ok(self.directory.profile(&caller.username).await?)

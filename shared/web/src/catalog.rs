@@ -46,6 +46,8 @@ pub struct ProductView {
     #[serde(rename = "memoryGiB")]
     memory_gib: u32,
     hourly_price: Money,
+    /// Storage price per GB-month of the product's volumes; null when the catalog has none.
+    storage_price: Option<Money>,
     hibernation: bool,
 }
 
@@ -59,6 +61,7 @@ impl From<Product> for ProductView {
             vcpus: p.vcpus,
             memory_gib: p.memory_gib,
             hourly_price: p.hourly_price,
+            storage_price: p.storage_price,
             hibernation: p.hibernation,
         }
     }

@@ -11,6 +11,9 @@
 //! 4. [`report`]: one line per workspace and month, rounded once, half-even.
 //! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation.
 //!
+//! [`service`] runs the pipeline on the ports: the ledger is the workspace event history
+//! (docs/adr/0006-costs.md), read per workspace.
+//!
 //! No floats anywhere in the money path: durations are integer nanoseconds turned into
 //! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
 
@@ -19,9 +22,11 @@ pub mod interval;
 pub mod month;
 pub mod price;
 pub mod report;
+pub mod service;
 
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};
 pub use month::{Month, MonthBoundary, split_by_month};
 pub use price::{GB_MONTH_HOURS, LineCost, PriceBook, PriceVersion, cost, round_line};
 pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
+pub use service::{CostReport, Costs, MONTH_BOUNDARY, UserCost};

@@ -1,0 +1,275 @@
+//! Costs: rebuilt from the workspace event history, priced from the catalog, to the cent.
+//!
+//! The histories are written through the store with fixed instants, so every second and
+//! every cent below is exact.
+
+use atelier_domain::{
+    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    costs::COLUMNS,
+    ports::WorkspaceStore,
+    workspace::{Owner, Provisioned},
+};
+use atelier_tests::{TestApp, spawn_app};
+use http::StatusCode;
+use serde_json::json;
+
+/// Writes a workspace of `owner` whose history is `steps` (instant, state), the first
+/// being its creation in `PROVISIONING`, and returns its id.
+async fn history(app: &TestApp, owner: &str, product: &str, instance_type: &str, steps: &[(&str, State)]) -> String {
+    let at = |s: &str| -> jiff::Timestamp { s.parse().expect("an RFC 3339 instant") };
+    let (created, first) = steps[0];
+    assert_eq!(first, State::Provisioning);
+    let mut workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: WorkspaceName::parse("Cost history").unwrap(),
+        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
+        product_id: ProductId::parse(product).unwrap(),
+        instance_type: instance_type.into(),
+        hibernation: true,
+        state: State::Provisioning,
+        provisioned: Provisioned::default(),
+        provision_token: format!("cost-history-{}", atelier_tests::unique("t")),
+        created_at: at(created),
+        updated_at: at(created),
+        error: None,
+        version: 1,
+        schedule: Default::default(),
+    };
+    let create = Event {
+        at: at(created),
+        actor: Actor::user(owner),
+        action: EventAction::Create,
+        from: None,
+        to: State::Provisioning,
+        reason: None,
+    };
+    app.app.table.insert(&workspace, &create, None).await.unwrap();
+    for (instant, to) in &steps[1..] {
+        let from = workspace.state;
+        workspace.state = *to;
+        workspace.version += 1;
+        workspace.updated_at = at(instant);
+        let event = Event {
+            at: at(instant),
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from: Some(from),
+            to: *to,
+            reason: None,
+        };
+        app.app.table.update(&workspace, from, Some(&event)).await.unwrap();
+    }
+    workspace.id.to_string()
+}
+
+/// alice: one python-r-standard workspace living 4.5 hours of March 2026 (one of them
+/// running), and one small-t3-large workspace running across the February/March boundary
+/// and stopped ever since.
+async fn alices_march(app: &TestApp) -> (String, String) {
+    let spanning = history(
+        app,
+        "alice",
+        "small-t3-large",
+        "t3.large",
+        &[
+            ("2026-02-28T22:00:00Z", State::Provisioning),
+            ("2026-02-28T23:00:00Z", State::Running),
+            ("2026-03-01T01:00:00Z", State::Stopped),
+        ],
+    )
+    .await;
+    let short = history(
+        app,
+        "alice",
+        "python-r-standard",
+        "m5.2xlarge",
+        &[
+            ("2026-03-10T08:00:00Z", State::Provisioning),
+            ("2026-03-10T09:00:00Z", State::Running),
+            ("2026-03-10T10:00:00Z", State::Stopped),
+            ("2026-03-10T12:00:00Z", State::Terminating),
+            ("2026-03-10T12:30:00Z", State::Terminated),
+        ],
+    )
+    .await;
+    (spanning, short)
+}
+
+/// Parses an RFC 4180 body whose cells hold no quotes or line breaks.
+fn rows(csv: &str, separator: char) -> Vec<Vec<String>> {
+    assert!(csv.ends_with("\r\n"), "rows end with CRLF");
+    assert!(!csv.contains('"'), "no quoted cell expected in this data");
+    csv.split("\r\n").filter(|r| !r.is_empty()).map(|r| r.split(separator).map(str::to_owned).collect()).collect()
+}
+
+/// An amount of at most two decimal places (`"5"`, `"4.8"`, `"0.41"`) in cents, exactly.
+fn cents(amount: &str) -> i64 {
+    let (units, fraction) = amount.split_once('.').unwrap_or((amount, ""));
+    assert!(fraction.len() <= 2, "at most two decimal places: {amount}");
+    units.parse::<i64>().unwrap() * 100 + format!("{fraction:0<2}").parse::<i64>().unwrap()
+}
+
+#[tokio::test]
+async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
+    let app = spawn_app().await;
+    let (spanning, short) = alices_march(&app).await;
+
+    let march = app.get("alice", "/v1/costs/me?month=2026-03").await;
+    assert_eq!(march.status, StatusCode::OK, "{}", march.body);
+    assert_eq!(march.body["month"], "2026-03");
+    assert_eq!(march.body["currency"], "EUR");
+    assert_eq!(march.body["budget"], json!(null));
+    // Oldest workspace first.
+    assert_eq!(
+        march.body["workspaces"],
+        json!([
+            {
+                // 1 h running at 0.09; 744 h of 50 GiB at 0.0928 per GB-month over 730 h: 4.7289… → 4.73.
+                "workspaceId": spanning, "name": "Cost history", "instanceType": "t3.large",
+                "runningSeconds": 3600, "stoppedSeconds": 743 * 3600,
+                "compute": "0.09", "storage": "4.73", "total": "4.82", "actual": null
+            },
+            {
+                // 1 h running at 0.35; 4.5 h of 100 GiB at 0.0928 / 730: 0.0572… → 0.06.
+                "workspaceId": short, "name": "Cost history", "instanceType": "m5.2xlarge",
+                "runningSeconds": 3600, "stoppedSeconds": 12600,
+                "compute": "0.35", "storage": "0.06", "total": "0.41", "actual": null
+            }
+        ])
+    );
+    assert_eq!(march.body["total"], "5.23");
+
+    // February holds only the first two hours of the spanning workspace.
+    let february = app.get("alice", "/v1/costs/me?month=2026-02").await;
+    assert_eq!(february.body["total"], "0.10", "{}", february.body);
+    assert_eq!(february.body["workspaces"][0]["runningSeconds"], 3600);
+    assert_eq!(february.body["workspaces"][0]["stoppedSeconds"], 3600);
+    assert_eq!(february.body["workspaces"].as_array().unwrap().len(), 1);
+
+    // bob sees only his own: nothing.
+    let bobs = app.get("bob", "/v1/costs/me?month=2026-03").await;
+    assert_eq!(bobs.status, StatusCode::OK);
+    assert_eq!(
+        bobs.body,
+        json!({ "month": "2026-03", "currency": "EUR", "total": "0.00", "budget": null, "workspaces": [] })
+    );
+}
+
+#[tokio::test]
+async fn the_users_report_and_the_export_agree_to_the_cent() {
+    let app = spawn_app().await;
+    alices_march(&app).await;
+    history(
+        &app,
+        "bob",
+        "memory-r5-8xlarge",
+        "r5.8xlarge",
+        &[
+            ("2026-03-02T07:00:00Z", State::Provisioning),
+            ("2026-03-02T07:05:00Z", State::Running),
+            ("2026-03-02T09:35:17Z", State::Stopping),
+            ("2026-03-02T09:36:00Z", State::Stopped),
+            ("2026-03-20T00:00:00Z", State::Terminating),
+            ("2026-03-20T00:10:00Z", State::Terminated),
+        ],
+    )
+    .await;
+
+    let users = app.get("ada", "/v1/costs/users?month=2026-03").await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    let list = users.body["users"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0],
+        json!({
+            "user": "alice", "email": "alice@atelier.test", "costCentre": "CC-ONCOLOGY",
+            "runningSeconds": 7200, "total": "5.23", "budget": null, "actual": null
+        })
+    );
+    assert_eq!(list[1]["user"], "bob");
+    assert_eq!(list[1]["costCentre"], "CC-CARDIOLOGY");
+    // Running while STOPPING too: 07:05:00 to 09:36:00.
+    assert_eq!(list[1]["runningSeconds"], 9060);
+    let users_total = cents(&users.str("total"));
+    assert_eq!(users_total, list.iter().map(|u| cents(u["total"].as_str().unwrap())).sum::<i64>());
+
+    let (status, headers, csv) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(headers["content-disposition"], "attachment; filename=\"atelier-costs-2026-03.csv\"");
+    let table = rows(&csv, ',');
+    assert_eq!(table[0], COLUMNS);
+    assert_eq!(table.len(), 4, "three workspaces cost something in March");
+    let total_column = COLUMNS.iter().position(|c| *c == "total_cost").unwrap();
+    let csv_total: i64 = table[1..].iter().map(|r| cents(&r[total_column])).sum::<i64>();
+    assert_eq!(csv_total, users_total, "the CSV's total_cost adds up to the users report");
+    let short = table.iter().find(|r| r[7] == "m5.2xlarge").expect("alice's python workspace");
+    assert_eq!(&short[..4], ["2026-03", "alice", "alice@atelier.test", "CC-ONCOLOGY"]);
+    assert_eq!(&short[8..], ["1", "3.50", "0.35", "0.06", "0.41", "EUR"]);
+
+    // Admins may export too; the semicolon variant; a cost-centre filter.
+    let (status, _, semicolon) = app.get_text("ada", "/v1/costs/export.csv?month=2026-03&separator=semicolon").await;
+    assert_eq!(status, StatusCode::OK);
+    let table = rows(&semicolon, ';');
+    assert_eq!(table[0], COLUMNS);
+    assert_eq!(table.len(), 4);
+    let (_, _, cardiology) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03&costCentre=CC-CARDIOLOGY").await;
+    let table = rows(&cardiology, ',');
+    assert_eq!(table.len(), 2);
+    assert_eq!(table[1][1], "bob");
+}
+
+#[tokio::test]
+async fn reports_are_refused_to_whoever_may_not_read_them() {
+    let app = spawn_app().await;
+    alices_march(&app).await;
+    for (user, path) in [
+        ("alice", "/v1/costs/users?month=2026-03"),
+        ("alice", "/v1/costs/export.csv?month=2026-03"),
+        ("bob", "/v1/costs/export.csv?month=2026-03"),
+        ("fiona", "/v1/costs/users?month=2026-03"),
+    ] {
+        let refused = app.get(user, path).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{user} {path}");
+        assert_eq!(refused.body["type"], "/problems/forbidden");
+    }
+}
+
+#[tokio::test]
+async fn months_must_be_well_formed_and_begun() {
+    let app = spawn_app().await;
+    let next = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap();
+    let future = format!("{:04}-{:02}", next.year(), next.month());
+    for month in ["2026-13", "abc", "2026-1", "", future.as_str()] {
+        for (user, route) in [("alice", "me"), ("ada", "users"), ("fiona", "export.csv")] {
+            let refused = app.get(user, &format!("/v1/costs/{route}?month={month}")).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{route} {month:?}: {}", refused.body);
+            assert_eq!(refused.body["field"], "month");
+        }
+    }
+    let unknown = app.get("alice", "/v1/costs/me?month=2026-03&currency=USD").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let missing = app.get("alice", "/v1/costs/me").await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.body["field"], "month");
+    let separator = app.get("fiona", "/v1/costs/export.csv?month=2026-03&separator=tab").await;
+    assert_eq!(separator.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_workspace_launched_now_shows_in_this_month() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "python-r-standard").await;
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let month = format!("{:04}-{:02}", now.year(), now.month());
+    let mine = app.get("alice", &format!("/v1/costs/me?month={month}")).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["workspaces"][0]["workspaceId"], id.as_str());
+    assert_eq!(mine.body["workspaces"][0]["instanceType"], "m5.2xlarge");
+    cents(mine.body["total"].as_str().unwrap());
+}
