@@ -4,7 +4,10 @@
 //! the default window closes at 17:00Z and opens at 08:00Z). Each test has its own table,
 //! so its runs go forward in time from a baseline run of its own.
 
-use atelier_domain::Caller;
+use atelier_domain::{
+    Caller, WorkspaceId,
+    ports::{StoreError, WorkspaceStore},
+};
 use atelier_tests::{TestApp, spawn_app};
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -333,4 +336,79 @@ async fn a_terminated_workspace_has_no_schedule_to_change() {
     let response = app.put("alice", &format!("/v1/workspaces/{id}/schedule"), schedule(json!({}))).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.body);
     assert_eq!(response.str("field"), "schedule");
+}
+
+/// A store that lets another writer change the workspace just before the first
+/// conditional write it is asked for, as state-sync does when it settles a workspace while
+/// its owner edits the schedule.
+struct Interfering {
+    inner: std::sync::Arc<atelier_adapters::dynamodb::Table>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl WorkspaceStore for Interfering {
+    async fn insert(
+        &self,
+        workspace: &atelier_domain::Workspace,
+        event: &atelier_domain::Event,
+        idempotency: Option<&atelier_domain::ports::IdempotencyRecord>,
+    ) -> Result<atelier_domain::ports::Inserted, StoreError> {
+        self.inner.insert(workspace, event, idempotency).await
+    }
+    async fn get(&self, id: &WorkspaceId) -> Result<Option<atelier_domain::Workspace>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<atelier_domain::ports::IdempotencyRecord>, StoreError> {
+        self.inner.idempotency(owner, key).await
+    }
+    async fn list(
+        &self,
+        filter: &atelier_domain::ports::WorkspaceFilter,
+        page: &atelier_domain::ports::PageRequest,
+    ) -> Result<atelier_domain::ports::Page<atelier_domain::Workspace>, StoreError> {
+        self.inner.list(filter, page).await
+    }
+    async fn update(
+        &self,
+        workspace: &atelier_domain::Workspace,
+        expected_state: atelier_domain::State,
+        event: Option<&atelier_domain::Event>,
+    ) -> Result<(), StoreError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let mut other = self.inner.get(&workspace.id).await?.expect("the workspace exists");
+            other.version += 1;
+            self.inner.update(&other, other.state, None).await?;
+        }
+        self.inner.update(workspace, expected_state, event).await
+    }
+    async fn events(
+        &self,
+        id: &WorkspaceId,
+        page: &atelier_domain::ports::PageRequest,
+    ) -> Result<atelier_domain::ports::Page<atelier_domain::Event>, StoreError> {
+        self.inner.events(id, page).await
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_edit_that_loses_the_race_is_reapplied_not_refused() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    let store = std::sync::Arc::new(Interfering {
+        inner: app.app.table.clone(),
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    let workspaces = atelier_domain::service::Workspaces { store: store.clone(), ..app.app.workspaces.clone() };
+    let disabled: atelier_domain::schedule::Schedule =
+        atelier_domain::schedule::Schedule::parse(schedule(json!({ "enabled": false }))).unwrap();
+    let edited = workspaces.set_schedule(&alice(), &id, disabled, jiff::Timestamp::now()).await.unwrap();
+    assert!(!store.armed.load(std::sync::atomic::Ordering::SeqCst), "the other writer did win the first write");
+    assert!(!edited.schedule.enabled());
+    let stored = app.get("alice", &format!("/v1/workspaces/{id}")).await;
+    assert_eq!(stored.body["schedule"]["enabled"], json!(false), "the edit survived the race");
 }

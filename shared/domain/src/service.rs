@@ -281,16 +281,17 @@ impl Workspaces {
         schedule: Schedule,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
-        let workspace = self.get(caller, id).await?;
-        if schedule.outside() == OutsideAction::Hibernate && !workspace.hibernation {
-            return Err(DomainError::unprocessable(
-                "outside",
-                format!("product {} does not support hibernation; use \"stop\"", workspace.product_id),
-            ));
-        }
-        let reason = describe(&schedule);
-        let schedule = schedule.with_override(workspace.schedule.override_until());
-        self.reschedule(workspace, schedule, caller, EventAction::Schedule, reason, now).await
+        self.reschedule(caller, id, EventAction::Schedule, now, |workspace| {
+            if schedule.outside() == OutsideAction::Hibernate && !workspace.hibernation {
+                return Err(DomainError::unprocessable(
+                    "outside",
+                    format!("product {} does not support hibernation; use \"stop\"", workspace.product_id),
+                ));
+            }
+            let reason = describe(&schedule);
+            Ok(Some((schedule.clone().with_override(workspace.schedule.override_until()), reason)))
+        })
+        .await
     }
 
     /// Keeps a workspace running until `until`, which must be after `now` and at most
@@ -303,22 +304,50 @@ impl Workspaces {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
-        let workspace = self.get(caller, id).await?;
-        let value = Override::new(until, now, DEFAULT_MAX_OVERRIDE)?;
-        let schedule = workspace.schedule.clone().with_override(Some(value));
-        let reason = format!("keep running until {until}");
-        self.reschedule(workspace, schedule, caller, EventAction::Override, reason, now).await
+        self.reschedule(caller, id, EventAction::Override, now, |workspace| {
+            let value = Override::new(until, now, DEFAULT_MAX_OVERRIDE)?;
+            let reason = format!("keep running until {until}");
+            Ok(Some((workspace.schedule.clone().with_override(Some(value)), reason)))
+        })
+        .await
     }
 
     /// Removes a workspace's override; nothing is written when it has none.
     pub async fn clear_override(&self, caller: &Caller, id: &str, now: Timestamp) -> Result<Workspace, DomainError> {
-        let workspace = self.get(caller, id).await?;
-        let Some(previous) = workspace.schedule.override_until() else {
-            return Ok(workspace);
-        };
-        let schedule = workspace.schedule.clone().with_override(None);
-        let reason = format!("override until {} removed", previous.until());
-        self.reschedule(workspace, schedule, caller, EventAction::Override, reason, now).await
+        self.reschedule(caller, id, EventAction::Override, now, |workspace| {
+            Ok(workspace.schedule.override_until().map(|previous| {
+                let reason = format!("override until {} removed", previous.until());
+                (workspace.schedule.clone().with_override(None), reason)
+            }))
+        })
+        .await
+    }
+
+    /// Reads the workspace the caller may see, asks `change` for its new schedule (`None`:
+    /// nothing to do) and writes it. A schedule edit commutes with the state changes that
+    /// state-sync and the scheduler make concurrently, so when one of them wins the
+    /// conditional write first the edit is re-read and re-applied (a few times) rather than
+    /// failed back to the user.
+    async fn reschedule(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: EventAction,
+        now: Timestamp,
+        change: impl Fn(&Workspace) -> Result<Option<(Schedule, String)>, DomainError>,
+    ) -> Result<Workspace, DomainError> {
+        const ATTEMPTS: usize = 4;
+        let mut attempt = 1;
+        loop {
+            let workspace = self.get(caller, id).await?;
+            let Some((schedule, reason)) = change(&workspace)? else {
+                return Ok(workspace);
+            };
+            match self.write_schedule(workspace, schedule, caller, action, reason, now).await {
+                Err(DomainError::Concurrent) if attempt < ATTEMPTS => attempt += 1,
+                outcome => return outcome,
+            }
+        }
     }
 
     /// The organisation's default schedule (any signed-in user may read it).
@@ -339,7 +368,7 @@ impl Workspaces {
 
     /// Writes `schedule` on `workspace` with a conditional write on its version and state
     /// (which does not change), and an audit event.
-    async fn reschedule(
+    async fn write_schedule(
         &self,
         workspace: Workspace,
         schedule: Schedule,
