@@ -133,14 +133,7 @@ impl Table {
             kind_sk: product.id.to_string(),
             product: product.clone(),
         };
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "PutItem", e))?;
-        Ok(())
+        self.replace_item(&item).await
     }
 
     async fn query_page<T: DeserializeOwned>(
@@ -322,14 +315,7 @@ impl ScheduleDefaults for Table {
         };
         // A whole-document replace by an admin (PUT semantics, no read-modify-write), so
         // there is no lost update for a version condition to catch: last writer wins.
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "PutItem", e))?;
-        Ok(())
+        self.replace_item(&item).await
     }
 }
 
@@ -395,6 +381,19 @@ struct SchedulerItem {
 }
 
 impl Table {
+    /// Writes `item` unconditionally: only for whole documents that have no version (catalog
+    /// products, the default schedule); every workspace write is conditional.
+    async fn replace_item<T: Serialize>(&self, item: &T) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_item(item)?))
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "PutItem", e))?;
+        Ok(())
+    }
+
     /// One item by its keys, read consistently (every caller decides on what it reads).
     async fn get_item(&self, pk: String, sk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
