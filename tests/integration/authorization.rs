@@ -198,3 +198,38 @@ async fn an_admin_acts_on_any_workspace_and_the_history_says_so() {
     assert_eq!(events.body["items"][0]["actor"], json!("ada"));
     assert_eq!(events.body["items"][0]["action"], json!("stop"));
 }
+
+/// Every `(method, path)` the API routers register, read from their sources in
+/// shared/web/src, so that a route added without a row in `rows()` fails the test below.
+fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/web/src");
+    let mut routes = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("shared/web/src exists") {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in source.lines().filter(|l| l.contains(".route(\"")) {
+            let path = line.split('"').nth(1).expect("a quoted path");
+            let handlers = &line[line.find(".route(").unwrap()..];
+            for method in ["get", "post", "put", "delete", "patch"] {
+                // `get(` as a method router, not inside a handler name such as `get_one`.
+                if handlers.contains(&format!(" {method}(")) || handlers.contains(&format!(".{method}(")) {
+                    routes.insert((method.to_uppercase(), path.to_owned()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_registered_route_has_a_row_and_every_row_a_route() {
+    let registered = registered_routes();
+    assert!(registered.len() >= 20, "the parser found the routers: {registered:?}");
+    let covered: std::collections::BTreeSet<(String, String)> = rows()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.split('?').next().unwrap_or_default().to_owned()))
+        .collect();
+    let missing: Vec<_> = registered.difference(&covered).collect();
+    assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
+    let stale: Vec<_> = covered.difference(&registered).collect();
+    assert!(stale.is_empty(), "rows for routes no router registers: {stale:?}");
+}
