@@ -137,15 +137,7 @@ impl Workspaces {
         }
 
         match self.provisioner.provision(ProvisionRequest { workspace: &workspace, product: &product }).await {
-            Ok(provisioned) => {
-                let mut next = workspace.clone();
-                next.provisioned = provisioned;
-                next.version += 1;
-                next.updated_at = now;
-                // No event: the state does not change, only what we know of AWS.
-                self.store.update(&next, State::Provisioning, None).await?;
-                workspace = next;
-            }
+            Ok(provisioned) => workspace = record_provisioned(self.store.as_ref(), workspace, provisioned).await?,
             Err(err) => {
                 tracing::warn!(workspace = %workspace.id, error = ?err, "provisioning could not start");
                 let reason = format!("provisioning could not start: {err}");
@@ -248,13 +240,7 @@ impl Workspaces {
                         return Ok(workspace);
                     }
                 };
-                if provisioned != workspace.provisioned {
-                    let mut next = workspace.clone();
-                    next.provisioned = provisioned;
-                    next.version += 1;
-                    self.store.update(&next, State::Terminating, None).await?;
-                    return Ok(next);
-                }
+                return record_provisioned(self.store.as_ref(), workspace, provisioned).await;
             }
         }
         debug_assert_ne!(from, workspace.state);
@@ -413,6 +399,25 @@ impl Workspaces {
     ) -> Result<Workspace, DomainError> {
         transition(self.store.as_ref(), workspace, trigger, actor, action, reason, now).await
     }
+}
+
+/// Records what the provisioner now knows of `workspace`'s AWS resources: a conditional
+/// write on its version and (unchanged) state, with no event and no new `updated_at`, which
+/// marks state changes only. Nothing is written when nothing changed.
+pub async fn record_provisioned(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    provisioned: Provisioned,
+) -> Result<Workspace, DomainError> {
+    if provisioned == workspace.provisioned {
+        return Ok(workspace);
+    }
+    let state = workspace.state;
+    let mut next = workspace;
+    next.provisioned = provisioned;
+    next.version += 1;
+    store.update(&next, state, None).await?;
+    Ok(next)
 }
 
 /// Moves `workspace` through the lifecycle table: a conditional write on its state and

@@ -12,7 +12,7 @@ use crate::{
         Catalog, InstanceState, MAX_PAGE_SIZE, PageRequest, PowerSwitch, Progress, ProvisionRequest, Provisioner,
         WorkspaceFilter, WorkspaceStore,
     },
-    service::transition,
+    service::{record_provisioned, transition},
 };
 
 /// How long a workspace stays in STARTING/STOPPING/HIBERNATING while EC2 reports the state
@@ -106,10 +106,7 @@ impl StateSync<'_> {
             };
             let provisioned =
                 self.provisioner.provision(ProvisionRequest { workspace: &ws, product: &product }).await?;
-            ws.provisioned = provisioned;
-            ws.version += 1;
-            ws.updated_at = now;
-            self.store.update(&ws, State::Provisioning, None).await?;
+            ws = record_provisioned(self.store, ws, provisioned).await?;
         }
         match self.provisioner.provisioning_progress(&ws.provisioned).await? {
             Progress::InProgress | Progress::NotStarted => Ok(false),
@@ -132,11 +129,8 @@ impl StateSync<'_> {
             Progress::NotStarted => {
                 // The API's terminate call failed (or it died first): ask again. The
                 // provisioner's tokens make a repeated call harmless.
-                let mut next = ws.clone();
-                next.provisioned = self.provisioner.terminate(&ws).await?;
-                next.version += 1;
-                next.updated_at = now;
-                self.store.update(&next, State::Terminating, None).await?;
+                let provisioned = self.provisioner.terminate(&ws).await?;
+                record_provisioned(self.store, ws, provisioned).await?;
                 Ok(false)
             }
             Progress::InProgress => Ok(false),
