@@ -68,14 +68,37 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 process.on('exit', stopServer);
 
+/**
+ * Starts the dev server on free ports. The binary in the shared CARGO_TARGET_DIR may have been
+ * built from another checkout (worktrees share the target dir), and the dev server serves the
+ * portal from the checkout it was built in: so the journey checks that `/` is this checkout's
+ * dist/index.html, and otherwise starts it again with `cargo run` (which rebuilds it from here).
+ */
 async function startStack() {
-  const apiPort = await freePort();
-  const motoPort = await freePort();
   const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(process.env.HOME ?? '', '.cache/atelier/target');
   const binary = path.join(targetDir, 'debug', 'dev-server');
-  const [cmd, args] = existsSync(binary) && process.env.E2E_CARGO_RUN !== '1'
-    ? [binary, []]
-    : ['cargo', ['run', '-q', '-p', 'dev-server']];
+  const ours = readFileSync(path.join(frontend, 'dist', 'index.html'), 'utf8');
+  const viaCargo = ['cargo', ['run', '-q', '-p', 'dev-server']];
+  const first = existsSync(binary) && process.env.E2E_CARGO_RUN !== '1' ? [binary, []] : viaCargo;
+  let { base, index } = await launch(first, targetDir);
+  if (index !== ours && first !== viaCargo) {
+    console.log('    the built dev-server serves another checkout: rebuilding it from this one (cargo run)');
+    await stopAndWait();
+    ({ base, index } = await launch(viaCargo, targetDir));
+  }
+  if (index !== ours) throw new Error("the dev server does not serve this checkout's frontend/dist/index.html");
+  return base;
+}
+
+async function stopAndWait() {
+  const s = server;
+  stopServer();
+  if (s && s.exitCode === null && s.signalCode === null) await new Promise((r) => s.once('exit', r));
+}
+
+async function launch([cmd, args], targetDir) {
+  const apiPort = await freePort();
+  const motoPort = await freePort();
   const log = createWriteStream(path.join(results, 'dev-server.log'));
   server = spawn(cmd, args, {
     cwd: repo,
@@ -84,6 +107,7 @@ async function startStack() {
     env: {
       ...process.env,
       CARGO_TARGET_DIR: targetDir,
+      ATELIER_VENV: process.env.ATELIER_VENV ?? path.join(repo, '.venv'),
       ATELIER_BIND: `127.0.0.1:${apiPort}`,
       ATELIER_MOTO_PORT: String(motoPort),
       ATELIER_SYNC_SECONDS: '1',
@@ -100,9 +124,9 @@ async function startStack() {
     try {
       const r = await fetch(`${base}/config.json`);
       if (r.ok) {
+        // A 404 here means a dev server built elsewhere, whose checkout has no dist/.
         const index = await fetch(`${base}/`);
-        if (!index.ok) throw new Error(`the dev server does not serve the portal at / (HTTP ${index.status})`);
-        return base;
+        return { base, index: index.ok ? await index.text() : `HTTP ${index.status}` };
       }
     } catch (e) {
       if (e instanceof Error && e.message.startsWith('the dev server')) throw e;

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import type { MyCosts } from '../api';
 import { useApp } from '../app-context';
 import { BarChart, BudgetBar } from '../components/chart';
@@ -13,10 +14,21 @@ export function spentPercent(total: string, budget: string): number {
   return b > 0n ? Number((parseAmount(total) * 10_000n) / b) / 100 : 0;
 }
 
-/** "Cost to date this month": total, budget, a bar per workspace and the detail table. */
-export function CostPanel({ month = currentMonth() }: { month?: string }) {
+/**
+ * "Cost to date this month": total, budget, a bar per workspace and the detail table.
+ * Loads again (keeping the figures on screen) whenever `refreshKey` changes, e.g. a state.
+ */
+export function CostPanel({ month = currentMonth(), refreshKey = '' }: { month?: string; refreshKey?: string }) {
   const { api } = useApp();
   const { data, error, loading, reload } = useLoad(() => api.myCosts(month), [api, month]);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    void reload();
+  }, [refreshKey, reload]);
   const { t, locale } = useI18n();
   return (
     <section className="panel" aria-labelledby="my-costs-title">

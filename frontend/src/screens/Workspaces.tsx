@@ -105,7 +105,7 @@ export function MyWorkspaces() {
           }}
         />
       )}
-      <CostPanel />
+      <CostPanel refreshKey={(data ?? []).map((w) => `${w.id}:${w.state}`).join(',')} />
     </section>
   );
 }
