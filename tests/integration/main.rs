@@ -3,6 +3,7 @@
 
 mod adapters;
 mod authorization;
+mod call_budgets;
 mod costs;
 mod openapi;
 mod scheduler;
