@@ -5,6 +5,7 @@ mod adapters;
 mod authorization;
 mod call_budgets;
 mod costs;
+mod limits;
 mod openapi;
 mod scheduler;
 mod state_sync;

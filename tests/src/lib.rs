@@ -137,8 +137,17 @@ impl TestResponse {
     }
 }
 
+/// Cap on active workspaces per user in [`spawn_app`]'s applications: high enough that tests
+/// about something else never meet it (the cap has its own tests, [`spawn_app_with_max_active`]).
+pub const TEST_MAX_ACTIVE: u32 = 1_000;
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_max_active(TEST_MAX_ACTIVE).await
+}
+
+/// [`spawn_app`] with at most `max_active` active workspaces per user.
+pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
     let endpoint = moto().endpoint();
     let sdk = sdk_config(&endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
@@ -151,7 +160,7 @@ pub async fn spawn_app() -> TestApp {
         ))
         .build_https();
     let counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() }).build();
-    let app = LocalApp::new(&counted, &endpoint, &seeded, "http://localhost");
+    let app = LocalApp::with_max_active(&counted, &endpoint, &seeded, "http://localhost", max_active);
     let router = app.router();
     TestApp { app, router, seeded, sdk, aws_calls, tokens: Mutex::new(HashMap::new()) }
 }

@@ -10,7 +10,10 @@ use atelier_web::{JwtVerifier, VerifierSettings, costs, workspaces};
 async fn main() -> Result<(), lambda_http::Error> {
     atelier_web::init_tracing();
     let config = atelier_adapters::aws_config().await;
-    let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
+    let table = Arc::new(
+        Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?)
+            .with_max_active(atelier_adapters::dynamodb::max_active_from_env()?),
+    );
     let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
     let workspaces = Workspaces {
         store: table.clone(),
