@@ -3,6 +3,7 @@
 
 mod adapters;
 mod authorization;
+mod bodies;
 mod call_budgets;
 mod costs;
 mod limits;
