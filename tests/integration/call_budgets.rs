@@ -82,6 +82,7 @@ async fn every_main_route_stays_within_its_aws_call_budget() {
     let mut budgets = vec![
         b("no token: refused before any AWS call", None, Method::GET, "/v1/workspaces".into(), None, 401, &[]),
         b("the OpenAPI document", None, Method::GET, "/v1/openapi.json".into(), None, 200, &[]),
+        b("the portal configuration", None, Method::GET, "/config.json".into(), None, 200, &[]),
         b(
             "who am I (first call of this user on this instance)",
             Some("fiona"),
