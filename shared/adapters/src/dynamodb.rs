@@ -195,6 +195,7 @@ impl WorkspaceStore for Table {
             Err(e) => match cancellation_codes(&e) {
                 Some(codes) if codes.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => Ok(Inserted::KeyTaken),
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Err(StoreError::Conflict),
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -266,6 +267,7 @@ impl WorkspaceStore for Table {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -428,6 +430,17 @@ impl Table {
             .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
+}
+
+/// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
+/// (the SDK does not retry cancelled transactions itself).
+fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut err = upstream("dynamodb", "TransactWriteItems", err);
+    err.retryable = true;
+    err
 }
 
 /// The cancellation reason codes of a cancelled transaction, in item order.
