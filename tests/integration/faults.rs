@@ -43,7 +43,8 @@ macro_rules! mocked {
     }};
 }
 
-/// The SDK's default (standard retry mode), which production uses: checked below.
+/// The SDK's default (standard retry mode), which production uses (checked by
+/// `atelier_adapters::lambda_config`'s tests).
 const PRODUCTION_ATTEMPTS: u32 = 3;
 
 const THROUGHPUT_EXCEEDED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
@@ -56,14 +57,6 @@ fn router_with_store(app: &LocalApp, store: Arc<dyn WorkspaceStore>) -> axum::Ro
         verifier: app.verifier.clone(),
         workspaces,
     }))
-}
-
-#[tokio::test]
-async fn production_clients_retry_three_times_in_standard_mode() {
-    let config = atelier_adapters::aws_config().await;
-    let retry = config.retry_config().expect("a retry configuration");
-    assert_eq!(retry.mode(), aws_smithy_types::retry::RetryMode::Standard);
-    assert_eq!(retry.max_attempts(), PRODUCTION_ATTEMPTS);
 }
 
 #[tokio::test]
