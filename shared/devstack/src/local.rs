@@ -100,6 +100,9 @@ impl LocalApp {
                 catalog: self.table.clone(),
             }))
             .merge(atelier_web::config::router(self.portal.clone()))
+            .merge(
+                atelier_web::openapi::router().expect("the OpenAPI fragments merge (atelier-web's tests say why not)"),
+            )
     }
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
