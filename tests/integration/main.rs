@@ -6,6 +6,7 @@ mod authorization;
 mod bodies;
 mod call_budgets;
 mod costs;
+mod faults;
 mod limits;
 mod openapi;
 mod scheduler;

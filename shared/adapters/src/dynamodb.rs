@@ -276,6 +276,7 @@ impl WorkspaceStore for Table {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -355,6 +356,7 @@ impl WorkspaceStore for Table {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -517,6 +519,17 @@ impl Table {
             .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
+}
+
+/// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
+/// (the SDK does not retry cancelled transactions itself).
+fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut err = upstream("dynamodb", "TransactWriteItems", err);
+    err.retryable = true;
+    err
 }
 
 /// The cancellation reason codes of a cancelled transaction, in item order.
