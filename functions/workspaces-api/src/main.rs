@@ -1,4 +1,4 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules` and `/v1/costs`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs` and `/v1/openapi.json`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
@@ -22,5 +22,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
     let costs = costs::router(costs::CostsState { verifier: verifier.clone(), costs: workspaces.costs() });
-    atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces }).merge(costs)).await
+    let openapi = atelier_web::openapi::router()?;
+    atelier_web::run(
+        workspaces::router(workspaces::WorkspacesState { verifier, workspaces }).merge(costs).merge(openapi),
+    )
+    .await
 }

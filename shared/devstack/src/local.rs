@@ -17,7 +17,7 @@ use atelier_domain::{
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
-    sync::{StateSync, SyncReport},
+    sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
     ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, extract::JsonBody, workspaces,
@@ -100,6 +100,9 @@ impl LocalApp {
                 catalog: self.table.clone(),
             }))
             .merge(atelier_web::config::router(self.portal.clone()))
+            .merge(
+                atelier_web::openapi::router().expect("the OpenAPI fragments merge (atelier-web's tests say why not)"),
+            )
     }
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
@@ -125,13 +128,19 @@ impl LocalApp {
 
     /// One state-sync pass.
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
+        self.sync_at(jiff::Timestamp::now()).await
+    }
+
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
+    pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, atelier_domain::DomainError> {
         StateSync {
             store: self.table.as_ref(),
             catalog: self.table.as_ref(),
             provisioner: self.provisioner.as_ref(),
             power: self.power.as_ref(),
+            timeouts: Timeouts::default(),
         }
-        .run(jiff::Timestamp::now())
+        .run(now)
         .await
     }
 
