@@ -54,7 +54,8 @@ $(FUZZ_VENV)/.installed: fuzz/requirements.txt fuzz/constraints.txt
 
 # schemathesis against a dev server of its own on free ports, as a scientist, an admin and a
 # finance officer (fuzz/api_fuzz.py; docs/api.md). ATELIER_FUZZ_EXAMPLES (default 30) cases
-# per operation and phase, ATELIER_FUZZ_SEED to change the generated data.
+# per operation and phase, ATELIER_FUZZ_SEED to change the generated data, ATELIER_FUZZ_PHASES
+# (default examples,coverage,fuzzing,stateful).
 api-fuzz: venv $(FUZZ_VENV)/.installed
 	cargo build --quiet -p dev-server
 	$(FUZZ_VENV)/bin/python fuzz/api_fuzz.py $(CARGO_TARGET_DIR)/debug/dev-server
