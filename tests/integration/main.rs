@@ -3,6 +3,7 @@
 
 mod adapters;
 mod authorization;
+mod budgets;
 mod costs;
 mod scheduler;
 mod state_sync;

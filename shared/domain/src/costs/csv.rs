@@ -113,6 +113,12 @@ impl<W: Write> CsvWriter<W> {
         self.finish_line()
     }
 
+    /// The underlying writer, e.g. to take the bytes written so far out of a `Vec<u8>`
+    /// while streaming.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes and returns the underlying writer.
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;
