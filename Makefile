@@ -78,10 +78,10 @@ e2e: venv portal chromium
 
 # Release binaries of the Lambda functions (slow: not part of `make test`).
 release:
-	cargo build --release -p workspaces-api -p catalog-api -p state-sync -p scheduler
+	cargo build --release -p workspaces-api -p catalog-api -p state-sync -p scheduler -p cost-actuals
 
 sizes: release
-	@for f in workspaces-api catalog-api state-sync scheduler; do \
+	@for f in workspaces-api catalog-api state-sync scheduler cost-actuals; do \
 		printf '%-16s %s bytes\n' $$f $$(stat -c %s $(CARGO_TARGET_DIR)/release/$$f); done
 
 clean:

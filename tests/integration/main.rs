@@ -1,6 +1,7 @@
 //! Integration tests: the real adapters and routers against a moto server the harness
 //! starts itself, with real Cognito tokens.
 
+mod actuals;
 mod adapters;
 mod authorization;
 mod budgets;
