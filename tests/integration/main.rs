@@ -4,8 +4,12 @@
 mod actuals;
 mod adapters;
 mod authorization;
+mod bodies;
 mod budgets;
+mod call_budgets;
 mod costs;
+mod limits;
+mod openapi;
 mod scheduler;
 mod state_sync;
 mod tokens;

@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let table = Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?);
     let provisioner = atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?);
     let power = Ec2::new(aws_sdk_ec2::Client::new(&config));
-    let sync = StateSync { store: &table, catalog: &table, provisioner: provisioner.as_ref(), power: &power };
+    let timeouts = settings::sync_timeouts()?;
+    let sync = StateSync { store: &table, catalog: &table, provisioner: provisioner.as_ref(), power: &power, timeouts };
     let once = |_event: Option<Value>| async {
         let report = sync.run(jiff::Timestamp::now()).await?;
         Ok::<_, Error>(json!({ "examined": report.examined, "settled": report.settled, "failed": report.failed }))

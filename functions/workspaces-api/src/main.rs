@@ -1,4 +1,5 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs` and `/v1/budgets`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs`, `/v1/budgets` and
+//! `/v1/openapi.json`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
@@ -10,7 +11,10 @@ use atelier_web::{JwtVerifier, VerifierSettings, budgets, costs, workspaces};
 async fn main() -> Result<(), lambda_http::Error> {
     atelier_web::init_tracing();
     let config = atelier_adapters::aws_config().await;
-    let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
+    let table = Arc::new(
+        Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?)
+            .with_max_active(atelier_adapters::dynamodb::max_active_from_env()?),
+    );
     let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
     let directory =
         Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(&config), user_pool_id));
@@ -31,8 +35,12 @@ async fn main() -> Result<(), lambda_http::Error> {
         verifier: verifier.clone(),
         budgets: atelier_domain::costs::Budgets { store: table, users: directory },
     });
+    let openapi = atelier_web::openapi::router()?;
     atelier_web::run(
-        workspaces::router(workspaces::WorkspacesState { verifier, workspaces }).merge(costs).merge(budgets),
+        workspaces::router(workspaces::WorkspacesState { verifier, workspaces })
+            .merge(costs)
+            .merge(budgets)
+            .merge(openapi),
     )
     .await
 }

@@ -18,7 +18,7 @@ use atelier_domain::{
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
-    sync::{StateSync, SyncReport},
+    sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
     ApiError, JwtVerifier, VerifierSettings, budgets, catalog, config::PortalConfig, costs, extract::JsonBody,
@@ -42,9 +42,21 @@ pub struct LocalApp {
 }
 
 impl LocalApp {
-    /// Wires the adapters against the local server at `endpoint`, for the seeded pool.
+    /// Wires the adapters against the local server at `endpoint`, for the seeded pool, with
+    /// the default cap on active workspaces per user.
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str, seeded: &Seeded, api_url: &str) -> Self {
-        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table));
+        Self::with_max_active(sdk, endpoint, seeded, api_url, atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES)
+    }
+
+    /// [`LocalApp::new`], letting each user have at most `max_active` active workspaces.
+    pub fn with_max_active(
+        sdk: &aws_config::SdkConfig,
+        endpoint: &str,
+        seeded: &Seeded,
+        api_url: &str,
+        max_active: u32,
+    ) -> Self {
+        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table).with_max_active(max_active));
         let provisioner = atelier_adapters::provisioner(
             sdk,
             &ProvisionerSettings {
@@ -104,6 +116,9 @@ impl LocalApp {
                 catalog: self.table.clone(),
             }))
             .merge(atelier_web::config::router(self.portal.clone()))
+            .merge(
+                atelier_web::openapi::router().expect("the OpenAPI fragments merge (atelier-web's tests say why not)"),
+            )
     }
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
@@ -129,13 +144,19 @@ impl LocalApp {
 
     /// One state-sync pass.
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
+        self.sync_at(jiff::Timestamp::now()).await
+    }
+
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
+    pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, atelier_domain::DomainError> {
         StateSync {
             store: self.table.as_ref(),
             catalog: self.table.as_ref(),
             provisioner: self.provisioner.as_ref(),
             power: self.power.as_ref(),
+            timeouts: Timeouts::default(),
         }
-        .run(jiff::Timestamp::now())
+        .run(now)
         .await
     }
 

@@ -93,6 +93,10 @@ pub enum Inserted {
     Created,
     /// Another request with the same idempotency key won the race.
     KeyTaken,
+    /// The owner already has `max` active workspaces (neither TERMINATED nor FAILED).
+    ActiveLimit {
+        max: u32,
+    },
 }
 
 /// Durable storage of workspaces and their history.
@@ -188,6 +192,21 @@ pub enum InstanceState {
     Terminated,
     /// EC2 does not know the instance (any more).
     Missing,
+}
+
+impl InstanceState {
+    /// EC2's name for the state (`unknown` for [`InstanceState::Missing`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Missing => "unknown",
+        }
+    }
 }
 
 /// Powers instances on and off (EC2).

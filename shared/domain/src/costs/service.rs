@@ -127,7 +127,11 @@ impl Costs {
         let mut sink = Collect::new(self.directory.as_ref());
         self.ledger().each_line(&Scope::Owner(caller.username.clone()), month, now, &mut sink).await?;
         let report = sink.finish(month)?;
-        let budget = BudgetBook::load(self.budgets.as_ref()).await?.of(&caller.username);
+        // The caller's own rule, else the default: two reads, not every user's budgets.
+        let budget = match self.budgets.user_budget(&caller.username).await? {
+            Some(own) => own.value,
+            None => self.budgets.org_budget().await?.map(|v| v.value).unwrap_or_default(),
+        };
         let thresholds_crossed = crossings_of(self.budgets.as_ref(), month, Some(&caller.username))
             .await?
             .into_iter()
