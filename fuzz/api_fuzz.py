@@ -113,7 +113,7 @@ def start_schemathesis(api: str, role: str, token: str, max_examples: int, repor
         "--max-examples",
         str(max_examples),
         "--phases",
-        "examples,coverage,fuzzing",
+        os.environ.get("ATELIER_FUZZ_PHASES", "examples,coverage,fuzzing,stateful"),
         "--workers",
         "1",
         "--seed",

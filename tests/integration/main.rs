@@ -8,6 +8,7 @@ mod bodies;
 mod budgets;
 mod call_budgets;
 mod costs;
+mod faults;
 mod limits;
 mod openapi;
 mod scheduler;

@@ -141,6 +141,37 @@ impl TestResponse {
 /// about something else never meet it (the cap has its own tests, [`spawn_app_with_max_active`]).
 pub const TEST_MAX_ACTIVE: u32 = 1_000;
 
+/// Calls `router` in-process (for routers a test wires itself, e.g. with a faulty adapter).
+pub async fn call_router(
+    router: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::to_vec(&body).expect("json"))),
+        None => request.body(Body::empty()),
+    }
+    .expect("a valid request");
+    let response = router.clone().oneshot(request).await.expect("the router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse { status, headers, body }
+}
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_max_active(TEST_MAX_ACTIVE).await
@@ -210,26 +241,7 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(serde_json::to_vec(&body).expect("json"))),
-            None => request.body(Body::empty()),
-        }
-        .expect("a valid request");
-        let response = self.router.clone().oneshot(request).await.expect("the router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, body }
+        call_router(&self.router, method, path, token, body, headers).await
     }
 
     /// `GET path` as `user`, with the body as text (for non-JSON answers such as CSV).

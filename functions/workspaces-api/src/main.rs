@@ -10,7 +10,7 @@ use atelier_web::{JwtVerifier, VerifierSettings, budgets, costs, workspaces};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     atelier_web::init_tracing();
-    let config = atelier_adapters::aws_config().await;
+    let config = atelier_adapters::aws_config().await?;
     let table = Arc::new(
         Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?)
             .with_max_active(atelier_adapters::dynamodb::max_active_from_env()?),

@@ -30,8 +30,9 @@ pub struct CostExplorer {
 impl CostExplorer {
     /// A client for Cost Explorer (always `us-east-1`, its only endpoint; an
     /// `AWS_ENDPOINT_URL` in `config` still applies).
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let conf = aws_sdk_costexplorer::config::Builder::from(config).region(aws_config::Region::new(REGION)).build();
+    pub fn new(config: &aws_types::SdkConfig) -> Self {
+        let conf =
+            aws_sdk_costexplorer::config::Builder::from(config).region(aws_types::region::Region::new(REGION)).build();
         Self { client: Client::from_conf(conf) }
     }
 }

@@ -291,6 +291,7 @@ impl WorkspaceStore for Table {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -371,6 +372,7 @@ impl WorkspaceStore for Table {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -820,6 +822,17 @@ impl ActualStore for Table {
         // Cost Explorer's answer for the month replaces the previous one as a whole.
         self.replace_item(&item).await
     }
+}
+
+/// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
+/// (the SDK does not retry cancelled transactions itself).
+fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut err = upstream("dynamodb", "TransactWriteItems", err);
+    err.retryable = true;
+    err
 }
 
 /// The cancellation reason codes of a cancelled transaction, in item order.
