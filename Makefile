@@ -94,7 +94,7 @@ e2e: venv portal chromium
 # Release binaries of the Lambda functions (slow: not part of `make test`), in a target
 # directory of their own so that release and debug builds never evict each other.
 RELEASE_TARGET_DIR ?= $(HOME)/.cache/atelier/release-target
-FUNCTIONS := workspaces-api catalog-api state-sync scheduler
+FUNCTIONS := workspaces-api catalog-api state-sync scheduler cost-actuals
 
 release:
 	CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) cargo build --release $(addprefix -p ,$(FUNCTIONS))
