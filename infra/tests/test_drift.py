@@ -6,7 +6,7 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
   (b) a function lacks an environment variable its code reads, or gets an ATELIER_* variable
       no code it runs reads;
   (c) an HttpApi route of the template is not registered by the router of the function that
-      serves it, or a route of shared/web/src/{workspaces,costs,catalog}.rs is missing;
+      serves it, or a route of shared/web/src/{workspaces,costs,datasets,catalog}.rs is missing;
   (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
       shared/adapters/src/dynamodb.rs.
 """
@@ -40,7 +40,12 @@ NOT_IN_TEMPLATE_PREFIXES = ("ATELIER_MOTO_", "ATELIER_DEV_")
 # checks that no function sets it.
 MUST_NOT_BE_SET = {"ATELIER_COGNITO_JWKS_BASE"}
 # Router source file -> the function that serves it. Other routers are not API routes.
-ROUTERS = {"workspaces.rs": "workspaces-api", "costs.rs": "workspaces-api", "catalog.rs": "catalog-api"}
+ROUTERS = {
+    "workspaces.rs": "workspaces-api",
+    "costs.rs": "workspaces-api",
+    "datasets.rs": "workspaces-api",
+    "catalog.rs": "catalog-api",
+}
 IGNORED_ROUTES = ("/_local/", "/config.json")
 
 ENV_READ = re.compile(r"\b(?:required|optional|var|var_os)\(\s*\"([A-Z][A-Z0-9_]*)\"\s*\)")

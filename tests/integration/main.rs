@@ -4,6 +4,7 @@
 mod adapters;
 mod authorization;
 mod costs;
+mod datasets;
 mod scheduler;
 mod state_sync;
 mod tokens;

@@ -1,10 +1,11 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules` and `/v1/costs`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs` and `/v1/datasets`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
 use atelier_adapters::{cognito::CognitoDirectory, dynamodb::Table, ec2::Ec2, settings};
+use atelier_domain::datasets::Datasets;
 use atelier_domain::service::Workspaces;
-use atelier_web::{JwtVerifier, VerifierSettings, costs, workspaces};
+use atelier_web::{JwtVerifier, VerifierSettings, costs, datasets, workspaces};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -12,15 +13,27 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = atelier_adapters::aws_config().await;
     let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
     let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
+    let power = Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config)));
+    let directory =
+        Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(&config), user_pool_id));
+    let datasets =
+        Datasets { store: table.clone(), workspaces: table.clone(), groups: directory.clone(), mounts: power.clone() };
     let workspaces = Workspaces {
         store: table.clone(),
         catalog: table.clone(),
         provisioner: atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?),
-        power: Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config))),
-        directory: Arc::new(CognitoDirectory::new(aws_sdk_cognitoidentityprovider::Client::new(&config), user_pool_id)),
+        power,
+        directory,
         defaults: table,
     };
     let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
     let costs = costs::router(costs::CostsState { verifier: verifier.clone(), costs: workspaces.costs() });
-    atelier_web::run(workspaces::router(workspaces::WorkspacesState { verifier, workspaces }).merge(costs)).await
+    let datasets_routes =
+        datasets::router(datasets::DatasetsState { verifier: verifier.clone(), datasets: datasets.clone() });
+    atelier_web::run(
+        workspaces::router(workspaces::WorkspacesState { verifier, workspaces, datasets })
+            .merge(costs)
+            .merge(datasets_routes),
+    )
+    .await
 }

@@ -14,13 +14,15 @@ use atelier_adapters::{
 };
 use atelier_domain::{
     DomainError,
+    datasets::{DatasetSync, DatasetSyncReport, Datasets},
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
     sync::{StateSync, SyncReport},
 };
 use atelier_web::{
-    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, extract::JsonBody, workspaces,
+    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, datasets, extract::JsonBody,
+    workspaces,
 };
 use axum::{Json, Router, extract::State, routing::post};
 use jiff::Timestamp;
@@ -34,6 +36,7 @@ pub struct LocalApp {
     pub provisioner: Arc<dyn Provisioner>,
     pub power: Arc<Ec2>,
     pub workspaces: Workspaces,
+    pub datasets: Datasets,
     pub verifier: Arc<JwtVerifier>,
     pub portal: PortalConfig,
 }
@@ -59,9 +62,11 @@ impl LocalApp {
             catalog: table.clone(),
             provisioner: provisioner.clone(),
             power: power.clone(),
-            directory,
+            directory: directory.clone(),
             defaults: table.clone(),
         };
+        let datasets =
+            Datasets { store: table.clone(), workspaces: table.clone(), groups: directory, mounts: power.clone() };
         let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
             REGION,
             &seeded.user_pool_id,
@@ -75,7 +80,7 @@ impl LocalApp {
             user_pool_client_id: seeded.client_id.clone(),
             cognito_endpoint: Some(endpoint.to_owned()),
         };
-        Self { table, provisioner, power, workspaces, verifier, portal }
+        Self { table, provisioner, power, workspaces, datasets, verifier, portal }
     }
 
     /// Every API route plus `/config.json`, as API Gateway would expose them.
@@ -93,6 +98,11 @@ impl LocalApp {
             .merge(workspaces::router(workspaces::WorkspacesState {
                 verifier: self.verifier.clone(),
                 workspaces: self.workspaces.clone(),
+                datasets: self.datasets.clone(),
+            }))
+            .merge(datasets::router(datasets::DatasetsState {
+                verifier: self.verifier.clone(),
+                datasets: self.datasets.clone(),
             }))
             .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.workspaces.costs() }))
             .merge(catalog::router(catalog::CatalogState {
@@ -123,16 +133,27 @@ impl LocalApp {
             .merge(router.fallback_service(spa))
     }
 
-    /// One state-sync pass.
+    /// One state-sync pass: the workspaces' states, then the datasets' revocation pass
+    /// (as the state-sync function does).
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
-        StateSync {
+        let report = StateSync {
             store: self.table.as_ref(),
             catalog: self.table.as_ref(),
             provisioner: self.provisioner.as_ref(),
             power: self.power.as_ref(),
         }
         .run(jiff::Timestamp::now())
-        .await
+        .await?;
+        let datasets = self.dataset_sync_once().await?;
+        if !datasets.detached.is_empty() || !datasets.failed.is_empty() {
+            tracing::info!(detached = ?datasets.detached, failed = ?datasets.failed, "dataset revocation");
+        }
+        Ok(report)
+    }
+
+    /// One dataset revocation pass (part of [`LocalApp::sync_once`]).
+    pub async fn dataset_sync_once(&self) -> Result<DatasetSyncReport, DomainError> {
+        DatasetSync { datasets: &self.datasets }.run(Timestamp::now()).await
     }
 
     /// One scheduler run for instant `at` (tests pass fixed instants).

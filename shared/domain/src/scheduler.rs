@@ -360,6 +360,7 @@ mod tests {
             error: None,
             version: 2,
             schedule: Default::default(),
+            datasets: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod costs;
+pub mod datasets;
 pub mod extract;
 pub mod problem;
 pub mod run;
