@@ -68,14 +68,37 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 process.on('exit', stopServer);
 
+/**
+ * Starts the dev server on free ports. The binary in the shared CARGO_TARGET_DIR may have been
+ * built from another checkout (worktrees share the target dir), and the dev server serves the
+ * portal from the checkout it was built in: so the journey checks that `/` is this checkout's
+ * dist/index.html, and otherwise starts it again with `cargo run` (which rebuilds it from here).
+ */
 async function startStack() {
-  const apiPort = await freePort();
-  const motoPort = await freePort();
   const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(process.env.HOME ?? '', '.cache/atelier/target');
   const binary = path.join(targetDir, 'debug', 'dev-server');
-  const [cmd, args] = existsSync(binary) && process.env.E2E_CARGO_RUN !== '1'
-    ? [binary, []]
-    : ['cargo', ['run', '-q', '-p', 'dev-server']];
+  const ours = readFileSync(path.join(frontend, 'dist', 'index.html'), 'utf8');
+  const viaCargo = ['cargo', ['run', '-q', '-p', 'dev-server']];
+  const first = existsSync(binary) && process.env.E2E_CARGO_RUN !== '1' ? [binary, []] : viaCargo;
+  let { base, index } = await launch(first, targetDir);
+  if (index !== ours && first !== viaCargo) {
+    console.log('    the built dev-server serves another checkout: rebuilding it from this one (cargo run)');
+    await stopAndWait();
+    ({ base, index } = await launch(viaCargo, targetDir));
+  }
+  if (index !== ours) throw new Error("the dev server does not serve this checkout's frontend/dist/index.html");
+  return base;
+}
+
+async function stopAndWait() {
+  const s = server;
+  stopServer();
+  if (s && s.exitCode === null && s.signalCode === null) await new Promise((r) => s.once('exit', r));
+}
+
+async function launch([cmd, args], targetDir) {
+  const apiPort = await freePort();
+  const motoPort = await freePort();
   const log = createWriteStream(path.join(results, 'dev-server.log'));
   server = spawn(cmd, args, {
     cwd: repo,
@@ -84,6 +107,7 @@ async function startStack() {
     env: {
       ...process.env,
       CARGO_TARGET_DIR: targetDir,
+      ATELIER_VENV: process.env.ATELIER_VENV ?? path.join(repo, '.venv'),
       ATELIER_BIND: `127.0.0.1:${apiPort}`,
       ATELIER_MOTO_PORT: String(motoPort),
       ATELIER_SYNC_SECONDS: '1',
@@ -100,9 +124,9 @@ async function startStack() {
     try {
       const r = await fetch(`${base}/config.json`);
       if (r.ok) {
+        // A 404 here means a dev server built elsewhere, whose checkout has no dist/.
         const index = await fetch(`${base}/`);
-        if (!index.ok) throw new Error(`the dev server does not serve the portal at / (HTTP ${index.status})`);
-        return base;
+        return { base, index: index.ok ? await index.text() : `HTTP ${index.status}` };
       }
     } catch (e) {
       if (e instanceof Error && e.message.startsWith('the dev server')) throw e;
@@ -149,6 +173,65 @@ async function signIn(page, base, user) {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('whoami').filter({ hasText: user }).waitFor();
+}
+
+/** RFC 4180 (quoted cells, doubled quotes, CRLF), written independently of the portal's parser. */
+function parseCsv(text, sep) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** "12.34" → 1234n (hundredths); the API writes amounts with at most two decimals. */
+function cents(amount) {
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(amount);
+  if (!m) throw new Error(`not an amount: ${amount}`);
+  return BigInt(m[1]) * 100n + BigInt((m[2] ?? '').padEnd(2, '0'));
+}
+
+const CSV_COLUMNS =
+  'month,user,email,cost_centre,workspace_id,workspace_name,product,instance_type,running_hours,stopped_hours,compute_cost,storage_cost,total_cost,currency';
+
+async function downloadCsv(page, separatorLabel, sep, file) {
+  await page.getByLabel(separatorLabel).check();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const target = path.join(results, file);
+  await download.saveAs(target);
+  if (!/^atelier-costs-\d{4}-\d{2}\.csv$/.test(download.suggestedFilename())) {
+    throw new Error(`unexpected file name ${download.suggestedFilename()}`);
+  }
+  const rows = parseCsv(readFileSync(target, 'utf8'), sep);
+  if (rows[0].join(',') !== CSV_COLUMNS) throw new Error(`CSV header is ${rows[0].join(',')}`);
+  for (const [i, r] of rows.entries()) {
+    if (r.length !== rows[0].length) throw new Error(`CSV line ${i + 1} has ${r.length} cells`);
+  }
+  return rows;
 }
 
 function row(page, name) {
@@ -252,6 +335,45 @@ async function main() {
     await page.getByLabel('Langue').selectOption('en');
     await page.getByRole('heading', { name: 'History' }).waitFor();
   });
+  await step('the schedule editor shows the API error, previews and saves a weekly schedule', async () => {
+    await page.getByRole('heading', { name, level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Edit schedule' }).click();
+    const editor = page.getByRole('form', { name: 'Weekly schedule' });
+    await editor.getByLabel('Follow a schedule').check();
+    await editor.getByLabel('Time zone').fill('Europe/Paris');
+    // A second Mon-Fri 09:00-18:00 window overlaps the first: the API says so.
+    const windows = await editor.getByRole('group', { name: /^Running hours \d$/ }).count();
+    await editor.getByRole('button', { name: 'Add running hours' }).click();
+    if (windows === 0) await editor.getByRole('button', { name: 'Add running hours' }).click();
+    await editor.getByRole('button', { name: 'Save schedule' }).click();
+    await editor.getByRole('alert').filter({ hasText: /overlap/ }).waitFor();
+    const last = (await editor.getByRole('group', { name: /^Running hours \d$/ }).count());
+    await editor.getByRole('button', { name: `Remove running hours ${last}` }).click();
+    await editor.getByLabel('Running hours 1: Saturday').check();
+    await editor.getByLabel('Hibernate the machine (keeps memory; products that support it)').check();
+    await editor.getByLabel('Public holidays of a country').check();
+    await editor.getByRole('button', { name: 'Preview next changes' }).click();
+    await editor.getByTestId('schedule-preview').getByText(/^Starts /).first().waitFor();
+    await axe(page, 'schedule editor');
+    await shot(page, '06b-schedule-editor');
+    await editor.getByRole('button', { name: 'Save schedule' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await page.getByText('Hibernated outside these hours.').waitFor();
+    await page.getByText('Public holidays (fr) are days off.').waitFor();
+    await page.getByText(/Mon–Sat 09:00–18:00/).waitFor();
+    // Back to always on, so that nothing acts on the workspace during the rest of the journey.
+    await page.getByRole('button', { name: 'Make always on' }).click();
+    await page.getByText('Always on: the schedule is disabled.').waitFor();
+  });
+  await step("alice sees this month's cost to date with a chart", async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'My workspaces' }).click();
+    await page.getByRole('heading', { name: /^Cost to date, / }).waitFor();
+    await page.getByTestId('my-costs-total').waitFor();
+    await page.locator(`tr[data-cost-line="${name}"]`).waitFor();
+    await page.getByTestId('my-costs-chart').locator('svg[role="img"]').waitFor();
+    await axe(page, 'my workspaces with costs');
+    await shot(page, '04b-my-costs');
+  });
   await step('alice terminates it by typing its name: TERMINATED', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'My workspaces' }).click();
     await row(page, name).getByRole('button', { name: `Terminate ${name}` }).click();
@@ -283,6 +405,21 @@ async function main() {
     await bob.getByText('You have no workspaces yet').waitFor();
     if ((await row(bob, name).count()) !== 0) throw new Error("bob sees alice's workspace");
     if ((await bob.getByRole('link', { name: 'Admin' }).count()) !== 0) throw new Error('bob sees the admin entry');
+  });
+  const bobName = `Heavy ${Date.now().toString(36)}`;
+  await step('bob runs a memory-heavy workspace for about 20 s, then terminates it', async () => {
+    // 2.20 EUR/h: 20 s cost about 0.01 EUR, so the cost report is not all zeros.
+    await bob.getByRole('navigation').getByRole('link', { name: 'Catalog' }).click();
+    await bob.getByRole('button', { name: 'Launch Memory-heavy analysis' }).click();
+    await bob.getByLabel('Workspace name').fill(bobName);
+    await bob.getByLabel(/Always on/).check();
+    await bob.getByRole('dialog').getByRole('button', { name: 'Launch' }).click();
+    await waitState(bob, bobName, 'RUNNING');
+    await bob.waitForTimeout(20_000);
+    await row(bob, bobName).getByRole('button', { name: `Terminate ${bobName}` }).click();
+    await bob.getByRole('dialog').getByLabel('Type the workspace name to confirm').fill(bobName);
+    await bob.getByRole('dialog').getByRole('button', { name: 'Terminate workspace' }).click();
+    await waitState(bob, bobName, 'TERMINATED');
   });
   await bobContext.close();
 
@@ -320,13 +457,82 @@ async function main() {
     await ada.getByRole('heading', { name: 'All workspaces' }).waitFor();
     if (!ada.url().endsWith('#/admin')) throw new Error(`not back on the admin page: ${ada.url()}`);
   });
+  let reportTotal;
+  let aliceTotal;
+  await step("ada sees the cost report, with alice's line and her workspace's", async () => {
+    await ada.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Costs' }).click();
+    await ada.getByRole('heading', { name: 'Cost report', level: 1 }).waitFor();
+    const aliceRow = ada.locator('tr[data-user="alice"]');
+    await aliceRow.waitFor();
+    await aliceRow.getByText('CC-ONCOLOGY').waitFor();
+    await ada.locator(`tr[data-cost-line="${name}"][data-owner="alice"]`).waitFor();
+    await ada.getByTestId('users-chart').locator('svg[role="img"]').waitFor();
+    reportTotal = await ada.getByTestId('report-total').getAttribute('data-amount');
+    aliceTotal = await aliceRow.getAttribute('data-total');
+    if (!reportTotal || cents(reportTotal) === 0n) throw new Error(`the report total is ${reportTotal}; bob's workspace should cost something`);
+    await ada.locator(`tr[data-cost-line="${bobName}"][data-owner="bob"]`).waitFor();
+    await axe(ada, 'cost report');
+    await shot(ada, '09-admin-costs');
+  });
+  await step('ada edits the organisation default schedule', async () => {
+    await ada.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Default schedule' }).click();
+    await ada.getByRole('heading', { name: 'Default schedule', level: 1 }).waitFor();
+    const editor = ada.getByRole('form', { name: 'Weekly schedule' });
+    await editor.getByLabel('Time zone').fill('Not/AZone');
+    await editor.getByRole('button', { name: 'Save schedule' }).click();
+    await editor.getByRole('alert').filter({ hasText: 'unknown time zone' }).waitFor();
+    await editor.getByLabel('Time zone').fill('Europe/Paris');
+    await editor.getByLabel('Public holidays of a country').check();
+    await editor.getByRole('button', { name: 'Save schedule' }).click();
+    await editor.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await ada.getByTestId('default-schedule-summary').getByText('Public holidays (fr) are days off.').waitFor();
+    await axe(ada, 'default schedule');
+    await shot(ada, '10-admin-default-schedule');
+  });
   await adaContext.close();
+
+  // fiona (finance)
+  const fionaContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  fionaContext.setDefaultTimeout(STEP_TIMEOUT);
+  const fiona = await fionaContext.newPage();
+  await step('fiona previews the month and downloads the CSV (comma and semicolon); totals match the report', async () => {
+    await signIn(fiona, base, 'fiona');
+    if ((await fiona.getByRole('link', { name: 'Admin' }).count()) !== 0) throw new Error('fiona sees the admin entry');
+    await fiona.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Finance' }).click();
+    await fiona.getByRole('heading', { name: 'Finance export', level: 1 }).waitFor();
+    const preview = await fiona.getByTestId('finance-total').getAttribute('data-amount');
+    await fiona.locator('tr[data-user="alice"]').waitFor();
+    await axe(fiona, 'finance');
+    await shot(fiona, '11-finance');
+    for (const [label, sep, file] of [
+      ['Comma (,)', ',', 'costs-comma.csv'],
+      ['Semicolon (;) for spreadsheets in French', ';', 'costs-semicolon.csv'],
+    ]) {
+      const rows = await downloadCsv(fiona, label, sep, file);
+      const header = rows[0];
+      const lines = rows.slice(1);
+      const total = lines.reduce((sum, r) => sum + cents(r[header.indexOf('total_cost')]), 0n);
+      if (total !== cents(reportTotal)) throw new Error(`CSV (${label}) total_cost sums to ${total} cents, the report says ${reportTotal}`);
+      if (total !== cents(preview)) throw new Error(`CSV (${label}) total ${total} cents differs from the preview ${preview}`);
+      if (!lines.some((r) => r[header.indexOf('user')] === 'alice' && r[header.indexOf('workspace_name')] === name)) {
+        throw new Error(`CSV (${label}) has no line for alice's workspace`);
+      }
+      console.log(`    ${file}: ${lines.length} lines, total_cost sum ${reportTotal} = report total`);
+    }
+    await fiona.getByLabel('Cost centre').selectOption('CC-ONCOLOGY');
+    await fiona.locator('tr[data-user="alice"]').waitFor();
+    const filtered = await fiona.getByTestId('finance-total').getAttribute('data-amount');
+    if (cents(filtered) !== cents(aliceTotal)) throw new Error(`CC-ONCOLOGY preview ${filtered} differs from alice's total ${aliceTotal}`);
+    if ((await fiona.locator('tr[data-user="bob"]').count()) !== 0) throw new Error('bob (CC-CARDIOLOGY) is in the CC-ONCOLOGY preview');
+  });
+  await fionaContext.close();
 }
 
 const started = Date.now();
 try {
   await main();
-  console.log(`e2e: ${passed} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in frontend/test-results/`);
+  console.log(`e2e: ${passed} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`screenshots: ${results}`);
 } catch (e) {
   failures.push(e);
   console.error(`e2e FAILED at step "${e.step ?? '?'}": ${e instanceof Error ? e.message : e}`);

@@ -6,6 +6,10 @@ import { ErrorMessage, Loading } from './components/common';
 import { LANGS, useI18n, type Lang } from './i18n';
 import { href, useRoute } from './router';
 import { Admin } from './screens/Admin';
+import { AdminCosts } from './screens/AdminCosts';
+import { Budgets } from './screens/Budgets';
+import { DefaultSchedule } from './screens/DefaultSchedule';
+import { Finance } from './screens/Finance';
 import { Catalog } from './screens/Catalog';
 import { SignIn } from './screens/SignIn';
 import { WorkspacePage } from './screens/WorkspacePage';
@@ -101,6 +105,10 @@ export function App({ config }: { config: PortalConfig }) {
   }, [api, username]);
 
   const isAdmin = me?.groups.includes('admins') ?? false;
+  const isFinance = isAdmin || (me?.groups.includes('finance') ?? false);
+  const meLoading = me === null && meError === null;
+  /** A screen for one role: loading until /v1/me answers, then the screen or "not found". */
+  const gated = (allowed: boolean, node: React.ReactNode) => (meLoading ? <Loading /> : allowed ? node : <p>{t('notFound')}</p>);
   const ctx = useMemo(() => ({ api, config, me }), [api, config, me]);
 
   let screen;
@@ -119,7 +127,11 @@ export function App({ config }: { config: PortalConfig }) {
   } else if (route.name === 'catalog') screen = <Catalog />;
   else if (route.name === 'workspaces') screen = <MyWorkspaces />;
   else if (route.name === 'workspace') screen = <WorkspacePage id={route.id} />;
-  else if (route.name === 'admin') screen = me === null && meError === null ? <Loading /> : isAdmin ? <Admin /> : <p>{t('notFound')}</p>;
+  else if (route.name === 'admin') screen = gated(isAdmin, <Admin />);
+  else if (route.name === 'adminCosts') screen = gated(isAdmin, <AdminCosts />);
+  else if (route.name === 'adminBudgets') screen = gated(isAdmin, <Budgets />);
+  else if (route.name === 'adminSchedule') screen = gated(isAdmin, <DefaultSchedule />);
+  else if (route.name === 'finance') screen = gated(isFinance, <Finance />);
   else screen = <p>{t('notFound')}</p>;
 
   const current = (name: string) => (route.name === name ? 'page' : undefined);
@@ -140,8 +152,13 @@ export function App({ config }: { config: PortalConfig }) {
               {t('navWorkspaces')}
             </a>
             {isAdmin && (
-              <a href={href({ name: 'admin' })} aria-current={current('admin')}>
+              <a href={href({ name: 'admin' })} aria-current={route.name.startsWith('admin') ? 'page' : undefined}>
                 {t('navAdmin')}
+              </a>
+            )}
+            {isFinance && (
+              <a href={href({ name: 'finance' })} aria-current={current('finance')}>
+                {t('navFinance')}
               </a>
             )}
           </nav>

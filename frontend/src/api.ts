@@ -185,6 +185,143 @@ function idempotencyKey(): string {
   return `k-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
+export interface WorkspaceCost {
+  workspaceId: string;
+  name: string;
+  instanceType: string;
+  runningSeconds: number;
+  stoppedSeconds: number;
+  compute: string;
+  storage: string;
+  total: string;
+  actual: string | null;
+}
+
+/** `GET /v1/costs/me`. */
+export interface MyCosts {
+  month: string;
+  currency: string;
+  total: string;
+  /** The budget in force (own, else the organisation default), or null. */
+  budget: string | null;
+  /** Thresholds (percent) crossed this month; absent before budgets exist. */
+  thresholdsCrossed?: number[];
+  workspaces: WorkspaceCost[];
+}
+
+export interface UserCost {
+  user: string;
+  email: string;
+  costCentre: string | null;
+  runningSeconds: number;
+  total: string;
+  budget: string | null;
+  actual: string | null;
+  thresholdsCrossed?: number[];
+}
+
+/** `GET /v1/costs/users` (admins). */
+export interface UsersCosts {
+  month: string;
+  currency: string;
+  total: string;
+  users: UserCost[];
+}
+
+export type BudgetPolicy = 'notify' | 'stop-at-100';
+export const BUDGET_POLICIES: BudgetPolicy[] = ['notify', 'stop-at-100'];
+
+/** `GET /v1/budgets/{user}`. */
+export interface Budget {
+  user: string;
+  amount: string | null;
+  currency: string;
+  thresholds: number[];
+  policy: BudgetPolicy;
+  inherited: boolean;
+  effective: string | null;
+}
+
+/** Body of `PUT /v1/budgets/{user}` and `PUT /v1/config/budget`. */
+export interface BudgetInput {
+  amount: string | null;
+  thresholds: number[];
+  policy: BudgetPolicy;
+}
+
+/** `GET /v1/config/budget`: the organisation default. */
+export interface OrgBudget {
+  amount: string | null;
+  currency: string;
+  thresholds: number[];
+  policy: BudgetPolicy;
+}
+
+export type Separator = 'comma' | 'semicolon';
+
+/** A CSV export as downloaded. */
+export interface CsvFile {
+  filename: string;
+  text: string;
+}
+
+/**
+ * Every route the client calls: method and path template, as the OpenAPI document writes
+ * them. Every request goes through this table (`Api.call`), so a test can compare it with
+ * the document (shared/web/openapi/*.json).
+ */
+export const ROUTES = {
+  me: { method: 'GET', path: '/v1/me' },
+  products: { method: 'GET', path: '/v1/products' },
+  listWorkspaces: { method: 'GET', path: '/v1/workspaces' },
+  createWorkspace: { method: 'POST', path: '/v1/workspaces' },
+  getWorkspace: { method: 'GET', path: '/v1/workspaces/{id}' },
+  terminateWorkspace: { method: 'DELETE', path: '/v1/workspaces/{id}' },
+  startWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/start' },
+  stopWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/stop' },
+  hibernateWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/hibernate' },
+  workspaceEvents: { method: 'GET', path: '/v1/workspaces/{id}/events' },
+  getSchedule: { method: 'GET', path: '/v1/workspaces/{id}/schedule' },
+  putSchedule: { method: 'PUT', path: '/v1/workspaces/{id}/schedule' },
+  setOverride: { method: 'POST', path: '/v1/workspaces/{id}/override' },
+  clearOverride: { method: 'DELETE', path: '/v1/workspaces/{id}/override' },
+  getDefaultSchedule: { method: 'GET', path: '/v1/schedules/default' },
+  putDefaultSchedule: { method: 'PUT', path: '/v1/schedules/default' },
+  previewSchedule: { method: 'POST', path: '/v1/schedules/preview' },
+  myCosts: { method: 'GET', path: '/v1/costs/me' },
+  usersCosts: { method: 'GET', path: '/v1/costs/users' },
+  exportCosts: { method: 'GET', path: '/v1/costs/export.csv' },
+  getBudget: { method: 'GET', path: '/v1/budgets/{user}' },
+  putBudget: { method: 'PUT', path: '/v1/budgets/{user}' },
+  getOrgBudget: { method: 'GET', path: '/v1/config/budget' },
+  putOrgBudget: { method: 'PUT', path: '/v1/config/budget' },
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** `/v1/workspaces/{id}` + `{id: "a b"}` → `/v1/workspaces/a%20b`; a missing parameter throws. */
+export function fillPath(template: string, params: Record<string, string> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`missing path parameter ${name} for ${template}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** The file name of a `Content-Disposition: attachment; filename="…"` header. */
+export function dispositionFilename(header: string | null, fallback: string): string {
+  const m = header ? /filename="?([^";]+)"?/i.exec(header) : null;
+  return m ? m[1] : fallback;
+}
+
+interface CallOptions {
+  params?: Record<string, string>;
+  query?: Record<string, string | null | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  accept?: string;
+}
+
 export type ListScope = { kind: 'own' } | { kind: 'all' } | { kind: 'owner'; owner: string };
 
 export class Api {
@@ -196,18 +333,20 @@ export class Api {
     this.opts = opts;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const h: Record<string, string> = { Accept: 'application/json, application/problem+json', ...headers };
+  /** Sends one request of the route table; non-2xx becomes an [`ApiError`]. */
+  async send(name: RouteName, o: CallOptions = {}): Promise<Response> {
+    const route = ROUTES[name];
+    const h: Record<string, string> = { Accept: o.accept ?? 'application/json, application/problem+json', ...o.headers };
     const token = await this.opts.getToken();
     if (token) h.Authorization = `Bearer ${token}`;
-    if (body !== undefined) h['Content-Type'] = 'application/json';
+    if (o.body !== undefined) h['Content-Type'] = 'application/json';
     const doFetch = this.opts.fetch ?? fetch;
     let response: Response;
     try {
-      response = await doFetch(`${this.base}${path}`, {
-        method,
+      response = await doFetch(`${this.base}${fillPath(route.path, o.params)}${query(o.query ?? {})}`, {
+        method: route.method,
         headers: h,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
       });
     } catch (e) {
       throw new ApiError(0, e instanceof Error ? e.message : String(e), null);
@@ -217,23 +356,28 @@ export class Api {
       if (response.status === 401) this.opts.onUnauthorized?.(error);
       throw error;
     }
+    return response;
+  }
+
+  async call<T>(name: RouteName, o: CallOptions = {}): Promise<T> {
+    const response = await this.send(name, o);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
 
   me(): Promise<Me> {
-    return this.request('GET', '/v1/me');
+    return this.call('me');
   }
 
   products(nextToken?: string | null): Promise<Page<Product>> {
-    return this.request('GET', `/v1/products${query({ limit: '100', nextToken })}`);
+    return this.call('products', { query: { limit: '100', nextToken } });
   }
 
   workspaces(scope: ListScope = { kind: 'own' }, nextToken?: string | null): Promise<Page<Workspace>> {
     const q: Record<string, string | null | undefined> = { limit: '100', nextToken };
     if (scope.kind === 'all') q.all = 'true';
     if (scope.kind === 'owner') q.owner = scope.owner;
-    return this.request('GET', `/v1/workspaces${query(q)}`);
+    return this.call('listWorkspaces', { query: q });
   }
 
   /** Every page of a list, following `nextToken` (at most `maxPages`). */
@@ -250,32 +394,94 @@ export class Api {
   }
 
   workspace(id: string): Promise<Workspace> {
-    return this.request('GET', `/v1/workspaces/${encodeURIComponent(id)}`);
+    return this.call('getWorkspace', { params: { id } });
   }
 
   create(productId: string, name: string, key: string = idempotencyKey()): Promise<Workspace> {
-    return this.request('POST', '/v1/workspaces', { productId, name }, { 'Idempotency-Key': key });
+    return this.call('createWorkspace', { body: { productId, name }, headers: { 'Idempotency-Key': key } });
   }
 
   act(id: string, action: Action): Promise<Workspace> {
-    const path = `/v1/workspaces/${encodeURIComponent(id)}`;
-    return action === 'terminate' ? this.request('DELETE', path) : this.request('POST', `${path}/${action}`);
+    const name: Record<Action, RouteName> = {
+      start: 'startWorkspace',
+      stop: 'stopWorkspace',
+      hibernate: 'hibernateWorkspace',
+      terminate: 'terminateWorkspace',
+    };
+    return this.call(name[action], { params: { id } });
   }
 
   events(id: string, nextToken?: string | null): Promise<Page<WorkspaceEvent>> {
-    return this.request('GET', `/v1/workspaces/${encodeURIComponent(id)}/events${query({ limit: '100', nextToken })}`);
+    return this.call('workspaceEvents', { params: { id }, query: { limit: '100', nextToken } });
+  }
+
+  schedule(id: string): Promise<Schedule> {
+    return this.call('getSchedule', { params: { id } });
   }
 
   setSchedule(id: string, schedule: Schedule): Promise<Workspace> {
-    return this.request('PUT', `/v1/workspaces/${encodeURIComponent(id)}/schedule`, schedule);
+    return this.call('putSchedule', { params: { id }, body: schedule });
   }
 
   setOverride(id: string, until: string): Promise<Workspace> {
-    return this.request('POST', `/v1/workspaces/${encodeURIComponent(id)}/override`, { until });
+    return this.call('setOverride', { params: { id }, body: { until } });
   }
 
   clearOverride(id: string): Promise<Workspace> {
-    return this.request('DELETE', `/v1/workspaces/${encodeURIComponent(id)}/override`);
+    return this.call('clearOverride', { params: { id } });
+  }
+
+  defaultSchedule(): Promise<Schedule> {
+    return this.call('getDefaultSchedule');
+  }
+
+  setDefaultSchedule(schedule: Schedule): Promise<Schedule> {
+    return this.call('putDefaultSchedule', { body: schedule });
+  }
+
+  /** The next `count` transitions of `schedule` from `from` (RFC 3339). */
+  previewSchedule(schedule: Schedule, from: string, count: number): Promise<{ items: Transition[] }> {
+    return this.call('previewSchedule', { body: { schedule, from, count } });
+  }
+
+  myCosts(month: string): Promise<MyCosts> {
+    return this.call('myCosts', { query: { month } });
+  }
+
+  usersCosts(month: string): Promise<UsersCosts> {
+    return this.call('usersCosts', { query: { month } });
+  }
+
+  /** The finance export (finance and admins): the file's name and text. */
+  async exportCosts(month: string, opts: { costCentre?: string | null; separator?: Separator } = {}): Promise<CsvFile> {
+    const response = await this.send('exportCosts', {
+      query: {
+        month,
+        costCentre: opts.costCentre || null,
+        separator: opts.separator === 'semicolon' ? 'semicolon' : null,
+      },
+      accept: 'text/csv, application/problem+json',
+    });
+    return {
+      filename: dispositionFilename(response.headers.get('Content-Disposition'), `atelier-costs-${month}.csv`),
+      text: await response.text(),
+    };
+  }
+
+  budget(user: string): Promise<Budget> {
+    return this.call('getBudget', { params: { user } });
+  }
+
+  setBudget(user: string, input: BudgetInput): Promise<Budget> {
+    return this.call('putBudget', { params: { user }, body: input });
+  }
+
+  orgBudget(): Promise<OrgBudget> {
+    return this.call('getOrgBudget');
+  }
+
+  setOrgBudget(input: BudgetInput): Promise<OrgBudget> {
+    return this.call('putOrgBudget', { body: input });
   }
 }
 

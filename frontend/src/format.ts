@@ -73,3 +73,27 @@ export function nextLocalTime(hhmm: string, now: Date = new Date()): string {
   if (at.getTime() <= now.getTime()) at.setDate(at.getDate() + 1);
   return at.toISOString();
 }
+
+/** The current month in UTC, `YYYY-MM` (the cost API's months are UTC: ADR 0006). */
+export function currentMonth(now: Date = new Date()): string {
+  return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** `2026-11` → "November 2026" / "novembre 2026". */
+export function formatMonth(month: string, locale: string): string {
+  const m = /^(\d{4})-(\d{2})$/.exec(month);
+  if (!m) return month;
+  return new Intl.DateTimeFormat(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(
+    new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1)),
+  );
+}
+
+/** Seconds as hours (one or two decimals), per locale: 5400 → "1.5 h" / "1,5 h". */
+export function formatHours(seconds: number, locale: string): string {
+  return `${new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 2 }).format(seconds / 3600)} h`;
+}
+
+/** A percentage per locale: 82.5 → "82.5 %" / "82,5 %". */
+export function formatPercent(percent: number, locale: string): string {
+  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }).format(percent / 100);
+}

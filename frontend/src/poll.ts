@@ -52,3 +52,38 @@ export function usePolling<T>(load: () => Promise<T>, interval: (data: T) => num
 
   return { data, error, loading, reload: tick, setData };
 }
+
+/** Loads `load()` once per change of `deps`; `reload()` loads again. Stale answers are dropped. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const generation = useRef(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  const reload = useCallback(async () => {
+    const mine = ++generation.current;
+    setLoading(true);
+    setError(null);
+    try {
+      const value = await loadRef.current();
+      if (mine === generation.current) setData(value);
+    } catch (e) {
+      if (mine === generation.current) setError(e);
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    setData(null);
+    void reload();
+    return () => {
+      generation.current++;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+
+  return { data, error, loading, reload, setData };
+}

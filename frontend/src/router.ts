@@ -5,13 +5,26 @@ export type Route =
   | { name: 'workspaces' }
   | { name: 'workspace'; id: string }
   | { name: 'admin' }
+  | { name: 'adminCosts' }
+  | { name: 'adminBudgets' }
+  | { name: 'adminSchedule' }
+  | { name: 'finance' }
   | { name: 'notFound' };
+
+const FIXED: Record<string, Route['name']> = {
+  '/catalog': 'catalog',
+  '/admin': 'admin',
+  '/admin/costs': 'adminCosts',
+  '/admin/budgets': 'adminBudgets',
+  '/admin/schedule': 'adminSchedule',
+  '/finance': 'finance',
+};
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/workspaces';
   if (path === '/' || path === '/workspaces') return { name: 'workspaces' };
-  if (path === '/catalog') return { name: 'catalog' };
-  if (path === '/admin') return { name: 'admin' };
+  const fixed = FIXED[path];
+  if (fixed) return { name: fixed } as Route;
   const m = /^\/workspaces\/([^/]+)$/.exec(path);
   if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) };
   return { name: 'notFound' };
@@ -27,6 +40,14 @@ export function href(route: Route): string {
       return `#/workspaces/${encodeURIComponent(route.id)}`;
     case 'admin':
       return '#/admin';
+    case 'adminCosts':
+      return '#/admin/costs';
+    case 'adminBudgets':
+      return '#/admin/budgets';
+    case 'adminSchedule':
+      return '#/admin/schedule';
+    case 'finance':
+      return '#/finance';
     default:
       return '#/';
   }

@@ -6,19 +6,19 @@ use atelier_tests::{TestApp, spawn_app};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const ROLES: [&str; 5] = ["anonymous", "alice", "bob", "ada", "fiona"];
+pub(crate) const ROLES: [&str; 5] = ["anonymous", "alice", "bob", "ada", "fiona"];
 
-struct Row {
-    method: Method,
+pub(crate) struct Row {
+    pub(crate) method: Method,
     /// `{id}` is replaced by a RUNNING workspace of alice's (on `/v1/datasets/{id}...`: by a
     /// dataset the `oncology` group, alice's, may read); `{datasetId}` by such a dataset.
-    path: &'static str,
+    pub(crate) path: &'static str,
     body: Option<Value>,
     /// Expected status for anonymous, alice (owner), bob, ada (admin), fiona (finance).
-    expected: [u16; 5],
+    pub(crate) expected: [u16; 5],
 }
 
-fn rows() -> Vec<Row> {
+pub(crate) fn rows() -> Vec<Row> {
     let create = json!({ "productId": "small-t3-large", "name": "Matrix" });
     let schedule = json!({
         "timezone": "Europe/Paris",
@@ -30,6 +30,7 @@ fn rows() -> Vec<Row> {
     let preview = json!({ "schedule": schedule.clone(), "from": "2026-11-23T06:00:00Z", "count": 3 });
     vec![
         Row { method: Method::GET, path: "/config.json", body: None, expected: [200, 200, 200, 200, 200] },
+        Row { method: Method::GET, path: "/v1/openapi.json", body: None, expected: [200, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/me", body: None, expected: [401, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/products", body: None, expected: [401, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/workspaces", body: None, expected: [401, 200, 200, 200, 200] },
@@ -277,7 +278,7 @@ async fn an_admin_acts_on_any_workspace_and_the_history_says_so() {
 
 /// Every `(method, path)` the API routers register, read from their sources in
 /// shared/web/src, so that a route added without a row in `rows()` fails the test below.
-fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
+pub(crate) fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/web/src");
     let mut routes = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(&dir).expect("shared/web/src exists") {

@@ -5,6 +5,7 @@ mod adapters;
 mod authorization;
 mod costs;
 mod datasets;
+mod openapi;
 mod scheduler;
 mod state_sync;
 mod tokens;

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { STATES, type State } from '../api';
 import { useApp } from '../app-context';
+import { AdminTabs } from '../components/AdminTabs';
 import { ErrorMessage, Loading } from '../components/common';
 import { useI18n } from '../i18n';
 import { usePolling } from '../poll';
@@ -25,6 +26,7 @@ export function Admin() {
   return (
     <section>
       <h1>{t('adminTitle')}</h1>
+      <AdminTabs current="admin" />
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
         <div>
           <label htmlFor="f-owner">{t('filterOwner')}</label>

@@ -3,6 +3,7 @@ import { TRANSITIONAL, type Workspace, type WorkspaceEvent } from '../api';
 import { useApp } from '../app-context';
 import { WorkspaceActions } from '../components/actions';
 import { ErrorMessage, Loading, StateBadge } from '../components/common';
+import { ScheduleEditor } from '../components/ScheduleEditor';
 import { describeSchedule, describeTransition, formatDateTime, formatTime, nextLocalTime } from '../format';
 import { useI18n } from '../i18n';
 import { FAST_POLL_MS, SLOW_POLL_MS, usePolling } from '../poll';
@@ -126,6 +127,7 @@ function SchedulePanel({ workspace: w, onChanged }: { workspace: Workspace; onCh
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const [editing, setEditing] = useState(false);
   const terminal = w.state === 'TERMINATED' || w.state === 'TERMINATING';
 
   const run = async (f: () => Promise<Workspace>) => {
@@ -193,7 +195,22 @@ function SchedulePanel({ workspace: w, onChanged }: { workspace: Workspace; onCh
             onClick={() => void run(() => api.setSchedule(w.id, { ...w.schedule, enabled: !w.schedule.enabled }))}
           >
             {w.schedule.enabled ? t('alwaysOnSet') : t('officeHoursSet')}
+          </button>{' '}
+          <button type="button" className="secondary" aria-expanded={editing} onClick={() => setEditing((e) => !e)}>
+            {t('editSchedule')}
           </button>
+          {editing && (
+            <ScheduleEditor
+              idPrefix="ws-schedule"
+              initial={w.schedule}
+              onCancel={() => setEditing(false)}
+              onSave={async (schedule) => {
+                onChanged(await api.setSchedule(w.id, schedule));
+                setEditing(false);
+                setSaved(true);
+              }}
+            />
+          )}
         </>
       )}
       {saved && (

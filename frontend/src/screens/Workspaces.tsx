@@ -7,6 +7,7 @@ import { formatDateTime } from '../format';
 import { useI18n } from '../i18n';
 import { FAST_POLL_MS, SLOW_POLL_MS, usePolling } from '../poll';
 import { href } from '../router';
+import { CostPanel } from './MyCosts';
 
 export function pollInterval(items: Workspace[]): number {
   return items.some((w) => TRANSITIONAL.has(w.state)) ? FAST_POLL_MS : SLOW_POLL_MS;
@@ -104,6 +105,7 @@ export function MyWorkspaces() {
           }}
         />
       )}
+      <CostPanel refreshKey={(data ?? []).map((w) => `${w.id}:${w.state}`).join(',')} />
     </section>
   );
 }

@@ -23,11 +23,13 @@ async fn main() -> Result<(), Error> {
         aws_sdk_cognitoidentityprovider::Client::new(&config),
         settings::required("ATELIER_USER_POOL_ID")?,
     ));
+    let timeouts = settings::sync_timeouts()?;
     let sync = StateSync {
         store: table.as_ref(),
         catalog: table.as_ref(),
         provisioner: provisioner.as_ref(),
         power: power.as_ref(),
+        timeouts,
     };
     let datasets =
         Datasets { store: table.clone(), workspaces: table.clone(), groups: directory, mounts: power.clone() };

@@ -1,4 +1,4 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs` and `/v1/datasets`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs`, `/v1/datasets` and `/v1/openapi.json`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
@@ -30,10 +30,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let costs = costs::router(costs::CostsState { verifier: verifier.clone(), costs: workspaces.costs() });
     let datasets_routes =
         datasets::router(datasets::DatasetsState { verifier: verifier.clone(), datasets: datasets.clone() });
+    let openapi = atelier_web::openapi::router()?;
     atelier_web::run(
         workspaces::router(workspaces::WorkspacesState { verifier, workspaces, datasets })
             .merge(costs)
-            .merge(datasets_routes),
+            .merge(datasets_routes)
+            .merge(openapi),
     )
     .await
 }

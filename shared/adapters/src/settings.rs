@@ -62,3 +62,55 @@ impl ProvisionerSettings {
         })
     }
 }
+
+/// State-sync's timeouts for transitional states, in whole minutes
+/// (`ATELIER_PROVISIONING_TIMEOUT_MINUTES`, `ATELIER_POWER_TIMEOUT_MINUTES`,
+/// `ATELIER_TERMINATING_TIMEOUT_MINUTES`); each unset one keeps its default
+/// ([`atelier_domain::sync::Timeouts::default`]: 60, 30, 60).
+pub fn sync_timeouts() -> Result<atelier_domain::sync::Timeouts, SettingsError> {
+    let defaults = atelier_domain::sync::Timeouts::default();
+    let provisioning = minutes(
+        "ATELIER_PROVISIONING_TIMEOUT_MINUTES",
+        optional("ATELIER_PROVISIONING_TIMEOUT_MINUTES"),
+        defaults.provisioning,
+    )?;
+    let power = minutes("ATELIER_POWER_TIMEOUT_MINUTES", optional("ATELIER_POWER_TIMEOUT_MINUTES"), defaults.power)?;
+    let terminating = minutes(
+        "ATELIER_TERMINATING_TIMEOUT_MINUTES",
+        optional("ATELIER_TERMINATING_TIMEOUT_MINUTES"),
+        defaults.terminating,
+    )?;
+    atelier_domain::sync::Timeouts::new(provisioning, power, terminating).map_err(|_| SettingsError::Invalid {
+        name: "ATELIER_POWER_TIMEOUT_MINUTES",
+        value: power.as_mins().to_string(),
+        expected: "more minutes than the 2-minute reconciliation grace period",
+    })
+}
+
+fn minutes(
+    name: &'static str,
+    value: Option<String>,
+    default: jiff::SignedDuration,
+) -> Result<jiff::SignedDuration, SettingsError> {
+    let Some(value) = value else { return Ok(default) };
+    match value.trim().parse::<i64>() {
+        Ok(m) if (1..=7 * 24 * 60).contains(&m) => Ok(jiff::SignedDuration::from_mins(m)),
+        _ => Err(SettingsError::Invalid { name, value, expected: "a whole number of minutes, 1 to 10080" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_minutes_are_whole_and_bounded() {
+        let default = jiff::SignedDuration::from_mins(30);
+        assert_eq!(minutes("X", None, default).unwrap(), default);
+        assert_eq!(minutes("X", Some("45".into()), default).unwrap(), jiff::SignedDuration::from_mins(45));
+        for bad in ["0", "-5", "1.5", "ten", "10081"] {
+            let err = minutes("X", Some(bad.into()), default).unwrap_err();
+            assert!(err.to_string().contains("whole number of minutes"), "{bad}: {err}");
+        }
+    }
+}

@@ -18,7 +18,7 @@ use atelier_domain::{
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
-    sync::{StateSync, SyncReport},
+    sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
     ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, datasets, extract::JsonBody,
@@ -110,6 +110,9 @@ impl LocalApp {
                 catalog: self.table.clone(),
             }))
             .merge(atelier_web::config::router(self.portal.clone()))
+            .merge(
+                atelier_web::openapi::router().expect("the OpenAPI fragments merge (atelier-web's tests say why not)"),
+            )
     }
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
@@ -136,14 +139,7 @@ impl LocalApp {
     /// One state-sync pass: the workspaces' states, then the datasets' revocation pass
     /// (as the state-sync function does).
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
-        let report = StateSync {
-            store: self.table.as_ref(),
-            catalog: self.table.as_ref(),
-            provisioner: self.provisioner.as_ref(),
-            power: self.power.as_ref(),
-        }
-        .run(jiff::Timestamp::now())
-        .await?;
+        let report = self.sync_at(jiff::Timestamp::now()).await?;
         let datasets = self.dataset_sync_once().await?;
         if !datasets.detached.is_empty() || !datasets.failed.is_empty() {
             tracing::info!(detached = ?datasets.detached, failed = ?datasets.failed, "dataset revocation");
@@ -154,6 +150,20 @@ impl LocalApp {
     /// One dataset revocation pass (part of [`LocalApp::sync_once`]).
     pub async fn dataset_sync_once(&self) -> Result<DatasetSyncReport, DomainError> {
         DatasetSync { datasets: &self.datasets }.run(Timestamp::now()).await
+    }
+
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts);
+    /// without the dataset pass, which records real instants.
+    pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, atelier_domain::DomainError> {
+        StateSync {
+            store: self.table.as_ref(),
+            catalog: self.table.as_ref(),
+            provisioner: self.provisioner.as_ref(),
+            power: self.power.as_ref(),
+            timeouts: Timeouts::default(),
+        }
+        .run(now)
+        .await
     }
 
     /// One scheduler run for instant `at` (tests pass fixed instants).

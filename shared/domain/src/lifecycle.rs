@@ -125,16 +125,24 @@ pub enum Observation {
     Stopped,
     /// The product (and its instance) is gone.
     Terminated,
+    /// The instance is gone (terminated or unknown to EC2) although Atelier never asked for
+    /// it: someone deleted it outside Atelier. State-sync then finishes the termination.
+    Vanished,
+    /// The workspace has been in its transitional state longer than the configured timeout
+    /// (`sync::Timeouts`) and AWS shows nothing state-sync can settle it on.
+    TimedOut,
 }
 
 impl Observation {
     /// Every observation.
-    pub const ALL: [Observation; 5] = [
+    pub const ALL: [Observation; 7] = [
         Observation::Provisioned,
         Observation::ProvisionFailed,
         Observation::Running,
         Observation::Stopped,
         Observation::Terminated,
+        Observation::Vanished,
+        Observation::TimedOut,
     ];
 }
 
@@ -193,6 +201,22 @@ pub const TRANSITIONS: &[(State, Trigger, State)] = &[
     (S::Hibernated, Trigger::Command(C::Terminate), S::Terminating),
     (S::Failed, Trigger::Command(C::Terminate), S::Terminating),
     (S::Terminating, Trigger::Observation(O::Terminated), S::Terminated),
+    // An instance deleted outside Atelier: the workspace goes through TERMINATING so that
+    // state-sync's termination (with its retries and timeout) removes whatever is left,
+    // such as the Service Catalog product around the instance.
+    (S::Running, Trigger::Observation(O::Vanished), S::Terminating),
+    (S::Stopped, Trigger::Observation(O::Vanished), S::Terminating),
+    (S::Hibernated, Trigger::Observation(O::Vanished), S::Terminating),
+    (S::Starting, Trigger::Observation(O::Vanished), S::Terminating),
+    (S::Stopping, Trigger::Observation(O::Vanished), S::Terminating),
+    (S::Hibernating, Trigger::Observation(O::Vanished), S::Terminating),
+    // No transitional state lasts forever: past its timeout, FAILED with the reason. FAILED
+    // offers `terminate`, and the reason tells an operator what to look at.
+    (S::Provisioning, Trigger::Observation(O::TimedOut), S::Failed),
+    (S::Starting, Trigger::Observation(O::TimedOut), S::Failed),
+    (S::Stopping, Trigger::Observation(O::TimedOut), S::Failed),
+    (S::Hibernating, Trigger::Observation(O::TimedOut), S::Failed),
+    (S::Terminating, Trigger::Observation(O::TimedOut), S::Failed),
 ];
 
 /// An action the current state does not allow.
@@ -258,24 +282,33 @@ mod tests {
     #[test]
     fn every_state_times_every_observation() {
         use State::*;
-        let expected: &[(State, [Option<State>; 5])] = &[
-            //          provisioned     provisionFailed running        stopped           terminated
-            (Provisioning, [Some(Running), Some(Failed), None, None, None]),
-            (Running, [None, None, None, None, None]),
-            (Stopping, [None, None, Some(Running), Some(Stopped), None]),
-            (Stopped, [None, None, None, None, None]),
-            (Starting, [None, None, Some(Running), Some(Stopped), None]),
-            (Hibernating, [None, None, Some(Running), Some(Hibernated), None]),
-            (Hibernated, [None, None, None, None, None]),
-            (Terminating, [None, None, None, None, Some(Terminated)]),
-            (Terminated, [None, None, None, None, None]),
-            (Failed, [None, None, None, None, None]),
+        let expected: &[(State, [Option<State>; 7])] = &[
+            //   provisioned  provisionFailed  running  stopped  terminated  vanished  timedOut
+            (Provisioning, [Some(Running), Some(Failed), None, None, None, None, Some(Failed)]),
+            (Running, [None, None, None, None, None, Some(Terminating), None]),
+            (Stopping, [None, None, Some(Running), Some(Stopped), None, Some(Terminating), Some(Failed)]),
+            (Stopped, [None, None, None, None, None, Some(Terminating), None]),
+            (Starting, [None, None, Some(Running), Some(Stopped), None, Some(Terminating), Some(Failed)]),
+            (Hibernating, [None, None, Some(Running), Some(Hibernated), None, Some(Terminating), Some(Failed)]),
+            (Hibernated, [None, None, None, None, None, Some(Terminating), None]),
+            (Terminating, [None, None, None, None, Some(Terminated), None, Some(Failed)]),
+            (Terminated, [None, None, None, None, None, None, None]),
+            (Failed, [None, None, None, None, None, None, None]),
         ];
         assert_eq!(expected.len(), State::ALL.len());
         for (state, outcomes) in expected {
             for (observation, outcome) in Observation::ALL.into_iter().zip(outcomes) {
                 assert_eq!(next(*state, observation).ok(), *outcome, "{state} × {observation:?}");
             }
+        }
+    }
+
+    #[test]
+    fn every_transitional_state_has_a_way_out_when_aws_shows_nothing_new() {
+        for state in State::TRANSITIONAL {
+            let to = next(state, Observation::TimedOut).expect("a timeout row");
+            assert!(!to.is_transitional(), "{state} times out into {to}, which must be settled");
+            assert!(!allowed_commands(to).is_empty(), "{state} times out into {to}, where nothing can be done");
         }
     }
 

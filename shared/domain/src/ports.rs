@@ -190,6 +190,21 @@ pub enum InstanceState {
     Missing,
 }
 
+impl InstanceState {
+    /// EC2's name for the state (`unknown` for [`InstanceState::Missing`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Missing => "unknown",
+        }
+    }
+}
+
 /// Powers instances on and off (EC2).
 #[async_trait]
 pub trait PowerSwitch: Send + Sync {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod costs;
 pub mod datasets;
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 pub mod run;
 pub mod workspaces;

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Api, dispositionFilename, fillPath, ROUTES, type Schedule } from './api';
+
+const schedule: Schedule = { timezone: 'Europe/Paris', windows: [], holidays: null, outside: 'stop', enabled: true };
+
+/** The template of ROUTES that `method path` matches, or null. */
+function match(method: string, path: string): string | null {
+  for (const r of Object.values(ROUTES)) {
+    const re = new RegExp(`^${r.path.replace(/[.]/g, '\\.').replace(/\{\w+\}/g, '[^/]+')}$`);
+    if (r.method === method && re.test(path)) return `${r.method} ${r.path}`;
+  }
+  return null;
+}
+
+describe('the route table', () => {
+  it('is every request the client makes, and every entry is used', async () => {
+    const seen: string[] = [];
+    const api = new Api({
+      baseUrl: 'http://api.test',
+      getToken: () => 't',
+      fetch: (async (url: string, init: RequestInit) => {
+        seen.push(`${init.method} ${new URL(url).pathname}`);
+        return new Response(url.includes('export.csv') ? 'month\r\n' : '{"items":[],"nextToken":null}', { status: 200 });
+      }) as unknown as typeof fetch,
+    });
+    const budget = { amount: null, thresholds: [80, 100], policy: 'notify' as const };
+    await Promise.all([
+      api.me(),
+      api.products(),
+      api.workspaces(),
+      api.create('p', 'n'),
+      api.workspace('w 1'),
+      ...(['start', 'stop', 'hibernate', 'terminate'] as const).map((a) => api.act('w', a)),
+      api.events('w'),
+      api.schedule('w'),
+      api.setSchedule('w', schedule),
+      api.setOverride('w', '2026-11-23T20:00:00Z'),
+      api.clearOverride('w'),
+      api.defaultSchedule(),
+      api.setDefaultSchedule(schedule),
+      api.previewSchedule(schedule, '2026-11-23T00:00:00Z', 3),
+      api.myCosts('2026-11'),
+      api.usersCosts('2026-11'),
+      api.exportCosts('2026-11'),
+      api.budget('alice'),
+      api.setBudget('alice', budget),
+      api.orgBudget(),
+      api.setOrgBudget(budget),
+    ]);
+    const unmatched = seen.filter((s) => match(...(s.split(' ') as [string, string])) === null);
+    expect(unmatched).toEqual([]);
+    const used = new Set(seen.map((s) => match(...(s.split(' ') as [string, string]))));
+    const table = Object.values(ROUTES).map((r) => `${r.method} ${r.path}`);
+    expect(table.filter((r) => !used.has(r))).toEqual([]);
+    expect(new Set(table).size).toBe(table.length);
+  });
+
+  it('fills path parameters, encoded, and refuses a missing one', () => {
+    expect(fillPath('/v1/workspaces/{id}/stop', { id: 'a b/c' })).toBe('/v1/workspaces/a%20b%2Fc/stop');
+    expect(() => fillPath('/v1/budgets/{user}')).toThrow(/missing path parameter user/);
+  });
+});
+
+describe('costs and budgets requests', () => {
+  it('asks for the export with the cost centre and separator, and keeps its file name', async () => {
+    const urls: string[] = [];
+    const api = new Api({
+      baseUrl: '',
+      getToken: () => 't',
+      fetch: (async (url: string, init: RequestInit) => {
+        urls.push(url);
+        expect((init.headers as Record<string, string>).Accept).toContain('text/csv');
+        return new Response('month;user\r\n', {
+          status: 200,
+          headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="atelier-costs-2026-10.csv"' },
+        });
+      }) as unknown as typeof fetch,
+    });
+    const file = await api.exportCosts('2026-10', { costCentre: 'CC-ONCOLOGY', separator: 'semicolon' });
+    expect(urls[0]).toBe('/v1/costs/export.csv?month=2026-10&costCentre=CC-ONCOLOGY&separator=semicolon');
+    expect(file).toEqual({ filename: 'atelier-costs-2026-10.csv', text: 'month;user\r\n' });
+    await api.exportCosts('2026-10', { separator: 'comma' });
+    expect(urls[1]).toBe('/v1/costs/export.csv?month=2026-10');
+  });
+
+  it('reads the file name of a Content-Disposition header, with a fallback', () => {
+    expect(dispositionFilename('attachment; filename="a.csv"', 'x')).toBe('a.csv');
+    expect(dispositionFilename('attachment; filename=b.csv', 'x')).toBe('b.csv');
+    expect(dispositionFilename(null, 'x.csv')).toBe('x.csv');
+  });
+
+  it('puts a budget as the contract says', async () => {
+    const calls: [string, RequestInit][] = [];
+    const api = new Api({
+      baseUrl: '',
+      getToken: () => 't',
+      fetch: (async (url: string, init: RequestInit) => {
+        calls.push([url, init]);
+        return new Response('{}', { status: 200 });
+      }) as unknown as typeof fetch,
+    });
+    await api.setBudget('alice', { amount: '300.00', thresholds: [80, 100], policy: 'stop-at-100' });
+    await api.setOrgBudget({ amount: null, thresholds: [100], policy: 'notify' });
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual(['PUT /v1/budgets/alice', 'PUT /v1/config/budget']);
+    expect(JSON.parse(calls[0][1].body as string)).toEqual({ amount: '300.00', thresholds: [80, 100], policy: 'stop-at-100' });
+    expect(JSON.parse(calls[1][1].body as string)).toEqual({ amount: null, thresholds: [100], policy: 'notify' });
+  });
+});
