@@ -330,15 +330,15 @@ export interface CsvFile {
  */
 export const ROUTES = {
   me: { method: 'GET', path: '/v1/me' },
-  products: { method: 'GET', path: '/v1/products' },
-  listWorkspaces: { method: 'GET', path: '/v1/workspaces' },
+  products: { method: 'GET', path: '/v1/products', query: ['limit', 'nextToken'] },
+  listWorkspaces: { method: 'GET', path: '/v1/workspaces', query: ['limit', 'nextToken', 'all', 'owner'] },
   createWorkspace: { method: 'POST', path: '/v1/workspaces' },
   getWorkspace: { method: 'GET', path: '/v1/workspaces/{id}' },
   terminateWorkspace: { method: 'DELETE', path: '/v1/workspaces/{id}' },
   startWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/start' },
   stopWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/stop' },
   hibernateWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/hibernate' },
-  workspaceEvents: { method: 'GET', path: '/v1/workspaces/{id}/events' },
+  workspaceEvents: { method: 'GET', path: '/v1/workspaces/{id}/events', query: ['limit', 'nextToken'] },
   getSchedule: { method: 'GET', path: '/v1/workspaces/{id}/schedule' },
   putSchedule: { method: 'PUT', path: '/v1/workspaces/{id}/schedule' },
   setOverride: { method: 'POST', path: '/v1/workspaces/{id}/override' },
@@ -346,24 +346,32 @@ export const ROUTES = {
   getDefaultSchedule: { method: 'GET', path: '/v1/schedules/default' },
   putDefaultSchedule: { method: 'PUT', path: '/v1/schedules/default' },
   previewSchedule: { method: 'POST', path: '/v1/schedules/preview' },
-  myCosts: { method: 'GET', path: '/v1/costs/me' },
-  usersCosts: { method: 'GET', path: '/v1/costs/users' },
-  exportCosts: { method: 'GET', path: '/v1/costs/export.csv' },
+  myCosts: { method: 'GET', path: '/v1/costs/me', query: ['month'] },
+  usersCosts: { method: 'GET', path: '/v1/costs/users', query: ['month'] },
+  exportCosts: { method: 'GET', path: '/v1/costs/export.csv', query: ['month', 'costCentre', 'separator'] },
   getBudget: { method: 'GET', path: '/v1/budgets/{user}' },
   putBudget: { method: 'PUT', path: '/v1/budgets/{user}' },
   getOrgBudget: { method: 'GET', path: '/v1/config/budget' },
   putOrgBudget: { method: 'PUT', path: '/v1/config/budget' },
-  listDatasets: { method: 'GET', path: '/v1/datasets' },
+  listDatasets: { method: 'GET', path: '/v1/datasets', query: ['limit', 'nextToken'] },
   createDataset: { method: 'POST', path: '/v1/datasets' },
   getDataset: { method: 'GET', path: '/v1/datasets/{id}' },
   putDataset: { method: 'PUT', path: '/v1/datasets/{id}' },
   deleteDataset: { method: 'DELETE', path: '/v1/datasets/{id}' },
   datasetAccess: { method: 'GET', path: '/v1/datasets/{id}/access' },
-  exportDataAccess: { method: 'GET', path: '/v1/datasets/access.csv' },
+  exportDataAccess: { method: 'GET', path: '/v1/datasets/access.csv', query: ['month'] },
   myDataAccess: { method: 'GET', path: '/v1/me/data-access' },
   attachDataset: { method: 'POST', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
   detachDataset: { method: 'DELETE', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
-} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;
+} as const satisfies Record<string, ApiRoute>;
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** OpenAPI path template. */
+  path: string;
+  /** Query parameters the client may send. */
+  query?: readonly string[];
+}
 
 export type RouteName = keyof typeof ROUTES;
 
@@ -403,7 +411,10 @@ export class Api {
 
   /** Sends one request of the route table; non-2xx becomes an [`ApiError`]. */
   async send(name: RouteName, o: CallOptions = {}): Promise<Response> {
-    const route = ROUTES[name];
+    const route: ApiRoute = ROUTES[name];
+    for (const key of Object.keys(o.query ?? {})) {
+      if (!route.query?.includes(key)) throw new Error(`${name}: query parameter ${key} is not in ROUTES`);
+    }
     const h: Record<string, string> = { Accept: o.accept ?? 'application/json, application/problem+json', ...o.headers };
     const token = await this.opts.getToken();
     if (token) h.Authorization = `Bearer ${token}`;

@@ -208,7 +208,7 @@ export const en = {
   downloading: 'Preparing…',
   downloaded: 'Downloaded {file}.',
   previewTitle: 'Preview, {month}',
-  previewTotal: 'Total {amount} ({lines} users)',
+  previewTotal: 'Total {amount} (users: {lines})',
   byCostCentre: 'By cost centre',
   byUser: 'By user',
   // schedule editor
@@ -490,7 +490,7 @@ export const fr: Table = {
   downloading: 'Préparation…',
   downloaded: '{file} téléchargé.',
   previewTitle: 'Aperçu, {month}',
-  previewTotal: 'Total {amount} ({lines} utilisateurs)',
+  previewTotal: 'Total {amount} (utilisateurs : {lines})',
   byCostCentre: 'Par centre de coût',
   byUser: 'Par utilisateur',
   editSchedule: 'Modifier le planning',

@@ -382,3 +382,55 @@ async fn the_monthly_csv_round_trips_the_trace() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+/// The attach and detach routes on a workspace of one's own, someone else's, and one that
+/// does not exist, for every role, with a dataset every scientist and admin may read.
+#[tokio::test]
+async fn attach_and_detach_on_own_others_and_missing_workspaces() {
+    let app = spawn_app().await;
+    app.register_dataset("shared-ref", &["scientists", "admins"], &[]).await;
+    let missing = "ws-0000000000000000000000000a";
+    let workspace = |owner: &'static str| {
+        let app = &app;
+        async move { app.running_workspace(owner, "small-t3-large").await }
+    };
+    // (caller, owner of the workspace or None for a missing one, expected attach, expected detach)
+    let cells: [(&str, Option<&str>, u16, u16); 11] = [
+        ("alice", Some("alice"), 200, 200),
+        ("bob", Some("bob"), 200, 200),
+        ("ada", Some("ada"), 200, 200),
+        ("alice", Some("bob"), 404, 404),
+        ("bob", Some("alice"), 404, 404),
+        ("fiona", Some("alice"), 404, 404),
+        ("ada", Some("bob"), 200, 200),
+        ("alice", None, 404, 404),
+        ("bob", None, 404, 404),
+        ("ada", None, 404, 404),
+        ("fiona", None, 404, 404),
+    ];
+    for (caller, owner, attach, detach) in cells {
+        let id = match owner {
+            Some(owner) => workspace(owner).await,
+            None => missing.to_owned(),
+        };
+        let path = format!("/v1/workspaces/{id}/datasets/shared-ref");
+        let attached = app.post(caller, &path, None).await;
+        assert_eq!(attached.status.as_u16(), attach, "attach as {caller} on {owner:?}'s: {}", attached.body);
+        if attach == 404 {
+            assert_eq!(attached.body["detail"], json!("workspace not found"), "a 404 reveals nothing");
+            if let Some(owner) = owner {
+                // Make the detach cell meaningful: the owner attaches first.
+                app.post(owner, &path, None).await;
+            }
+        }
+        let detached = app.delete(caller, &path).await;
+        assert_eq!(detached.status.as_u16(), detach, "detach as {caller} on {owner:?}'s: {}", detached.body);
+        if let (Some(owner), 404) = (owner, detach) {
+            let still = app.get(owner, &format!("/v1/workspaces/{id}")).await;
+            assert_eq!(still.body["datasets"], json!(["shared-ref"]), "a refused detach changed nothing");
+        }
+    }
+    let anonymous =
+        app.call(http::Method::POST, &format!("/v1/workspaces/{missing}/datasets/shared-ref"), None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

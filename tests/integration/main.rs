@@ -3,8 +3,12 @@
 
 mod adapters;
 mod authorization;
+mod bodies;
+mod call_budgets;
 mod costs;
 mod datasets;
+mod faults;
+mod limits;
 mod openapi;
 mod scheduler;
 mod state_sync;

@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = atelier_adapters::aws_config().await;
+    let config = atelier_adapters::aws_config().await?;
     let table = Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?);
     let power = Ec2::new(aws_sdk_ec2::Client::new(&config));
     let scheduler = &Scheduler { store: &table, power: &power, runs: &table };

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = atelier_adapters::aws_config().await;
+    let config = atelier_adapters::aws_config().await?;
     let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
     let provisioner = atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?);
     let power = Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config)));

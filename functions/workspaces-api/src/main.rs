@@ -10,8 +10,11 @@ use atelier_web::{JwtVerifier, VerifierSettings, costs, datasets, workspaces};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     atelier_web::init_tracing();
-    let config = atelier_adapters::aws_config().await;
-    let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?));
+    let config = atelier_adapters::aws_config().await?;
+    let table = Arc::new(
+        Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?)
+            .with_max_active(atelier_adapters::dynamodb::max_active_from_env()?),
+    );
     let user_pool_id = settings::required("ATELIER_USER_POOL_ID")?;
     let power = Arc::new(Ec2::new(aws_sdk_ec2::Client::new(&config)));
     let directory =

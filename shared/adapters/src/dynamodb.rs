@@ -7,12 +7,19 @@
 //! | workspace | `WS#<id>` | `WS` | `by-owner`: `OWNER#<username>` / `<created µs>#<id>`; `by-state`: `STATE#<state>` / `<updated µs>#<id>`; `by-kind`: `WS` / `<created µs>#<id>` |
 //! | event | `WS#<id>` | `EV#<at µs>#<version>` | — |
 //! | idempotency key | `IDEM#<owner>#<key>` | `IDEM` | — (`ttl`) |
+//! | active workspaces of a user | `USER#<owner>` | `ACTIVE` | — (`active`: a number) |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `by-kind`: `PRODUCT` / `<id>` |
 //! | default schedule | `CONFIG#schedule` | `CONFIG` | — |
 //! | scheduler state | `SCHEDULER#state` | `STATE` | — |
 //!
 //! Every state change is a conditional write on the stored `version` and `state`, and
 //! appends its event in the same transaction. No request path scans.
+//!
+//! The per-user cap on active workspaces (neither TERMINATED nor FAILED) is a counter item
+//! written in the same transactions: a create adds one on the condition that the count is
+//! below the cap, and every update that moves a workspace into or out of TERMINATED/FAILED
+//! adds -1 or +1. Two creates racing for the last slot cannot both pass the condition
+//! (DynamoDB serialises transactions on an item), so the cap holds without a read-then-write.
 
 use std::collections::HashMap;
 
@@ -31,7 +38,7 @@ use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
     },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -54,17 +61,79 @@ pub const BY_KIND: &str = "by-kind";
 pub const INDEXES: [(&str, &str, &str); 3] =
     [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
 
+/// Most active workspaces (neither TERMINATED nor FAILED) one user may have, unless
+/// configured otherwise (`ATELIER_MAX_ACTIVE_WORKSPACES`, [`Table::with_max_active`]).
+pub const DEFAULT_MAX_ACTIVE_WORKSPACES: u32 = 5;
+
+/// The cap on active workspaces per user: `ATELIER_MAX_ACTIVE_WORKSPACES` (a whole number, at
+/// least 1), else [`DEFAULT_MAX_ACTIVE_WORKSPACES`].
+pub fn max_active_from_env() -> Result<u32, crate::settings::SettingsError> {
+    match crate::settings::optional("ATELIER_MAX_ACTIVE_WORKSPACES") {
+        None => Ok(DEFAULT_MAX_ACTIVE_WORKSPACES),
+        Some(value) => parse_max_active(&value).ok_or(crate::settings::SettingsError::Invalid {
+            name: "ATELIER_MAX_ACTIVE_WORKSPACES",
+            value,
+            expected: "a whole number of workspaces, at least 1",
+        }),
+    }
+}
+
+fn parse_max_active(value: &str) -> Option<u32> {
+    value.trim().parse().ok().filter(|n| *n >= 1)
+}
+
 /// The Atelier table.
 #[derive(Clone, Debug)]
 pub struct Table {
     client: Client,
     name: String,
+    max_active: u32,
 }
 
 impl Table {
-    /// The table `name`, through `client`.
+    /// The table `name`, through `client`, with the default cap on active workspaces.
     pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
+        Self { client, name: name.into(), max_active: DEFAULT_MAX_ACTIVE_WORKSPACES }
+    }
+
+    /// The same table, letting each user have at most `max` active workspaces.
+    pub fn with_max_active(mut self, max: u32) -> Self {
+        self.max_active = max;
+        self
+    }
+
+    /// The cap on active workspaces per user.
+    pub fn max_active(&self) -> u32 {
+        self.max_active
+    }
+
+    /// How many active workspaces the counter item says `owner` has (0 when none was ever
+    /// created).
+    pub async fn active_workspaces(&self, owner: &str) -> Result<i64, StoreError> {
+        let item = self.get_item(active_pk(owner), ACTIVE_SK.into()).await?;
+        let count = item.as_ref().and_then(|item| item.get("active")).and_then(|v| v.as_n().ok());
+        count.map_or(Ok(0), |n| n.parse().map_err(|e| corrupt("active workspaces counter", e)))
+    }
+
+    /// Adds `delta` to `owner`'s active-workspace counter; with `below`, only when the count is
+    /// below it (a create). Part of the transaction that moves the workspace.
+    fn count_active(&self, owner: &str, delta: i64, below: Option<u32>) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(active_pk(owner)))
+            .key("sk", AttributeValue::S(ACTIVE_SK.into()))
+            .update_expression("ADD #active :delta")
+            .expression_attribute_names("#active", "active")
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+        if let Some(max) = below {
+            update = update
+                .condition_expression("attribute_not_exists(#active) OR #active < :max")
+                .expression_attribute_values(":max", AttributeValue::N(max.to_string()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Update", false, e)))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The table's name.
@@ -184,6 +253,7 @@ impl WorkspaceStore for Table {
             self.put(&WorkspaceItem::try_from(workspace)?, "attribute_not_exists(pk)", &[])?,
             self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
         ];
+        let key_index = idempotency.map(|_| items.len());
         if let Some(record) = idempotency {
             // An expired key (not yet deleted by TTL) may be reused.
             items.push(self.put(
@@ -192,11 +262,23 @@ impl WorkspaceStore for Table {
                 &[("#ttl", ":now", AttributeValue::N(Timestamp::now().as_second().to_string()))],
             )?);
         }
+        let counter_index = items.len();
+        let active = is_active(workspace.state);
+        if active {
+            items.push(self.count_active(&workspace.owner.username, 1, Some(self.max_active))?);
+        }
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(Inserted::Created),
             Err(e) => match cancellation_codes(&e) {
-                Some(codes) if codes.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => Ok(Inserted::KeyTaken),
-                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Err(StoreError::Conflict),
+                // The same key won first: the caller replays it, whatever the counter says.
+                Some(codes) if key_index.is_some_and(|i| failed_check(&codes, i)) => Ok(Inserted::KeyTaken),
+                Some(codes) if active && failed_check(&codes, counter_index) => {
+                    Ok(Inserted::ActiveLimit { max: self.max_active })
+                }
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
+                    Err(StoreError::Conflict)
+                }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -240,7 +322,10 @@ impl WorkspaceStore for Table {
             ("#state", ":expected_state", AttributeValue::S(expected_state.as_str().to_owned())),
         ];
         let put = self.put(&WorkspaceItem::try_from(workspace)?, condition, &values)?;
-        let Some(event) = event else {
+        // Into or out of TERMINATED/FAILED: the owner's active count moves in the same transaction.
+        let delta = i64::from(is_active(workspace.state)) - i64::from(is_active(expected_state));
+        let counter = (delta != 0).then(|| self.count_active(&workspace.owner.username, delta, None)).transpose()?;
+        if event.is_none() && counter.is_none() {
             let put = put.put.expect("built as a put");
             return match self
                 .client
@@ -257,17 +342,23 @@ impl WorkspaceStore for Table {
                 Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
                 Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
             };
-        };
-        let items = vec![
-            put,
-            self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
-        ];
+        }
+        let mut items = vec![put];
+        if let Some(event) = event {
+            items.push(self.put(
+                &EventItem::new(&workspace.id, workspace.version, event),
+                "attribute_not_exists(pk)",
+                &[],
+            )?);
+        }
+        items.extend(counter);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(e) => match cancellation_codes(&e) {
                 Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                     Err(StoreError::Conflict)
                 }
+                Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
         }
@@ -432,6 +523,17 @@ impl Table {
     }
 }
 
+/// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
+/// (the SDK does not retry cancelled transactions itself).
+fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut err = upstream("dynamodb", "TransactWriteItems", err);
+    err.retryable = true;
+    err
+}
+
 /// The cancellation reason codes of a cancelled transaction, in item order.
 fn cancellation_codes<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
     match err.as_service_error()? {
@@ -440,6 +542,22 @@ fn cancellation_codes<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteIt
         }
         _ => None,
     }
+}
+
+const ACTIVE_SK: &str = "ACTIVE";
+
+fn active_pk(owner: &str) -> String {
+    format!("USER#{owner}")
+}
+
+/// Whether a workspace in `state` counts against its owner's cap.
+fn is_active(state: State) -> bool {
+    !matches!(state, State::Terminated | State::Failed)
+}
+
+/// Whether item `index` of a cancelled transaction failed its condition.
+fn failed_check(codes: &[String], index: usize) -> bool {
+    codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
 fn idempotency_pk(owner: &str, key: &str) -> String {
@@ -695,6 +813,15 @@ mod tests {
         let a = Timestamp::from_second(1).unwrap();
         let b = Timestamp::from_second(1_000_000_000).unwrap();
         assert!(sort_instant(a) < sort_instant(b));
+    }
+
+    #[test]
+    fn the_active_cap_is_a_whole_number_of_at_least_one() {
+        assert_eq!(parse_max_active("5"), Some(5));
+        assert_eq!(parse_max_active(" 12 "), Some(12));
+        for bad in ["0", "-1", "five", "2.5", ""] {
+            assert_eq!(parse_max_active(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -17,10 +17,8 @@ pub mod ec2;
 #[cfg(feature = "servicecatalog")]
 pub mod servicecatalog;
 
-/// Loads the shared AWS configuration once (region, credentials, `AWS_ENDPOINT_URL`).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
-}
+pub mod lambda_config;
+pub use lambda_config::{ConfigError, aws_config};
 
 /// Error codes that mean "slow down or try again", across the services Atelier calls.
 const RETRYABLE_CODES: &[&str] = &[
@@ -72,7 +70,7 @@ pub mod settings;
 /// code branch per environment, decides which one runs.
 #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
 pub fn provisioner(
-    config: &aws_config::SdkConfig,
+    config: &aws_types::SdkConfig,
     settings: &settings::ProvisionerSettings,
 ) -> std::sync::Arc<dyn atelier_domain::ports::Provisioner> {
     use settings::ProvisionerKind;

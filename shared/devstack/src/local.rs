@@ -42,9 +42,21 @@ pub struct LocalApp {
 }
 
 impl LocalApp {
-    /// Wires the adapters against the local server at `endpoint`, for the seeded pool.
+    /// Wires the adapters against the local server at `endpoint`, for the seeded pool, with
+    /// the default cap on active workspaces per user.
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str, seeded: &Seeded, api_url: &str) -> Self {
-        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table));
+        Self::with_max_active(sdk, endpoint, seeded, api_url, atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES)
+    }
+
+    /// [`LocalApp::new`], letting each user have at most `max_active` active workspaces.
+    pub fn with_max_active(
+        sdk: &aws_config::SdkConfig,
+        endpoint: &str,
+        seeded: &Seeded,
+        api_url: &str,
+        max_active: u32,
+    ) -> Self {
+        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table).with_max_active(max_active));
         let provisioner = atelier_adapters::provisioner(
             sdk,
             &ProvisionerSettings {

@@ -130,6 +130,15 @@ impl Workspaces {
         });
         match self.store.insert(&workspace, &event, idempotency.as_ref()).await? {
             Inserted::Created => {}
+            Inserted::ActiveLimit { max } => {
+                return Err(DomainError::unprocessable(
+                    "workspaces",
+                    format!(
+                        "you already have {max} active workspaces (not terminated and not failed), the most one \
+                         user may have; terminate one before creating another"
+                    ),
+                ));
+            }
             Inserted::KeyTaken => {
                 // A concurrent request with the same key won; answer with its workspace.
                 let key = key.expect("a key was given when a key record was written");
