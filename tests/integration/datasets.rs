@@ -93,6 +93,7 @@ async fn registrations_are_validated() {
         (with("id", json!("Not An Id")), 400, "id"),
         (with("name", json!("")), 400, "name"),
         (with("id", json!("onco-2026")), 422, "id"),
+        (with("readers", json!({ "groups": ["oncology", "oncology"] })), 400, "readers.groups"),
     ] {
         let response = app.post("ada", "/v1/datasets", Some(body.clone())).await;
         assert_eq!(response.status.as_u16(), status, "{body} -> {}", response.body);

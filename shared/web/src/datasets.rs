@@ -100,7 +100,32 @@ struct DatasetBody {
     classification: Classification,
     owner: String,
     #[serde(default)]
-    readers: Readers,
+    readers: ReadersBody,
+}
+
+/// `readers` as sent: lists, so that a name given twice is refused rather than merged.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReadersBody {
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+impl ReadersBody {
+    fn readers(self) -> Result<Readers, DomainError> {
+        let set = |field: &str, names: Vec<String>| {
+            let mut out = std::collections::BTreeSet::new();
+            for name in names {
+                if let Some(twice) = out.replace(name) {
+                    return Err(DomainError::invalid(field, format!("{twice:?} is listed twice")));
+                }
+            }
+            Ok(out)
+        };
+        Ok(Readers { groups: set("readers.groups", self.groups)?, users: set("readers.users", self.users)? })
+    }
 }
 
 impl DatasetBody {
@@ -114,7 +139,7 @@ impl DatasetBody {
                 location,
                 classification: self.classification,
                 owner: self.owner,
-                readers: self.readers,
+                readers: self.readers.readers()?,
             },
         ))
     }
