@@ -99,6 +99,8 @@ export interface Workspace {
   schedule: Schedule;
   override: Override | null;
   nextTransition: Transition | null;
+  /** Ids of the attached datasets (mounted read-only under /data). */
+  datasets?: string[];
 }
 
 export type EventAction = 'create' | 'start' | 'stop' | 'hibernate' | 'terminate' | 'sync' | 'schedule' | 'override';
@@ -257,6 +259,62 @@ export interface OrgBudget {
   policy: BudgetPolicy;
 }
 
+export type Classification = 'public' | 'internal' | 'confidential' | 'clinical';
+export const CLASSIFICATIONS: Classification[] = ['public', 'internal', 'confidential', 'clinical'];
+
+export interface Readers {
+  groups: string[];
+  users: string[];
+}
+
+/** A dataset (shared/web/src/datasets.rs); `readers` only for admins. */
+export interface Dataset {
+  id: string;
+  name: string;
+  description: string;
+  location: string;
+  classification: Classification;
+  owner: string;
+  readers?: Readers;
+  readable: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  description: string;
+  location: string;
+  classification: Classification;
+  owner: string;
+  readers: Readers;
+}
+
+export interface AccessInterval {
+  datasetId: string;
+  user: string;
+  workspaceId: string;
+  from: string;
+  until: string | null;
+}
+
+export interface AccessEvent {
+  at: string;
+  datasetId: string;
+  action: 'grant' | 'revoke' | 'attach' | 'detach';
+  actor: string;
+  user?: string;
+  group?: string;
+  workspaceId?: string;
+  reason?: string;
+}
+
+export interface DataAccess {
+  datasetId?: string;
+  intervals: AccessInterval[];
+  events: AccessEvent[];
+}
+
 export type Separator = 'comma' | 'semicolon';
 
 /** A CSV export as downloaded. */
@@ -295,6 +353,16 @@ export const ROUTES = {
   putBudget: { method: 'PUT', path: '/v1/budgets/{user}' },
   getOrgBudget: { method: 'GET', path: '/v1/config/budget' },
   putOrgBudget: { method: 'PUT', path: '/v1/config/budget' },
+  listDatasets: { method: 'GET', path: '/v1/datasets', query: ['limit', 'nextToken'] },
+  createDataset: { method: 'POST', path: '/v1/datasets' },
+  getDataset: { method: 'GET', path: '/v1/datasets/{id}' },
+  putDataset: { method: 'PUT', path: '/v1/datasets/{id}' },
+  deleteDataset: { method: 'DELETE', path: '/v1/datasets/{id}' },
+  datasetAccess: { method: 'GET', path: '/v1/datasets/{id}/access' },
+  exportDataAccess: { method: 'GET', path: '/v1/datasets/access.csv', query: ['month'] },
+  myDataAccess: { method: 'GET', path: '/v1/me/data-access' },
+  attachDataset: { method: 'POST', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
+  detachDataset: { method: 'DELETE', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
 } as const satisfies Record<string, ApiRoute>;
 
 export interface ApiRoute {
@@ -408,8 +476,9 @@ export class Api {
     return this.call('getWorkspace', { params: { id } });
   }
 
-  create(productId: string, name: string, key: string = idempotencyKey()): Promise<Workspace> {
-    return this.call('createWorkspace', { body: { productId, name }, headers: { 'Idempotency-Key': key } });
+  create(productId: string, name: string, key: string = idempotencyKey(), datasets: string[] = []): Promise<Workspace> {
+    const body = datasets.length > 0 ? { productId, name, datasets } : { productId, name };
+    return this.call('createWorkspace', { body, headers: { 'Idempotency-Key': key } });
   }
 
   act(id: string, action: Action): Promise<Workspace> {
@@ -493,6 +562,49 @@ export class Api {
 
   setOrgBudget(input: BudgetInput): Promise<OrgBudget> {
     return this.call('putOrgBudget', { body: input });
+  }
+
+  datasets(nextToken?: string | null): Promise<Page<Dataset>> {
+    return this.call('listDatasets', { query: { limit: '100', nextToken } });
+  }
+
+  dataset(id: string): Promise<Dataset> {
+    return this.call('getDataset', { params: { id } });
+  }
+
+  createDataset(input: DatasetInput & { id: string }): Promise<Dataset> {
+    return this.call('createDataset', { body: input });
+  }
+
+  updateDataset(id: string, input: DatasetInput): Promise<Dataset> {
+    return this.call('putDataset', { params: { id }, body: input });
+  }
+
+  deleteDataset(id: string): Promise<void> {
+    return this.call('deleteDataset', { params: { id } });
+  }
+
+  datasetAccess(id: string): Promise<DataAccess> {
+    return this.call('datasetAccess', { params: { id } });
+  }
+
+  myDataAccess(): Promise<DataAccess> {
+    return this.call('myDataAccess');
+  }
+
+  /** The month's data-access trace (admins): the file's name and text. */
+  async exportDataAccess(month: string): Promise<CsvFile> {
+    const response = await this.send('exportDataAccess', { query: { month }, accept: 'text/csv, application/problem+json' });
+    const filename = dispositionFilename(response.headers.get('Content-Disposition'), `atelier-data-access-${month}.csv`);
+    return { filename, text: await response.text() };
+  }
+
+  attachDataset(id: string, datasetId: string): Promise<Workspace> {
+    return this.call('attachDataset', { params: { id, datasetId } });
+  }
+
+  detachDataset(id: string, datasetId: string): Promise<Workspace> {
+    return this.call('detachDataset', { params: { id, datasetId } });
   }
 }
 

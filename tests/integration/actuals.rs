@@ -30,6 +30,7 @@ async fn ran(app: &TestApp, owner: &str, from: &str, to: &str) -> String {
         error: None,
         version: 1,
         schedule: Default::default(),
+        datasets: Vec::new(),
     };
     let event = |instant: &str, from, to| Event {
         at: at(instant),

@@ -11,7 +11,8 @@ pub(crate) const ROLES: [&str; 5] = ["anonymous", "alice", "bob", "ada", "fiona"
 
 pub(crate) struct Row {
     pub(crate) method: Method,
-    /// `{id}` is replaced by a RUNNING workspace of alice's.
+    /// `{id}` is replaced by a RUNNING workspace of alice's (on `/v1/datasets/{id}...`: by a
+    /// dataset the `oncology` group, alice's, may read); `{datasetId}` by such a dataset.
     pub(crate) path: &'static str,
     body: Option<Value>,
     /// Expected status for anonymous, alice (owner), bob, ada (admin), fiona (finance).
@@ -132,13 +133,72 @@ pub(crate) fn rows() -> Vec<Row> {
             body: Some(json!({ "amount": "250.00", "thresholds": [80, 100], "policy": "notify" })),
             expected: [401, 403, 403, 200, 403],
         },
+        Row { method: Method::GET, path: "/v1/datasets", body: None, expected: [401, 200, 200, 200, 200] },
+        Row {
+            method: Method::POST,
+            path: "/v1/datasets",
+            body: Some(dataset_body(Some("matrix-new"))),
+            expected: [401, 403, 403, 201, 403],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/datasets/access.csv?month=2026-01",
+            body: None,
+            expected: [401, 403, 403, 200, 403],
+        },
+        Row { method: Method::GET, path: "/v1/datasets/{id}", body: None, expected: [401, 200, 404, 200, 404] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/datasets/{id}",
+            body: Some(dataset_body(None)),
+            expected: [401, 403, 404, 200, 404],
+        },
+        Row { method: Method::DELETE, path: "/v1/datasets/{id}", body: None, expected: [401, 403, 404, 204, 404] },
+        Row { method: Method::GET, path: "/v1/datasets/{id}/access", body: None, expected: [401, 403, 404, 200, 404] },
+        Row { method: Method::GET, path: "/v1/me/data-access", body: None, expected: [401, 200, 200, 200, 200] },
+        Row {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/datasets/{datasetId}",
+            body: None,
+            expected: [401, 200, 404, 200, 404],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/workspaces/{id}/datasets/{datasetId}",
+            body: None,
+            expected: [401, 200, 404, 200, 404],
+        },
     ]
 }
 
+/// A dataset body readable by the `oncology` group.
+fn dataset_body(id: Option<&str>) -> Value {
+    let mut body = json!({
+        "name": "Matrix data",
+        "location": "s3://atelier-lake/matrix/",
+        "classification": "clinical",
+        "owner": "data-office",
+        "readers": { "groups": ["oncology"], "users": [] }
+    });
+    if let Some(id) = id {
+        body["id"] = json!(id);
+    }
+    body
+}
+
+/// True for rows whose `{id}` is a dataset.
+fn is_dataset_row(row: &Row) -> bool {
+    row.path.starts_with("/v1/datasets/{id}")
+}
+
 async fn call_as(app: &TestApp, role: &str, row: &Row, id: &str) -> (StatusCode, Value) {
+    call_with_dataset(app, role, row, id, "no-such-dataset").await
+}
+
+async fn call_with_dataset(app: &TestApp, role: &str, row: &Row, id: &str, dataset: &str) -> (StatusCode, Value) {
     let token = if role == "anonymous" { None } else { Some(app.token(role).await) };
     // `{user}`: alice, whose workspace `{id}` is.
-    let path = row.path.replace("{id}", id).replace("{user}", "alice");
+    let path = row.path.replace("{datasetId}", dataset).replace("{id}", id).replace("{user}", "alice");
     let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
     (response.status, response.body)
 }
@@ -151,20 +211,38 @@ async fn every_route_for_every_role_on_someone_elses_workspace() {
     for row in rows() {
         for (role, expected) in ROLES.iter().zip(row.expected) {
             // A fresh RUNNING workspace for each mutating cell, so that cells don't interact.
-            let id = if row.method == Method::GET {
+            // Rows about datasets only (no workspace in the path) need no workspace.
+            let dataset_only = row.path.starts_with("/v1/datasets") || row.path.starts_with("/v1/me/data-access");
+            let id = if dataset_only {
+                String::new()
+            } else if row.method == Method::GET {
                 shared.clone()
             } else {
                 app.running_workspace("alice", "small-t3-large").await
             };
-            let (status, body) = call_as(&app, role, &row, &id).await;
+            // And a fresh dataset alice may read, attached when the row detaches it.
+            let dataset = atelier_tests::unique("matrix");
+            if row.path.contains("dataset") {
+                app.register_dataset(&dataset, &["oncology"], &[]).await;
+            }
+            if row.method == Method::DELETE && row.path.contains("{datasetId}") {
+                let attached = app.post("alice", &format!("/v1/workspaces/{id}/datasets/{dataset}"), None).await;
+                assert_eq!(attached.status, StatusCode::OK, "{}", attached.body);
+            }
+            let target = if is_dataset_row(&row) { dataset.as_str() } else { id.as_str() };
+            let (status, body) = call_with_dataset(&app, role, &row, target, &dataset).await;
             if status.as_u16() != expected {
                 failures
                     .push(format!("{} {} as {role}: expected {expected}, got {status} {body}", row.method, row.path));
             }
             if status == StatusCode::NOT_FOUND {
-                assert_eq!(body["detail"], json!("workspace not found"), "a 404 reveals nothing");
+                let detail = body["detail"].as_str().unwrap_or_default();
+                assert!(
+                    ["workspace not found", "dataset not found"].contains(&detail),
+                    "a 404 reveals nothing: {detail}"
+                );
             }
-            if row.method != Method::GET && !status.is_success() {
+            if row.method != Method::GET && !status.is_success() && !dataset_only {
                 assert_eq!(
                     app.state("alice", &id).await,
                     "RUNNING",
@@ -293,9 +371,12 @@ async fn every_workspace_route_for_every_role_on_own_others_and_missing_workspac
 
 #[test]
 fn every_workspace_route_has_a_resource_row() {
+    // The dataset sub-routes (`/v1/workspaces/{id}/datasets/{datasetId}`) depend on the
+    // dataset as much as on the workspace: their own/other's/missing cells are in
+    // datasets.rs (`attach_and_detach_on_own_others_and_missing_workspaces`).
     let with_id: std::collections::BTreeSet<(String, &str)> = rows()
         .into_iter()
-        .filter(|r| r.path.starts_with("/v1/workspaces/{id}"))
+        .filter(|r| r.path.starts_with("/v1/workspaces/{id}") && !r.path.contains("{datasetId}"))
         .map(|r| (r.method.to_string(), r.path))
         .collect();
     let resources: std::collections::BTreeSet<(String, &str)> =

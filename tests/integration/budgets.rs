@@ -28,6 +28,7 @@ async fn running_since(app: &TestApp, owner: &str, product: &str, since: jiff::T
         error: None,
         version: 1,
         schedule: Default::default(),
+        datasets: Vec::new(),
     };
     let event =
         |from, to| Event { at: since, actor: Actor::state_sync(), action: EventAction::Sync, from, to, reason: None };

@@ -34,6 +34,7 @@ async fn history(app: &TestApp, owner: &str, product: &str, instance_type: &str,
         error: None,
         version: 1,
         schedule: Default::default(),
+        datasets: Vec::new(),
     };
     let create = Event {
         at: at(created),

@@ -8,6 +8,7 @@ mod bodies;
 mod budgets;
 mod call_budgets;
 mod costs;
+mod datasets;
 mod faults;
 mod limits;
 mod openapi;

@@ -312,6 +312,22 @@ impl TestApp {
         self.get(user, &format!("/v1/workspaces/{id}")).await.str("state")
     }
 
+    /// Registers a clinical dataset `id` as ada at `s3://atelier-lake/<id>/`, readable by
+    /// `groups` and `users`, asserting 201.
+    pub async fn register_dataset(&self, id: &str, groups: &[&str], users: &[&str]) {
+        let body = serde_json::json!({
+            "id": id,
+            "name": format!("Dataset {id}"),
+            "description": "Registered by a test",
+            "location": format!("s3://atelier-lake/{id}/"),
+            "classification": "clinical",
+            "owner": "data-office",
+            "readers": { "groups": groups, "users": users },
+        });
+        let response = self.post("ada", "/v1/datasets", Some(body)).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    }
+
     /// Creates a workspace as `user` and syncs it to RUNNING.
     pub async fn running_workspace(&self, user: &str, product: &str) -> String {
         let id = self.create_workspace(user, product, "Test workspace").await;

@@ -60,6 +60,8 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::upstream;
 
+mod datasets;
+
 /// Index over one owner's workspaces, newest first.
 pub const BY_OWNER: &str = "by-owner";
 /// Index over workspaces in one state.
@@ -986,6 +988,9 @@ struct WorkspaceItem {
     schedule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     override_until: Option<Timestamp>,
+    /// Attached dataset ids (docs/adr/0007-datasets.md); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    datasets: Vec<String>,
 }
 
 impl TryFrom<&Workspace> for WorkspaceItem {
@@ -1020,6 +1025,7 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             version: w.version,
             schedule: Some(encode_schedule(&w.schedule)?),
             override_until: w.schedule.override_until().map(|o| o.until()),
+            datasets: w.datasets.iter().map(ToString::to_string).collect(),
         })
     }
 }
@@ -1052,6 +1058,11 @@ impl TryFrom<WorkspaceItem> for Workspace {
                 .transpose()?
                 .unwrap_or_default()
                 .with_override(i.override_until.map(Override::restore)),
+            datasets: i
+                .datasets
+                .iter()
+                .map(|d| atelier_domain::datasets::DatasetId::parse(d).map_err(|e| corrupt("dataset id", e)))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

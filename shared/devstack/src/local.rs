@@ -15,14 +15,15 @@ use atelier_adapters::{
 use atelier_domain::{
     DomainError,
     costs::{BudgetWatch, WatchReport},
+    datasets::{DatasetSync, DatasetSyncReport, Datasets},
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
     sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
-    ApiError, JwtVerifier, VerifierSettings, budgets, catalog, config::PortalConfig, costs, extract::JsonBody,
-    workspaces,
+    ApiError, JwtVerifier, VerifierSettings, budgets, catalog, config::PortalConfig, costs, datasets,
+    extract::JsonBody, workspaces,
 };
 use axum::{Json, Router, extract::State, routing::post};
 use jiff::Timestamp;
@@ -37,6 +38,7 @@ pub struct LocalApp {
     pub power: Arc<Ec2>,
     pub directory: Arc<CognitoDirectory>,
     pub workspaces: Workspaces,
+    pub datasets: Datasets,
     pub verifier: Arc<JwtVerifier>,
     pub portal: PortalConfig,
 }
@@ -77,6 +79,12 @@ impl LocalApp {
             directory: directory.clone(),
             defaults: table.clone(),
         };
+        let datasets = Datasets {
+            store: table.clone(),
+            workspaces: table.clone(),
+            groups: directory.clone(),
+            mounts: power.clone(),
+        };
         let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
             REGION,
             &seeded.user_pool_id,
@@ -90,7 +98,7 @@ impl LocalApp {
             user_pool_client_id: seeded.client_id.clone(),
             cognito_endpoint: Some(endpoint.to_owned()),
         };
-        Self { table, provisioner, power, directory, workspaces, verifier, portal }
+        Self { table, provisioner, power, directory, workspaces, datasets, verifier, portal }
     }
 
     /// Every API route plus `/config.json`, as API Gateway would expose them.
@@ -108,6 +116,11 @@ impl LocalApp {
             .merge(workspaces::router(workspaces::WorkspacesState {
                 verifier: self.verifier.clone(),
                 workspaces: self.workspaces.clone(),
+                datasets: self.datasets.clone(),
+            }))
+            .merge(datasets::router(datasets::DatasetsState {
+                verifier: self.verifier.clone(),
+                datasets: self.datasets.clone(),
             }))
             .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.costs() }))
             .merge(budgets::router(budgets::BudgetsState { verifier: self.verifier.clone(), budgets: self.budgets() }))
@@ -142,12 +155,24 @@ impl LocalApp {
             .merge(router.fallback_service(spa))
     }
 
-    /// One state-sync pass.
+    /// One state-sync pass: the workspaces' states, then the datasets' revocation pass
+    /// (as the state-sync function does).
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
-        self.sync_at(jiff::Timestamp::now()).await
+        let report = self.sync_at(jiff::Timestamp::now()).await?;
+        let datasets = self.dataset_sync_once().await?;
+        if !datasets.detached.is_empty() || !datasets.failed.is_empty() {
+            tracing::info!(detached = ?datasets.detached, failed = ?datasets.failed, "dataset revocation");
+        }
+        Ok(report)
     }
 
-    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
+    /// One dataset revocation pass (part of [`LocalApp::sync_once`]).
+    pub async fn dataset_sync_once(&self) -> Result<DatasetSyncReport, DomainError> {
+        DatasetSync { datasets: &self.datasets }.run(Timestamp::now()).await
+    }
+
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts);
+    /// without the dataset pass, which records real instants.
     pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, atelier_domain::DomainError> {
         StateSync {
             store: self.table.as_ref(),

@@ -210,6 +210,7 @@ fn history(
         error: None,
         version: events.len() as u64,
         schedule: Default::default(),
+        datasets: Vec::new(),
     };
     (workspace, events)
 }

@@ -120,6 +120,7 @@ impl Workspaces {
             error: None,
             version: 1,
             schedule,
+            datasets: Vec::new(),
         };
         let event = Event {
             at: now,

@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod catalog;
 pub mod config;
 pub mod costs;
+pub mod datasets;
 pub mod extract;
 pub mod openapi;
 pub mod problem;

@@ -496,6 +496,7 @@ mod tests {
             error: None,
             version: 1,
             schedule: Default::default(),
+            datasets: Vec::new(),
         });
         let mut from = None;
         let events = steps

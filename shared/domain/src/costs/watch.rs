@@ -214,6 +214,7 @@ mod tests {
             error: None,
             version: 1,
             schedule: Default::default(),
+            datasets: Vec::new(),
         };
         let event = |from, to| Event {
             at: t(since),
