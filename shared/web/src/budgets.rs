@@ -77,12 +77,18 @@ impl From<UserBudgetView> for UserBudgetBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BudgetRequest {
-    /// Required, possibly `null`.
+    /// Required, possibly `null` (which removes the budget): `None` only when absent.
+    #[serde(default, deserialize_with = "present")]
     amount: Option<serde_json::Value>,
     #[serde(default)]
     thresholds: Option<serde_json::Value>,
     #[serde(default)]
     policy: Option<serde_json::Value>,
+}
+
+/// A field that is present, `null` included (`Option<Value>` alone reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 fn unprocessable(field: &str, message: &str) -> ApiError {
@@ -92,7 +98,13 @@ fn unprocessable(field: &str, message: &str) -> ApiError {
 impl BudgetRequest {
     fn parse(&self) -> Result<Budget, ApiError> {
         let amount = match &self.amount {
-            None | Some(Value::Null) => None,
+            None => {
+                return Err(unprocessable(
+                    "amount",
+                    "is required: a decimal string such as \"300.00\", or null to remove the budget",
+                ));
+            }
+            Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(unprocessable("amount", "expected a decimal string such as \"300.00\", or null")),
         };
