@@ -12,9 +12,12 @@ use axum::{
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{ApiError, Authenticated, JwtVerifier, extract::JsonBody};
+use crate::{
+    ApiError, Authenticated, JwtVerifier,
+    extract::{JsonBody, parse_json},
+};
 
 /// What the budget routes run on.
 #[derive(Clone)]
@@ -96,6 +99,14 @@ fn unprocessable(field: &str, message: &str) -> ApiError {
 }
 
 impl BudgetRequest {
+    /// The body as a request: a JSON object only (serde would also read a struct from an
+    /// array), with unknown fields refused (400) naming the field.
+    fn from_object(body: Map<String, Value>) -> Result<Self, ApiError> {
+        let bytes = serde_json::to_vec(&Value::Object(body))
+            .map_err(|e| ApiError::BadRequest { field: None, message: e.to_string() })?;
+        parse_json(&bytes)
+    }
+
     fn parse(&self) -> Result<Budget, ApiError> {
         let amount = match &self.amount {
             None => {
@@ -142,10 +153,10 @@ async fn put_user(
     State(s): State<BudgetsState>,
     Authenticated(caller): Authenticated,
     Path(user): Path<String>,
-    JsonBody(body): JsonBody<BudgetRequest>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<UserBudgetBody>, ApiError> {
     Budgets::require_admin(&caller)?;
-    let budget = body.parse()?;
+    let budget = BudgetRequest::from_object(body)?.parse()?;
     Ok(Json(s.budgets.set_user(&caller, &user, budget).await?.into()))
 }
 
@@ -180,10 +191,10 @@ async fn get_default(
 async fn put_default(
     State(s): State<BudgetsState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<BudgetRequest>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<DefaultBudgetBody>, ApiError> {
     Budgets::require_admin(&caller)?;
-    let budget = body.parse()?;
+    let budget = BudgetRequest::from_object(body)?.parse()?;
     Ok(Json(s.budgets.set_org_default(&caller, budget).await?.into()))
 }
 
