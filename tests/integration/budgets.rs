@@ -119,6 +119,8 @@ async fn malformed_budgets_are_422_on_their_field_and_scientists_are_refused_fir
         (json!({ "amount": "10", "thresholds": ["80"] }), "thresholds"),
         (json!({ "amount": "10", "policy": "stop" }), "policy"),
         (json!({ "thresholds": [80, 100] }), "amount"),
+        (json!({ "amount": null, "thresholds": null }), "thresholds"),
+        (json!({ "amount": "10", "policy": null }), "policy"),
     ] {
         for path in ["/v1/budgets/alice", "/v1/config/budget"] {
             let refused = app.put("ada", path, body.clone()).await;

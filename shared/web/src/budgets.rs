@@ -83,9 +83,11 @@ struct BudgetRequest {
     /// Required, possibly `null` (which removes the budget): `None` only when absent.
     #[serde(default, deserialize_with = "present")]
     amount: Option<serde_json::Value>,
-    #[serde(default)]
+    /// Absent: the default thresholds. `null` is refused.
+    #[serde(default, deserialize_with = "present")]
     thresholds: Option<serde_json::Value>,
-    #[serde(default)]
+    /// Absent: `notify`. `null` is refused.
+    #[serde(default, deserialize_with = "present")]
     policy: Option<serde_json::Value>,
 }
 
@@ -120,7 +122,7 @@ impl BudgetRequest {
             Some(_) => return Err(unprocessable("amount", "expected a decimal string such as \"300.00\", or null")),
         };
         let thresholds = match &self.thresholds {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
@@ -133,7 +135,7 @@ impl BudgetRequest {
             Some(_) => return Err(unprocessable("thresholds", "expected whole percentages such as [80, 100]")),
         };
         let policy = match &self.policy {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(unprocessable("policy", "expected \"notify\" or \"stop-at-100\"")),
         };
