@@ -74,12 +74,8 @@ function operations(doc: Required<Fragment>): Map<string, Parameter[]> {
  * Budgets API of the briefing, built in parallel by the costs helper. The test fails once one
  * of them is documented, so that this list only shrinks.
  */
-const NOT_YET_DOCUMENTED = new Set([
-  'GET /v1/budgets/{user}',
-  'PUT /v1/budgets/{user}',
-  'GET /v1/config/budget',
-  'PUT /v1/config/budget',
-]);
+// The budget routes are documented now (shared/web/openapi/budgets.json).
+const NOT_YET_DOCUMENTED = new Set<string>([]);
 
 describe('the client against the OpenAPI document', () => {
   const doc = loadDocument();

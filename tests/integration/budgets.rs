@@ -119,6 +119,9 @@ async fn malformed_budgets_are_422_on_their_field_and_scientists_are_refused_fir
         (json!({ "amount": "10", "thresholds": [0] }), "thresholds"),
         (json!({ "amount": "10", "thresholds": ["80"] }), "thresholds"),
         (json!({ "amount": "10", "policy": "stop" }), "policy"),
+        (json!({ "thresholds": [80, 100] }), "amount"),
+        (json!({ "amount": null, "thresholds": null }), "thresholds"),
+        (json!({ "amount": "10", "policy": null }), "policy"),
     ] {
         for path in ["/v1/budgets/alice", "/v1/config/budget"] {
             let refused = app.put("ada", path, body.clone()).await;
@@ -131,6 +134,8 @@ async fn malformed_budgets_are_422_on_their_field_and_scientists_are_refused_fir
     }
     let unknown_field = app.put("ada", "/v1/budgets/alice", json!({ "amount": "1", "currency": "USD" })).await;
     assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
+    let not_an_object = app.put("ada", "/v1/config/budget", json!([null, null])).await;
+    assert_eq!(not_an_object.status, StatusCode::BAD_REQUEST, "{}", not_an_object.body);
     assert_eq!(app.get("ada", "/v1/budgets/alice").await.body["amount"], json!(null), "nothing was stored");
 }
 

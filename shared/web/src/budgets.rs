@@ -12,9 +12,12 @@ use axum::{
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{ApiError, Authenticated, JwtVerifier, extract::JsonBody};
+use crate::{
+    ApiError, Authenticated, JwtVerifier,
+    extract::{JsonBody, parse_json},
+};
 
 /// What the budget routes run on.
 #[derive(Clone)]
@@ -77,12 +80,20 @@ impl From<UserBudgetView> for UserBudgetBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BudgetRequest {
-    /// Required, possibly `null`.
+    /// Required, possibly `null` (which removes the budget): `None` only when absent.
+    #[serde(default, deserialize_with = "present")]
     amount: Option<serde_json::Value>,
-    #[serde(default)]
+    /// Absent: the default thresholds. `null` is refused.
+    #[serde(default, deserialize_with = "present")]
     thresholds: Option<serde_json::Value>,
-    #[serde(default)]
+    /// Absent: `notify`. `null` is refused.
+    #[serde(default, deserialize_with = "present")]
     policy: Option<serde_json::Value>,
+}
+
+/// A field that is present, `null` included (`Option<Value>` alone reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 fn unprocessable(field: &str, message: &str) -> ApiError {
@@ -90,14 +101,28 @@ fn unprocessable(field: &str, message: &str) -> ApiError {
 }
 
 impl BudgetRequest {
+    /// The body as a request: a JSON object only (serde would also read a struct from an
+    /// array), with unknown fields refused (400) naming the field.
+    fn from_object(body: Map<String, Value>) -> Result<Self, ApiError> {
+        let bytes = serde_json::to_vec(&Value::Object(body))
+            .map_err(|e| ApiError::BadRequest { field: None, message: e.to_string() })?;
+        parse_json(&bytes)
+    }
+
     fn parse(&self) -> Result<Budget, ApiError> {
         let amount = match &self.amount {
-            None | Some(Value::Null) => None,
+            None => {
+                return Err(unprocessable(
+                    "amount",
+                    "is required: a decimal string such as \"300.00\", or null to remove the budget",
+                ));
+            }
+            Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(unprocessable("amount", "expected a decimal string such as \"300.00\", or null")),
         };
         let thresholds = match &self.thresholds {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
@@ -110,7 +135,7 @@ impl BudgetRequest {
             Some(_) => return Err(unprocessable("thresholds", "expected whole percentages such as [80, 100]")),
         };
         let policy = match &self.policy {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(unprocessable("policy", "expected \"notify\" or \"stop-at-100\"")),
         };
@@ -130,10 +155,10 @@ async fn put_user(
     State(s): State<BudgetsState>,
     Authenticated(caller): Authenticated,
     Path(user): Path<String>,
-    JsonBody(body): JsonBody<BudgetRequest>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<UserBudgetBody>, ApiError> {
     Budgets::require_admin(&caller)?;
-    let budget = body.parse()?;
+    let budget = BudgetRequest::from_object(body)?.parse()?;
     Ok(Json(s.budgets.set_user(&caller, &user, budget).await?.into()))
 }
 
@@ -168,10 +193,10 @@ async fn get_default(
 async fn put_default(
     State(s): State<BudgetsState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<BudgetRequest>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<DefaultBudgetBody>, ApiError> {
     Budgets::require_admin(&caller)?;
-    let budget = body.parse()?;
+    let budget = BudgetRequest::from_object(body)?.parse()?;
     Ok(Json(s.budgets.set_org_default(&caller, budget).await?.into()))
 }
 
