@@ -7,13 +7,15 @@ SHELL := bash
 VENV ?= .venv
 # The infrastructure linters live in a venv of their own (their pins conflict with moto's).
 INFRA_VENV ?= $(VENV)/infra
+# So does the API fuzzer (schemathesis), for the same reason.
+FUZZ_VENV ?= $(VENV)/fuzz
 PYTHON ?= python3
 # One target directory shared by every crate, kept outside the clone so that builds are
 # reused across clones (CI runs on a fresh clone; cold builds still work).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust infra-lint release sizes bench clean portal portal-test e2e chromium
+.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes bench clean portal portal-test e2e chromium
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
@@ -34,7 +36,7 @@ $(INFRA_VENV)/.installed: infra/requirements.txt infra/constraints.txt
 dev: venv portal
 	cargo run --quiet -p dev-server
 
-test: venv infra-lint fmt lint test-rust portal-test e2e
+test: venv infra-lint fmt lint test-rust api-fuzz portal-test e2e
 
 fmt:
 	cargo fmt --all --check
@@ -44,6 +46,19 @@ lint:
 
 test-rust:
 	cargo test --workspace --quiet
+
+$(FUZZ_VENV)/.installed: fuzz/requirements.txt fuzz/constraints.txt
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check -r fuzz/requirements.txt -c fuzz/constraints.txt
+	touch $@
+
+# schemathesis against a dev server of its own on free ports, as a scientist, an admin and a
+# finance officer (fuzz/api_fuzz.py; docs/api.md). ATELIER_FUZZ_EXAMPLES (default 30) cases
+# per operation and phase, ATELIER_FUZZ_SEED to change the generated data, ATELIER_FUZZ_PHASES
+# (default examples,coverage,fuzzing,stateful).
+api-fuzz: venv $(FUZZ_VENV)/.installed
+	cargo build --quiet -p dev-server
+	$(FUZZ_VENV)/bin/python fuzz/api_fuzz.py $(CARGO_TARGET_DIR)/debug/dev-server
 
 # The AWS templates: cfn-lint, checkov (failures only, none allowed unless skipped inline with
 # a reason) and the drift check against the Rust sources (infra/tests/test_drift.py).
@@ -79,7 +94,7 @@ e2e: venv portal chromium
 # Release binaries of the Lambda functions (slow: not part of `make test`), in a target
 # directory of their own so that release and debug builds never evict each other.
 RELEASE_TARGET_DIR ?= $(HOME)/.cache/atelier/release-target
-FUNCTIONS := workspaces-api catalog-api state-sync scheduler
+FUNCTIONS := workspaces-api catalog-api state-sync scheduler cost-actuals
 
 release:
 	CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) cargo build --release $(addprefix -p ,$(FUNCTIONS))

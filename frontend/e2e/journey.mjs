@@ -164,6 +164,9 @@ async function axe(page, label) {
 }
 
 async function shot(page, name) {
+  // Responsive: nothing makes the page scroll sideways (wide tables scroll inside their frame).
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  if (scroll > inner) throw new Error(`${name}: the page is ${scroll} px wide in a ${inner} px window`);
   await page.screenshot({ path: path.join(results, `${name}.png`), fullPage: true });
 }
 
@@ -492,7 +495,8 @@ async function main() {
   await adaContext.close();
 
   // fiona (finance)
-  const fionaContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  // A small laptop screen.
+  const fionaContext = await browser.newContext({ viewport: { width: 1024, height: 700 }, acceptDownloads: true });
   fionaContext.setDefaultTimeout(STEP_TIMEOUT);
   const fiona = await fionaContext.newPage();
   await step('fiona previews the month and downloads the CSV (comma and semicolon); totals match the report', async () => {
@@ -524,6 +528,13 @@ async function main() {
     const filtered = await fiona.getByTestId('finance-total').getAttribute('data-amount');
     if (cents(filtered) !== cents(aliceTotal)) throw new Error(`CC-ONCOLOGY preview ${filtered} differs from alice's total ${aliceTotal}`);
     if ((await fiona.locator('tr[data-user="bob"]').count()) !== 0) throw new Error('bob (CC-CARDIOLOGY) is in the CC-ONCOLOGY preview');
+  });
+  await step('the finance screen in French, on a small laptop screen', async () => {
+    await fiona.getByLabel('Language').selectOption('fr');
+    await fiona.getByRole('heading', { name: 'Export finance', level: 1 }).waitFor();
+    await fiona.getByRole('button', { name: 'Télécharger le CSV' }).waitFor();
+    await axe(fiona, 'finance (fr)');
+    await shot(fiona, '12-finance-fr-1024');
   });
   await fionaContext.close();
 }

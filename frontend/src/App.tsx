@@ -8,6 +8,7 @@ import { href, useRoute } from './router';
 import { Admin } from './screens/Admin';
 import { AdminCosts } from './screens/AdminCosts';
 import { Budgets } from './screens/Budgets';
+import { AdminDatasets } from './screens/Datasets';
 import { DefaultSchedule } from './screens/DefaultSchedule';
 import { Finance } from './screens/Finance';
 import { Catalog } from './screens/Catalog';
@@ -131,6 +132,7 @@ export function App({ config }: { config: PortalConfig }) {
   else if (route.name === 'adminCosts') screen = gated(isAdmin, <AdminCosts />);
   else if (route.name === 'adminBudgets') screen = gated(isAdmin, <Budgets />);
   else if (route.name === 'adminSchedule') screen = gated(isAdmin, <DefaultSchedule />);
+  else if (route.name === 'adminDatasets') screen = gated(isAdmin, <AdminDatasets />);
   else if (route.name === 'finance') screen = gated(isFinance, <Finance />);
   else screen = <p>{t('notFound')}</p>;
 

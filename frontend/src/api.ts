@@ -99,6 +99,8 @@ export interface Workspace {
   schedule: Schedule;
   override: Override | null;
   nextTransition: Transition | null;
+  /** Ids of the attached datasets (mounted read-only under /data). */
+  datasets?: string[];
 }
 
 export type EventAction = 'create' | 'start' | 'stop' | 'hibernate' | 'terminate' | 'sync' | 'schedule' | 'override';
@@ -257,6 +259,62 @@ export interface OrgBudget {
   policy: BudgetPolicy;
 }
 
+export type Classification = 'public' | 'internal' | 'confidential' | 'clinical';
+export const CLASSIFICATIONS: Classification[] = ['public', 'internal', 'confidential', 'clinical'];
+
+export interface Readers {
+  groups: string[];
+  users: string[];
+}
+
+/** A dataset (shared/web/src/datasets.rs); `readers` only for admins. */
+export interface Dataset {
+  id: string;
+  name: string;
+  description: string;
+  location: string;
+  classification: Classification;
+  owner: string;
+  readers?: Readers;
+  readable: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  description: string;
+  location: string;
+  classification: Classification;
+  owner: string;
+  readers: Readers;
+}
+
+export interface AccessInterval {
+  datasetId: string;
+  user: string;
+  workspaceId: string;
+  from: string;
+  until: string | null;
+}
+
+export interface AccessEvent {
+  at: string;
+  datasetId: string;
+  action: 'grant' | 'revoke' | 'attach' | 'detach';
+  actor: string;
+  user?: string;
+  group?: string;
+  workspaceId?: string;
+  reason?: string;
+}
+
+export interface DataAccess {
+  datasetId?: string;
+  intervals: AccessInterval[];
+  events: AccessEvent[];
+}
+
 export type Separator = 'comma' | 'semicolon';
 
 /** A CSV export as downloaded. */
@@ -272,15 +330,15 @@ export interface CsvFile {
  */
 export const ROUTES = {
   me: { method: 'GET', path: '/v1/me' },
-  products: { method: 'GET', path: '/v1/products' },
-  listWorkspaces: { method: 'GET', path: '/v1/workspaces' },
+  products: { method: 'GET', path: '/v1/products', query: ['limit', 'nextToken'] },
+  listWorkspaces: { method: 'GET', path: '/v1/workspaces', query: ['limit', 'nextToken', 'all', 'owner'] },
   createWorkspace: { method: 'POST', path: '/v1/workspaces' },
   getWorkspace: { method: 'GET', path: '/v1/workspaces/{id}' },
   terminateWorkspace: { method: 'DELETE', path: '/v1/workspaces/{id}' },
   startWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/start' },
   stopWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/stop' },
   hibernateWorkspace: { method: 'POST', path: '/v1/workspaces/{id}/hibernate' },
-  workspaceEvents: { method: 'GET', path: '/v1/workspaces/{id}/events' },
+  workspaceEvents: { method: 'GET', path: '/v1/workspaces/{id}/events', query: ['limit', 'nextToken'] },
   getSchedule: { method: 'GET', path: '/v1/workspaces/{id}/schedule' },
   putSchedule: { method: 'PUT', path: '/v1/workspaces/{id}/schedule' },
   setOverride: { method: 'POST', path: '/v1/workspaces/{id}/override' },
@@ -288,14 +346,32 @@ export const ROUTES = {
   getDefaultSchedule: { method: 'GET', path: '/v1/schedules/default' },
   putDefaultSchedule: { method: 'PUT', path: '/v1/schedules/default' },
   previewSchedule: { method: 'POST', path: '/v1/schedules/preview' },
-  myCosts: { method: 'GET', path: '/v1/costs/me' },
-  usersCosts: { method: 'GET', path: '/v1/costs/users' },
-  exportCosts: { method: 'GET', path: '/v1/costs/export.csv' },
+  myCosts: { method: 'GET', path: '/v1/costs/me', query: ['month'] },
+  usersCosts: { method: 'GET', path: '/v1/costs/users', query: ['month'] },
+  exportCosts: { method: 'GET', path: '/v1/costs/export.csv', query: ['month', 'costCentre', 'separator'] },
   getBudget: { method: 'GET', path: '/v1/budgets/{user}' },
   putBudget: { method: 'PUT', path: '/v1/budgets/{user}' },
   getOrgBudget: { method: 'GET', path: '/v1/config/budget' },
   putOrgBudget: { method: 'PUT', path: '/v1/config/budget' },
-} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;
+  listDatasets: { method: 'GET', path: '/v1/datasets', query: ['limit', 'nextToken'] },
+  createDataset: { method: 'POST', path: '/v1/datasets' },
+  getDataset: { method: 'GET', path: '/v1/datasets/{id}' },
+  putDataset: { method: 'PUT', path: '/v1/datasets/{id}' },
+  deleteDataset: { method: 'DELETE', path: '/v1/datasets/{id}' },
+  datasetAccess: { method: 'GET', path: '/v1/datasets/{id}/access' },
+  exportDataAccess: { method: 'GET', path: '/v1/datasets/access.csv', query: ['month'] },
+  myDataAccess: { method: 'GET', path: '/v1/me/data-access' },
+  attachDataset: { method: 'POST', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
+  detachDataset: { method: 'DELETE', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
+} as const satisfies Record<string, ApiRoute>;
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** OpenAPI path template. */
+  path: string;
+  /** Query parameters the client may send. */
+  query?: readonly string[];
+}
 
 export type RouteName = keyof typeof ROUTES;
 
@@ -335,7 +411,10 @@ export class Api {
 
   /** Sends one request of the route table; non-2xx becomes an [`ApiError`]. */
   async send(name: RouteName, o: CallOptions = {}): Promise<Response> {
-    const route = ROUTES[name];
+    const route: ApiRoute = ROUTES[name];
+    for (const key of Object.keys(o.query ?? {})) {
+      if (!route.query?.includes(key)) throw new Error(`${name}: query parameter ${key} is not in ROUTES`);
+    }
     const h: Record<string, string> = { Accept: o.accept ?? 'application/json, application/problem+json', ...o.headers };
     const token = await this.opts.getToken();
     if (token) h.Authorization = `Bearer ${token}`;
@@ -397,8 +476,9 @@ export class Api {
     return this.call('getWorkspace', { params: { id } });
   }
 
-  create(productId: string, name: string, key: string = idempotencyKey()): Promise<Workspace> {
-    return this.call('createWorkspace', { body: { productId, name }, headers: { 'Idempotency-Key': key } });
+  create(productId: string, name: string, key: string = idempotencyKey(), datasets: string[] = []): Promise<Workspace> {
+    const body = datasets.length > 0 ? { productId, name, datasets } : { productId, name };
+    return this.call('createWorkspace', { body, headers: { 'Idempotency-Key': key } });
   }
 
   act(id: string, action: Action): Promise<Workspace> {
@@ -482,6 +562,49 @@ export class Api {
 
   setOrgBudget(input: BudgetInput): Promise<OrgBudget> {
     return this.call('putOrgBudget', { body: input });
+  }
+
+  datasets(nextToken?: string | null): Promise<Page<Dataset>> {
+    return this.call('listDatasets', { query: { limit: '100', nextToken } });
+  }
+
+  dataset(id: string): Promise<Dataset> {
+    return this.call('getDataset', { params: { id } });
+  }
+
+  createDataset(input: DatasetInput & { id: string }): Promise<Dataset> {
+    return this.call('createDataset', { body: input });
+  }
+
+  updateDataset(id: string, input: DatasetInput): Promise<Dataset> {
+    return this.call('putDataset', { params: { id }, body: input });
+  }
+
+  deleteDataset(id: string): Promise<void> {
+    return this.call('deleteDataset', { params: { id } });
+  }
+
+  datasetAccess(id: string): Promise<DataAccess> {
+    return this.call('datasetAccess', { params: { id } });
+  }
+
+  myDataAccess(): Promise<DataAccess> {
+    return this.call('myDataAccess');
+  }
+
+  /** The month's data-access trace (admins): the file's name and text. */
+  async exportDataAccess(month: string): Promise<CsvFile> {
+    const response = await this.send('exportDataAccess', { query: { month }, accept: 'text/csv, application/problem+json' });
+    const filename = dispositionFilename(response.headers.get('Content-Disposition'), `atelier-data-access-${month}.csv`);
+    return { filename, text: await response.text() };
+  }
+
+  attachDataset(id: string, datasetId: string): Promise<Workspace> {
+    return this.call('attachDataset', { params: { id, datasetId } });
+  }
+
+  detachDataset(id: string, datasetId: string): Promise<Workspace> {
+    return this.call('detachDataset', { params: { id, datasetId } });
   }
 }
 

@@ -8,6 +8,7 @@ export type Route =
   | { name: 'adminCosts' }
   | { name: 'adminBudgets' }
   | { name: 'adminSchedule' }
+  | { name: 'adminDatasets' }
   | { name: 'finance' }
   | { name: 'notFound' };
 
@@ -17,6 +18,7 @@ const FIXED: Record<string, Route['name']> = {
   '/admin/costs': 'adminCosts',
   '/admin/budgets': 'adminBudgets',
   '/admin/schedule': 'adminSchedule',
+  '/admin/datasets': 'adminDatasets',
   '/finance': 'finance',
 };
 
@@ -46,6 +48,8 @@ export function href(route: Route): string {
       return '#/admin/budgets';
     case 'adminSchedule':
       return '#/admin/schedule';
+    case 'adminDatasets':
+      return '#/admin/datasets';
     case 'finance':
       return '#/finance';
     default:

@@ -5,7 +5,9 @@ const schedule: Schedule = { timezone: 'Europe/Paris', windows: [], holidays: nu
 
 /** The template of ROUTES that `method path` matches, or null. */
 function match(method: string, path: string): string | null {
-  for (const r of Object.values(ROUTES)) {
+  // Literal paths first, as the router does (/v1/datasets/access.csv before /v1/datasets/{id}).
+  const routes = Object.values(ROUTES).sort((a, b) => Number(a.path.includes('{')) - Number(b.path.includes('{')));
+  for (const r of routes) {
     const re = new RegExp(`^${r.path.replace(/[.]/g, '\\.').replace(/\{\w+\}/g, '[^/]+')}$`);
     if (r.method === method && re.test(path)) return `${r.method} ${r.path}`;
   }
@@ -20,10 +22,18 @@ describe('the route table', () => {
       getToken: () => 't',
       fetch: (async (url: string, init: RequestInit) => {
         seen.push(`${init.method} ${new URL(url).pathname}`);
-        return new Response(url.includes('export.csv') ? 'month\r\n' : '{"items":[],"nextToken":null}', { status: 200 });
+        return new Response(url.includes('.csv') ? 'month\r\n' : '{"items":[],"nextToken":null}', { status: 200 });
       }) as unknown as typeof fetch,
     });
     const budget = { amount: null, thresholds: [80, 100], policy: 'notify' as const };
+    const datasetInput = {
+      name: 'D',
+      description: '',
+      location: 's3://lake/d/',
+      classification: 'clinical' as const,
+      owner: 'o',
+      readers: { groups: [], users: [] },
+    };
     await Promise.all([
       api.me(),
       api.products(),
@@ -46,6 +56,16 @@ describe('the route table', () => {
       api.setBudget('alice', budget),
       api.orgBudget(),
       api.setOrgBudget(budget),
+      api.datasets(),
+      api.dataset('d'),
+      api.createDataset({ id: 'd', ...datasetInput }),
+      api.updateDataset('d', datasetInput),
+      api.deleteDataset('d'),
+      api.datasetAccess('d'),
+      api.exportDataAccess('2026-11'),
+      api.myDataAccess(),
+      api.attachDataset('w', 'd'),
+      api.detachDataset('w', 'd'),
     ]);
     const unmatched = seen.filter((s) => match(...(s.split(' ') as [string, string])) === null);
     expect(unmatched).toEqual([]);

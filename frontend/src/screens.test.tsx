@@ -191,7 +191,7 @@ describe('finance', () => {
     renderWith(api, <Finance />);
     const total = await screen.findByTestId('finance-total');
     expect(total.getAttribute('data-amount')).toBe('2.70');
-    expect(total.textContent).toBe('Total €2.70 (2 users)');
+    expect(total.textContent).toBe('Total €2.70 (users: 2)');
     fireEvent.change(screen.getByLabelText('Cost centre'), { target: { value: 'CC-CARDIOLOGY' } });
     expect(screen.getByTestId('finance-total').getAttribute('data-amount')).toBe('2.35');
     expect(screen.queryByText('alice')).toBeNull();

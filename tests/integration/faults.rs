@@ -56,6 +56,7 @@ fn router_with_store(app: &LocalApp, store: Arc<dyn WorkspaceStore>) -> axum::Ro
     atelier_web::run::finish(workspaces::router(workspaces::WorkspacesState {
         verifier: app.verifier.clone(),
         workspaces,
+        datasets: app.datasets.clone(),
     }))
 }
 
@@ -162,6 +163,7 @@ async fn ec2_incorrect_instance_state_on_start_is_reconciled_by_state_sync() {
     let router = atelier_web::run::finish(workspaces::router(workspaces::WorkspacesState {
         verifier: app.app.verifier.clone(),
         workspaces,
+        datasets: app.app.datasets.clone(),
     }));
     let token = app.token("alice").await;
     let response =

@@ -1,10 +1,16 @@
 //! Integration tests: the real adapters and routers against a moto server the harness
 //! starts itself, with real Cognito tokens.
 
+mod actuals;
 mod adapters;
 mod authorization;
+mod bodies;
+mod budgets;
+mod call_budgets;
 mod costs;
+mod datasets;
 mod faults;
+mod limits;
 mod openapi;
 mod scheduler;
 mod state_sync;

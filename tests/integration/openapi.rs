@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use atelier_tests::spawn_app;
 use http::{Method, StatusCode};
 
-use crate::authorization::{ROLES, registered_routes, rows};
+use crate::authorization::{ROLES, registered_routes, resource_rows, rows};
 
 fn documented() -> BTreeSet<(String, String)> {
     let document = atelier_web::openapi::document().expect("the fragments merge");
@@ -71,6 +71,24 @@ fn documented_roles_agree_with_the_authorization_matrix() {
             let documented_statuses = operation["responses"].as_object().unwrap();
             if !documented_statuses.contains_key(&expected.to_string()) {
                 problems.push(format!("{} {}: status {expected} is not documented", row.method, row.path));
+            }
+        }
+    }
+    // The workspace routes on the caller's own, someone else's and a missing workspace.
+    for row in resource_rows() {
+        let pointer = format!("/paths/{}/{}", row.path.replace('/', "~1"), row.method.as_str().to_lowercase());
+        let operation = document.pointer(&pointer).expect("documented (checked above)");
+        let roles: Vec<&str> =
+            operation["x-atelier-roles"].as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+        for (i, user) in ROLES.iter().enumerate() {
+            for expected in [row.own[i], row.others[i], row.missing[i]] {
+                if (200..300).contains(&expected) && !roles.contains(&role_of(user)) {
+                    problems
+                        .push(format!("{} {} as {user}: {expected}, but not in x-atelier-roles", row.method, row.path));
+                }
+                if expected != 0 && !operation["responses"].as_object().unwrap().contains_key(&expected.to_string()) {
+                    problems.push(format!("{} {}: status {expected} is not documented", row.method, row.path));
+                }
             }
         }
     }

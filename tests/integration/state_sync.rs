@@ -28,6 +28,7 @@ async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
         error: None,
         version: 1,
         schedule: Default::default(),
+        datasets: Vec::new(),
     };
     let event = Event {
         at: now,

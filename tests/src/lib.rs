@@ -3,12 +3,19 @@
 //! the demo users and catalog, the real adapters, and the API router called in-process.
 
 use std::{
-    collections::HashMap,
-    sync::{Mutex, OnceLock},
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use atelier_devstack::{MotoServer, Seed, Seeded, local::LocalApp, sdk_config, seed::DEFAULT_PASSWORD};
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use aws_smithy_runtime_api::client::{
+    http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    },
+    orchestrator::HttpRequest,
+    runtime_components::RuntimeComponents,
+};
 use axum::{Router, body::Body};
 use http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
@@ -34,8 +41,85 @@ pub struct TestApp {
     pub app: LocalApp,
     pub router: Router,
     pub seeded: Seeded,
+    /// The SDK configuration of the harness itself (seeding, sign-in): not counted.
     pub sdk: aws_config::SdkConfig,
+    /// Every AWS API call the application's adapters make.
+    pub aws_calls: AwsCalls,
     tokens: Mutex<HashMap<String, String>>,
+}
+
+/// The AWS API calls an application made, as `Service.Operation` (e.g. `DynamoDB.Query`),
+/// counted at the HTTP layer: every attempt, retries included, is one call.
+#[derive(Debug, Clone, Default)]
+pub struct AwsCalls(Arc<Mutex<Vec<String>>>);
+
+impl AwsCalls {
+    /// Forgets the calls counted so far.
+    pub fn reset(&self) {
+        self.0.lock().expect("lock").clear();
+    }
+
+    /// The calls counted since the last reset, by operation.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for call in self.0.lock().expect("lock").iter() {
+            *counts.entry(call.clone()).or_default() += 1;
+        }
+        counts
+    }
+
+    fn record(&self, call: String) {
+        self.0.lock().expect("lock").push(call);
+    }
+}
+
+/// The SDK's own HTTP client, with every request recorded in an [`AwsCalls`].
+#[derive(Debug)]
+struct CountingClient {
+    inner: SharedHttpClient,
+    calls: AwsCalls,
+}
+
+impl HttpClient for CountingClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(CountingConnector {
+            inner: self.inner.http_connector(settings, components),
+            calls: self.calls.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CountingConnector {
+    inner: SharedHttpConnector,
+    calls: AwsCalls,
+}
+
+impl HttpConnector for CountingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.calls.record(operation_of(&request));
+        self.inner.call(request)
+    }
+}
+
+/// `Service.Operation` of an SDK request: from `X-Amz-Target` for the JSON protocols
+/// (DynamoDB, Cognito, Service Catalog), from the `Action=` form field for EC2's query protocol.
+fn operation_of(request: &HttpRequest) -> String {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        let (service, operation) = target.split_once('.').unwrap_or(("unknown", target));
+        let service = match service {
+            s if s.starts_with("DynamoDB") => "DynamoDB",
+            s if s.starts_with("AWSCognitoIdentityProvider") => "Cognito",
+            s if s.contains("ServiceCatalog") => "ServiceCatalog",
+            s => s,
+        };
+        return format!("{service}.{operation}");
+    }
+    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+    match body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
+        Some(action) => format!("EC2.{action}"),
+        None => format!("unknown {}", request.uri()),
+    }
 }
 
 /// A response, with its body parsed as JSON (`Value::Null` when empty or not JSON).
@@ -52,6 +136,10 @@ impl TestResponse {
         self.body[field].as_str().unwrap_or_else(|| panic!("no string {field} in {}", self.body)).to_owned()
     }
 }
+
+/// Cap on active workspaces per user in [`spawn_app`]'s applications: high enough that tests
+/// about something else never meet it (the cap has its own tests, [`spawn_app_with_max_active`]).
+pub const TEST_MAX_ACTIVE: u32 = 1_000;
 
 /// Calls `router` in-process (for routers a test wires itself, e.g. with a faulty adapter).
 pub async fn call_router(
@@ -86,13 +174,26 @@ pub async fn call_router(
 
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_max_active(TEST_MAX_ACTIVE).await
+}
+
+/// [`spawn_app`] with at most `max_active` active workspaces per user.
+pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
     let endpoint = moto().endpoint();
     let sdk = sdk_config(&endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding the local stack");
-    let app = LocalApp::new(&sdk, &endpoint, &seeded, "http://localhost");
+    let aws_calls = AwsCalls::default();
+    // The client aws-config would pick (rustls with aws-lc), wrapped to count.
+    let inner = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    let counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() }).build();
+    let app = LocalApp::with_max_active(&counted, &endpoint, &seeded, "http://localhost", max_active);
     let router = app.router();
-    TestApp { app, router, seeded, sdk, tokens: Mutex::new(HashMap::new()) }
+    TestApp { app, router, seeded, sdk, aws_calls, tokens: Mutex::new(HashMap::new()) }
 }
 
 impl TestApp {
@@ -209,6 +310,22 @@ impl TestApp {
     /// The state of workspace `id` as `user` sees it.
     pub async fn state(&self, user: &str, id: &str) -> String {
         self.get(user, &format!("/v1/workspaces/{id}")).await.str("state")
+    }
+
+    /// Registers a clinical dataset `id` as ada at `s3://atelier-lake/<id>/`, readable by
+    /// `groups` and `users`, asserting 201.
+    pub async fn register_dataset(&self, id: &str, groups: &[&str], users: &[&str]) {
+        let body = serde_json::json!({
+            "id": id,
+            "name": format!("Dataset {id}"),
+            "description": "Registered by a test",
+            "location": format!("s3://atelier-lake/{id}/"),
+            "classification": "clinical",
+            "owner": "data-office",
+            "readers": { "groups": groups, "users": users },
+        });
+        let response = self.post("ada", "/v1/datasets", Some(body)).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     }
 
     /// Creates a workspace as `user` and syncs it to RUNNING.

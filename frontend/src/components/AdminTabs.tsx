@@ -9,6 +9,7 @@ export function AdminTabs({ current }: { current: Route['name'] }) {
     { route: { name: 'adminCosts' }, label: t('tabCosts') },
     { route: { name: 'adminBudgets' }, label: t('tabBudgets') },
     { route: { name: 'adminSchedule' }, label: t('tabSchedule') },
+    { route: { name: 'adminDatasets' }, label: t('tabDatasets') },
   ];
   return (
     <nav className="tabs" aria-label={t('adminSections')}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Product } from '../api';
 import { useApp } from '../app-context';
 import { Dialog, ErrorMessage, Loading } from '../components/common';
+import { DatasetPicker } from '../components/DatasetPicker';
 import { useI18n } from '../i18n';
 import { formatMoney, multiply, WORKING_DAY_HOURS } from '../money';
 import { navigate } from '../router';
@@ -78,6 +79,7 @@ export function LaunchDialog({ product, onClose }: { product: Product; onClose: 
   const { t } = useI18n();
   const [name, setName] = useState('');
   const [preset, setPreset] = useState<Preset>('office');
+  const [datasets, setDatasets] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   // One key per dialog: a retried submit returns the same workspace.
@@ -90,7 +92,7 @@ export function LaunchDialog({ product, onClose }: { product: Product; onClose: 
     setBusy(true);
     setError(null);
     try {
-      const created = await api.create(product.id, name.trim(), key);
+      const created = await api.create(product.id, name.trim(), key, datasets);
       if (preset === 'always') {
         await api.setSchedule(created.id, { ...created.schedule, enabled: false });
       }
@@ -133,6 +135,7 @@ export function LaunchDialog({ product, onClose }: { product: Product; onClose: 
             </span>
           </label>
         </fieldset>
+        <DatasetPicker selected={datasets} onChange={setDatasets} />
         {error !== null && <ErrorMessage error={error} />}
         <div className="dialog-buttons">
           <button type="button" className="secondary" onClick={onClose}>

@@ -4,6 +4,7 @@ import { useApp } from '../app-context';
 import { WorkspaceActions } from '../components/actions';
 import { ErrorMessage, Loading, StateBadge } from '../components/common';
 import { ScheduleEditor } from '../components/ScheduleEditor';
+import { WorkspaceDatasets } from '../components/DatasetPicker';
 import { describeSchedule, describeTransition, formatDateTime, formatTime, nextLocalTime } from '../format';
 import { useI18n } from '../i18n';
 import { FAST_POLL_MS, SLOW_POLL_MS, usePolling } from '../poll';
@@ -82,6 +83,7 @@ export function WorkspacePage({ id }: { id: string }) {
           <WorkspaceActions workspace={w} onChanged={changed} />
         </div>
         <SchedulePanel workspace={w} onChanged={changed} />
+        <WorkspaceDatasets workspace={w} onChanged={changed} />
       </div>
       <h2>{t('history')}</h2>
       {data.events.length === 0 ? (

@@ -41,7 +41,8 @@ async fn run() -> Result<(), Error> {
     let seeded = Seed::default().apply(&sdk).await?;
     let bind = env("ATELIER_BIND", "127.0.0.1:8080");
     let url = format!("http://{bind}");
-    let app = LocalApp::new(&sdk, &moto.endpoint(), &seeded, &url);
+    let max_active = atelier_adapters::dynamodb::max_active_from_env()?;
+    let app = LocalApp::with_max_active(&sdk, &moto.endpoint(), &seeded, &url, max_active);
     tokio::spawn(app.clone().sync_forever(sync_every));
     tokio::spawn(app.clone().scheduler_forever(scheduler_every));
     let router = app.router_with_portal(&repo_root().join("frontend/dist"));

@@ -7,7 +7,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use atelier_domain::{Profile, UpstreamError, ports::UserDirectory};
+use atelier_domain::{Profile, UpstreamError, costs::budget::KnownUsers, ports::UserDirectory};
 use aws_sdk_cognitoidentityprovider::Client;
 
 use crate::upstream;
@@ -59,5 +59,47 @@ impl UserDirectory for CognitoDirectory {
         }
         cache.insert(username.to_owned(), (Instant::now(), profile.clone()));
         Ok(profile)
+    }
+}
+
+#[async_trait]
+impl KnownUsers for CognitoDirectory {
+    async fn exists(&self, username: &str) -> Result<bool, UpstreamError> {
+        match self.client.admin_get_user().user_pool_id(&self.user_pool_id).username(username).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::error_code(&e) == Some("UserNotFoundException") => Ok(false),
+            Err(e) => Err(upstream("cognito-idp", "AdminGetUser", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl atelier_domain::datasets::GroupDirectory for CognitoDirectory {
+    /// Never cached: revocation must see a removal from a group on the next pass.
+    async fn groups(&self, username: &str) -> Result<Vec<String>, UpstreamError> {
+        let mut groups = Vec::new();
+        let mut token = None;
+        loop {
+            let output = match self
+                .client
+                .admin_list_groups_for_user()
+                .user_pool_id(&self.user_pool_id)
+                .username(username)
+                .limit(60)
+                .set_next_token(token)
+                .send()
+                .await
+            {
+                Ok(output) => output,
+                // A user removed from the pool reads nothing.
+                Err(e) if crate::error_code(&e) == Some("UserNotFoundException") => return Ok(Vec::new()),
+                Err(e) => return Err(upstream("cognito-idp", "AdminListGroupsForUser", e)),
+            };
+            groups.extend(output.groups().iter().filter_map(|g| g.group_name()).map(str::to_owned));
+            match output.next_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(groups),
+            }
+        }
     }
 }

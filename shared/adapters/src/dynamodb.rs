@@ -7,18 +7,38 @@
 //! | workspace | `WS#<id>` | `WS` | `by-owner`: `OWNER#<username>` / `<created µs>#<id>`; `by-state`: `STATE#<state>` / `<updated µs>#<id>`; `by-kind`: `WS` / `<created µs>#<id>` |
 //! | event | `WS#<id>` | `EV#<at µs>#<version>` | — |
 //! | idempotency key | `IDEM#<owner>#<key>` | `IDEM` | — (`ttl`) |
+//! | active workspaces of a user | `USER#<owner>` | `ACTIVE` | — (`active`: a number) |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `by-kind`: `PRODUCT` / `<id>` |
 //! | default schedule | `CONFIG#schedule` | `CONFIG` | — |
 //! | scheduler state | `SCHEDULER#state` | `STATE` | — |
+//! | month index entry | `COSTMONTH#<YYYY-MM>` | `WS#<created µs>#<id>` | — (a workspace snapshot, no index keys) |
+//! | month index seal | `COSTMONTH#<YYYY-MM>` | `SEALED` | — |
+//! | default budget | `CONFIG#budget` | `CONFIG` | — |
+//! | user budget | `BUDGET` | `USER#<username>` | — |
+//! | budget crossing | `BUDGETEVENT#<YYYY-MM>` | `<username>#<threshold, 4 digits>` | — |
+//! | Cost Explorer actuals | `ACTUALS#<YYYY-MM>` | `ACTUALS` | — |
 //!
 //! Every state change is a conditional write on the stored `version` and `state`, and
-//! appends its event in the same transaction. No request path scans.
+//! appends its event and its month index entry in the same transaction. No request path
+//! scans.
+//!
+//! The per-user cap on active workspaces (neither TERMINATED nor FAILED) is a counter item
+//! written in the same transactions: a create adds one on the condition that the count is
+//! below the cap, and every update that moves a workspace into or out of TERMINATED/FAILED
+//! adds -1 or +1. Two creates racing for the last slot cannot both pass the condition
+//! (DynamoDB serialises transactions on an item), so the cap holds without a read-then-write.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use atelier_domain::{
     Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    costs::{
+        MONTH_BOUNDARY, MonthIndex,
+        actuals::{ActualStore, Actuals},
+        budget::{Budget, BudgetStore, Crossing, Versioned},
+        month::Month,
+    },
     ports::{
         Catalog, IdempotencyRecord, Inserted, Page, PageRequest, ScheduleDefaults, SchedulerRuns, StoreError,
         WorkspaceFilter, WorkspaceStore,
@@ -31,7 +51,7 @@ use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
     },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -39,6 +59,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::upstream;
+
+mod datasets;
 
 /// Index over one owner's workspaces, newest first.
 pub const BY_OWNER: &str = "by-owner";
@@ -52,17 +74,79 @@ pub const BY_KIND: &str = "by-kind";
 pub const INDEXES: [(&str, &str, &str); 3] =
     [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
 
+/// Most active workspaces (neither TERMINATED nor FAILED) one user may have, unless
+/// configured otherwise (`ATELIER_MAX_ACTIVE_WORKSPACES`, [`Table::with_max_active`]).
+pub const DEFAULT_MAX_ACTIVE_WORKSPACES: u32 = 5;
+
+/// The cap on active workspaces per user: `ATELIER_MAX_ACTIVE_WORKSPACES` (a whole number, at
+/// least 1), else [`DEFAULT_MAX_ACTIVE_WORKSPACES`].
+pub fn max_active_from_env() -> Result<u32, crate::settings::SettingsError> {
+    match crate::settings::optional("ATELIER_MAX_ACTIVE_WORKSPACES") {
+        None => Ok(DEFAULT_MAX_ACTIVE_WORKSPACES),
+        Some(value) => parse_max_active(&value).ok_or(crate::settings::SettingsError::Invalid {
+            name: "ATELIER_MAX_ACTIVE_WORKSPACES",
+            value,
+            expected: "a whole number of workspaces, at least 1",
+        }),
+    }
+}
+
+fn parse_max_active(value: &str) -> Option<u32> {
+    value.trim().parse().ok().filter(|n| *n >= 1)
+}
+
 /// The Atelier table.
 #[derive(Clone, Debug)]
 pub struct Table {
     client: Client,
     name: String,
+    max_active: u32,
 }
 
 impl Table {
-    /// The table `name`, through `client`.
+    /// The table `name`, through `client`, with the default cap on active workspaces.
     pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
+        Self { client, name: name.into(), max_active: DEFAULT_MAX_ACTIVE_WORKSPACES }
+    }
+
+    /// The same table, letting each user have at most `max` active workspaces.
+    pub fn with_max_active(mut self, max: u32) -> Self {
+        self.max_active = max;
+        self
+    }
+
+    /// The cap on active workspaces per user.
+    pub fn max_active(&self) -> u32 {
+        self.max_active
+    }
+
+    /// How many active workspaces the counter item says `owner` has (0 when none was ever
+    /// created).
+    pub async fn active_workspaces(&self, owner: &str) -> Result<i64, StoreError> {
+        let item = self.get_item(active_pk(owner), ACTIVE_SK.into()).await?;
+        let count = item.as_ref().and_then(|item| item.get("active")).and_then(|v| v.as_n().ok());
+        count.map_or(Ok(0), |n| n.parse().map_err(|e| corrupt("active workspaces counter", e)))
+    }
+
+    /// Adds `delta` to `owner`'s active-workspace counter; with `below`, only when the count is
+    /// below it (a create). Part of the transaction that moves the workspace.
+    fn count_active(&self, owner: &str, delta: i64, below: Option<u32>) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(active_pk(owner)))
+            .key("sk", AttributeValue::S(ACTIVE_SK.into()))
+            .update_expression("ADD #active :delta")
+            .expression_attribute_names("#active", "active")
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+        if let Some(max) = below {
+            update = update
+                .condition_expression("attribute_not_exists(#active) OR #active < :max")
+                .expression_attribute_values(":max", AttributeValue::N(max.to_string()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Update", false, e)))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The table's name.
@@ -182,6 +266,7 @@ impl WorkspaceStore for Table {
             self.put(&WorkspaceItem::try_from(workspace)?, "attribute_not_exists(pk)", &[])?,
             self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
         ];
+        let key_index = idempotency.map(|_| items.len());
         if let Some(record) = idempotency {
             // An expired key (not yet deleted by TTL) may be reused.
             items.push(self.put(
@@ -190,11 +275,24 @@ impl WorkspaceStore for Table {
                 &[("#ttl", ":now", AttributeValue::N(Timestamp::now().as_second().to_string()))],
             )?);
         }
+        let counter_index = items.len();
+        let active = is_active(workspace.state);
+        if active {
+            items.push(self.count_active(&workspace.owner.username, 1, Some(self.max_active))?);
+        }
+        // After the counter, whose position the cancellation codes are read at.
+        items.push(self.month_entry(workspace, event.at)?);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(Inserted::Created),
             Err(e) => match cancellation_codes(&e) {
-                Some(codes) if codes.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => Ok(Inserted::KeyTaken),
-                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => Err(StoreError::Conflict),
+                // The same key won first: the caller replays it, whatever the counter says.
+                Some(codes) if key_index.is_some_and(|i| failed_check(&codes, i)) => Ok(Inserted::KeyTaken),
+                Some(codes) if active && failed_check(&codes, counter_index) => {
+                    Ok(Inserted::ActiveLimit { max: self.max_active })
+                }
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
+                    Err(StoreError::Conflict)
+                }
                 Some(codes) if codes.iter().any(|c| c == "ThrottlingError") => Err(throttled(e).into()),
                 _ => Err(upstream("dynamodb", "TransactWriteItems", e).into()),
             },
@@ -239,7 +337,10 @@ impl WorkspaceStore for Table {
             ("#state", ":expected_state", AttributeValue::S(expected_state.as_str().to_owned())),
         ];
         let put = self.put(&WorkspaceItem::try_from(workspace)?, condition, &values)?;
-        let Some(event) = event else {
+        // Into or out of TERMINATED/FAILED: the owner's active count moves in the same transaction.
+        let delta = i64::from(is_active(workspace.state)) - i64::from(is_active(expected_state));
+        let counter = (delta != 0).then(|| self.count_active(&workspace.owner.username, delta, None)).transpose()?;
+        if event.is_none() && counter.is_none() {
             let put = put.put.expect("built as a put");
             return match self
                 .client
@@ -256,11 +357,17 @@ impl WorkspaceStore for Table {
                 Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
                 Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
             };
-        };
-        let items = vec![
-            put,
-            self.put(&EventItem::new(&workspace.id, workspace.version, event), "attribute_not_exists(pk)", &[])?,
-        ];
+        }
+        let mut items = vec![put];
+        if let Some(event) = event {
+            items.push(self.put(
+                &EventItem::new(&workspace.id, workspace.version, event),
+                "attribute_not_exists(pk)",
+                &[],
+            )?);
+            items.push(self.month_entry(workspace, event.at)?);
+        }
+        items.extend(counter);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(e) => match cancellation_codes(&e) {
@@ -432,6 +539,293 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The month index entry a state change at `at` writes in its transaction: the
+    /// workspace as it now is, under the month of the change. Unconditional: it carries
+    /// only what the (conditional) workspace write carries, so a replay writes the same.
+    fn month_entry(&self, workspace: &Workspace, at: Timestamp) -> Result<TransactWriteItem, StoreError> {
+        let month = Month::containing(at, &MONTH_BOUNDARY);
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(month_item(month, workspace)?))
+            .build()
+            .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A conditional single-item put: [`StoreError::Conflict`] when the condition fails.
+    async fn put_if(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<(), StoreError> {
+        let mut request =
+            self.client.put_item().table_name(&self.name).set_item(Some(item)).condition_expression(condition);
+        for (placeholder, value) in values {
+            request = request.expression_attribute_values(*placeholder, value.clone());
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+            Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
+        }
+    }
+
+    /// A versioned whole-document write: creates when `expected` is `None`, else replaces
+    /// only the stored `version` `expected`.
+    async fn put_versioned<T: Serialize>(&self, item: &T, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = to_item(item)?;
+        match expected {
+            None => self.put_if(item, "attribute_not_exists(pk)", &[]).await,
+            Some(v) => self.put_if(item, "version = :v", &[(":v", AttributeValue::N(v.to_string()))]).await,
+        }
+    }
+}
+
+#[async_trait]
+impl MonthIndex for Table {
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+        let page: Page<WorkspaceItem> =
+            self.query_page(None, ("pk", month_pk(month)), Some(("sk", "WS#")), false, page).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(Workspace::try_from).collect::<Result<_, _>>()?,
+            next_token: page.next_token,
+        })
+    }
+
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError> {
+        // An entry written by a state change is newer than this snapshot: keep it.
+        match self.put_if(month_item(month, workspace)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.get_item(month_pk(month), "SEALED".into()).await?.is_some())
+    }
+
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        let item = SealItem { pk: month_pk(month), sk: "SEALED".into(), sealed_at: at };
+        match self.put_if(to_item(&item)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, StoreError> {
+        let pk = format!("STATE#{state}");
+        let start = page.token.as_deref().map(|t| decode_token(t, "statePk", &pk)).transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(BY_STATE)
+            .key_condition_expression("statePk = :pk AND stateSk >= :since")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":since", AttributeValue::S(sort_instant(since)))
+            .limit(page.limit.clamp(1, atelier_domain::ports::MAX_PAGE_SIZE) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "Query", e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<WorkspaceItem>(i).and_then(Workspace::try_from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_token = output.last_evaluated_key.map(|k| encode_token(&k)).transpose()?;
+        Ok(Page { items, next_token })
+    }
+}
+
+const BUDGET_DEFAULT_PK: &str = "CONFIG#budget";
+const BUDGET_DEFAULT_SK: &str = "CONFIG";
+const BUDGETS_PK: &str = "BUDGET";
+
+fn user_budget_sk(user: &str) -> String {
+    format!("USER#{user}")
+}
+
+fn crossing_pk(month: &str) -> String {
+    format!("BUDGETEVENT#{month}")
+}
+
+fn crossing_sk(user: &str, threshold: u16) -> String {
+    format!("{user}#{threshold:04}")
+}
+
+/// A budget rule with its version.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BudgetItem {
+    pk: String,
+    sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(flatten)]
+    budget: Budget,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CrossingItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    crossing: Crossing,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SealItem {
+    pk: String,
+    sk: String,
+    sealed_at: Timestamp,
+}
+
+/// A month's Cost Explorer actuals, as one JSON document (a few hundred bytes per user:
+/// well under the 400 KB item limit at a thousand users).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActualsItem {
+    pk: String,
+    sk: String,
+    actuals: String,
+}
+
+impl Table {
+    async fn budget_at(&self, pk: String, sk: String) -> Result<Option<Versioned<Budget>>, StoreError> {
+        let Some(item) = self.get_item(pk, sk).await? else { return Ok(None) };
+        let item: BudgetItem = from_item(item)?;
+        Ok(Some(Versioned { value: item.budget, version: item.version }))
+    }
+}
+
+#[async_trait]
+impl BudgetStore for Table {
+    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError> {
+        self.budget_at(BUDGET_DEFAULT_PK.into(), BUDGET_DEFAULT_SK.into()).await
+    }
+
+    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = BudgetItem {
+            pk: BUDGET_DEFAULT_PK.into(),
+            sk: BUDGET_DEFAULT_SK.into(),
+            user: None,
+            budget: budget.clone(),
+            version: expected.unwrap_or(0) + 1,
+        };
+        self.put_versioned(&item, expected).await
+    }
+
+    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError> {
+        self.budget_at(BUDGETS_PK.into(), user_budget_sk(user)).await
+    }
+
+    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = BudgetItem {
+            pk: BUDGETS_PK.into(),
+            sk: user_budget_sk(user),
+            user: Some(user.to_owned()),
+            budget: budget.clone(),
+            version: expected.unwrap_or(0) + 1,
+        };
+        self.put_versioned(&item, expected).await
+    }
+
+    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(BUDGETS_PK.into()))
+            .key("sk", AttributeValue::S(user_budget_sk(user)))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+            Err(e) => Err(upstream("dynamodb", "DeleteItem", e).into()),
+        }
+    }
+
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError> {
+        let page: Page<BudgetItem> =
+            self.query_page(None, ("pk", BUDGETS_PK.into()), Some(("sk", "USER#")), false, page).await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|i| Ok((i.user.ok_or_else(|| corrupt("budget", "no user"))?, i.budget)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, next_token: page.next_token })
+    }
+
+    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError> {
+        let item = CrossingItem {
+            pk: crossing_pk(&crossing.month),
+            sk: crossing_sk(&crossing.user, crossing.threshold),
+            crossing: crossing.clone(),
+        };
+        match self.put_if(to_item(&item)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn crossings(
+        &self,
+        month: Month,
+        user: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Crossing>, StoreError> {
+        let prefix = user.map(|u| format!("{u}#"));
+        let page: Page<CrossingItem> = self
+            .query_page(
+                None,
+                ("pk", crossing_pk(&month.to_string())),
+                prefix.as_deref().map(|p| ("sk", p)),
+                false,
+                page,
+            )
+            .await?;
+        let items = page.items.into_iter().map(|i| i.crossing).filter(|c| user.is_none_or(|u| c.user == u)).collect();
+        Ok(Page { items, next_token: page.next_token })
+    }
+}
+
+#[async_trait]
+impl ActualStore for Table {
+    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError> {
+        let Some(item) = self.get_item(format!("ACTUALS#{month}"), "ACTUALS".into()).await? else {
+            return Ok(Actuals::default());
+        };
+        let item: ActualsItem = from_item(item)?;
+        serde_json::from_str(&item.actuals).map_err(|e| corrupt("actuals", e))
+    }
+
+    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError> {
+        let item = ActualsItem {
+            pk: format!("ACTUALS#{month}"),
+            sk: "ACTUALS".into(),
+            actuals: serde_json::to_string(actuals).map_err(|e| corrupt("actuals", e))?,
+        };
+        // Cost Explorer's answer for the month replaces the previous one as a whole.
+        self.replace_item(&item).await
+    }
+}
+
 /// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
 /// (the SDK does not retry cancelled transactions itself).
 fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
@@ -451,6 +845,44 @@ fn cancellation_codes<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteIt
         }
         _ => None,
     }
+}
+
+/// The attributes that put an item in a secondary index.
+const INDEX_ATTRIBUTES: [&str; 6] = ["ownerPk", "ownerSk", "statePk", "stateSk", "kindPk", "kindSk"];
+
+fn month_pk(month: Month) -> String {
+    format!("COSTMONTH#{month}")
+}
+
+fn month_sk(workspace: &Workspace) -> String {
+    format!("WS#{}#{}", sort_instant(workspace.created_at), workspace.id)
+}
+
+/// A month index entry: the workspace's item without its index keys, under the month.
+fn month_item(month: Month, workspace: &Workspace) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item = to_item(&WorkspaceItem::try_from(workspace)?)?;
+    for attribute in INDEX_ATTRIBUTES {
+        item.remove(attribute);
+    }
+    item.insert("pk".into(), AttributeValue::S(month_pk(month)));
+    item.insert("sk".into(), AttributeValue::S(month_sk(workspace)));
+    Ok(item)
+}
+
+const ACTIVE_SK: &str = "ACTIVE";
+
+fn active_pk(owner: &str) -> String {
+    format!("USER#{owner}")
+}
+
+/// Whether a workspace in `state` counts against its owner's cap.
+fn is_active(state: State) -> bool {
+    !matches!(state, State::Terminated | State::Failed)
+}
+
+/// Whether item `index` of a cancelled transaction failed its condition.
+fn failed_check(codes: &[String], index: usize) -> bool {
+    codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
 fn idempotency_pk(owner: &str, key: &str) -> String {
@@ -516,11 +948,18 @@ fn decode_token(token: &str, pk_attr: &str, pk_value: &str) -> Result<HashMap<St
 struct WorkspaceItem {
     pk: String,
     sk: String,
+    // Index keys: absent on month index snapshots, which must stay out of the indexes.
+    #[serde(default)]
     owner_pk: String,
+    #[serde(default)]
     owner_sk: String,
+    #[serde(default)]
     state_pk: String,
+    #[serde(default)]
     state_sk: String,
+    #[serde(default)]
     kind_pk: String,
+    #[serde(default)]
     kind_sk: String,
     id: String,
     name: String,
@@ -549,6 +988,9 @@ struct WorkspaceItem {
     schedule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     override_until: Option<Timestamp>,
+    /// Attached dataset ids (docs/adr/0007-datasets.md); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    datasets: Vec<String>,
 }
 
 impl TryFrom<&Workspace> for WorkspaceItem {
@@ -583,6 +1025,7 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             version: w.version,
             schedule: Some(encode_schedule(&w.schedule)?),
             override_until: w.schedule.override_until().map(|o| o.until()),
+            datasets: w.datasets.iter().map(ToString::to_string).collect(),
         })
     }
 }
@@ -615,6 +1058,11 @@ impl TryFrom<WorkspaceItem> for Workspace {
                 .transpose()?
                 .unwrap_or_default()
                 .with_override(i.override_until.map(Override::restore)),
+            datasets: i
+                .datasets
+                .iter()
+                .map(|d| atelier_domain::datasets::DatasetId::parse(d).map_err(|e| corrupt("dataset id", e)))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -697,6 +1145,15 @@ mod tests {
         let a = Timestamp::from_second(1).unwrap();
         let b = Timestamp::from_second(1_000_000_000).unwrap();
         assert!(sort_instant(a) < sort_instant(b));
+    }
+
+    #[test]
+    fn the_active_cap_is_a_whole_number_of_at_least_one() {
+        assert_eq!(parse_max_active("5"), Some(5));
+        assert_eq!(parse_max_active(" 12 "), Some(12));
+        for bad in ["0", "-1", "five", "2.5", ""] {
+            assert_eq!(parse_max_active(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -224,3 +224,74 @@ impl Provisioner for Ec2Launch {
         })
     }
 }
+
+/// Tag key prefix of a workspace's mounts: one tag `atelier:dataset:<id>` = `s3://bucket/prefix/`
+/// per attached dataset, which the machine's mount agent reads (instance metadata tags).
+pub const DATASET_TAG_PREFIX: &str = "atelier:dataset:";
+
+#[async_trait]
+impl atelier_domain::datasets::DataMounts for Ec2 {
+    async fn publish(
+        &self,
+        workspace: &Workspace,
+        mounts: &[atelier_domain::datasets::Mount],
+    ) -> Result<(), UpstreamError> {
+        let Some(instance) = workspace.provisioned.instance_id.clone() else { return Ok(()) };
+        let current = self.dataset_tags(&instance).await?;
+        let wanted: HashMap<String, String> =
+            mounts.iter().map(|m| (format!("{DATASET_TAG_PREFIX}{}", m.dataset_id), m.location.to_string())).collect();
+        let stale: Vec<Tag> = current
+            .iter()
+            .filter(|(k, _)| !wanted.contains_key(*k))
+            .map(|(k, _)| Tag::builder().key(k).build())
+            .collect();
+        let missing: Vec<Tag> = wanted
+            .iter()
+            .filter(|(k, v)| current.get(*k) != Some(*v))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        if !stale.is_empty() {
+            self.client
+                .delete_tags()
+                .resources(&instance)
+                .set_tags(Some(stale))
+                .send()
+                .await
+                .map_err(|e| upstream("ec2", "DeleteTags", e))?;
+        }
+        if !missing.is_empty() {
+            self.client
+                .create_tags()
+                .resources(&instance)
+                .set_tags(Some(missing))
+                .send()
+                .await
+                .map_err(|e| upstream("ec2", "CreateTags", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Ec2 {
+    /// The `atelier:dataset:*` tags of an instance, key to value.
+    pub async fn dataset_tags(&self, instance_id: &str) -> Result<HashMap<String, String>, UpstreamError> {
+        let mut tags = HashMap::new();
+        let mut pages = self
+            .client
+            .describe_tags()
+            .filters(Filter::builder().name("resource-id").values(instance_id).build())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| upstream("ec2", "DescribeTags", e))?;
+            for tag in page.tags() {
+                if let (Some(k), Some(v)) = (tag.key(), tag.value())
+                    && k.starts_with(DATASET_TAG_PREFIX)
+                {
+                    tags.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        Ok(tags)
+    }
+}

@@ -14,13 +14,16 @@ use atelier_adapters::{
 };
 use atelier_domain::{
     DomainError,
+    costs::{BudgetWatch, WatchReport},
+    datasets::{DatasetSync, DatasetSyncReport, Datasets},
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
     service::Workspaces,
     sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
-    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, extract::JsonBody, workspaces,
+    ApiError, JwtVerifier, VerifierSettings, budgets, catalog, config::PortalConfig, costs, datasets,
+    extract::JsonBody, workspaces,
 };
 use axum::{Json, Router, extract::State, routing::post};
 use jiff::Timestamp;
@@ -33,15 +36,29 @@ pub struct LocalApp {
     pub table: Arc<Table>,
     pub provisioner: Arc<dyn Provisioner>,
     pub power: Arc<Ec2>,
+    pub directory: Arc<CognitoDirectory>,
     pub workspaces: Workspaces,
+    pub datasets: Datasets,
     pub verifier: Arc<JwtVerifier>,
     pub portal: PortalConfig,
 }
 
 impl LocalApp {
-    /// Wires the adapters against the local server at `endpoint`, for the seeded pool.
+    /// Wires the adapters against the local server at `endpoint`, for the seeded pool, with
+    /// the default cap on active workspaces per user.
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str, seeded: &Seeded, api_url: &str) -> Self {
-        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table));
+        Self::with_max_active(sdk, endpoint, seeded, api_url, atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES)
+    }
+
+    /// [`LocalApp::new`], letting each user have at most `max_active` active workspaces.
+    pub fn with_max_active(
+        sdk: &aws_config::SdkConfig,
+        endpoint: &str,
+        seeded: &Seeded,
+        api_url: &str,
+        max_active: u32,
+    ) -> Self {
+        let table = Arc::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), &seeded.table).with_max_active(max_active));
         let provisioner = atelier_adapters::provisioner(
             sdk,
             &ProvisionerSettings {
@@ -59,8 +76,14 @@ impl LocalApp {
             catalog: table.clone(),
             provisioner: provisioner.clone(),
             power: power.clone(),
-            directory,
+            directory: directory.clone(),
             defaults: table.clone(),
+        };
+        let datasets = Datasets {
+            store: table.clone(),
+            workspaces: table.clone(),
+            groups: directory.clone(),
+            mounts: power.clone(),
         };
         let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
             REGION,
@@ -75,7 +98,7 @@ impl LocalApp {
             user_pool_client_id: seeded.client_id.clone(),
             cognito_endpoint: Some(endpoint.to_owned()),
         };
-        Self { table, provisioner, power, workspaces, verifier, portal }
+        Self { table, provisioner, power, directory, workspaces, datasets, verifier, portal }
     }
 
     /// Every API route plus `/config.json`, as API Gateway would expose them.
@@ -93,8 +116,14 @@ impl LocalApp {
             .merge(workspaces::router(workspaces::WorkspacesState {
                 verifier: self.verifier.clone(),
                 workspaces: self.workspaces.clone(),
+                datasets: self.datasets.clone(),
             }))
-            .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.workspaces.costs() }))
+            .merge(datasets::router(datasets::DatasetsState {
+                verifier: self.verifier.clone(),
+                datasets: self.datasets.clone(),
+            }))
+            .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.costs() }))
+            .merge(budgets::router(budgets::BudgetsState { verifier: self.verifier.clone(), budgets: self.budgets() }))
             .merge(catalog::router(catalog::CatalogState {
                 verifier: self.verifier.clone(),
                 catalog: self.table.clone(),
@@ -126,12 +155,24 @@ impl LocalApp {
             .merge(router.fallback_service(spa))
     }
 
-    /// One state-sync pass.
+    /// One state-sync pass: the workspaces' states, then the datasets' revocation pass
+    /// (as the state-sync function does).
     pub async fn sync_once(&self) -> Result<SyncReport, atelier_domain::DomainError> {
-        self.sync_at(jiff::Timestamp::now()).await
+        let report = self.sync_at(jiff::Timestamp::now()).await?;
+        let datasets = self.dataset_sync_once().await?;
+        if !datasets.detached.is_empty() || !datasets.failed.is_empty() {
+            tracing::info!(detached = ?datasets.detached, failed = ?datasets.failed, "dataset revocation");
+        }
+        Ok(report)
     }
 
-    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
+    /// One dataset revocation pass (part of [`LocalApp::sync_once`]).
+    pub async fn dataset_sync_once(&self) -> Result<DatasetSyncReport, DomainError> {
+        DatasetSync { datasets: &self.datasets }.run(Timestamp::now()).await
+    }
+
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts);
+    /// without the dataset pass, which records real instants.
     pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, atelier_domain::DomainError> {
         StateSync {
             store: self.table.as_ref(),
@@ -144,18 +185,50 @@ impl LocalApp {
         .await
     }
 
+    /// The cost use cases on the table.
+    pub fn costs(&self) -> atelier_domain::costs::Costs {
+        self.workspaces.costs(self.table.clone(), self.table.clone(), self.table.clone())
+    }
+
+    /// The budget use cases on the table and the user pool.
+    pub fn budgets(&self) -> atelier_domain::costs::Budgets {
+        atelier_domain::costs::Budgets { store: self.table.clone(), users: self.directory.clone() }
+    }
+
+    /// One budget watch run for instant `at` (the scheduler function runs it on every tick).
+    pub async fn budget_run(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
+        BudgetWatch {
+            store: self.table.as_ref(),
+            catalog: self.table.as_ref(),
+            index: self.table.as_ref(),
+            budgets: self.table.as_ref(),
+            power: self.power.as_ref(),
+        }
+        .run(at)
+        .await
+    }
+
     /// One scheduler run for instant `at` (tests pass fixed instants).
     pub async fn scheduler_run(&self, at: Timestamp) -> Result<SchedulerReport, DomainError> {
         Scheduler { store: self.table.as_ref(), power: self.power.as_ref(), runs: self.table.as_ref() }.run(at).await
     }
 
-    /// Runs the scheduler every `interval` with the wall clock until the task is dropped.
+    /// Runs the budget watch and the scheduler every `interval` with the wall clock until
+    /// the task is dropped (the scheduler function's tick does both).
     pub async fn scheduler_forever(self, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.scheduler_run(Timestamp::now()).await {
+            let now = Timestamp::now();
+            match self.budget_run(now).await {
+                Ok(report) if !(report.crossed.is_empty() && report.stopped.is_empty() && report.failed.is_empty()) => {
+                    tracing::info!(?report, "budget watch");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "budget watch run failed"),
+            }
+            match self.scheduler_run(now).await {
                 Ok(report)
                     if !(report.started.is_empty()
                         && report.stopped.is_empty()

@@ -36,6 +36,10 @@ pub const USERS: [DevUser; 4] = [
 /// The Cognito groups that grant Atelier roles.
 pub const GROUPS: [&str; 3] = ["scientists", "admins", "finance"];
 
+/// Cognito groups that grant no role but read access to datasets whose readers name them
+/// (docs/adr/0007-datasets.md), with their members: alice is in `oncology`, bob is not.
+pub const DATA_GROUPS: [(&str, &[&str]); 1] = [("oncology", &["alice"])];
+
 /// What to seed and under which names.
 #[derive(Debug, Clone)]
 pub struct Seed {
@@ -102,7 +106,7 @@ impl Seed {
         let cognito = Cognito::new(config);
         let user_pool_id = self.user_pool(&cognito).await?;
         let client_id = client(&cognito, &user_pool_id).await?;
-        for group in GROUPS {
+        for group in GROUPS.into_iter().chain(DATA_GROUPS.iter().map(|(g, _)| *g)) {
             match cognito.create_group().user_pool_id(&user_pool_id).group_name(group).send().await {
                 Ok(_) => {}
                 Err(e) if code(&e) == Some("GroupExistsException") => {}
@@ -111,6 +115,18 @@ impl Seed {
         }
         for user in &USERS {
             self.user(&cognito, &user_pool_id, user).await?;
+        }
+        for (group, members) in DATA_GROUPS {
+            for member in members {
+                cognito
+                    .admin_add_user_to_group()
+                    .user_pool_id(&user_pool_id)
+                    .username(*member)
+                    .group_name(group)
+                    .send()
+                    .await
+                    .map_err(aws("AdminAddUserToGroup"))?;
+            }
         }
         Ok(Seeded { table: self.table.clone(), user_pool_id, client_id, products, password: self.password.clone() })
     }

@@ -5,6 +5,7 @@
 //! layer in `atelier-web`.
 
 pub mod costs;
+pub mod datasets;
 pub mod error;
 pub mod event;
 pub mod id;

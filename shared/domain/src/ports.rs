@@ -93,6 +93,10 @@ pub enum Inserted {
     Created,
     /// Another request with the same idempotency key won the race.
     KeyTaken,
+    /// The owner already has `max` active workspaces (neither TERMINATED nor FAILED).
+    ActiveLimit {
+        max: u32,
+    },
 }
 
 /// Durable storage of workspaces and their history.

@@ -373,6 +373,7 @@ mod tests {
             error: None,
             version: 2,
             schedule: Default::default(),
+            datasets: Vec::new(),
         }
     }
 

@@ -49,12 +49,21 @@ pub struct Workspaces {
 }
 
 impl Workspaces {
-    /// The cost use cases on the same store, catalog and directory.
-    pub fn costs(&self) -> crate::costs::Costs {
+    /// The cost use cases on the same store, catalog and directory, with the cost stores
+    /// (one DynamoDB table implements them all).
+    pub fn costs(
+        &self,
+        index: Arc<dyn crate::costs::MonthIndex>,
+        budgets: Arc<dyn crate::costs::BudgetStore>,
+        actuals: Arc<dyn crate::costs::actuals::ActualStore>,
+    ) -> crate::costs::Costs {
         crate::costs::Costs {
             store: self.store.clone(),
             catalog: self.catalog.clone(),
             directory: self.directory.clone(),
+            index,
+            budgets,
+            actuals,
         }
     }
 
@@ -111,6 +120,7 @@ impl Workspaces {
             error: None,
             version: 1,
             schedule,
+            datasets: Vec::new(),
         };
         let event = Event {
             at: now,
@@ -129,6 +139,15 @@ impl Workspaces {
         });
         match self.store.insert(&workspace, &event, idempotency.as_ref()).await? {
             Inserted::Created => {}
+            Inserted::ActiveLimit { max } => {
+                return Err(DomainError::unprocessable(
+                    "workspaces",
+                    format!(
+                        "you already have {max} active workspaces (not terminated and not failed), the most one \
+                         user may have; terminate one before creating another"
+                    ),
+                ));
+            }
             Inserted::KeyTaken => {
                 // A concurrent request with the same key won; answer with its workspace.
                 let key = key.expect("a key was given when a key record was written");

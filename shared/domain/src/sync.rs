@@ -585,6 +585,7 @@ mod tests {
             error: None,
             version: 1,
             schedule: Default::default(),
+            datasets: Vec::new(),
         }
     }
 

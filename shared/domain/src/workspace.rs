@@ -98,6 +98,8 @@ pub struct Workspace {
     /// When the scheduler starts and stops it, with the owner's override inside
     /// ([`Schedule::with_override`]).
     pub schedule: Schedule,
+    /// The datasets attached (mounted read-only), by id, sorted.
+    pub datasets: Vec<crate::datasets::DatasetId>,
 }
 
 #[cfg(test)]

@@ -239,3 +239,94 @@ where
         verifier.verify(token.trim()).await.map(Authenticated)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Properties of the token check on hostile input: whatever the bytes, a forged header or
+    //! an oversized token, the answer is a 401 (never a panic, never another status), decided
+    //! before any signature work. The verifier below fetched its key set a moment ago, so an
+    //! unknown `kid` cannot trigger a download: nothing leaves the test.
+
+    use super::*;
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use proptest::prelude::*;
+
+    fn verifier() -> JwtVerifier {
+        let verifier = JwtVerifier::new(VerifierSettings::for_pool(
+            "eu-west-3",
+            "eu-west-3_Test",
+            "portal-client",
+            Some("http://127.0.0.1:9"),
+        ));
+        verifier.keys.try_write().expect("a new verifier is unlocked").fetched_at = Some(Instant::now());
+        verifier
+    }
+
+    /// One verifier and one runtime for every case (building a verifier loads TLS roots).
+    fn verify(token: &str) -> Result<Caller, ApiError> {
+        static SHARED: std::sync::OnceLock<(tokio::runtime::Runtime, JwtVerifier)> = std::sync::OnceLock::new();
+        let (runtime, verifier) = SHARED.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            (runtime, verifier())
+        });
+        runtime.block_on(verifier.verify(token))
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn is_unauthorized(result: &Result<Caller, ApiError>) -> bool {
+        matches!(result, Err(ApiError::Unauthorized(_)))
+    }
+
+    #[test]
+    fn an_oversized_token_is_refused_before_parsing() {
+        let header = b64(br#"{"alg":"RS256","kid":"k"}"#);
+        let token = format!("{header}.{}.sig", "A".repeat(MAX_TOKEN_BYTES));
+        assert!(matches!(verify(&token), Err(ApiError::Unauthorized(why)) if why == "token too large"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+            let token = String::from_utf8_lossy(&bytes);
+            prop_assert!(is_unauthorized(&verify(&token)));
+        }
+
+        #[test]
+        fn arbitrary_dotted_parts_are_refused(parts in prop::collection::vec("[A-Za-z0-9_=+/-]{0,64}", 0..5)) {
+            prop_assert!(is_unauthorized(&verify(&parts.join("."))));
+        }
+
+        #[test]
+        fn forged_headers_are_refused(
+            alg in prop::sample::select(vec!["none", "None", "HS256", "HS512", "RS256", "RS384", "ES256", "PS256", "EdDSA", "rs256", ""]),
+            kid in prop::option::of("\\PC{0,24}"),
+            typ in prop::option::of(prop::sample::select(vec!["JWT", "at+jwt", "x"])),
+            junk_field in prop::option::of(("[a-z]{1,8}", any::<i64>())),
+            payload in "\\PC{0,200}",
+            signature in prop::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let mut header = serde_json::json!({ "alg": alg });
+            if let Some(kid) = kid {
+                header["kid"] = serde_json::json!(kid);
+            }
+            if let Some(typ) = typ {
+                header["typ"] = serde_json::json!(typ);
+            }
+            if let Some((name, value)) = junk_field {
+                header[name] = serde_json::json!(value);
+            }
+            let token = format!(
+                "{}.{}.{}",
+                b64(header.to_string().as_bytes()),
+                b64(payload.as_bytes()),
+                b64(&signature)
+            );
+            prop_assert!(is_unauthorized(&verify(&token)), "{}", header);
+        }
+    }
+}

@@ -56,12 +56,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query).map(QueryParams).map_err(|e| {
-            let message = e.to_string();
-            ApiError::BadRequest { field: field_from("", &message), message: format!("invalid query: {message}") }
-        })
+        parse_query(parts.uri.query().unwrap_or("")).map(QueryParams)
     }
+}
+
+/// Parses a query string as `T`, naming the parameter at fault (`limit` for `?limit=many`).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        ApiError::BadRequest { field: field_from(&path, &message), message: format!("invalid query: {message}") }
+    })
 }
 
 fn strip_position(message: &str) -> String {
@@ -103,6 +109,29 @@ mod tests {
             Err(ApiError::BadRequest { field, .. }) => field,
             other => panic!("expected a bad request, got {other:?}"),
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Query {
+        limit: Option<u32>,
+        next_token: Option<String>,
+    }
+
+    fn query_field_of(query: &str) -> Option<String> {
+        match parse_query::<Query>(query) {
+            Err(ApiError::BadRequest { field, .. }) => field,
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        assert_eq!(query_field_of("limit=many").as_deref(), Some("limit"));
+        assert_eq!(query_field_of("limit=-1").as_deref(), Some("limit"));
+        assert_eq!(query_field_of("limit=1&other=2").as_deref(), Some("other"));
+        assert!(parse_query::<Query>("limit=5&nextToken=abc").is_ok());
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! Cognito caller, and the `run` that serves a router on Lambda or on a local port.
 
 pub mod auth;
+pub mod budgets;
 pub mod catalog;
 pub mod config;
 pub mod costs;
+pub mod datasets;
 pub mod extract;
 pub mod openapi;
 pub mod problem;

@@ -4,8 +4,8 @@
 //! `base.json` (info, security scheme, the `Problem` schema, shared parameters and responses)
 //! and `{"paths": {...}, "components": {"schemas": {...}}}` per area. `build.rs` compiles in
 //! every `*.json` of the directory, [`merge`] assembles them and refuses a path, component or
-//! tag defined twice, a `$ref` that resolves to nothing, and an operation without
-//! `operationId` or `x-atelier-roles`. Tests check the result against the routers
+//! tag defined twice, a `$ref` that resolves to nothing, an operation without
+//! `x-atelier-roles`, and an `operationId` used twice. Tests check the result against the routers
 //! (tests/integration/openapi.rs), and schemathesis checks the running API against it
 //! (`make api-fuzz`, docs/api.md).
 
@@ -143,9 +143,9 @@ fn object_at<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<Stri
     value.as_object_mut().expect("made an object above")
 }
 
-/// Every `$ref` resolves inside the document; every operation has a unique `operationId`, a
-/// `responses` object and `x-atelier-roles` naming known roles (empty for public operations,
-/// which must also say `"security": []`).
+/// Every `$ref` resolves inside the document; every operation has a `responses` object and
+/// `x-atelier-roles` naming known roles (empty for public operations, which must also say
+/// `"security": []`); an `operationId`, when given, is unique.
 fn check(document: &Value) -> Result<(), OpenApiError> {
     let mut dangling = Vec::new();
     collect_dangling(document, document, &mut dangling);
@@ -155,11 +155,9 @@ fn check(document: &Value) -> Result<(), OpenApiError> {
     let mut ids = BTreeSet::new();
     for (path, method, operation) in operations(document) {
         let at = format!("{} {path}", method.to_uppercase());
-        let id = operation
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| OpenApiError::Document(format!("{at}: no operationId")))?;
-        if !ids.insert(id.to_owned()) {
+        if let Some(id) = operation.get("operationId").and_then(Value::as_str)
+            && !ids.insert(id.to_owned())
+        {
             return Err(OpenApiError::Document(format!("{at}: operationId {id} is used twice")));
         }
         if !operation.get("responses").is_some_and(Value::is_object) {
@@ -288,6 +286,12 @@ mod tests {
             (r#"{"info":{}}"#, "unexpected top-level key"),
             (r##"{"components":{"schemas":{"B":{"$ref":"#/components/schemas/Nope"}}}}"##, "unresolved $ref"),
             (r#"{"paths":{"/c":{"get":{"operationId":"c","responses":{}}}}}"#, "no x-atelier-roles"),
+            (r#"{"paths":{"/c":{"get":{"x-atelier-roles":["admin"]}}}}"#, "no responses"),
+            (
+                r#"{"paths":{"/c":{"get":{"operationId":"a","x-atelier-roles":["admin"],"responses":{}},
+                "put":{"operationId":"a","x-atelier-roles":["admin"],"responses":{}}}}}"#,
+                "used twice",
+            ),
             (
                 r#"{"paths":{"/c":{"get":{"operationId":"c","x-atelier-roles":["root"],"responses":{}}}}}"#,
                 "unknown role",

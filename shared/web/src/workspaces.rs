@@ -28,6 +28,8 @@ use crate::{
 pub struct WorkspacesState {
     pub verifier: Arc<JwtVerifier>,
     pub workspaces: Workspaces,
+    /// For `datasets` in `POST /v1/workspaces`.
+    pub datasets: atelier_domain::datasets::Datasets,
 }
 
 impl FromRef<WorkspacesState> for Arc<JwtVerifier> {
@@ -99,6 +101,8 @@ pub struct WorkspaceView {
     override_until: Option<Override>,
     /// The next change the scheduler will make, or null when there is none.
     next_transition: Option<TransitionView>,
+    /// The ids of the datasets attached (mounted read-only under `/data`).
+    datasets: Vec<String>,
 }
 
 /// A change of the desired state, as the API shows it: `{"at": RFC 3339, "to": "RUNNING"}`.
@@ -150,6 +154,7 @@ impl WorkspaceView {
             error: w.error,
             hibernation: w.hibernation,
             schedule: w.schedule,
+            datasets: w.datasets.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -226,6 +231,10 @@ async fn list(
 struct CreateBody {
     product_id: String,
     name: String,
+    /// Datasets to attach at launch: each must be readable by the caller, else 404 and
+    /// nothing is created.
+    #[serde(default)]
+    datasets: Vec<String>,
 }
 
 async fn create(
@@ -243,7 +252,13 @@ async fn create(
         })?),
         None => None,
     };
-    let workspace = s.workspaces.create(&caller, request, key, Timestamp::now()).await?;
+    let datasets = s.datasets.check_for_launch(&caller, &body.datasets).await?;
+    let mut workspace = s.workspaces.create(&caller, request, key, Timestamp::now()).await?;
+    // A workspace whose provisioning could not even start is FAILED: nothing to attach to.
+    let failed = workspace.state == atelier_domain::State::Failed;
+    for dataset in datasets.iter().filter(|_| !failed) {
+        workspace = s.datasets.attach(&caller, workspace.id.as_str(), dataset.as_str(), Timestamp::now()).await?;
+    }
     Ok((StatusCode::ACCEPTED, Json(workspace.into())))
 }
 

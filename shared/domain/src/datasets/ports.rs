@@ -1,0 +1,97 @@
+//! What the dataset use cases need from the outside world: storage of the registry, the
+//! attachments and the trace (DynamoDB), users' groups (Cognito), and the machine's mount
+//! list (EC2 instance tags).
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::{AccessEvent, Dataset, DatasetId, Location};
+use crate::{
+    State, UpstreamError, Workspace, WorkspaceId,
+    ports::{Page, PageRequest, StoreError},
+};
+
+/// A dataset as a workspace mounts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub dataset_id: DatasetId,
+    pub location: Location,
+}
+
+/// An open attachment of a dataset to a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub dataset_id: DatasetId,
+    pub workspace_id: WorkspaceId,
+    pub owner: String,
+    pub since: Timestamp,
+}
+
+/// Which part of the trace to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessFilter {
+    /// One dataset's, oldest first.
+    Dataset(DatasetId),
+    /// One user's (as the workspace owner or the granted user), oldest first.
+    User(String),
+    /// Everything that happened in one UTC month (`YYYY-MM`), oldest first.
+    Month(String),
+}
+
+/// An attach or detach, written all or nothing: the workspace (conditional on its stored
+/// version and state), the attachment item, the trace event and the workspace's policy
+/// document.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentChange<'a> {
+    /// The workspace as it is to be stored (version already incremented).
+    pub workspace: &'a Workspace,
+    pub expected_state: State,
+    pub dataset: &'a DatasetId,
+    /// The version of the dataset the decision was made on: an attach fails with
+    /// [`StoreError::Conflict`] when the dataset changed (or was deleted) meanwhile. A
+    /// detach does not care.
+    pub dataset_version: Option<u64>,
+    pub event: &'a AccessEvent,
+    /// The workspace's new IAM policy document (JSON).
+    pub policy: &'a str,
+}
+
+/// Durable storage of datasets, attachments and the access trace.
+#[async_trait]
+pub trait DatasetStore: Send + Sync {
+    /// Inserts a new dataset with its grant events; [`StoreError::Conflict`] when the id is taken.
+    async fn insert_dataset(&self, dataset: &Dataset, events: &[AccessEvent]) -> Result<(), StoreError>;
+    /// One dataset.
+    async fn dataset(&self, id: &DatasetId) -> Result<Option<Dataset>, StoreError>;
+    /// A page of every dataset, by id.
+    async fn datasets(&self, page: &PageRequest) -> Result<Page<Dataset>, StoreError>;
+    /// Replaces a dataset whose stored version is `dataset.version - 1`, appending `events`.
+    async fn update_dataset(&self, dataset: &Dataset, events: &[AccessEvent]) -> Result<(), StoreError>;
+    /// Deletes a dataset whose stored version is `dataset.version`, appending `events`.
+    async fn delete_dataset(&self, dataset: &Dataset, events: &[AccessEvent]) -> Result<(), StoreError>;
+    /// The open attachments of a dataset.
+    async fn attachments(&self, id: &DatasetId) -> Result<Vec<Attachment>, StoreError>;
+    /// Attaches (adds the attachment item).
+    async fn attach(&self, change: AttachmentChange<'_>) -> Result<(), StoreError>;
+    /// Detaches (removes the attachment item).
+    async fn detach(&self, change: AttachmentChange<'_>) -> Result<(), StoreError>;
+    /// A page of the trace.
+    async fn access_events(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEvent>, StoreError>;
+    /// The stored policy document of a workspace, if it ever had a dataset.
+    async fn policy(&self, workspace: &WorkspaceId) -> Result<Option<String>, StoreError>;
+}
+
+/// Users' group memberships as the directory knows them now (not as an old token says).
+#[async_trait]
+pub trait GroupDirectory: Send + Sync {
+    /// The groups of `username`; empty for a user the directory does not know.
+    async fn groups(&self, username: &str) -> Result<Vec<String>, UpstreamError>;
+}
+
+/// Tells a workspace's machine what to mount.
+#[async_trait]
+pub trait DataMounts: Send + Sync {
+    /// Makes the machine's published mount list exactly `mounts` (idempotent). Does nothing
+    /// when the workspace has no machine yet.
+    async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) -> Result<(), UpstreamError>;
+}

@@ -1,0 +1,352 @@
+//! AWS call budgets: how many AWS API calls each main route makes, counted at the SDK's HTTP
+//! layer (`AwsCalls` in the harness; retries would count too). A route that starts making an
+//! extra call, a scan or an N+1 query fails here. The table is in docs/api.md.
+
+use std::collections::BTreeMap;
+
+use atelier_tests::{TestApp, spawn_app};
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const GET_ITEM: &str = "DynamoDB.GetItem";
+const QUERY: &str = "DynamoDB.Query";
+const TRANSACT: &str = "DynamoDB.TransactWriteItems";
+/// Creating a workspace: the product and the default schedule (GetItem), the workspace with
+/// its event (one transaction), the instance (RunInstances; the Service Catalog provisioner
+/// makes one ProvisionProduct instead), and the provisioner's handle (PutItem). The owner's
+/// profile comes from the function's cache here (one Cognito AdminGetUser when cold).
+const CREATE: &[(&str, usize)] = &[(GET_ITEM, 2), (TRANSACT, 1), ("EC2.RunInstances", 1), ("DynamoDB.PutItem", 1)];
+/// The cost reports rebuild each workspace's intervals from its history: one Query per
+/// workspace (alice has five when they run) and one GetItem per distinct product. Linear in
+/// the month's workspaces, never a Scan.
+const HISTORIES: usize = 5;
+/// `/v1/costs/me`: alice's workspaces (by-owner), their histories, her crossings; GetItem:
+/// the product, her own budget and the default (she has none), the month's actuals.
+const MY_COSTS: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, 1 + HISTORIES + 1)];
+/// The admin and finance reports read the month index. This month is not sealed yet (the
+/// budget watch seals it), so they also read the workspaces live now (8 by-state queries)
+/// and those ended since the month began (2): index 1 + 8 + 2, then the histories. GetItem:
+/// the seal and the product; the users report adds the budgets (1 Query of every user's,
+/// 1 GetItem of the default), the month's crossings (1 Query) and actuals (1 GetItem).
+const UNSEALED_MONTH: usize = 1 + 8 + 2;
+const USERS_REPORT: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, UNSEALED_MONTH + HISTORIES + 2)];
+const EXPORT: &[(&str, usize)] = &[(GET_ITEM, 2), (QUERY, UNSEALED_MONTH + HISTORIES)];
+
+/// `[("DynamoDB.GetItem", 1), ...]` as a map.
+fn calls(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    list.iter().map(|(op, n)| ((*op).to_owned(), *n)).collect()
+}
+
+/// Calls `path` as `user` (None: anonymous) and returns the status and the AWS calls it made.
+async fn measure(
+    app: &TestApp,
+    user: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, BTreeMap<String, usize>) {
+    let token = match user {
+        Some(user) => Some(app.token(user).await),
+        None => None,
+    };
+    // Warm the JWKS cache (not an AWS SDK call, but keep the measured request alone).
+    app.aws_calls.reset();
+    let response = app.call_with(method, path, token.as_deref(), body, headers).await;
+    (response.status, app.aws_calls.counts())
+}
+
+struct Budget {
+    what: &'static str,
+    user: Option<&'static str>,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    headers: Vec<(&'static str, &'static str)>,
+    status: u16,
+    calls: BTreeMap<String, usize>,
+}
+
+#[tokio::test]
+async fn every_main_route_stays_within_its_aws_call_budget() {
+    let app = spawn_app().await;
+    let running = app.running_workspace("alice", "small-t3-large").await;
+    let stopped = app.running_workspace("alice", "small-t3-large").await;
+    assert_eq!(app.post("alice", &format!("/v1/workspaces/{stopped}/stop"), None).await.status, StatusCode::ACCEPTED);
+    app.sync().await;
+    let other = app.running_workspace("alice", "small-t3-large").await;
+    let doomed = app.running_workspace("alice", "small-t3-large").await;
+    let schedule = json!({ "windows": [{ "days": ["mon"], "start": "08:00", "end": "19:00" }] });
+    let until = json!({ "until": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string() });
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let create = json!({ "productId": "small-t3-large", "name": "Budget" });
+    let b = |what, user, method, path: String, body, status, list: &[(&str, usize)]| Budget {
+        what,
+        user,
+        method,
+        path,
+        body,
+        headers: Vec::new(),
+        status,
+        calls: calls(list),
+    };
+    let mut budgets = vec![
+        b("no token: refused before any AWS call", None, Method::GET, "/v1/workspaces".into(), None, 401, &[]),
+        b("the OpenAPI document", None, Method::GET, "/v1/openapi.json".into(), None, 200, &[]),
+        b("the portal configuration", None, Method::GET, "/config.json".into(), None, 200, &[]),
+        b(
+            "who am I (first call of this user on this instance)",
+            Some("fiona"),
+            Method::GET,
+            "/v1/me".into(),
+            None,
+            200,
+            &[("Cognito.AdminGetUser", 1)],
+        ),
+        b("who am I (profile cached)", Some("fiona"), Method::GET, "/v1/me".into(), None, 200, &[]),
+        b("the catalog", Some("alice"), Method::GET, "/v1/products".into(), None, 200, &[(QUERY, 1)]),
+        b("my workspaces", Some("alice"), Method::GET, "/v1/workspaces".into(), None, 200, &[(QUERY, 1)]),
+        b(
+            "everybody's workspaces",
+            Some("ada"),
+            Method::GET,
+            "/v1/workspaces?all=true".into(),
+            None,
+            200,
+            &[(QUERY, 1)],
+        ),
+        b(
+            "one workspace",
+            Some("alice"),
+            Method::GET,
+            format!("/v1/workspaces/{running}"),
+            None,
+            200,
+            &[(GET_ITEM, 1)],
+        ),
+        b(
+            "someone else's workspace",
+            Some("bob"),
+            Method::GET,
+            format!("/v1/workspaces/{running}"),
+            None,
+            404,
+            &[(GET_ITEM, 1)],
+        ),
+        b("a malformed id", Some("alice"), Method::GET, "/v1/workspaces/nope".into(), None, 404, &[]),
+        b(
+            "history",
+            Some("alice"),
+            Method::GET,
+            format!("/v1/workspaces/{running}/events"),
+            None,
+            200,
+            &[(GET_ITEM, 1), (QUERY, 1)],
+        ),
+        b(
+            "schedule",
+            Some("alice"),
+            Method::GET,
+            format!("/v1/workspaces/{running}/schedule"),
+            None,
+            200,
+            &[(GET_ITEM, 1)],
+        ),
+        b(
+            "new schedule",
+            Some("alice"),
+            Method::PUT,
+            format!("/v1/workspaces/{running}/schedule"),
+            Some(schedule.clone()),
+            200,
+            &[(GET_ITEM, 1), (TRANSACT, 1)],
+        ),
+        b(
+            "override",
+            Some("alice"),
+            Method::POST,
+            format!("/v1/workspaces/{running}/override"),
+            Some(until),
+            200,
+            &[(GET_ITEM, 1), (TRANSACT, 1)],
+        ),
+        b(
+            "clear override",
+            Some("alice"),
+            Method::DELETE,
+            format!("/v1/workspaces/{running}/override"),
+            None,
+            200,
+            &[(GET_ITEM, 1), (TRANSACT, 1)],
+        ),
+        b("default schedule", Some("alice"), Method::GET, "/v1/schedules/default".into(), None, 200, &[(GET_ITEM, 1)]),
+        b(
+            "new default schedule",
+            Some("ada"),
+            Method::PUT,
+            "/v1/schedules/default".into(),
+            Some(schedule.clone()),
+            200,
+            &[("DynamoDB.PutItem", 1)],
+        ),
+        b(
+            "preview",
+            Some("alice"),
+            Method::POST,
+            "/v1/schedules/preview".into(),
+            Some(json!({ "schedule": schedule, "from": "2026-11-23T06:00:00Z", "count": 3 })),
+            200,
+            &[],
+        ),
+        b("create", Some("alice"), Method::POST, "/v1/workspaces".into(), Some(create.clone()), 202, CREATE),
+        b(
+            "stop",
+            Some("alice"),
+            Method::POST,
+            format!("/v1/workspaces/{running}/stop"),
+            None,
+            202,
+            &[(GET_ITEM, 1), (TRANSACT, 1), ("EC2.StopInstances", 1)],
+        ),
+        b(
+            "start",
+            Some("alice"),
+            Method::POST,
+            format!("/v1/workspaces/{stopped}/start"),
+            None,
+            202,
+            &[(GET_ITEM, 1), (TRANSACT, 1), ("EC2.StartInstances", 1)],
+        ),
+        b(
+            "hibernate",
+            Some("alice"),
+            Method::POST,
+            format!("/v1/workspaces/{other}/hibernate"),
+            None,
+            202,
+            &[(GET_ITEM, 1), (TRANSACT, 1), ("EC2.StopInstances", 1)],
+        ),
+        b(
+            "an action the state does not allow",
+            Some("alice"),
+            Method::POST,
+            format!("/v1/workspaces/{other}/start"),
+            None,
+            409,
+            &[(GET_ITEM, 1)],
+        ),
+        b(
+            "terminate",
+            Some("alice"),
+            Method::DELETE,
+            format!("/v1/workspaces/{doomed}"),
+            None,
+            202,
+            &[(GET_ITEM, 1), (TRANSACT, 1), ("EC2.TerminateInstances", 1)],
+        ),
+        b("my costs", Some("alice"), Method::GET, format!("/v1/costs/me?month={month}"), None, 200, MY_COSTS),
+        b("users report", Some("ada"), Method::GET, format!("/v1/costs/users?month={month}"), None, 200, USERS_REPORT),
+        b(
+            "finance export",
+            Some("fiona"),
+            Method::GET,
+            format!("/v1/costs/export.csv?month={month}"),
+            None,
+            200,
+            EXPORT,
+        ),
+        // Budgets: the user must exist (Cognito), then their rule and the default.
+        b(
+            "a user's budget",
+            Some("ada"),
+            Method::GET,
+            "/v1/budgets/alice".into(),
+            None,
+            200,
+            &[("Cognito.AdminGetUser", 1), (GET_ITEM, 2)],
+        ),
+        b(
+            "set a user's budget (one conditional put)",
+            Some("ada"),
+            Method::PUT,
+            "/v1/budgets/bob".into(),
+            Some(json!({ "amount": "300.00" })),
+            200,
+            &[("Cognito.AdminGetUser", 1), (GET_ITEM, 2), ("DynamoDB.PutItem", 1)],
+        ),
+    ];
+    let keyed = |what, status, list: &[(&str, usize)]| {
+        let mut budget =
+            b(what, Some("alice"), Method::POST, "/v1/workspaces".into(), Some(create.clone()), status, list);
+        budget.headers = vec![("idempotency-key", "budget-1")];
+        budget
+    };
+    budgets.push(keyed(
+        "create with an Idempotency-Key",
+        202,
+        &[(GET_ITEM, 3), ("DynamoDB.PutItem", 1), (TRANSACT, 1), ("EC2.RunInstances", 1)],
+    ));
+    budgets.push(keyed("the same request again (replay)", 202, &[(GET_ITEM, 2)]));
+
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for budget in &budgets {
+        let (status, counted) =
+            measure(&app, budget.user, budget.method.clone(), &budget.path, budget.body.clone(), &budget.headers).await;
+        let total: usize = counted.values().sum();
+        let shown: Vec<String> = counted.iter().map(|(op, n)| format!("{n} {op}")).collect();
+        table.push_str(&format!(
+            "| {} | `{} {}` | {} | {} | {} |\n",
+            budget.what,
+            budget.method,
+            budget.path.split('?').next().unwrap_or_default(),
+            budget.user.unwrap_or("anonymous"),
+            total,
+            if shown.is_empty() { "none".to_owned() } else { shown.join(", ") }
+        ));
+        if status.as_u16() != budget.status || counted != budget.calls {
+            failures.push(format!(
+                "{} ({} {} as {:?}): expected {} with {:?}, got {status} with {counted:?}",
+                budget.what, budget.method, budget.path, budget.user, budget.status, budget.calls
+            ));
+        }
+    }
+    println!("{table}");
+    assert!(failures.is_empty(), "AWS call budgets exceeded or changed:\n{}", failures.join("\n"));
+}
+
+/// Retries of one create (same Idempotency-Key) racing each other: one workspace, one
+/// provisioning call, whatever the interleaving. The losers of the insert answer the winner's
+/// workspace (the key record is written in the same transaction as the workspace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_key_provision_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let token = app.token("alice").await;
+    let body = json!({ "productId": "small-t3-large", "name": "Retried" });
+    app.aws_calls.reset();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, token, body) = (app.clone(), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            app.call_with(
+                Method::POST,
+                "/v1/workspaces",
+                Some(&token),
+                Some(body),
+                &[("idempotency-key", "retry-storm")],
+            )
+            .await
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        let response = task.await.expect("the request task");
+        assert_eq!(response.status, StatusCode::ACCEPTED, "{}", response.body);
+        ids.insert(response.str("id"));
+    }
+    assert_eq!(ids.len(), 1, "one workspace for one key: {ids:?}");
+    let counts = app.aws_calls.counts();
+    assert_eq!(counts.get("EC2.RunInstances"), Some(&1), "one provisioning: {counts:?}");
+    let listed = app.get("alice", "/v1/workspaces").await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+}
