@@ -246,3 +246,26 @@ async fn with_the_aws_server_gone_the_api_answers_503_and_state_sync_changes_not
     let err = app.sync_once().await.expect_err("state-sync cannot even list");
     assert!(matches!(&err, atelier_domain::DomainError::Upstream(u) if u.retryable), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_lambda_configuration_talks_to_aws_and_retries_an_unreachable_endpoint() {
+    let endpoint = atelier_tests::moto().endpoint();
+    let lambda = |endpoint: String| {
+        move |name: &str| match name {
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("testing".to_owned()),
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            _ => None,
+        }
+    };
+    let config = atelier_adapters::lambda_config::from_env(lambda(endpoint)).unwrap();
+    let tables = aws_sdk_dynamodb::Client::new(&config).list_tables().send().await;
+    assert!(tables.is_ok(), "the lazily built HTTPS client works: {tables:?}");
+
+    // Nothing listens on port 9: the SDK retries (it has a sleep and a time source), then fails.
+    let config = atelier_adapters::lambda_config::from_env(lambda("http://127.0.0.1:9".into())).unwrap();
+    let started = std::time::Instant::now();
+    let err = aws_sdk_dynamodb::Client::new(&config).list_tables().send().await.expect_err("nobody listens");
+    assert!(matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

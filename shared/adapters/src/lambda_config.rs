@@ -41,7 +41,8 @@ pub async fn aws_config() -> Result<SdkConfig, ConfigError> {
     from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+/// The same configuration, with the variables read through `var` (tests).
+pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
     let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
