@@ -6,7 +6,7 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
   (b) a function lacks an environment variable its code reads, or gets an ATELIER_* variable
       no code it runs reads;
   (c) an HttpApi route of the template is not registered by the router of the function that
-      serves it, or a route of shared/web/src/{workspaces,costs,datasets,catalog}.rs is missing;
+      serves it, or a route of shared/web/src/{workspaces,costs,budgets,datasets,catalog}.rs is missing;
   (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
       shared/adapters/src/dynamodb.rs.
 """
@@ -43,6 +43,7 @@ MUST_NOT_BE_SET = {"ATELIER_COGNITO_JWKS_BASE"}
 ROUTERS = {
     "workspaces.rs": "workspaces-api",
     "costs.rs": "workspaces-api",
+    "budgets.rs": "workspaces-api",
     "datasets.rs": "workspaces-api",
     "openapi.rs": "workspaces-api",
     "catalog.rs": "catalog-api",

@@ -119,6 +119,20 @@ pub(crate) fn rows() -> Vec<Row> {
             body: None,
             expected: [401, 403, 403, 200, 200],
         },
+        Row { method: Method::GET, path: "/v1/budgets/{user}", body: None, expected: [401, 403, 403, 200, 403] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/budgets/{user}",
+            body: Some(json!({ "amount": "300.00", "thresholds": [80, 100], "policy": "notify" })),
+            expected: [401, 403, 403, 200, 403],
+        },
+        Row { method: Method::GET, path: "/v1/config/budget", body: None, expected: [401, 403, 403, 200, 200] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/config/budget",
+            body: Some(json!({ "amount": "250.00", "thresholds": [80, 100], "policy": "notify" })),
+            expected: [401, 403, 403, 200, 403],
+        },
         Row { method: Method::GET, path: "/v1/datasets", body: None, expected: [401, 200, 200, 200, 200] },
         Row {
             method: Method::POST,
@@ -183,7 +197,8 @@ async fn call_as(app: &TestApp, role: &str, row: &Row, id: &str) -> (StatusCode,
 
 async fn call_with_dataset(app: &TestApp, role: &str, row: &Row, id: &str, dataset: &str) -> (StatusCode, Value) {
     let token = if role == "anonymous" { None } else { Some(app.token(role).await) };
-    let path = row.path.replace("{datasetId}", dataset).replace("{id}", id);
+    // `{user}`: alice, whose workspace `{id}` is.
+    let path = row.path.replace("{datasetId}", dataset).replace("{id}", id).replace("{user}", "alice");
     let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
     (response.status, response.body)
 }

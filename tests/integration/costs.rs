@@ -152,7 +152,10 @@ async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
     assert_eq!(bobs.status, StatusCode::OK);
     assert_eq!(
         bobs.body,
-        json!({ "month": "2026-03", "currency": "EUR", "total": "0.00", "budget": null, "workspaces": [] })
+        json!({
+            "month": "2026-03", "currency": "EUR", "total": "0.00", "budget": null, "thresholdsCrossed": [],
+            "workspaces": []
+        })
     );
 }
 
@@ -184,7 +187,7 @@ async fn the_users_report_and_the_export_agree_to_the_cent() {
         list[0],
         json!({
             "user": "alice", "email": "alice@atelier.test", "costCentre": "CC-ONCOLOGY",
-            "runningSeconds": 7200, "total": "5.23", "budget": null, "actual": null
+            "runningSeconds": 7200, "total": "5.23", "budget": null, "thresholdsCrossed": [], "actual": null
         })
     );
     assert_eq!(list[1]["user"], "bob");

@@ -1,9 +1,11 @@
 //! Integration tests: the real adapters and routers against a moto server the harness
 //! starts itself, with real Cognito tokens.
 
+mod actuals;
 mod adapters;
 mod authorization;
 mod bodies;
+mod budgets;
 mod call_budgets;
 mod costs;
 mod datasets;

@@ -1,9 +1,12 @@
-//! scheduler: starts and stops workspaces at their working-window transitions, once per
-//! EventBridge tick. The instant is the event's `time`, never the wall clock, so any tick
+//! scheduler: starts and stops workspaces at their working-window transitions, then runs
+//! the budget watch (threshold crossings, `stop-at-100`), once per EventBridge tick. The instant is the event's `time`, never the wall clock, so any tick
 //! can be replayed. Locally (no Lambda Runtime API) it reads one event JSON from stdin.
 
 use atelier_adapters::{dynamodb::Table, ec2::Ec2, settings};
-use atelier_domain::scheduler::{Scheduler, event_instant};
+use atelier_domain::{
+    costs::BudgetWatch,
+    scheduler::{Scheduler, event_instant},
+};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
@@ -15,9 +18,14 @@ async fn main() -> Result<(), Error> {
     let table = Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?);
     let power = Ec2::new(aws_sdk_ec2::Client::new(&config));
     let scheduler = &Scheduler { store: &table, power: &power, runs: &table };
+    let watch = &BudgetWatch { store: &table, catalog: &table, index: &table, budgets: &table, power: &power };
     let once = move |event: Value| async move {
         let at = event_instant(event.get("time").and_then(Value::as_str))?;
-        Ok::<_, Error>(serde_json::to_value(scheduler.run(at).await?)?)
+        let schedule = scheduler.run(at).await?;
+        // After the scheduler, so that a user over a stop-at-100 budget is stopped even
+        // when their window just opened.
+        let budget = watch.run(at).await?;
+        Ok::<_, Error>(serde_json::json!({ "scheduler": schedule, "budget": budget }))
     };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         let mut input = String::new();

@@ -1,11 +1,12 @@
-//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs`, `/v1/datasets` and `/v1/openapi.json`. Configuration, clients, state, run.
+//! workspaces-api: `/v1/me`, `/v1/workspaces`, `/v1/schedules`, `/v1/costs`, `/v1/budgets`,
+//! `/v1/datasets` and `/v1/openapi.json`. Configuration, clients, state, run.
 
 use std::sync::Arc;
 
 use atelier_adapters::{cognito::CognitoDirectory, dynamodb::Table, ec2::Ec2, settings};
 use atelier_domain::datasets::Datasets;
 use atelier_domain::service::Workspaces;
-use atelier_web::{JwtVerifier, VerifierSettings, costs, datasets, workspaces};
+use atelier_web::{JwtVerifier, VerifierSettings, budgets, costs, datasets, workspaces};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -26,17 +27,25 @@ async fn main() -> Result<(), lambda_http::Error> {
         catalog: table.clone(),
         provisioner: atelier_adapters::provisioner(&config, &settings::ProvisionerSettings::from_env()?),
         power,
-        directory,
-        defaults: table,
+        directory: directory.clone(),
+        defaults: table.clone(),
     };
     let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
-    let costs = costs::router(costs::CostsState { verifier: verifier.clone(), costs: workspaces.costs() });
+    let costs = costs::router(costs::CostsState {
+        verifier: verifier.clone(),
+        costs: workspaces.costs(table.clone(), table.clone(), table.clone()),
+    });
+    let budgets = budgets::router(budgets::BudgetsState {
+        verifier: verifier.clone(),
+        budgets: atelier_domain::costs::Budgets { store: table, users: directory },
+    });
     let datasets_routes =
         datasets::router(datasets::DatasetsState { verifier: verifier.clone(), datasets: datasets.clone() });
     let openapi = atelier_web::openapi::router()?;
     atelier_web::run(
         workspaces::router(workspaces::WorkspacesState { verifier, workspaces, datasets })
             .merge(costs)
+            .merge(budgets)
             .merge(datasets_routes)
             .merge(openapi),
     )

@@ -7,7 +7,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use atelier_domain::{Profile, UpstreamError, ports::UserDirectory};
+use atelier_domain::{Profile, UpstreamError, costs::budget::KnownUsers, ports::UserDirectory};
 use aws_sdk_cognitoidentityprovider::Client;
 
 use crate::upstream;
@@ -59,6 +59,17 @@ impl UserDirectory for CognitoDirectory {
         }
         cache.insert(username.to_owned(), (Instant::now(), profile.clone()));
         Ok(profile)
+    }
+}
+
+#[async_trait]
+impl KnownUsers for CognitoDirectory {
+    async fn exists(&self, username: &str) -> Result<bool, UpstreamError> {
+        match self.client.admin_get_user().user_pool_id(&self.user_pool_id).username(username).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::error_code(&e) == Some("UserNotFoundException") => Ok(false),
+            Err(e) => Err(upstream("cognito-idp", "AdminGetUser", e)),
+        }
     }
 }
 

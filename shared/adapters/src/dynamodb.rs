@@ -11,9 +11,16 @@
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `by-kind`: `PRODUCT` / `<id>` |
 //! | default schedule | `CONFIG#schedule` | `CONFIG` | — |
 //! | scheduler state | `SCHEDULER#state` | `STATE` | — |
+//! | month index entry | `COSTMONTH#<YYYY-MM>` | `WS#<created µs>#<id>` | — (a workspace snapshot, no index keys) |
+//! | month index seal | `COSTMONTH#<YYYY-MM>` | `SEALED` | — |
+//! | default budget | `CONFIG#budget` | `CONFIG` | — |
+//! | user budget | `BUDGET` | `USER#<username>` | — |
+//! | budget crossing | `BUDGETEVENT#<YYYY-MM>` | `<username>#<threshold, 4 digits>` | — |
+//! | Cost Explorer actuals | `ACTUALS#<YYYY-MM>` | `ACTUALS` | — |
 //!
 //! Every state change is a conditional write on the stored `version` and `state`, and
-//! appends its event in the same transaction. No request path scans.
+//! appends its event and its month index entry in the same transaction. No request path
+//! scans.
 //!
 //! The per-user cap on active workspaces (neither TERMINATED nor FAILED) is a counter item
 //! written in the same transactions: a create adds one on the condition that the count is
@@ -26,6 +33,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use atelier_domain::{
     Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    costs::{
+        MONTH_BOUNDARY, MonthIndex,
+        actuals::{ActualStore, Actuals},
+        budget::{Budget, BudgetStore, Crossing, Versioned},
+        month::Month,
+    },
     ports::{
         Catalog, IdempotencyRecord, Inserted, Page, PageRequest, ScheduleDefaults, SchedulerRuns, StoreError,
         WorkspaceFilter, WorkspaceStore,
@@ -267,6 +280,8 @@ impl WorkspaceStore for Table {
         if active {
             items.push(self.count_active(&workspace.owner.username, 1, Some(self.max_active))?);
         }
+        // After the counter, whose position the cancellation codes are read at.
+        items.push(self.month_entry(workspace, event.at)?);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(Inserted::Created),
             Err(e) => match cancellation_codes(&e) {
@@ -350,6 +365,7 @@ impl WorkspaceStore for Table {
                 "attribute_not_exists(pk)",
                 &[],
             )?);
+            items.push(self.month_entry(workspace, event.at)?);
         }
         items.extend(counter);
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
@@ -523,6 +539,293 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The month index entry a state change at `at` writes in its transaction: the
+    /// workspace as it now is, under the month of the change. Unconditional: it carries
+    /// only what the (conditional) workspace write carries, so a replay writes the same.
+    fn month_entry(&self, workspace: &Workspace, at: Timestamp) -> Result<TransactWriteItem, StoreError> {
+        let month = Month::containing(at, &MONTH_BOUNDARY);
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(month_item(month, workspace)?))
+            .build()
+            .map_err(|e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A conditional single-item put: [`StoreError::Conflict`] when the condition fails.
+    async fn put_if(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<(), StoreError> {
+        let mut request =
+            self.client.put_item().table_name(&self.name).set_item(Some(item)).condition_expression(condition);
+        for (placeholder, value) in values {
+            request = request.expression_attribute_values(*placeholder, value.clone());
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+            Err(e) => Err(upstream("dynamodb", "PutItem", e).into()),
+        }
+    }
+
+    /// A versioned whole-document write: creates when `expected` is `None`, else replaces
+    /// only the stored `version` `expected`.
+    async fn put_versioned<T: Serialize>(&self, item: &T, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = to_item(item)?;
+        match expected {
+            None => self.put_if(item, "attribute_not_exists(pk)", &[]).await,
+            Some(v) => self.put_if(item, "version = :v", &[(":v", AttributeValue::N(v.to_string()))]).await,
+        }
+    }
+}
+
+#[async_trait]
+impl MonthIndex for Table {
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+        let page: Page<WorkspaceItem> =
+            self.query_page(None, ("pk", month_pk(month)), Some(("sk", "WS#")), false, page).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(Workspace::try_from).collect::<Result<_, _>>()?,
+            next_token: page.next_token,
+        })
+    }
+
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError> {
+        // An entry written by a state change is newer than this snapshot: keep it.
+        match self.put_if(month_item(month, workspace)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.get_item(month_pk(month), "SEALED".into()).await?.is_some())
+    }
+
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        let item = SealItem { pk: month_pk(month), sk: "SEALED".into(), sealed_at: at };
+        match self.put_if(to_item(&item)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, StoreError> {
+        let pk = format!("STATE#{state}");
+        let start = page.token.as_deref().map(|t| decode_token(t, "statePk", &pk)).transpose()?;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(BY_STATE)
+            .key_condition_expression("statePk = :pk AND stateSk >= :since")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":since", AttributeValue::S(sort_instant(since)))
+            .limit(page.limit.clamp(1, atelier_domain::ports::MAX_PAGE_SIZE) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "Query", e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<WorkspaceItem>(i).and_then(Workspace::try_from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_token = output.last_evaluated_key.map(|k| encode_token(&k)).transpose()?;
+        Ok(Page { items, next_token })
+    }
+}
+
+const BUDGET_DEFAULT_PK: &str = "CONFIG#budget";
+const BUDGET_DEFAULT_SK: &str = "CONFIG";
+const BUDGETS_PK: &str = "BUDGET";
+
+fn user_budget_sk(user: &str) -> String {
+    format!("USER#{user}")
+}
+
+fn crossing_pk(month: &str) -> String {
+    format!("BUDGETEVENT#{month}")
+}
+
+fn crossing_sk(user: &str, threshold: u16) -> String {
+    format!("{user}#{threshold:04}")
+}
+
+/// A budget rule with its version.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BudgetItem {
+    pk: String,
+    sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(flatten)]
+    budget: Budget,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CrossingItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    crossing: Crossing,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SealItem {
+    pk: String,
+    sk: String,
+    sealed_at: Timestamp,
+}
+
+/// A month's Cost Explorer actuals, as one JSON document (a few hundred bytes per user:
+/// well under the 400 KB item limit at a thousand users).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActualsItem {
+    pk: String,
+    sk: String,
+    actuals: String,
+}
+
+impl Table {
+    async fn budget_at(&self, pk: String, sk: String) -> Result<Option<Versioned<Budget>>, StoreError> {
+        let Some(item) = self.get_item(pk, sk).await? else { return Ok(None) };
+        let item: BudgetItem = from_item(item)?;
+        Ok(Some(Versioned { value: item.budget, version: item.version }))
+    }
+}
+
+#[async_trait]
+impl BudgetStore for Table {
+    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError> {
+        self.budget_at(BUDGET_DEFAULT_PK.into(), BUDGET_DEFAULT_SK.into()).await
+    }
+
+    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = BudgetItem {
+            pk: BUDGET_DEFAULT_PK.into(),
+            sk: BUDGET_DEFAULT_SK.into(),
+            user: None,
+            budget: budget.clone(),
+            version: expected.unwrap_or(0) + 1,
+        };
+        self.put_versioned(&item, expected).await
+    }
+
+    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError> {
+        self.budget_at(BUDGETS_PK.into(), user_budget_sk(user)).await
+    }
+
+    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let item = BudgetItem {
+            pk: BUDGETS_PK.into(),
+            sk: user_budget_sk(user),
+            user: Some(user.to_owned()),
+            budget: budget.clone(),
+            version: expected.unwrap_or(0) + 1,
+        };
+        self.put_versioned(&item, expected).await
+    }
+
+    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(BUDGETS_PK.into()))
+            .key("sk", AttributeValue::S(user_budget_sk(user)))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Err(StoreError::Conflict),
+            Err(e) => Err(upstream("dynamodb", "DeleteItem", e).into()),
+        }
+    }
+
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError> {
+        let page: Page<BudgetItem> =
+            self.query_page(None, ("pk", BUDGETS_PK.into()), Some(("sk", "USER#")), false, page).await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|i| Ok((i.user.ok_or_else(|| corrupt("budget", "no user"))?, i.budget)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, next_token: page.next_token })
+    }
+
+    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError> {
+        let item = CrossingItem {
+            pk: crossing_pk(&crossing.month),
+            sk: crossing_sk(&crossing.user, crossing.threshold),
+            crossing: crossing.clone(),
+        };
+        match self.put_if(to_item(&item)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn crossings(
+        &self,
+        month: Month,
+        user: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Crossing>, StoreError> {
+        let prefix = user.map(|u| format!("{u}#"));
+        let page: Page<CrossingItem> = self
+            .query_page(
+                None,
+                ("pk", crossing_pk(&month.to_string())),
+                prefix.as_deref().map(|p| ("sk", p)),
+                false,
+                page,
+            )
+            .await?;
+        let items = page.items.into_iter().map(|i| i.crossing).filter(|c| user.is_none_or(|u| c.user == u)).collect();
+        Ok(Page { items, next_token: page.next_token })
+    }
+}
+
+#[async_trait]
+impl ActualStore for Table {
+    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError> {
+        let Some(item) = self.get_item(format!("ACTUALS#{month}"), "ACTUALS".into()).await? else {
+            return Ok(Actuals::default());
+        };
+        let item: ActualsItem = from_item(item)?;
+        serde_json::from_str(&item.actuals).map_err(|e| corrupt("actuals", e))
+    }
+
+    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError> {
+        let item = ActualsItem {
+            pk: format!("ACTUALS#{month}"),
+            sk: "ACTUALS".into(),
+            actuals: serde_json::to_string(actuals).map_err(|e| corrupt("actuals", e))?,
+        };
+        // Cost Explorer's answer for the month replaces the previous one as a whole.
+        self.replace_item(&item).await
+    }
+}
+
 /// A transaction DynamoDB cancelled because an item was throttled: worth retrying later
 /// (the SDK does not retry cancelled transactions itself).
 fn throttled<R>(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> atelier_domain::UpstreamError
@@ -542,6 +845,28 @@ fn cancellation_codes<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteIt
         }
         _ => None,
     }
+}
+
+/// The attributes that put an item in a secondary index.
+const INDEX_ATTRIBUTES: [&str; 6] = ["ownerPk", "ownerSk", "statePk", "stateSk", "kindPk", "kindSk"];
+
+fn month_pk(month: Month) -> String {
+    format!("COSTMONTH#{month}")
+}
+
+fn month_sk(workspace: &Workspace) -> String {
+    format!("WS#{}#{}", sort_instant(workspace.created_at), workspace.id)
+}
+
+/// A month index entry: the workspace's item without its index keys, under the month.
+fn month_item(month: Month, workspace: &Workspace) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item = to_item(&WorkspaceItem::try_from(workspace)?)?;
+    for attribute in INDEX_ATTRIBUTES {
+        item.remove(attribute);
+    }
+    item.insert("pk".into(), AttributeValue::S(month_pk(month)));
+    item.insert("sk".into(), AttributeValue::S(month_sk(workspace)));
+    Ok(item)
 }
 
 const ACTIVE_SK: &str = "ACTIVE";
@@ -623,11 +948,18 @@ fn decode_token(token: &str, pk_attr: &str, pk_value: &str) -> Result<HashMap<St
 struct WorkspaceItem {
     pk: String,
     sk: String,
+    // Index keys: absent on month index snapshots, which must stay out of the indexes.
+    #[serde(default)]
     owner_pk: String,
+    #[serde(default)]
     owner_sk: String,
+    #[serde(default)]
     state_pk: String,
+    #[serde(default)]
     state_sk: String,
+    #[serde(default)]
     kind_pk: String,
+    #[serde(default)]
     kind_sk: String,
     id: String,
     name: String,

@@ -10,6 +10,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[cfg(feature = "cognito")]
 pub mod cognito;
+#[cfg(feature = "costexplorer")]
+pub mod costexplorer;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "ec2")]

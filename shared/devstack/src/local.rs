@@ -14,6 +14,7 @@ use atelier_adapters::{
 };
 use atelier_domain::{
     DomainError,
+    costs::{BudgetWatch, WatchReport},
     datasets::{DatasetSync, DatasetSyncReport, Datasets},
     ports::Provisioner,
     scheduler::{Scheduler, SchedulerReport, event_instant},
@@ -21,8 +22,8 @@ use atelier_domain::{
     sync::{StateSync, SyncReport, Timeouts},
 };
 use atelier_web::{
-    ApiError, JwtVerifier, VerifierSettings, catalog, config::PortalConfig, costs, datasets, extract::JsonBody,
-    workspaces,
+    ApiError, JwtVerifier, VerifierSettings, budgets, catalog, config::PortalConfig, costs, datasets,
+    extract::JsonBody, workspaces,
 };
 use axum::{Json, Router, extract::State, routing::post};
 use jiff::Timestamp;
@@ -35,6 +36,7 @@ pub struct LocalApp {
     pub table: Arc<Table>,
     pub provisioner: Arc<dyn Provisioner>,
     pub power: Arc<Ec2>,
+    pub directory: Arc<CognitoDirectory>,
     pub workspaces: Workspaces,
     pub datasets: Datasets,
     pub verifier: Arc<JwtVerifier>,
@@ -77,8 +79,12 @@ impl LocalApp {
             directory: directory.clone(),
             defaults: table.clone(),
         };
-        let datasets =
-            Datasets { store: table.clone(), workspaces: table.clone(), groups: directory, mounts: power.clone() };
+        let datasets = Datasets {
+            store: table.clone(),
+            workspaces: table.clone(),
+            groups: directory.clone(),
+            mounts: power.clone(),
+        };
         let verifier = Arc::new(JwtVerifier::new(VerifierSettings::for_pool(
             REGION,
             &seeded.user_pool_id,
@@ -92,7 +98,7 @@ impl LocalApp {
             user_pool_client_id: seeded.client_id.clone(),
             cognito_endpoint: Some(endpoint.to_owned()),
         };
-        Self { table, provisioner, power, workspaces, datasets, verifier, portal }
+        Self { table, provisioner, power, directory, workspaces, datasets, verifier, portal }
     }
 
     /// Every API route plus `/config.json`, as API Gateway would expose them.
@@ -116,7 +122,8 @@ impl LocalApp {
                 verifier: self.verifier.clone(),
                 datasets: self.datasets.clone(),
             }))
-            .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.workspaces.costs() }))
+            .merge(costs::router(costs::CostsState { verifier: self.verifier.clone(), costs: self.costs() }))
+            .merge(budgets::router(budgets::BudgetsState { verifier: self.verifier.clone(), budgets: self.budgets() }))
             .merge(catalog::router(catalog::CatalogState {
                 verifier: self.verifier.clone(),
                 catalog: self.table.clone(),
@@ -178,18 +185,50 @@ impl LocalApp {
         .await
     }
 
+    /// The cost use cases on the table.
+    pub fn costs(&self) -> atelier_domain::costs::Costs {
+        self.workspaces.costs(self.table.clone(), self.table.clone(), self.table.clone())
+    }
+
+    /// The budget use cases on the table and the user pool.
+    pub fn budgets(&self) -> atelier_domain::costs::Budgets {
+        atelier_domain::costs::Budgets { store: self.table.clone(), users: self.directory.clone() }
+    }
+
+    /// One budget watch run for instant `at` (the scheduler function runs it on every tick).
+    pub async fn budget_run(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
+        BudgetWatch {
+            store: self.table.as_ref(),
+            catalog: self.table.as_ref(),
+            index: self.table.as_ref(),
+            budgets: self.table.as_ref(),
+            power: self.power.as_ref(),
+        }
+        .run(at)
+        .await
+    }
+
     /// One scheduler run for instant `at` (tests pass fixed instants).
     pub async fn scheduler_run(&self, at: Timestamp) -> Result<SchedulerReport, DomainError> {
         Scheduler { store: self.table.as_ref(), power: self.power.as_ref(), runs: self.table.as_ref() }.run(at).await
     }
 
-    /// Runs the scheduler every `interval` with the wall clock until the task is dropped.
+    /// Runs the budget watch and the scheduler every `interval` with the wall clock until
+    /// the task is dropped (the scheduler function's tick does both).
     pub async fn scheduler_forever(self, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.scheduler_run(Timestamp::now()).await {
+            let now = Timestamp::now();
+            match self.budget_run(now).await {
+                Ok(report) if !(report.crossed.is_empty() && report.stopped.is_empty() && report.failed.is_empty()) => {
+                    tracing::info!(?report, "budget watch");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "budget watch run failed"),
+            }
+            match self.scheduler_run(now).await {
                 Ok(report)
                     if !(report.started.is_empty()
                         && report.stopped.is_empty()

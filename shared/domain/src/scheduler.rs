@@ -106,6 +106,9 @@ impl Scheduler<'_> {
         }
 
         let mut claimed: Vec<(Action, Workspace)> = Vec::new();
+        // Claims that failed for another reason than someone acting first (the store was
+        // throttled or unreachable): this interval is not done with.
+        let mut unclaimed = 0;
         for workspace in workspaces {
             let Some(action) = decide(&workspace, previous, at) else {
                 report.skipped += 1;
@@ -127,7 +130,10 @@ impl Scheduler<'_> {
                 Ok(workspace) => claimed.push((action, workspace)),
                 // Someone acted on it meanwhile: theirs is the last word.
                 Err(DomainError::Concurrent | DomainError::IllegalTransition(_)) => report.skipped += 1,
-                Err(err) => report.failed.push((id, err.to_string())),
+                Err(err) => {
+                    unclaimed += 1;
+                    report.failed.push((id, err.to_string()));
+                }
             }
         }
 
@@ -157,6 +163,13 @@ impl Scheduler<'_> {
             }
         }
 
+        if unclaimed > 0 {
+            // Not recorded: the next run covers the same interval again and retries these.
+            // The workspaces claimed by this run are no longer candidates, so nothing is
+            // done twice.
+            tracing::warn!(unclaimed, "scheduler run left transitions unclaimed; the next run retries them");
+            return Ok(report);
+        }
         match self.runs.record_run(at).await {
             // A later run was recorded meanwhile: it covers this one.
             Ok(()) | Err(StoreError::Conflict) => {}
@@ -390,6 +403,83 @@ mod tests {
         let replay = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
         assert_eq!(replay, SchedulerReport::default());
         assert_eq!(power.calls.lock().unwrap().len(), 4, "a replay calls EC2 for nothing");
+    }
+
+    /// The in-memory store, cut after `budget` writes (a run that dies half-way), keeping
+    /// every event written.
+    struct Cut<'a> {
+        inner: &'a Store,
+        budget: Mutex<Option<usize>>,
+        events: Mutex<Vec<(WorkspaceId, Event)>>,
+    }
+
+    #[async_trait]
+    impl WorkspaceStore for Cut<'_> {
+        async fn insert(
+            &self,
+            w: &Workspace,
+            e: &Event,
+            i: Option<&IdempotencyRecord>,
+        ) -> Result<Inserted, StoreError> {
+            self.inner.insert(w, e, i).await
+        }
+        async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+            self.inner.get(id).await
+        }
+        async fn idempotency(&self, o: &str, k: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+            self.inner.idempotency(o, k).await
+        }
+        async fn list(&self, f: &WorkspaceFilter, p: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+            self.inner.list(f, p).await
+        }
+        async fn update(&self, next: &Workspace, expected: State, event: Option<&Event>) -> Result<(), StoreError> {
+            if let Some(left) = self.budget.lock().unwrap().as_mut() {
+                if *left == 0 {
+                    return Err(StoreError::Upstream(UpstreamError::new(
+                        "dynamodb",
+                        "TransactWriteItems",
+                        true,
+                        "cut",
+                    )));
+                }
+                *left -= 1;
+            }
+            self.inner.update(next, expected, event).await?;
+            if let Some(event) = event {
+                self.events.lock().unwrap().push((next.id.clone(), event.clone()));
+            }
+            Ok(())
+        }
+        async fn events(&self, id: &WorkspaceId, p: &PageRequest) -> Result<Page<Event>, StoreError> {
+            self.inner.events(id, p).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_cut_after_any_write_is_completed_by_the_next_with_each_stop_once() {
+        for budget in 0..4 {
+            let workspaces = [running("i-1"), running("i-2"), running("i-3")];
+            let inner = Store(Mutex::new(workspaces.to_vec()));
+            let store = Cut { inner: &inner, budget: Mutex::new(Some(budget)), events: Mutex::default() };
+            let power = Power { bad: "none", calls: Mutex::default() };
+            let runs = Runs::default();
+            let scheduler = Scheduler { store: &store, power: &power, runs: &runs };
+            let first = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
+            assert_eq!(first.failed.len(), 3 - budget.min(3), "cut after {budget} writes");
+            *store.budget.lock().unwrap() = None;
+            scheduler.run("2026-11-23T17:03:00Z".parse().unwrap()).await.unwrap();
+            assert!(inner.0.lock().unwrap().iter().all(|w| w.state == State::Stopping), "cut after {budget} writes");
+            let events = store.events.lock().unwrap().clone();
+            let mut stopped: Vec<String> = events.iter().map(|(id, _)| id.to_string()).collect();
+            stopped.sort();
+            stopped.dedup();
+            assert_eq!((events.len(), stopped.len()), (3, 3), "one stop event per workspace, cut after {budget}");
+            let instances: Vec<String> = power.calls.lock().unwrap().iter().flatten().cloned().collect();
+            let mut unique = instances.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!((instances.len(), unique.len()), (3, 3), "each instance stopped once, cut after {budget}");
+        }
     }
 
     #[test]

@@ -49,12 +49,21 @@ pub struct Workspaces {
 }
 
 impl Workspaces {
-    /// The cost use cases on the same store, catalog and directory.
-    pub fn costs(&self) -> crate::costs::Costs {
+    /// The cost use cases on the same store, catalog and directory, with the cost stores
+    /// (one DynamoDB table implements them all).
+    pub fn costs(
+        &self,
+        index: Arc<dyn crate::costs::MonthIndex>,
+        budgets: Arc<dyn crate::costs::BudgetStore>,
+        actuals: Arc<dyn crate::costs::actuals::ActualStore>,
+    ) -> crate::costs::Costs {
         crate::costs::Costs {
             store: self.store.clone(),
             catalog: self.catalog.clone(),
             directory: self.directory.clone(),
+            index,
+            budgets,
+            actuals,
         }
     }
 

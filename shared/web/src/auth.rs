@@ -89,7 +89,10 @@ struct Keys {
 /// Verifies access tokens against one user pool and app client.
 pub struct JwtVerifier {
     settings: VerifierSettings,
-    http: reqwest::Client,
+    /// Built on the first JWKS download: building it loads the platform's root
+    /// certificates, which a Lambda function should not pay for before it polls for its
+    /// first event (docs/benchmarks.md).
+    http: std::sync::OnceLock<reqwest::Client>,
     keys: RwLock<Keys>,
 }
 
@@ -106,11 +109,17 @@ struct AccessClaims {
 impl JwtVerifier {
     /// A verifier that fetches keys on first use.
     pub fn new(settings: VerifierSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("the HTTP client's TLS configuration is valid");
+        let http = std::sync::OnceLock::new();
         Self { settings, http, keys: RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None, failed_at: None }) }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("the HTTP client's TLS configuration is valid")
+        })
     }
 
     /// The settings this verifier trusts.
@@ -187,7 +196,7 @@ impl JwtVerifier {
             )))
         };
         let response = self
-            .http
+            .http()
             .get(&self.settings.jwks_url)
             .send()
             .await

@@ -1,14 +1,18 @@
 //! `/v1/costs`: estimated costs, rebuilt from the workspace event history
-//! (docs/adr/0006-costs.md). Served by the workspaces-api function.
+//! (docs/adr/0006-costs.md), with budgets and Cost Explorer actuals. Served by the
+//! workspaces-api function. The export streams: rows go out in chunks as they are
+//! computed, so its memory does not grow with the month.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
-    costs::{CostReport, Costs, CsvWriter, Separator, UserCost, WorkspaceCost, service::whole_seconds},
+    costs::{Costs, CsvWriter, LineSink, Separator, UserCost, WorkspaceCost, actuals::Actuals, service::whole_seconds},
 };
 use axum::{
     Json, Router,
+    body::{Body, Bytes},
     extract::{FromRef, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
@@ -17,6 +21,7 @@ use axum::{
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::{ApiError, Authenticated, JwtVerifier, extract::QueryParams};
 
@@ -66,8 +71,10 @@ struct MyCostsView {
     month: String,
     currency: String,
     total: String,
-    /// The caller's budget: phase 2.
+    /// The budget amount in force, if any.
     budget: Option<String>,
+    /// Thresholds (percent) recorded as crossed this month.
+    thresholds_crossed: Vec<u16>,
     workspaces: Vec<WorkspaceCostView>,
 }
 
@@ -83,12 +90,12 @@ struct WorkspaceCostView {
     compute: String,
     storage: String,
     total: String,
-    /// The amount AWS actually billed (Cost Explorer): phase 2.
+    /// What AWS billed for the month's closed days (Cost Explorer), when known.
     actual: Option<String>,
 }
 
-impl From<&WorkspaceCost> for WorkspaceCostView {
-    fn from(l: &WorkspaceCost) -> Self {
+impl WorkspaceCostView {
+    fn new(l: &WorkspaceCost, actuals: &Actuals) -> Self {
         Self {
             workspace_id: l.info.workspace_id.to_string(),
             name: l.info.workspace_name.clone(),
@@ -98,7 +105,7 @@ impl From<&WorkspaceCost> for WorkspaceCostView {
             compute: amount(l.compute),
             storage: amount(l.storage),
             total: amount(l.total),
-            actual: None,
+            actual: actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str()).map(amount),
         }
     }
 }
@@ -108,13 +115,15 @@ async fn me(
     Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams<MonthQuery>,
 ) -> Result<Json<MyCostsView>, ApiError> {
-    let report = s.costs.my_costs(&caller, &q.month, Timestamp::now()).await?;
+    let mine = s.costs.my_costs(&caller, &q.month, Timestamp::now()).await?;
+    let report = &mine.report;
     Ok(Json(MyCostsView {
         month: report.month.to_string(),
         currency: report.currency.clone(),
         total: amount(report.total),
-        budget: None,
-        workspaces: report.lines.iter().map(WorkspaceCostView::from).collect(),
+        budget: mine.budget.map(amount),
+        thresholds_crossed: mine.thresholds_crossed.clone(),
+        workspaces: report.lines.iter().map(|l| WorkspaceCostView::new(l, &mine.actuals)).collect(),
     }))
 }
 
@@ -137,9 +146,11 @@ struct UserCostView {
     cost_centre: Option<String>,
     running_seconds: u64,
     total: String,
-    /// Phase 2.
+    /// The budget amount in force, if any.
     budget: Option<String>,
-    /// Phase 2.
+    /// Thresholds (percent) recorded as crossed this month.
+    thresholds_crossed: Vec<u16>,
+    /// What AWS billed for the month's closed days (Cost Explorer), when known.
     actual: Option<String>,
 }
 
@@ -151,8 +162,9 @@ impl From<UserCost> for UserCostView {
             cost_centre: u.cost_centre,
             running_seconds: whole_seconds(u.running_seconds),
             total: amount(u.total),
-            budget: None,
-            actual: None,
+            budget: u.budget.map(amount),
+            thresholds_crossed: u.thresholds_crossed,
+            actual: u.actual.map(amount),
         }
     }
 }
@@ -167,7 +179,7 @@ async fn users(
         month: report.month.to_string(),
         currency: report.currency.clone(),
         total: amount(report.total),
-        users: report.by_user().into_iter().map(UserCostView::from).collect(),
+        users: report.users.into_iter().map(UserCostView::from).collect(),
     }))
 }
 
@@ -189,6 +201,45 @@ struct ExportQuery {
     separator: Option<SeparatorParam>,
 }
 
+/// Bytes gathered before a chunk goes out.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Chunks in flight between the report and the client: with [`CHUNK_BYTES`], what bounds
+/// the export's memory whatever the month's size.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// Writes lines as CSV rows and sends them out in chunks.
+struct CsvChunks {
+    csv: CsvWriter<Vec<u8>>,
+    tx: mpsc::Sender<Chunk>,
+}
+
+impl CsvChunks {
+    async fn send(&mut self, at_least: usize) -> Result<(), DomainError> {
+        if self.csv.get_mut().len() < at_least.max(1) {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(self.csv.get_mut(), Vec::with_capacity(CHUNK_BYTES + 1024));
+        self.tx.send(Ok(Bytes::from(chunk))).await.map_err(|_| {
+            DomainError::Upstream(atelier_domain::UpstreamError::new("web", "export", false, "the client went away"))
+        })
+    }
+}
+
+#[async_trait]
+impl LineSink for CsvChunks {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        line.write_csv(&mut self.csv).map_err(csv_fault)?;
+        self.send(CHUNK_BYTES).await
+    }
+}
+
+fn csv_fault(e: std::io::Error) -> DomainError {
+    DomainError::Upstream(atelier_domain::UpstreamError::new("web", "csv", false, e))
+}
+
 async fn export(
     State(s): State<CostsState>,
     Authenticated(caller): Authenticated,
@@ -198,31 +249,37 @@ async fn export(
         SeparatorParam::Comma => Separator::Comma,
         SeparatorParam::Semicolon => Separator::Semicolon,
     };
-    let report = s.costs.export(&caller, &q.month, q.cost_centre.as_deref(), Timestamp::now()).await?;
-    let body = write_csv(&report, separator)?;
-    let disposition = format!("attachment; filename=\"atelier-costs-{}.csv\"", report.month);
-    let mut response = body.into_response();
+    // Authorisation and the month are checked before the first byte: their errors are
+    // problem documents. A failure once rows flow aborts the body (the client sees a
+    // broken transfer, never a file that looks complete) and is logged.
+    let request = s.costs.export_request(&caller, &q.month, q.cost_centre.as_deref(), Timestamp::now())?;
+    let disposition = format!("attachment; filename=\"atelier-costs-{}.csv\"", request.month);
+    let disposition = HeaderValue::from_str(&disposition).map_err(|e| upstream_fault("content-disposition", e))?;
+    let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let costs = s.costs.clone();
+    tokio::spawn(async move {
+        let mut sink =
+            CsvChunks { csv: CsvWriter::new(Vec::with_capacity(CHUNK_BYTES + 1024), separator), tx: tx.clone() };
+        let result = async {
+            sink.csv.write_header().map_err(csv_fault)?;
+            costs.stream_export(&request, &mut sink).await?;
+            sink.send(1).await
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::error!(error = ?err, month = %request.month, "cost export failed while streaming");
+            let _ = tx.send(Err(std::io::Error::other(err.to_string()))).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
+    let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CSV_CONTENT_TYPE));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition).map_err(|e| upstream_fault("content-disposition", e))?,
-    );
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
     Ok(response)
 }
 
-/// The export's bytes: the header row (`atelier_domain::costs::COLUMNS`) and one row per line. Phase 1 builds
-/// the file in memory (a month of an organisation is a few thousand rows).
-fn write_csv(report: &CostReport, separator: Separator) -> Result<Vec<u8>, ApiError> {
-    let mut csv = CsvWriter::new(Vec::new(), separator);
-    csv.write_header().map_err(|e| upstream_fault("csv", e))?;
-    for line in &report.lines {
-        line.write_csv(&mut csv).map_err(|e| upstream_fault("csv", e))?;
-    }
-    csv.into_inner().map_err(|e| upstream_fault("csv", e))
-}
-
-/// Writing to memory cannot fail in practice; if it ever does, it is a server fault.
+/// A fault of the HTTP layer itself: a server error.
 fn upstream_fault(operation: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
     ApiError::Domain(DomainError::Upstream(atelier_domain::UpstreamError::new("web", operation, false, e)))
 }

@@ -2,6 +2,7 @@
 //! Cognito caller, and the `run` that serves a router on Lambda or on a local port.
 
 pub mod auth;
+pub mod budgets;
 pub mod catalog;
 pub mod config;
 pub mod costs;

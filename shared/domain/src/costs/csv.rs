@@ -8,6 +8,7 @@
 //! formula, so it is never prefixed and stays a number in the spreadsheet. Amounts in cost
 //! reports are never negative anyway.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use rust_decimal::Decimal;
@@ -107,10 +108,18 @@ impl<W: Write> CsvWriter<W> {
                 Cell::Text(text) => push_text(&mut self.line, text, self.separator),
                 // A Decimal renders as `-?[0-9]+(\.[0-9]+)?`: no separator, quote or line
                 // break, so it never needs quoting, and it is a number, not a formula.
-                Cell::Number(n) => self.line.push_str(&n.to_string()),
+                Cell::Number(n) => {
+                    let _ = write!(self.line, "{n}");
+                }
             }
         }
         self.finish_line()
+    }
+
+    /// The underlying writer, e.g. to take the bytes written so far out of a `Vec<u8>`
+    /// while streaming.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Flushes and returns the underlying writer.

@@ -12,21 +12,32 @@
 //! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation.
 //!
 //! [`service`] runs the pipeline on the ports: the ledger is the workspace event history
-//! (docs/adr/0006-costs.md), read per workspace.
+//! (docs/adr/0006-costs.md), read per workspace; [`ledger`] bounds a month's read with the
+//! month index and streams its lines. [`budget`] and [`watch`] are the monthly budgets and
+//! their enforcement; [`actuals`] what AWS billed, from Cost Explorer.
 //!
 //! No floats anywhere in the money path: durations are integer nanoseconds turned into
 //! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
 
+pub mod actuals;
+pub mod budget;
 pub mod csv;
 pub mod interval;
+pub mod ledger;
+#[cfg(any(test, feature = "test-support"))]
+pub mod memory;
 pub mod month;
 pub mod price;
 pub mod report;
 pub mod service;
+pub mod watch;
 
+pub use budget::{Budget, BudgetStore, Budgets, Crossing, Policy};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};
+pub use ledger::{Ledger, LineSink, MonthIndex, Scope};
 pub use month::{Month, MonthBoundary, split_by_month};
 pub use price::{GB_MONTH_HOURS, LineCost, PriceBook, PriceVersion, cost, round_line};
 pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
-pub use service::{CostReport, Costs, MONTH_BOUNDARY, UserCost};
+pub use service::{CostReport, Costs, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport};
+pub use watch::{BudgetWatch, WatchReport};

@@ -3,26 +3,25 @@
 //! The ledger is the workspace event history (docs/adr/0006-costs.md): every state change
 //! writes its event in the same transaction as the workspace, so a report rebuilds each
 //! workspace's billable intervals from its events and prices them with its product's
-//! price book. Nothing else is written, so state and ledger can never disagree.
-//!
-//! Phase 1 reads, per report, every workspace in scope (paged queries, never a `Scan`) and
-//! the events of those that existed during the month. That is bounded by the number of
-//! workspaces, not by the organisation's whole history; the month ledger index of phase 2
-//! bounds it by the month.
+//! price book. The month index ([`super::ledger`]) bounds the admin and finance reports to
+//! the workspaces active in the month, and lines flow through [`LineSink`]s one at a time:
+//! the users report keeps one total per user, the export streams rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::interval::intervals;
+use super::actuals::{ActualStore, Actuals};
+use super::budget::{BudgetBook, BudgetStore, crossings_of};
+use super::ledger::{Ledger, LineSink, MonthIndex, ReadStats, Scope};
 use super::month::{Month, MonthBoundary};
-use super::price::PriceBook;
-use super::report::{WorkspaceCost, WorkspaceInfo, sum_exact, workspace_costs};
-use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, UserDirectory, WorkspaceFilter, WorkspaceStore};
-use crate::{Caller, DomainError, Event, ProductId, Profile, Role, State, Workspace};
+use super::report::WorkspaceCost;
+use crate::ports::{Catalog, UserDirectory, WorkspaceStore};
+use crate::{Caller, DomainError, Profile, Role};
 
 /// Where report months begin and end. UTC, like AWS billing and Cost Explorer, so that
 /// estimates and actuals cover the same hours. A constant for now; an organisation setting
@@ -38,6 +37,9 @@ pub struct Costs {
     pub store: Arc<dyn WorkspaceStore>,
     pub catalog: Arc<dyn Catalog>,
     pub directory: Arc<dyn UserDirectory>,
+    pub index: Arc<dyn MonthIndex>,
+    pub budgets: Arc<dyn BudgetStore>,
+    pub actuals: Arc<dyn ActualStore>,
 }
 
 /// A report's lines for one month, all in one currency.
@@ -53,6 +55,18 @@ pub struct CostReport {
     pub total: Decimal,
 }
 
+/// A person's own month: their lines, their budget and what it has crossed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyCosts {
+    pub report: CostReport,
+    /// The budget amount in force, if any.
+    pub budget: Option<Decimal>,
+    /// Thresholds recorded as crossed this month, ascending.
+    pub thresholds_crossed: Vec<u16>,
+    /// What AWS billed per workspace for the month's closed days, when known.
+    pub actuals: Actuals,
+}
+
 /// One user's share of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserCost {
@@ -66,26 +80,33 @@ pub struct UserCost {
     pub running_seconds: Decimal,
     /// The exact sum of their lines' rounded totals.
     pub total: Decimal,
+    /// The budget amount in force, if any.
+    pub budget: Option<Decimal>,
+    /// Thresholds recorded as crossed this month, ascending.
+    pub thresholds_crossed: Vec<u16>,
+    /// What AWS billed them for the month's closed days, when known.
+    pub actual: Option<Decimal>,
 }
 
-impl CostReport {
-    /// The report grouped by owner, by username. The users' totals add up to
-    /// [`CostReport::total`] exactly.
-    pub fn by_user(&self) -> Vec<UserCost> {
-        let mut users: BTreeMap<&str, UserCost> = BTreeMap::new();
-        for line in &self.lines {
-            let user = users.entry(line.info.owner.as_str()).or_insert_with(|| UserCost {
-                user: line.info.owner.clone(),
-                email: line.info.email.clone(),
-                cost_centre: line.info.cost_centre.clone(),
-                running_seconds: Decimal::ZERO,
-                total: Decimal::ZERO,
-            });
-            user.running_seconds += line.running_seconds;
-            user.total += line.total;
-        }
-        users.into_values().collect()
-    }
+/// The users report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersReport {
+    pub month: Month,
+    pub currency: String,
+    /// The exact sum of every line's rounded total.
+    pub total: Decimal,
+    /// By username.
+    pub users: Vec<UserCost>,
+    /// What was read.
+    pub stats: ReadStats,
+}
+
+/// An authorised export of one month, ready to stream ([`Costs::stream_export`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub month: Month,
+    pub cost_centre: Option<String>,
+    pub now: Timestamp,
 }
 
 /// Whole seconds of an exact duration, rounded down (what the API shows).
@@ -94,173 +115,243 @@ pub fn whole_seconds(seconds: Decimal) -> u64 {
 }
 
 impl Costs {
-    /// The caller's own workspaces' costs in `month` (`YYYY-MM`), computed up to `now`.
-    /// Any signed-in user; a malformed or future month is `Unprocessable` on `month`.
-    pub async fn my_costs(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<CostReport, DomainError> {
-        let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
-        self.report(&WorkspaceFilter::Owner(caller.username.clone()), month, now, &mut HashMap::new()).await
+    fn ledger(&self) -> Ledger<'_> {
+        Ledger { store: self.store.as_ref(), catalog: self.catalog.as_ref(), index: self.index.as_ref() }
     }
 
-    /// Every user's costs in `month` (admins only).
-    pub async fn users_report(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<CostReport, DomainError> {
+    /// The caller's own workspaces' costs in `month` (`YYYY-MM`), computed up to `now`,
+    /// with their budget. Any signed-in user; a malformed or future month is
+    /// `Unprocessable` on `month`.
+    pub async fn my_costs(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<MyCosts, DomainError> {
+        let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
+        let mut sink = Collect::new(self.directory.as_ref());
+        self.ledger().each_line(&Scope::Owner(caller.username.clone()), month, now, &mut sink).await?;
+        let report = sink.finish(month)?;
+        // The caller's own rule, else the default: two reads, not every user's budgets.
+        let budget = match self.budgets.user_budget(&caller.username).await? {
+            Some(own) => own.value,
+            None => self.budgets.org_budget().await?.map(|v| v.value).unwrap_or_default(),
+        };
+        let thresholds_crossed = crossings_of(self.budgets.as_ref(), month, Some(&caller.username))
+            .await?
+            .into_iter()
+            .map(|c| c.threshold)
+            .collect();
+        let actuals = self.actuals.actuals(month).await?.only_owner(&caller.username);
+        Ok(MyCosts { report, budget: budget.amount, thresholds_crossed, actuals })
+    }
+
+    /// Every user's costs in `month`, with budgets and crossings (admins only).
+    pub async fn users_report(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<UsersReport, DomainError> {
         require(caller, &[Role::Admin], "only admins may see every user's costs")?;
         let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
-        self.report(&WorkspaceFilter::All, month, now, &mut HashMap::new()).await
+        let mut sink = PerUser {
+            profiles: Profiles::new(self.directory.as_ref()),
+            users: BTreeMap::new(),
+            currency: Currency::default(),
+            total: Decimal::ZERO,
+        };
+        let stats = self.ledger().each_line(&Scope::All, month, now, &mut sink).await?;
+        let budgets = BudgetBook::load(self.budgets.as_ref()).await?;
+        let mut crossed: HashMap<String, Vec<u16>> = HashMap::new();
+        for crossing in crossings_of(self.budgets.as_ref(), month, None).await? {
+            crossed.entry(crossing.user).or_default().push(crossing.threshold);
+        }
+        let actuals = self.actuals.actuals(month).await?;
+        let users = sink
+            .users
+            .into_values()
+            .map(|mut u| {
+                u.budget = budgets.of(&u.user).amount;
+                u.thresholds_crossed = crossed.remove(&u.user).unwrap_or_default();
+                u.actual = actuals.owner_total(&u.user);
+                u
+            })
+            .collect();
+        Ok(UsersReport { month, currency: sink.currency.finish(), total: sink.total, users, stats })
     }
 
-    /// The lines of the finance export for `month`, optionally only those of one cost
-    /// centre (finance and admins). Without a filter its total is the users report's.
-    pub async fn export(
+    /// Authorises an export of `month` (finance and admins), optionally only one cost
+    /// centre's lines. Nothing is read yet: errors here come before any byte is sent.
+    pub fn export_request(
         &self,
         caller: &Caller,
         month: &str,
         cost_centre: Option<&str>,
         now: Timestamp,
-    ) -> Result<CostReport, DomainError> {
+    ) -> Result<ExportRequest, DomainError> {
         require(caller, &[Role::Finance, Role::Admin], "only finance and admins may export costs")?;
         let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
-        let mut report = self.report(&WorkspaceFilter::All, month, now, &mut HashMap::new()).await?;
-        if let Some(centre) = cost_centre {
-            report.lines.retain(|l| l.info.cost_centre.as_deref() == Some(centre));
-            report.total = sum_exact(&report.lines);
-        }
-        Ok(report)
+        Ok(ExportRequest { month, cost_centre: cost_centre.map(str::to_owned), now })
     }
 
-    /// The lines of every workspace `filter` lists that existed during `month`.
-    async fn report(
+    /// Streams the export's lines to `sink`, with e-mails and cost centres from the
+    /// directory. Without a cost-centre filter their total is the users report's.
+    pub async fn stream_export(
         &self,
-        filter: &WorkspaceFilter,
-        month: Month,
-        now: Timestamp,
-        profiles: &mut HashMap<String, Profile>,
-    ) -> Result<CostReport, DomainError> {
-        let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
-        let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
-        let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
-        let until = now.min(end);
-        let mut books: HashMap<ProductId, (PriceBook, u32)> = HashMap::new();
-        let mut lines = Vec::new();
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let listed = self.store.list(filter, &page).await?;
-            for workspace in listed.items {
-                if !existed_during(&workspace, start, end) {
-                    continue;
-                }
-                lines.extend(self.workspace_lines(&workspace, month, start, until, &mut books, profiles).await?);
-            }
-            match listed.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
-        }
-        // Lists are newest first; reports read oldest first.
-        lines.reverse();
-        let currency = match lines.first() {
-            Some(first) => first.currency.clone(),
-            None => DEFAULT_CURRENCY.to_owned(),
+        request: &ExportRequest,
+        sink: &mut dyn LineSink,
+    ) -> Result<ReadStats, DomainError> {
+        let mut filtered = ExportSink {
+            profiles: Profiles::new(self.directory.as_ref()),
+            cost_centre: request.cost_centre.clone(),
+            currency: Currency::default(),
+            inner: sink,
         };
-        if lines.iter().any(|l| l.currency != currency) {
-            return Err(DomainError::unprocessable("currency", "the catalog prices workspaces in several currencies"));
-        }
-        let total = sum_exact(&lines);
-        Ok(CostReport { month, currency, lines, total })
-    }
-
-    /// One workspace's line for `month` (none when it cost nothing then).
-    async fn workspace_lines(
-        &self,
-        workspace: &Workspace,
-        month: Month,
-        start: Timestamp,
-        until: Timestamp,
-        books: &mut HashMap<ProductId, (PriceBook, u32)>,
-        profiles: &mut HashMap<String, Profile>,
-    ) -> Result<Vec<WorkspaceCost>, DomainError> {
-        let events = self.events_since(workspace, start).await?;
-        let billable = intervals(&workspace.id, &events, until);
-        if billable.is_empty() {
-            return Ok(Vec::new());
-        }
-        if !books.contains_key(&workspace.product_id) {
-            let product = self.catalog.product(&workspace.product_id).await?.ok_or_else(|| {
-                DomainError::unprocessable(
-                    "prices",
-                    format!(
-                        "workspace {} uses product {}, which the catalog no longer has",
-                        workspace.id, workspace.product_id
-                    ),
-                )
-            })?;
-            books.insert(workspace.product_id.clone(), (product.price_book()?, product.volume_gib));
-        }
-        let Some((book, volume_gib)) = books.get(&workspace.product_id) else {
-            return Ok(Vec::new());
-        };
-        let owner = &workspace.owner.username;
-        if !profiles.contains_key(owner) {
-            let profile = self.profile_of(owner).await?;
-            profiles.insert(owner.clone(), profile);
-        }
-        let profile = profiles.get(owner).cloned().unwrap_or_default();
-        let info = WorkspaceInfo {
-            workspace_id: workspace.id.clone(),
-            workspace_name: workspace.name.as_str().to_owned(),
-            owner: owner.clone(),
-            email: profile.email.unwrap_or_default(),
-            cost_centre: profile.cost_centre.or_else(|| workspace.owner.cost_centre.clone()),
-            product: workspace.product_id.clone(),
-            instance_type: workspace.instance_type.clone(),
-            volume_gib: *volume_gib,
-        };
-        let mut lines = workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)?;
-        lines.retain(|l| l.month == month);
-        Ok(lines)
-    }
-
-    /// The workspace's events from the last one before `start` (the state it entered the
-    /// month in) onwards, oldest first. Reads newest first and stops one page past `start`.
-    async fn events_since(&self, workspace: &Workspace, start: Timestamp) -> Result<Vec<Event>, DomainError> {
-        let mut events = Vec::new();
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let read = self.store.events(&workspace.id, &page).await?;
-            let reached_start = read.items.last().is_some_and(|e| e.at < start);
-            events.extend(read.items);
-            match read.next_token {
-                Some(token) if !reached_start => page.token = Some(token),
-                _ => break,
-            }
-        }
-        events.reverse();
-        Ok(events)
-    }
-
-    /// A user's directory profile. A user the directory no longer knows (a definitive,
-    /// non-retryable failure) still gets their costs, without e-mail; the cost centre then
-    /// comes from the workspace. A transient failure fails the report: a report silently
-    /// missing e-mails would look complete.
-    async fn profile_of(&self, username: &str) -> Result<Profile, DomainError> {
-        match self.directory.profile(username).await {
-            Ok(profile) => Ok(profile),
-            Err(err) if !err.retryable => {
-                tracing::warn!(user = username, error = ?err, "no directory profile; reporting without it");
-                Ok(Profile::default())
-            }
-            Err(err) => Err(err.into()),
-        }
+        self.ledger().each_line(&Scope::All, request.month, request.now, &mut filtered).await
     }
 }
 
-/// False when the workspace certainly cost nothing in `[start, end)`: created after it, or
-/// terminated (or failed: a failed workspace bills nothing) before it. `updated_at` marks
-/// the last state change, so for those states it is when the workspace got there.
-fn existed_during(workspace: &Workspace, start: Timestamp, end: Timestamp) -> bool {
-    if workspace.created_at >= end {
-        return false;
+/// The one currency of a report: the first line's; any other is refused.
+#[derive(Default)]
+struct Currency(Option<String>);
+
+impl Currency {
+    fn check(&mut self, line: &WorkspaceCost) -> Result<(), DomainError> {
+        match &self.0 {
+            None => {
+                self.0 = Some(line.currency.clone());
+                Ok(())
+            }
+            Some(c) if *c == line.currency => Ok(()),
+            Some(_) => {
+                Err(DomainError::unprocessable("currency", "the catalog prices workspaces in several currencies"))
+            }
+        }
     }
-    !(matches!(workspace.state, State::Terminated | State::Failed) && workspace.updated_at < start)
+
+    fn finish(self) -> String {
+        self.0.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned())
+    }
+}
+
+/// Directory profiles, read once per user per report.
+struct Profiles<'a> {
+    directory: &'a dyn UserDirectory,
+    cache: HashMap<String, Profile>,
+}
+
+impl<'a> Profiles<'a> {
+    fn new(directory: &'a dyn UserDirectory) -> Self {
+        Self { directory, cache: HashMap::new() }
+    }
+
+    /// Fills the line's e-mail and cost centre from the owner's profile (the recorded cost
+    /// centre stays when the directory has none).
+    async fn fill(&mut self, line: &mut WorkspaceCost) -> Result<(), DomainError> {
+        let owner = &line.info.owner;
+        if !self.cache.contains_key(owner) {
+            let profile = profile_of(self.directory, owner).await?;
+            self.cache.insert(owner.clone(), profile);
+        }
+        if let Some(profile) = self.cache.get(owner) {
+            line.info.email = profile.email.clone().unwrap_or_default();
+            if profile.cost_centre.is_some() {
+                line.info.cost_centre = profile.cost_centre.clone();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keeps every line (one person's few).
+struct Collect<'a> {
+    profiles: Profiles<'a>,
+    lines: Vec<WorkspaceCost>,
+    currency: Currency,
+}
+
+impl<'a> Collect<'a> {
+    fn new(directory: &'a dyn UserDirectory) -> Self {
+        Self { profiles: Profiles::new(directory), lines: Vec::new(), currency: Currency::default() }
+    }
+
+    fn finish(self, month: Month) -> Result<CostReport, DomainError> {
+        let total = self.lines.iter().map(|l| l.total).sum();
+        Ok(CostReport { month, currency: self.currency.finish(), lines: self.lines, total })
+    }
+}
+
+#[async_trait]
+impl LineSink for Collect<'_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        self.profiles.fill(&mut line).await?;
+        self.lines.push(line);
+        Ok(())
+    }
+}
+
+/// One running total per user.
+struct PerUser<'a> {
+    profiles: Profiles<'a>,
+    users: BTreeMap<String, UserCost>,
+    currency: Currency,
+    total: Decimal,
+}
+
+#[async_trait]
+impl LineSink for PerUser<'_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        if !self.users.contains_key(&line.info.owner) {
+            self.profiles.fill(&mut line).await?;
+            self.users.insert(
+                line.info.owner.clone(),
+                UserCost {
+                    user: line.info.owner.clone(),
+                    email: line.info.email.clone(),
+                    cost_centre: line.info.cost_centre.clone(),
+                    running_seconds: Decimal::ZERO,
+                    total: Decimal::ZERO,
+                    budget: None,
+                    thresholds_crossed: Vec::new(),
+                    actual: None,
+                },
+            );
+        }
+        if let Some(user) = self.users.get_mut(&line.info.owner) {
+            user.running_seconds += line.running_seconds;
+            user.total += line.total;
+        }
+        self.total += line.total;
+        Ok(())
+    }
+}
+
+/// The export's filter and profile filling in front of the caller's sink.
+struct ExportSink<'a, 's> {
+    profiles: Profiles<'a>,
+    cost_centre: Option<String>,
+    currency: Currency,
+    inner: &'s mut dyn LineSink,
+}
+
+#[async_trait]
+impl LineSink for ExportSink<'_, '_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        self.profiles.fill(&mut line).await?;
+        if self.cost_centre.as_ref().is_some_and(|c| line.info.cost_centre.as_ref() != Some(c)) {
+            return Ok(());
+        }
+        self.inner.line(line).await
+    }
+}
+
+/// A user's directory profile. A user the directory no longer knows (a definitive,
+/// non-retryable failure) still gets their costs, without e-mail; the cost centre then
+/// comes from the workspace. A transient failure fails the report: a report silently
+/// missing e-mails would look complete.
+async fn profile_of(directory: &dyn UserDirectory, username: &str) -> Result<Profile, DomainError> {
+    match directory.profile(username).await {
+        Ok(profile) => Ok(profile),
+        Err(err) if !err.retryable => {
+            tracing::warn!(user = username, error = ?err, "no directory profile; reporting without it");
+            Ok(Profile::default())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn require(caller: &Caller, roles: &[Role], message: &str) -> Result<(), DomainError> {
@@ -275,10 +366,13 @@ mod tests {
 
     use async_trait::async_trait;
 
-    use crate::costs::{PriceVersion, intervals as all_intervals};
-    use crate::ports::{IdempotencyRecord, Inserted, Page, StoreError};
+    use crate::costs::{PriceVersion, intervals as all_intervals, workspace_costs};
+    use crate::ports::{IdempotencyRecord, Inserted, Page, PageRequest, StoreError, WorkspaceFilter};
     use crate::workspace::{Owner, Provisioned};
-    use crate::{Actor, EventAction, Money, Product, UpstreamError, WorkspaceId, WorkspaceName};
+    use crate::{
+        Actor, Event, EventAction, Money, Product, ProductId, State, UpstreamError, Workspace, WorkspaceId,
+        WorkspaceName,
+    };
 
     fn t(s: &str) -> Timestamp {
         s.parse().expect("timestamp")
@@ -425,7 +519,25 @@ mod tests {
     }
 
     fn costs(store: Arc<Store>) -> Costs {
-        Costs { store, catalog: Arc::new(OneProduct), directory: Arc::new(Directory) }
+        let memory = Arc::new(crate::costs::memory::MemoryStore::default());
+        Costs {
+            store,
+            catalog: Arc::new(OneProduct),
+            directory: Arc::new(Directory),
+            index: memory.clone(),
+            budgets: memory.clone(),
+            actuals: memory,
+        }
+    }
+
+    struct Lines(Vec<WorkspaceCost>);
+
+    #[async_trait]
+    impl LineSink for Lines {
+        async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+            self.0.push(line);
+            Ok(())
+        }
     }
 
     fn caller(username: &str, group: &str) -> Caller {
@@ -458,7 +570,7 @@ mod tests {
         let store = Arc::new(store);
         let now = t("2026-04-15T00:00:00Z");
         let report =
-            costs(store.clone()).my_costs(&caller("alice", "scientists"), "2026-03", now).await.expect("report");
+            costs(store.clone()).my_costs(&caller("alice", "scientists"), "2026-03", now).await.expect("report").report;
 
         let march = Month::parse("2026-03", now, &MONTH_BOUNDARY).expect("month");
         let info = report.lines[0].info.clone();
@@ -492,7 +604,7 @@ mod tests {
         let now = t("2026-03-01T01:00:00Z");
         let admin = caller("ada", "admins");
         let report = costs.users_report(&admin, "2026-03", now).await.expect("report");
-        let users = report.by_user();
+        let users = &report.users;
         assert_eq!(users.len(), 2);
         assert_eq!(users[0].user, "alice");
         assert_eq!(users[0].running_seconds, Decimal::from(7200));
@@ -501,14 +613,21 @@ mod tests {
         assert_eq!(users[1].cost_centre.as_deref(), Some("CC-recorded"));
         assert_eq!(users.iter().map(|u| u.total).sum::<Decimal>(), report.total);
 
-        let finance = costs.export(&caller("fiona", "finance"), "2026-03", Some("CC-1"), now).await.expect("export");
-        assert_eq!(finance.lines.len(), 2);
+        let request =
+            costs.export_request(&caller("fiona", "finance"), "2026-03", Some("CC-1"), now).expect("authorised");
+        let mut finance = Lines(Vec::new());
+        costs.stream_export(&request, &mut finance).await.expect("export");
+        assert_eq!(finance.0.len(), 2);
+        let request = costs.export_request(&caller("ada", "admins"), "2026-03", None, now).expect("authorised");
+        let mut all = Lines(Vec::new());
+        costs.stream_export(&request, &mut all).await.expect("export");
+        assert_eq!(all.0.iter().map(|l| l.total).sum::<Decimal>(), report.total);
         assert!(matches!(
             costs.users_report(&caller("fiona", "finance"), "2026-03", now).await,
             Err(DomainError::Forbidden(_))
         ));
         assert!(matches!(
-            costs.export(&caller("alice", "scientists"), "2026-03", None, now).await,
+            costs.export_request(&caller("alice", "scientists"), "2026-03", None, now),
             Err(DomainError::Forbidden(_))
         ));
         assert!(matches!(

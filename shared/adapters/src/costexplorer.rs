@@ -1,0 +1,106 @@
+//! Cost Explorer: what AWS billed, grouped by the `atelier:owner` and `atelier:workspace`
+//! cost allocation tags ([`CostSource`]). Linked only by the cost-actuals function.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use atelier_domain::{
+    UpstreamError,
+    costs::actuals::{ActualGroup, CostSource, OWNER_TAG, WORKSPACE_TAG},
+};
+use aws_sdk_costexplorer::{
+    Client,
+    types::{DateInterval, Granularity, GroupDefinition, GroupDefinitionType},
+};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+/// The metric asked for: what the account is charged before credits and discounts are
+/// shared out, the closest to the on-demand estimates.
+pub const METRIC: &str = "UnblendedCost";
+
+/// Cost Explorer's only endpoint region.
+pub const REGION: &str = "us-east-1";
+
+/// Cost Explorer as a [`CostSource`].
+pub struct CostExplorer {
+    client: Client,
+}
+
+impl CostExplorer {
+    /// A client for Cost Explorer (always `us-east-1`, its only endpoint; an
+    /// `AWS_ENDPOINT_URL` in `config` still applies).
+    pub fn new(config: &aws_types::SdkConfig) -> Self {
+        let conf =
+            aws_sdk_costexplorer::config::Builder::from(config).region(aws_types::region::Region::new(REGION)).build();
+        Self { client: Client::from_conf(conf) }
+    }
+}
+
+/// The value of a group key `atelier:owner$alice`; `None` when untagged (`atelier:owner$`).
+fn tag_value(key: &str, tag: &str) -> Option<String> {
+    key.strip_prefix(tag)?.strip_prefix('$').filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+fn invalid(detail: String) -> UpstreamError {
+    UpstreamError::new("ce", "GetCostAndUsage", false, detail)
+}
+
+#[async_trait]
+impl CostSource for CostExplorer {
+    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
+        let period = DateInterval::builder()
+            .start(start.to_string())
+            .end(end.to_string())
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        let group = |tag: &str| GroupDefinition::builder().r#type(GroupDefinitionType::Tag).key(tag).build();
+        let mut groups = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .get_cost_and_usage()
+                .time_period(period.clone())
+                .granularity(Granularity::Monthly)
+                .metrics(METRIC)
+                .group_by(group(OWNER_TAG))
+                .group_by(group(WORKSPACE_TAG))
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| crate::upstream("ce", "GetCostAndUsage", e))?;
+            for result in output.results_by_time() {
+                for g in result.groups() {
+                    let keys = g.keys();
+                    let owner = keys.iter().find_map(|k| tag_value(k, OWNER_TAG));
+                    let workspace = keys.iter().find_map(|k| tag_value(k, WORKSPACE_TAG));
+                    let Some(metric) = g.metrics().and_then(|m| m.get(METRIC)) else { continue };
+                    let amount = metric.amount().unwrap_or("0");
+                    let amount = Decimal::from_str(amount)
+                        .or_else(|_| Decimal::from_scientific(amount))
+                        .map_err(|e| invalid(format!("amount {amount:?}: {e}")))?;
+                    let currency = metric.unit().unwrap_or("USD").to_owned();
+                    groups.push(ActualGroup { owner, workspace, amount, currency });
+                }
+            }
+            match output.next_page_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(groups)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_keys_name_tag_values() {
+        assert_eq!(tag_value("atelier:owner$alice", OWNER_TAG).as_deref(), Some("alice"));
+        assert_eq!(tag_value("atelier:owner$", OWNER_TAG), None);
+        assert_eq!(tag_value("atelier:workspace$ws-1", OWNER_TAG), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! The costs benchmark (issue #4, "Scale"): a month of 1,000 users × 3 workspaces with
+//! realistic transitions (about a million ledger records), through the real use cases on
+//! the in-memory ports, which page like DynamoDB (100 items a page, items cloned out as a
+//! query decodes them).
+//!
+//! `cargo bench -p atelier-domain --bench costs` prints, for the users report and the CSV
+//! export: wall time, records/s, peak memory above the loaded store (a counting global
+//! allocator), and for the export rows/s and MB/s; then ratios to the issue's targets and
+//! between the sealed (month index) and unsealed (by-state) reads. No assertion on time:
+//! the figures are for the closing note. `BENCH_USERS=100` makes a smaller month.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{self, Write};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use atelier_domain::costs::ledger::{Ledger, index_month};
+use atelier_domain::costs::memory::MemoryStore;
+use atelier_domain::costs::month::Month;
+use atelier_domain::costs::{Costs, CsvWriter, LineSink, Separator, WorkspaceCost};
+use atelier_domain::workspace::{Owner, Provisioned};
+use atelier_domain::{
+    Actor, Caller, DomainError, Event, EventAction, Money, Product, ProductId, Profile, State, Workspace, WorkspaceId,
+    WorkspaceName,
+};
+use jiff::{SignedDuration, Timestamp};
+use rust_decimal::Decimal;
+
+/// Counts live and peak heap bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let out = unsafe { System.realloc(ptr, layout, new_size) };
+        if !out.is_null() {
+            if new_size > layout.size() {
+                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        out
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// A small deterministic generator (xorshift64*): the same month on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().expect("timestamp")
+}
+
+fn products() -> Vec<Product> {
+    let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
+    [
+        ("python-r-standard", "m5.2xlarge", "0.446", 100),
+        ("small-t3-large", "t3.large", "0.0944", 50),
+        ("gpu-g5", "g5.xlarge", "1.123", 200),
+    ]
+    .into_iter()
+    .map(|(id, instance_type, price, volume)| Product {
+        id: ProductId::parse(id).expect("id"),
+        name: id.into(),
+        description: id.into(),
+        instance_type: instance_type.into(),
+        vcpus: 8,
+        memory_gib: 32,
+        hourly_price: eur(price),
+        storage_price: Some(eur("0.0928")),
+        prices: Vec::new(),
+        hibernation: true,
+        image_id: "ami-1".into(),
+        volume_gib: volume,
+        service_catalog: None,
+    })
+    .collect()
+}
+
+/// One workspace's history: created before or during March, then work sessions separated
+/// by stops (some hibernations), as scientists and the scheduler cause them; a few are
+/// terminated during the month. Returns the workspace and its events, oldest first.
+fn history(
+    rng: &mut Rng,
+    user: &str,
+    product: &Product,
+    month_start: Timestamp,
+    month_end: Timestamp,
+) -> (Workspace, Vec<Event>) {
+    let created = if rng.below(4) == 0 {
+        month_start + SignedDuration::from_mins(rng.below(20 * 24 * 60) as i64)
+    } else {
+        month_start - SignedDuration::from_hours(1 + rng.below(24 * 60) as i64)
+    };
+    let mut events = Vec::with_capacity(400);
+    let mut at = created;
+    let push =
+        |events: &mut Vec<Event>, at: Timestamp, from: Option<State>, to: State, actor: &str, action: EventAction| {
+            events.push(Event { at, actor: Actor(actor.to_owned()), action, from, to, reason: None });
+        };
+    push(&mut events, at, None, State::Provisioning, user, EventAction::Create);
+    at += SignedDuration::from_mins(4);
+    push(&mut events, at, Some(State::Provisioning), State::Running, "state-sync", EventAction::Sync);
+    let mut state = State::Running;
+    let terminate_at =
+        (rng.below(20) == 0).then(|| month_start + SignedDuration::from_hours(24 * (5 + rng.below(20) as i64)));
+    // Start the cycles shortly before the month so pre-month history stays short.
+    if at < month_start - SignedDuration::from_hours(12) {
+        at = month_start - SignedDuration::from_hours(12);
+    }
+    loop {
+        // 40 min to 7 h 20 between actions (mean 4 h): about 340 state events a month.
+        at += SignedDuration::from_mins(40 + rng.below(400) as i64);
+        if at >= month_end {
+            break;
+        }
+        if terminate_at.is_some_and(|end| at >= end) {
+            push(&mut events, at, Some(state), State::Terminating, user, EventAction::Terminate);
+            push(
+                &mut events,
+                at + SignedDuration::from_mins(2),
+                Some(State::Terminating),
+                State::Terminated,
+                "state-sync",
+                EventAction::Sync,
+            );
+            state = State::Terminated;
+            break;
+        }
+        let actor = if rng.below(3) == 0 { "scheduler" } else { user };
+        match state {
+            State::Running => {
+                let (via, to, action) = if rng.below(5) == 0 {
+                    (State::Hibernating, State::Hibernated, EventAction::Hibernate)
+                } else {
+                    (State::Stopping, State::Stopped, EventAction::Stop)
+                };
+                push(&mut events, at, Some(State::Running), via, actor, action);
+                push(&mut events, at + SignedDuration::from_secs(50), Some(via), to, "state-sync", EventAction::Sync);
+                state = to;
+            }
+            _ => {
+                push(&mut events, at, Some(state), State::Starting, actor, EventAction::Start);
+                push(
+                    &mut events,
+                    at + SignedDuration::from_secs(40),
+                    Some(State::Starting),
+                    State::Running,
+                    "state-sync",
+                    EventAction::Sync,
+                );
+                state = State::Running;
+            }
+        }
+        at += SignedDuration::from_mins(1);
+    }
+    let last = events.last().expect("created").at;
+    let workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: WorkspaceName::parse("Analysis").expect("name"),
+        owner: Owner {
+            username: user.to_owned(),
+            sub: user.to_owned(),
+            cost_centre: Some(format!("CC-{}", user.len() % 7)),
+        },
+        product_id: product.id.clone(),
+        instance_type: product.instance_type.clone(),
+        hibernation: true,
+        state,
+        provisioned: Provisioned { instance_id: Some("i-1".into()), ..Provisioned::default() },
+        provision_token: "p".into(),
+        created_at: created,
+        updated_at: last,
+        error: None,
+        version: events.len() as u64,
+        schedule: Default::default(),
+        datasets: Vec::new(),
+    };
+    (workspace, events)
+}
+
+/// Counts bytes and throws them away.
+struct CountingWriter(u64);
+
+impl Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the HTTP export does, minus the socket: rows through the CsvWriter.
+struct CsvSink {
+    csv: CsvWriter<io::BufWriter<CountingWriter>>,
+    rows: u64,
+}
+
+#[async_trait]
+impl LineSink for CsvSink {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        line.write_csv(&mut self.csv).map_err(|e| DomainError::unprocessable("csv", e.to_string()))?;
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+struct Measured<T> {
+    value: T,
+    elapsed: Duration,
+    peak_above_start: usize,
+}
+
+fn measure<T>(runtime: &tokio::runtime::Runtime, f: impl std::future::Future<Output = T>) -> Measured<T> {
+    let start_live = LIVE.load(Ordering::Relaxed);
+    PEAK.store(start_live, Ordering::Relaxed);
+    let started = Instant::now();
+    let value = runtime.block_on(f);
+    let elapsed = started.elapsed();
+    Measured { value, elapsed, peak_above_start: PEAK.load(Ordering::Relaxed).saturating_sub(start_live) }
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let users: usize = std::env::var("BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let month = Month::new(2026, 3).expect("month");
+    let (month_start, month_end) = (t("2026-03-01T00:00:00Z"), t("2026-04-01T00:00:00Z"));
+    let now = t("2026-04-02T00:00:00Z");
+
+    let generating = Instant::now();
+    let store = Arc::new(MemoryStore::default());
+    let catalog = products();
+    for product in &catalog {
+        store.put_product(product.clone());
+    }
+    let mut rng = Rng(0x00C0_FFEE_1234_5678);
+    let mut records = 0usize;
+    for u in 0..users {
+        let user = format!("user{u:04}");
+        store.put_profile(
+            &user,
+            Profile { email: Some(format!("{user}@example.org")), cost_centre: Some(format!("CC-{}", u % 12)) },
+        );
+        for w in 0..3 {
+            let (workspace, events) =
+                history(&mut rng, &user, &catalog[(u + w) % catalog.len()], month_start, month_end);
+            records += events.len();
+            store.load(workspace, events);
+        }
+    }
+    let store_bytes = LIVE.load(Ordering::Relaxed);
+    println!(
+        "month {month}: {users} users x 3 workspaces, {records} ledger records (events) generated in {:.1} s; store holds {:.0} MB",
+        generating.elapsed().as_secs_f64(),
+        mb(store_bytes)
+    );
+
+    let costs = Costs {
+        store: store.clone(),
+        catalog: store.clone(),
+        directory: store.clone(),
+        index: store.clone(),
+        budgets: store.clone(),
+        actuals: store.clone(),
+    };
+    let admin = Caller { sub: "ada".into(), username: "ada".into(), groups: vec!["admins".into()] };
+
+    // Unsealed first (index + by-state), then seal the month as the budget watch would.
+    let unsealed = measure(&runtime, costs.users_report(&admin, "2026-03", now));
+    let unsealed_report = unsealed.value.expect("users report");
+    let ledger = Ledger { store: store.as_ref(), catalog: store.as_ref(), index: store.as_ref() };
+    let sealing = measure(&runtime, index_month(&ledger, month, now));
+    let indexed = sealing.value.expect("sealed");
+
+    let users_run = measure(&runtime, costs.users_report(&admin, "2026-03", now));
+    let report = users_run.value.expect("users report");
+    assert_eq!(report.total, unsealed_report.total, "sealed and unsealed reads agree");
+    let secs = users_run.elapsed.as_secs_f64();
+    println!(
+        "users report (sealed month index): {:.3} s, {:.0} records/s, {} workspaces and {} events read, {} users, total {} {}; peak memory +{:.2} MB",
+        secs,
+        report.stats.events as f64 / secs,
+        report.stats.workspaces,
+        report.stats.events,
+        report.users.len(),
+        report.total,
+        report.currency,
+        mb(users_run.peak_above_start)
+    );
+    println!(
+        "users report (unsealed: index + by-state): {:.3} s; peak memory +{:.2} MB; sealing the month indexed {} workspaces in {:.3} s",
+        unsealed.elapsed.as_secs_f64(),
+        mb(unsealed.peak_above_start),
+        indexed,
+        sealing.elapsed.as_secs_f64()
+    );
+
+    let request = costs
+        .export_request(
+            &Caller { sub: "fiona".into(), username: "fiona".into(), groups: vec!["finance".into()] },
+            "2026-03",
+            None,
+            now,
+        )
+        .expect("authorised");
+    let export = measure(&runtime, async {
+        let mut sink = CsvSink {
+            csv: CsvWriter::new(io::BufWriter::with_capacity(64 * 1024, CountingWriter(0)), Separator::Comma),
+            rows: 0,
+        };
+        sink.csv.write_header().expect("header");
+        let stats = costs.stream_export(&request, &mut sink).await.expect("export");
+        let bytes = sink.csv.into_inner().expect("flush").into_inner().map_err(|_| "flush").expect("flush").0;
+        (stats, sink.rows, bytes)
+    });
+    let (stats, rows, bytes) = export.value;
+    let secs = export.elapsed.as_secs_f64();
+    println!(
+        "CSV export (streamed): {:.3} s, {} rows, {:.2} MB, {:.0} rows/s, {:.2} MB/s of CSV, {:.0} records/s; peak memory +{:.2} MB",
+        secs,
+        rows,
+        mb(bytes as usize),
+        rows as f64 / secs,
+        mb(bytes as usize) / secs,
+        stats.events as f64 / secs,
+        mb(export.peak_above_start)
+    );
+
+    // The CSV writer alone (the formatting cost of a row), on the same lines repeated.
+    let lines: Vec<WorkspaceCost> = runtime.block_on(async {
+        struct Keep(Vec<WorkspaceCost>);
+        #[async_trait]
+        impl LineSink for Keep {
+            async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+                self.0.push(line);
+                Ok(())
+            }
+        }
+        let mut keep = Keep(Vec::new());
+        costs.stream_export(&request, &mut keep).await.expect("export");
+        keep.0
+    });
+    let writer = measure(&runtime, async {
+        let mut csv = CsvWriter::new(io::BufWriter::with_capacity(64 * 1024, CountingWriter(0)), Separator::Comma);
+        for _ in 0..100 {
+            for line in &lines {
+                line.write_csv(&mut csv).expect("row");
+            }
+        }
+        csv.into_inner().expect("flush").into_inner().map_err(|_| "flush").expect("flush").0
+    });
+    let writer_secs = writer.elapsed.as_secs_f64();
+    println!(
+        "CSV writer alone: {} rows, {:.2} MB in {:.3} s = {:.0} rows/s, {:.1} MB/s; peak memory +{:.2} MB",
+        lines.len() * 100,
+        mb(writer.value as usize),
+        writer_secs,
+        (lines.len() * 100) as f64 / writer_secs,
+        mb(writer.value as usize) / writer_secs,
+        mb(writer.peak_above_start)
+    );
+
+    println!("ratios:");
+    println!("  users report time / 2 s target: {:.2}", users_run.elapsed.as_secs_f64() / 2.0);
+    println!("  users report peak / 64 MB target: {:.2}", mb(users_run.peak_above_start) / 64.0);
+    println!("  export MB/s / 100 MB/s target: {:.3}", (mb(bytes as usize) / secs) / 100.0);
+    println!("  CSV writer MB/s / 100 MB/s target: {:.2}", (mb(writer.value as usize) / writer_secs) / 100.0);
+    println!("  export peak / store size: {:.4}", export.peak_above_start as f64 / store_bytes as f64);
+    println!(
+        "  unsealed / sealed users report time: {:.2}",
+        unsealed.elapsed.as_secs_f64() / users_run.elapsed.as_secs_f64()
+    );
+}

@@ -1,0 +1,229 @@
+//! Actual costs: what AWS billed, from Cost Explorer, beside the estimates
+//! (docs/adr/0006-costs.md, "Actuals").
+//!
+//! Cost Explorer answers per cost allocation tag (`atelier:owner`, `atelier:workspace`)
+//! and only for closed days, a day or more late. A scheduled job ([`fetch`]) asks it for
+//! the month so far and stores the answer; reports only read what was stored, so the
+//! request path never calls Cost Explorer and `actual` stays `null` until it is known.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use jiff::{Timestamp, civil::Date};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::month::Month;
+use super::service::MONTH_BOUNDARY;
+use crate::ports::StoreError;
+use crate::{DomainError, UpstreamError};
+
+/// The cost allocation tag that names a workspace's owner on its AWS resources.
+pub const OWNER_TAG: &str = "atelier:owner";
+/// The cost allocation tag that names the workspace.
+pub const WORKSPACE_TAG: &str = "atelier:workspace";
+
+/// One group of a Cost Explorer answer: what one (owner, workspace) tag pair cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualGroup {
+    /// `None` for resources without the tag (not Atelier's, or untagged).
+    pub owner: Option<String>,
+    pub workspace: Option<String>,
+    pub amount: Decimal,
+    pub currency: String,
+}
+
+/// What AWS billed in one month, by owner and workspace, for the days `[start, through)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actuals {
+    /// Per owner: total and per workspace.
+    pub owners: BTreeMap<String, OwnerActuals>,
+    pub currency: Option<String>,
+    /// The first day not covered (the days before it are closed and counted).
+    pub through: Option<Date>,
+    pub fetched_at: Option<Timestamp>,
+}
+
+/// One owner's actuals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerActuals {
+    pub total: Decimal,
+    /// By workspace id; costs tagged with the owner but no workspace count in `total` only.
+    pub workspaces: BTreeMap<String, Decimal>,
+}
+
+impl Actuals {
+    /// Groups a Cost Explorer answer. Untagged costs (no owner) are not Atelier's users'
+    /// and are left out; one answer has one currency.
+    pub fn from_groups(groups: &[ActualGroup], through: Date, fetched_at: Timestamp) -> Result<Actuals, DomainError> {
+        let mut out = Actuals { through: Some(through), fetched_at: Some(fetched_at), ..Actuals::default() };
+        for group in groups {
+            let Some(owner) = group.owner.as_deref().filter(|o| !o.is_empty()) else { continue };
+            match &out.currency {
+                None => out.currency = Some(group.currency.clone()),
+                Some(c) if *c == group.currency => {}
+                Some(c) => {
+                    return Err(DomainError::unprocessable(
+                        "currency",
+                        format!("Cost Explorer answered in {c} and {}", group.currency),
+                    ));
+                }
+            }
+            let entry = out.owners.entry(owner.to_owned()).or_default();
+            entry.total += group.amount;
+            if let Some(workspace) = group.workspace.as_deref().filter(|w| !w.is_empty()) {
+                *entry.workspaces.entry(workspace.to_owned()).or_default() += group.amount;
+            }
+        }
+        Ok(out)
+    }
+
+    /// What one owner was billed, when known.
+    pub fn owner_total(&self, owner: &str) -> Option<Decimal> {
+        self.owners.get(owner).map(|o| o.total)
+    }
+
+    /// What one workspace was billed, when known.
+    pub fn workspace_total(&self, owner: &str, workspace: &str) -> Option<Decimal> {
+        self.owners.get(owner).and_then(|o| o.workspaces.get(workspace).copied())
+    }
+
+    /// Only `owner`'s part (what a person may see of it).
+    pub fn only_owner(mut self, owner: &str) -> Actuals {
+        self.owners.retain(|o, _| o == owner);
+        self
+    }
+}
+
+/// Where fetched actuals are kept.
+#[async_trait]
+pub trait ActualStore: Send + Sync {
+    /// The stored actuals of `month` (empty when never fetched).
+    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError>;
+    /// Replaces the stored actuals of `month`.
+    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError>;
+}
+
+/// Cost Explorer.
+#[async_trait]
+pub trait CostSource: Send + Sync {
+    /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
+    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
+}
+
+/// What one fetch did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchReport {
+    /// Months fetched (`YYYY-MM`) with the first day not covered.
+    pub months: Vec<(String, String)>,
+    pub owners: usize,
+}
+
+/// Fetches the closed days of the month of `at` (and of the previous month while its last
+/// days may still be settling: during the first three days of a month) and stores them.
+/// A day is closed once it has ended in UTC; a month that has no closed day yet is skipped.
+pub async fn fetch(
+    source: &dyn CostSource,
+    store: &dyn ActualStore,
+    at: Timestamp,
+) -> Result<FetchReport, DomainError> {
+    let today = at.to_zoned(MONTH_BOUNDARY.time_zone()).date();
+    let this = Month::containing(at, &MONTH_BOUNDARY);
+    let mut months = vec![this];
+    if today.day() <= 3
+        && let Some(previous) = Month::new(
+            if this.month() == 1 { this.year() - 1 } else { this.year() },
+            if this.month() == 1 { 12 } else { this.month() - 1 },
+        )
+    {
+        months.insert(0, previous);
+    }
+    let mut report = FetchReport { months: Vec::new(), owners: 0 };
+    for month in months {
+        let start = Date::new(month.year(), month.month(), 1)
+            .map_err(|e| DomainError::unprocessable("month", e.to_string()))?;
+        let month_end =
+            start.last_of_month().tomorrow().map_err(|e| DomainError::unprocessable("month", e.to_string()))?;
+        let end = today.min(month_end);
+        if end <= start {
+            continue;
+        }
+        let groups = source.cost_by_tag(start, end).await?;
+        let actuals = Actuals::from_groups(&groups, end, at)?;
+        report.owners += actuals.owners.len();
+        store.put_actuals(month, &actuals).await?;
+        report.months.push((month.to_string(), end.to_string()));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use std::sync::Mutex;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("decimal")
+    }
+
+    struct Source(Mutex<Vec<(Date, Date)>>);
+
+    #[async_trait]
+    impl CostSource for Source {
+        async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
+            self.0.lock().expect("lock").push((start, end));
+            let group = |owner: Option<&str>, workspace: Option<&str>, amount: &str| ActualGroup {
+                owner: owner.map(str::to_owned),
+                workspace: workspace.map(str::to_owned),
+                amount: d(amount),
+                currency: "EUR".into(),
+            };
+            Ok(vec![
+                group(Some("alice"), Some("ws-1"), "1.10"),
+                group(Some("alice"), Some("ws-2"), "0.20"),
+                group(Some("alice"), None, "0.05"),
+                group(None, None, "99"),
+            ])
+        }
+    }
+
+    #[derive(Default)]
+    struct Store(Mutex<BTreeMap<String, Actuals>>);
+
+    #[async_trait]
+    impl ActualStore for Store {
+        async fn actuals(&self, month: Month) -> Result<Actuals, StoreError> {
+            Ok(self.0.lock().expect("lock").get(&month.to_string()).cloned().unwrap_or_default())
+        }
+        async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError> {
+            self.0.lock().expect("lock").insert(month.to_string(), actuals.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn closed_days_are_fetched_and_grouped_by_owner_and_workspace() {
+        let source = Source(Mutex::new(Vec::new()));
+        let store = Store::default();
+        let at: Timestamp = "2026-03-02T06:00:00Z".parse().expect("ts");
+        let report = fetch(&source, &store, at).await.expect("fetch");
+        let asked = source.0.lock().expect("lock").clone();
+        let date = |s: &str| -> Date { s.parse().expect("date") };
+        assert_eq!(asked, [(date("2026-02-01"), date("2026-03-01")), (date("2026-03-01"), date("2026-03-02"))]);
+        assert_eq!(report.months.len(), 2);
+        let march = store.actuals(Month::new(2026, 3).expect("month")).await.expect("stored");
+        assert_eq!(march.owner_total("alice"), Some(d("1.35")));
+        assert_eq!(march.workspace_total("alice", "ws-1"), Some(d("1.10")));
+        assert_eq!(march.owner_total("bob"), None);
+        assert_eq!(march.through, Some(date("2026-03-02")));
+
+        // On the first of a month nothing of it is closed yet: only the previous month.
+        let first: Timestamp = "2026-04-01T00:30:00Z".parse().expect("ts");
+        let report = fetch(&source, &store, first).await.expect("fetch");
+        assert_eq!(report.months, [("2026-03".to_owned(), "2026-04-01".to_owned())]);
+    }
+}

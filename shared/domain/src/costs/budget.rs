@@ -1,0 +1,405 @@
+//! Monthly budgets (docs/adr/0006-costs.md, "Budgets"): a budget per user set by admins,
+//! an organisation default for everyone else, thresholds that are recorded once per
+//! (user, month, threshold) when the month's estimate crosses them, and an optional
+//! `stop-at-100` policy enforced by the budget watch ([`super::watch`]).
+//!
+//! A user's own budget replaces the default as a whole (amount, thresholds and policy);
+//! without one, the default applies. Amounts are `Decimal` in the catalog's currency.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::month::Month;
+use super::service::DEFAULT_CURRENCY;
+use crate::ports::{Page, PageRequest, StoreError};
+use crate::{Caller, DomainError, Role, UpstreamError};
+
+/// The thresholds a budget has when none are given: 80 % and 100 %.
+pub const DEFAULT_THRESHOLDS: [u16; 2] = [80, 100];
+
+/// Largest budget amount accepted (a typo guard, not a policy).
+pub const MAX_AMOUNT: i64 = 1_000_000_000;
+
+/// Highest threshold accepted, in percent.
+pub const MAX_THRESHOLD: u16 = 1000;
+
+/// Most thresholds one budget may have.
+pub const MAX_THRESHOLDS: usize = 10;
+
+/// What happens when a user's month estimate reaches 100 % of their budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    /// Record the crossing, nothing else.
+    #[default]
+    #[serde(rename = "notify")]
+    Notify,
+    /// Record it and stop the user's running workspaces (the budget watch, actor `budget`).
+    #[serde(rename = "stop-at-100")]
+    StopAt100,
+}
+
+impl Policy {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Notify => "notify",
+            Policy::StopAt100 => "stop-at-100",
+        }
+    }
+}
+
+impl FromStr for Policy {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "notify" => Ok(Policy::Notify),
+            "stop-at-100" => Ok(Policy::StopAt100),
+            other => Err(DomainError::unprocessable(
+                "policy",
+                format!("expected \"notify\" or \"stop-at-100\", got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// A budget rule: a user's own, or the organisation default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Budget {
+    /// The monthly amount; `None` only for a default that sets thresholds and policy but
+    /// no amount (nobody has a budget then).
+    pub amount: Option<Decimal>,
+    /// Percentages of the amount, strictly increasing.
+    pub thresholds: Vec<u16>,
+    /// What reaching 100 % does.
+    pub policy: Policy,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { amount: None, thresholds: DEFAULT_THRESHOLDS.to_vec(), policy: Policy::Notify }
+    }
+}
+
+impl Budget {
+    /// Validates and builds a budget from what an admin sent: `amount` a decimal string
+    /// (at most two places, above zero), thresholds 1..=1000 strictly increasing (at most
+    /// ten; the default when absent), policy `notify` or `stop-at-100`. Unprocessable on
+    /// the field at fault.
+    pub fn parse(
+        amount: Option<&str>,
+        thresholds: Option<&[i64]>,
+        policy: Option<&str>,
+    ) -> Result<Budget, DomainError> {
+        let amount = amount.map(parse_amount).transpose()?;
+        let thresholds = match thresholds {
+            None => DEFAULT_THRESHOLDS.to_vec(),
+            Some(list) => parse_thresholds(list)?,
+        };
+        let policy = policy.map(Policy::from_str).transpose()?.unwrap_or_default();
+        Ok(Budget { amount, thresholds, policy })
+    }
+
+    /// The thresholds `spent` has reached: those `t` with `spent ≥ amount × t / 100`.
+    /// None without an amount.
+    pub fn crossed(&self, spent: Decimal) -> Vec<u16> {
+        let Some(amount) = self.amount else { return Vec::new() };
+        self.thresholds.iter().copied().filter(|t| spent * Decimal::from(100) >= amount * Decimal::from(*t)).collect()
+    }
+
+    /// True when `spent` has reached the whole amount.
+    pub fn exhausted(&self, spent: Decimal) -> bool {
+        self.amount.is_some_and(|amount| spent >= amount)
+    }
+}
+
+fn parse_amount(value: &str) -> Result<Decimal, DomainError> {
+    let invalid = |why: &str| DomainError::unprocessable("amount", format!("{why}, got {value:?}"));
+    let ok_chars = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !ok_chars {
+        return Err(invalid("expected a decimal string such as \"300.00\""));
+    }
+    let amount = Decimal::from_str(value).map_err(|_| invalid("expected a decimal string such as \"300.00\""))?;
+    if amount.scale() > 2 {
+        return Err(invalid("at most two decimal places"));
+    }
+    if amount <= Decimal::ZERO || amount > Decimal::from(MAX_AMOUNT) {
+        return Err(invalid(&format!("must be above 0 and at most {MAX_AMOUNT}")));
+    }
+    Ok(amount)
+}
+
+fn parse_thresholds(list: &[i64]) -> Result<Vec<u16>, DomainError> {
+    let invalid = |why: String| DomainError::unprocessable("thresholds", why);
+    if list.is_empty() || list.len() > MAX_THRESHOLDS {
+        return Err(invalid(format!("give 1 to {MAX_THRESHOLDS} percentages")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for t in list {
+        let t = u16::try_from(*t)
+            .ok()
+            .filter(|t| (1..=MAX_THRESHOLD).contains(t))
+            .ok_or_else(|| invalid(format!("each percentage is 1 to {MAX_THRESHOLD}, got {t}")))?;
+        if out.last().is_some_and(|last| *last >= t) {
+            return Err(invalid("percentages must be strictly increasing".into()));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// A stored rule with the version its conditional writes compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// The record of a user's month estimate reaching a threshold: an audit event of the
+/// `budget` actor, written at most once per (user, month, threshold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Crossing {
+    pub user: String,
+    pub month: String,
+    /// Percent.
+    pub threshold: u16,
+    /// When the budget watch saw it.
+    pub at: Timestamp,
+    /// Always `budget`.
+    pub actor: String,
+    /// The month's estimate then.
+    pub spent: Decimal,
+    /// The budget amount then.
+    pub budget: Decimal,
+    pub currency: String,
+}
+
+/// Where budgets and their crossings are kept.
+#[async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// The organisation default.
+    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError>;
+    /// Replaces the default if its stored version is `expected` (`None`: none stored);
+    /// [`StoreError::Conflict`] otherwise.
+    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
+    /// A user's own budget.
+    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError>;
+    /// Replaces a user's own budget under the same condition as [`Self::put_org_budget`].
+    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
+    /// Removes a user's own budget if its stored version is `expected`.
+    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError>;
+    /// A page of every user's own budget, by username.
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError>;
+    /// Records a crossing unless one for its (user, month, threshold) exists: true when this
+    /// call recorded it.
+    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError>;
+    /// A page of the crossings of `month`, of one user or everybody, by user then threshold.
+    async fn crossings(
+        &self,
+        month: Month,
+        user: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Crossing>, StoreError>;
+}
+
+/// Whether a username is one the directory knows (budgets are only set for real users).
+#[async_trait]
+pub trait KnownUsers: Send + Sync {
+    async fn exists(&self, username: &str) -> Result<bool, UpstreamError>;
+}
+
+/// A user's budget as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserBudgetView {
+    pub user: String,
+    /// Their own amount, if they have one.
+    pub amount: Option<Decimal>,
+    pub currency: String,
+    /// The thresholds in force (their own, else the default's).
+    pub thresholds: Vec<u16>,
+    /// The policy in force.
+    pub policy: Policy,
+    /// True when they have no own budget, so the default applies.
+    pub inherited: bool,
+    /// The amount in force: own, else the default's, else none.
+    pub effective: Option<Decimal>,
+}
+
+/// The rule in force for a user: their own, else the default.
+pub fn effective(own: Option<&Budget>, default: &Budget) -> Budget {
+    own.cloned().unwrap_or_else(|| default.clone())
+}
+
+/// The budget use cases (admins; finance may read the default).
+#[derive(Clone)]
+pub struct Budgets {
+    pub store: Arc<dyn BudgetStore>,
+    pub users: Arc<dyn KnownUsers>,
+}
+
+impl Budgets {
+    /// Refuses whoever is not an admin (before a request body is even looked at).
+    pub fn require_admin(caller: &Caller) -> Result<(), DomainError> {
+        require(caller, &[Role::Admin], "only admins may set budgets")
+    }
+
+    /// The organisation default (admins and finance); the built-in one when none is stored.
+    pub async fn org_default(&self, caller: &Caller) -> Result<Budget, DomainError> {
+        require(caller, &[Role::Admin, Role::Finance], "only admins and finance may read the default budget")?;
+        Ok(self.store.org_budget().await?.map(|v| v.value).unwrap_or_default())
+    }
+
+    /// Replaces the organisation default (admins). `amount: None` leaves users without an
+    /// own budget with none.
+    pub async fn set_org_default(&self, caller: &Caller, budget: Budget) -> Result<Budget, DomainError> {
+        require(caller, &[Role::Admin], "only admins may set the default budget")?;
+        let current = self.store.org_budget().await?;
+        self.store.put_org_budget(&budget, current.map(|c| c.version)).await?;
+        Ok(budget)
+    }
+
+    /// A user's budget (admins). Unknown users are `NotFound`.
+    pub async fn user(&self, caller: &Caller, user: &str) -> Result<UserBudgetView, DomainError> {
+        require(caller, &[Role::Admin], "only admins may read budgets")?;
+        self.known(user).await?;
+        let own = self.store.user_budget(user).await?.map(|v| v.value);
+        self.view(user, own).await
+    }
+
+    /// Sets (or with `amount: None`, removes) a user's own budget (admins).
+    pub async fn set_user(&self, caller: &Caller, user: &str, budget: Budget) -> Result<UserBudgetView, DomainError> {
+        require(caller, &[Role::Admin], "only admins may set budgets")?;
+        self.known(user).await?;
+        let current = self.store.user_budget(user).await?;
+        let own = if budget.amount.is_none() {
+            if let Some(current) = current {
+                self.store.delete_user_budget(user, current.version).await?;
+            }
+            None
+        } else {
+            self.store.put_user_budget(user, &budget, current.map(|c| c.version)).await?;
+            Some(budget)
+        };
+        self.view(user, own).await
+    }
+
+    async fn view(&self, user: &str, own: Option<Budget>) -> Result<UserBudgetView, DomainError> {
+        let default = self.store.org_budget().await?.map(|v| v.value).unwrap_or_default();
+        let rule = effective(own.as_ref(), &default);
+        Ok(UserBudgetView {
+            user: user.to_owned(),
+            amount: own.as_ref().and_then(|b| b.amount),
+            currency: DEFAULT_CURRENCY.to_owned(),
+            thresholds: rule.thresholds,
+            policy: rule.policy,
+            inherited: own.is_none(),
+            effective: rule.amount,
+        })
+    }
+
+    async fn known(&self, user: &str) -> Result<(), DomainError> {
+        // Usernames never hold these; refusing them here keeps them out of keys and calls.
+        let plausible = !user.is_empty()
+            && user.chars().count() <= 128
+            && !user.chars().any(|c| c == '#' || c.is_whitespace() || c.is_control());
+        if plausible && self.users.exists(user).await? { Ok(()) } else { Err(DomainError::NotFound { kind: "user" }) }
+    }
+}
+
+/// Every user's own budget and the default, read once per report.
+#[derive(Debug, Clone, Default)]
+pub struct BudgetBook {
+    pub default: Budget,
+    pub own: std::collections::HashMap<String, Budget>,
+}
+
+impl BudgetBook {
+    /// Reads the default and every own budget (paged).
+    pub async fn load(store: &dyn BudgetStore) -> Result<BudgetBook, DomainError> {
+        let default = store.org_budget().await?.map(|v| v.value).unwrap_or_default();
+        let mut own = std::collections::HashMap::new();
+        let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
+        loop {
+            let read = store.user_budgets(&page).await?;
+            own.extend(read.items);
+            match read.next_token {
+                Some(token) => page.token = Some(token),
+                None => break,
+            }
+        }
+        Ok(BudgetBook { default, own })
+    }
+
+    /// The rule in force for `user`.
+    pub fn of(&self, user: &str) -> Budget {
+        effective(self.own.get(user), &self.default)
+    }
+}
+
+/// Every crossing of `month` (of one user, or everybody), paged through.
+pub async fn crossings_of(
+    store: &dyn BudgetStore,
+    month: Month,
+    user: Option<&str>,
+) -> Result<Vec<Crossing>, DomainError> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
+    loop {
+        let read = store.crossings(month, user, &page).await?;
+        out.extend(read.items);
+        match read.next_token {
+            Some(token) => page.token = Some(token),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn require(caller: &Caller, roles: &[Role], message: &str) -> Result<(), DomainError> {
+    if roles.iter().any(|r| caller.has(*r)) { Ok(()) } else { Err(DomainError::Forbidden(message.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("decimal")
+    }
+
+    #[test]
+    fn budgets_are_validated_field_by_field() {
+        let ok = Budget::parse(Some("300.00"), Some(&[50, 80, 100]), Some("stop-at-100")).expect("valid");
+        assert_eq!(ok.amount, Some(d("300")));
+        assert_eq!(ok.policy, Policy::StopAt100);
+        assert_eq!(Budget::parse(None, None, None).expect("defaults"), Budget::default());
+        let field = |r: Result<Budget, DomainError>| match r {
+            Err(DomainError::Unprocessable { field, .. }) => field,
+            other => panic!("expected unprocessable, got {other:?}"),
+        };
+        for amount in ["-1", "0", "1.234", "abc", "", "1e3", "1000000001", " 3"] {
+            assert_eq!(field(Budget::parse(Some(amount), None, None)), "amount", "{amount:?}");
+        }
+        for thresholds in [&[][..], &[0], &[80, 80], &[100, 80], &[1001], &[-5], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]] {
+            assert_eq!(field(Budget::parse(Some("1"), Some(thresholds), None)), "thresholds", "{thresholds:?}");
+        }
+        assert_eq!(field(Budget::parse(Some("1"), None, Some("stop"))), "policy");
+    }
+
+    #[test]
+    fn thresholds_are_crossed_exactly_at_their_share() {
+        let budget = Budget::parse(Some("300.00"), Some(&[80, 100, 120]), None).expect("valid");
+        assert_eq!(budget.crossed(d("239.99")), Vec::<u16>::new());
+        assert_eq!(budget.crossed(d("240.00")), [80]);
+        assert_eq!(budget.crossed(d("300.00")), [80, 100]);
+        assert!(budget.exhausted(d("300.00")));
+        assert!(!budget.exhausted(d("299.99")));
+        assert_eq!(Budget::default().crossed(d("1000000")), Vec::<u16>::new(), "no amount, no crossing");
+    }
+}

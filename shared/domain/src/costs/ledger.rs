@@ -1,0 +1,343 @@
+//! Reading a month: which workspaces were active in it, and their report lines, one at a
+//! time (docs/adr/0006-costs.md, "The month index").
+//!
+//! The event history stays the ledger. The month index only answers "which workspaces may
+//! have cost something in month M" without reading every workspace ever created:
+//!
+//! - every state change (and every creation) writes, in the same DynamoDB transaction, an
+//!   index item for the workspace under the month of its event;
+//! - a workspace that spends a whole month in one state has no change in it, so once per
+//!   month the budget watch carries every live workspace into the month and then *seals*
+//!   it ([`index_month`]): from then on the month's items are complete;
+//! - a month that is not sealed (the current one before its first watch, or any month
+//!   before the index existed) is read from what the index has plus the workspaces that
+//!   are live now and those that ended since the month began (`by-state`), which is
+//!   always complete. The index can thus be rebuilt at any time: [`index_month`] again.
+//!
+//! Lines are handed to a [`LineSink`] as they are computed, so neither the users report
+//! nor the CSV export holds the month in memory.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::interval::intervals;
+use super::month::Month;
+use super::price::PriceBook;
+use super::report::{WorkspaceCost, WorkspaceInfo, workspace_costs};
+use super::service::MONTH_BOUNDARY;
+use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore};
+use crate::{DomainError, Event, ProductId, State, Workspace};
+
+/// The states of a workspace that may still cost something (every state but the two that
+/// bill nothing ever again: `TERMINATED` and `FAILED`).
+pub const LIVE_STATES: [State; 8] = [
+    State::Provisioning,
+    State::Running,
+    State::Stopping,
+    State::Stopped,
+    State::Starting,
+    State::Hibernating,
+    State::Hibernated,
+    State::Terminating,
+];
+
+/// The month index (see the module documentation).
+#[async_trait]
+pub trait MonthIndex: Send + Sync {
+    /// A page of the workspaces indexed under `month`, oldest first, each as it was at its
+    /// last indexed change (name, owner, product and creation never change).
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<crate::ports::Page<Workspace>, StoreError>;
+    /// Indexes `workspace` under `month` unless it is already there.
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError>;
+    /// True once [`index_month`] completed for `month`.
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError>;
+    /// Marks `month` complete.
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
+    /// A page of the workspaces now in `state` whose last state change is at or after
+    /// `since` (the `by-state` index, read from `since` on).
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<crate::ports::Page<Workspace>, StoreError>;
+}
+
+/// Receives report lines as they are computed.
+#[async_trait]
+pub trait LineSink: Send {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError>;
+}
+
+/// Which workspaces a month read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One owner's (by-owner, their own few).
+    Owner(String),
+    /// Everybody's active in the month (the month index).
+    All,
+}
+
+/// What a month read counted, for benchmarks and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Workspaces whose history was read.
+    pub workspaces: usize,
+    /// Events read.
+    pub events: usize,
+    /// Lines produced.
+    pub lines: usize,
+}
+
+/// The ports a month read runs on. Lines carry the cost centre recorded on the workspace
+/// and no e-mail; [`super::Costs`] adds the directory's.
+#[derive(Clone, Copy)]
+pub struct Ledger<'a> {
+    pub store: &'a dyn WorkspaceStore,
+    pub catalog: &'a dyn Catalog,
+    pub index: &'a dyn MonthIndex,
+}
+
+/// Per-read caches: price books by product.
+#[derive(Default)]
+struct Books(HashMap<ProductId, (PriceBook, u32)>);
+
+impl Ledger<'_> {
+    /// Hands every line of `month` in `scope`, computed up to `now`, to `sink`.
+    pub async fn each_line(
+        &self,
+        scope: &Scope,
+        month: Month,
+        now: Timestamp,
+        sink: &mut dyn LineSink,
+    ) -> Result<ReadStats, DomainError> {
+        let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
+        let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+        let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+        let mut run = Run {
+            ledger: *self,
+            month,
+            start,
+            end,
+            until: now.min(end),
+            books: Books::default(),
+            stats: ReadStats::default(),
+        };
+        match scope {
+            Scope::Owner(owner) => {
+                let filter = WorkspaceFilter::Owner(owner.clone());
+                // Newest first from the index; reports read oldest first, and one owner's
+                // workspaces are few.
+                let mut all = Vec::new();
+                let mut page = PageRequest::first(MAX_PAGE_SIZE);
+                loop {
+                    let listed = self.store.list(&filter, &page).await?;
+                    all.extend(listed.items);
+                    match listed.next_token {
+                        Some(token) => page.token = Some(token),
+                        None => break,
+                    }
+                }
+                for workspace in all.iter().rev() {
+                    run.workspace(workspace, sink).await?;
+                }
+            }
+            Scope::All => {
+                let sealed = self.index.sealed(month).await?;
+                let mut seen = HashSet::new();
+                let mut page = PageRequest::first(MAX_PAGE_SIZE);
+                loop {
+                    let listed = self.index.indexed(month, &page).await?;
+                    for workspace in &listed.items {
+                        if !sealed {
+                            seen.insert(workspace.id.clone());
+                        }
+                        run.workspace(workspace, sink).await?;
+                    }
+                    match listed.next_token {
+                        Some(token) => page.token = Some(token),
+                        None => break,
+                    }
+                }
+                if !sealed {
+                    let ledger = *self;
+                    for_each_possibly_active(
+                        &ledger,
+                        start,
+                        end,
+                        |workspace| !seen.contains(&workspace.id),
+                        &mut run,
+                        sink,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(run.stats)
+    }
+}
+
+/// Workspaces that may have been active in the month besides the indexed ones: live now
+/// and created before its end, or ended (`TERMINATED`, `FAILED`) since it began.
+async fn for_each_possibly_active(
+    ledger: &Ledger<'_>,
+    start: Timestamp,
+    end: Timestamp,
+    keep: impl Fn(&Workspace) -> bool,
+    run: &mut Run<'_>,
+    sink: &mut dyn LineSink,
+) -> Result<(), DomainError> {
+    let mut found = Vec::new();
+    possibly_active(ledger, start, end, |w| {
+        if keep(&w) {
+            found.push(w);
+        }
+    })
+    .await?;
+    // Oldest first, like the index.
+    found.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+    for workspace in &found {
+        run.workspace(workspace, sink).await?;
+    }
+    Ok(())
+}
+
+/// Calls `f` with every workspace that is live now and was created before `end`, and every
+/// one that ended at or after `start`: a superset of those active in `[start, end)` that
+/// needs no index.
+async fn possibly_active(
+    ledger: &Ledger<'_>,
+    start: Timestamp,
+    end: Timestamp,
+    mut f: impl FnMut(Workspace),
+) -> Result<(), DomainError> {
+    for state in LIVE_STATES {
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let listed = ledger.store.list(&WorkspaceFilter::State(state), &page).await?;
+            listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
+            match listed.next_token {
+                Some(token) => page.token = Some(token),
+                None => break,
+            }
+        }
+    }
+    for state in [State::Terminated, State::Failed] {
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let listed = ledger.index.changed_since(state, start, &page).await?;
+            listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
+            match listed.next_token {
+                Some(token) => page.token = Some(token),
+                None => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Carries every workspace that may have been active in `month` into its index, then seals
+/// it (the budget watch does this once a month; running it again rebuilds the index).
+/// Returns how many workspaces were indexed.
+pub async fn index_month(ledger: &Ledger<'_>, month: Month, at: Timestamp) -> Result<usize, DomainError> {
+    let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
+    let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+    let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+    let mut found = Vec::new();
+    possibly_active(ledger, start, end, |w| found.push(w)).await?;
+    for workspace in &found {
+        if existed_during(workspace, start, end) {
+            ledger.index.add(month, workspace).await?;
+        }
+    }
+    ledger.index.seal(month, at).await?;
+    Ok(found.len())
+}
+
+struct Run<'a> {
+    ledger: Ledger<'a>,
+    month: Month,
+    start: Timestamp,
+    end: Timestamp,
+    until: Timestamp,
+    books: Books,
+    stats: ReadStats,
+}
+
+impl Run<'_> {
+    /// The workspace's line for the month, if it cost anything, to `sink`.
+    async fn workspace(&mut self, workspace: &Workspace, sink: &mut dyn LineSink) -> Result<(), DomainError> {
+        if !existed_during(workspace, self.start, self.end) {
+            return Ok(());
+        }
+        let events = self.events_since(workspace).await?;
+        self.stats.workspaces += 1;
+        self.stats.events += events.len();
+        let billable = intervals(&workspace.id, &events, self.until);
+        if billable.is_empty() {
+            return Ok(());
+        }
+        if !self.books.0.contains_key(&workspace.product_id) {
+            let product = self.ledger.catalog.product(&workspace.product_id).await?.ok_or_else(|| {
+                DomainError::unprocessable(
+                    "prices",
+                    format!(
+                        "workspace {} uses product {}, which the catalog no longer has",
+                        workspace.id, workspace.product_id
+                    ),
+                )
+            })?;
+            self.books.0.insert(workspace.product_id.clone(), (product.price_book()?, product.volume_gib));
+        }
+        let Some((book, volume_gib)) = self.books.0.get(&workspace.product_id) else {
+            return Ok(());
+        };
+        let info = WorkspaceInfo {
+            workspace_id: workspace.id.clone(),
+            workspace_name: workspace.name.as_str().to_owned(),
+            owner: workspace.owner.username.clone(),
+            email: String::new(),
+            cost_centre: workspace.owner.cost_centre.clone(),
+            product: workspace.product_id.clone(),
+            instance_type: workspace.instance_type.clone(),
+            volume_gib: *volume_gib,
+        };
+        for line in workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)? {
+            if line.month == self.month {
+                self.stats.lines += 1;
+                sink.line(line).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The workspace's events from the last one before the month (the state it entered the
+    /// month in) onwards, oldest first. Reads newest first and stops one page past it.
+    async fn events_since(&self, workspace: &Workspace) -> Result<Vec<Event>, DomainError> {
+        let mut events = Vec::new();
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let read = self.ledger.store.events(&workspace.id, &page).await?;
+            let reached_start = read.items.last().is_some_and(|e| e.at < self.start);
+            events.extend(read.items);
+            match read.next_token {
+                Some(token) if !reached_start => page.token = Some(token),
+                _ => break,
+            }
+        }
+        events.reverse();
+        Ok(events)
+    }
+}
+
+/// False when the workspace certainly cost nothing in `[start, end)`: created after it, or
+/// terminated (or failed: a failed workspace bills nothing) before it. `updated_at` marks
+/// the last state change, so for those states it is when the workspace got there.
+pub fn existed_during(workspace: &Workspace, start: Timestamp, end: Timestamp) -> bool {
+    if workspace.created_at >= end {
+        return false;
+    }
+    !(matches!(workspace.state, State::Terminated | State::Failed) && workspace.updated_at < start)
+}

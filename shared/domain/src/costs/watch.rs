@@ -1,0 +1,280 @@
+//! The budget watch: on each scheduler tick (and the dev server's loop), compares every
+//! user's month estimate with their budget, records each threshold crossed once per
+//! (user, month, threshold), and under the `stop-at-100` policy stops the running
+//! workspaces of users who reached 100 %, through the normal conditional transition with
+//! actor `budget`. It also seals the month index once a month ([`super::ledger`]).
+//!
+//! Like the scheduler, the instant comes from the caller, so a run can be replayed; a
+//! second run at the same instant records nothing new (the crossings' conditional puts)
+//! and finds nothing running to stop.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::budget::{BudgetBook, BudgetStore, Crossing, Policy};
+use super::ledger::{Ledger, LineSink, MonthIndex, Scope, index_month};
+use super::month::Month;
+use super::report::WorkspaceCost;
+use super::service::MONTH_BOUNDARY;
+use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, PowerSwitch, WorkspaceFilter, WorkspaceStore};
+use crate::{Actor, Command, DomainError, EventAction, State, Workspace, service::transition};
+
+/// The actor of everything the budget watch records.
+pub const BUDGET_ACTOR: &str = "budget";
+
+/// The ports the budget watch runs on.
+pub struct BudgetWatch<'a> {
+    pub store: &'a dyn WorkspaceStore,
+    pub catalog: &'a dyn Catalog,
+    pub index: &'a dyn MonthIndex,
+    pub budgets: &'a dyn BudgetStore,
+    pub power: &'a dyn PowerSwitch,
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchReport {
+    pub month: String,
+    /// Workspaces carried into the month index when this run sealed it.
+    pub indexed: Option<usize>,
+    /// Crossings newly recorded, as `user@threshold`.
+    pub crossed: Vec<String>,
+    /// Workspaces stopped under `stop-at-100`.
+    pub stopped: Vec<String>,
+    /// Workspaces that could not be stopped, with why.
+    pub failed: Vec<(String, String)>,
+}
+
+/// One running total per user.
+#[derive(Default)]
+struct Totals(BTreeMap<String, (Decimal, String)>);
+
+#[async_trait]
+impl LineSink for Totals {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        let entry = self.0.entry(line.info.owner.clone()).or_insert((Decimal::ZERO, line.currency.clone()));
+        entry.0 += line.total;
+        Ok(())
+    }
+}
+
+impl BudgetWatch<'_> {
+    /// One run for instant `at`, on the month `at` falls in.
+    pub async fn run(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
+        let month = Month::containing(at, &MONTH_BOUNDARY);
+        let ledger = Ledger { store: self.store, catalog: self.catalog, index: self.index };
+        let mut report = WatchReport { month: month.to_string(), ..WatchReport::default() };
+        if !self.index.sealed(month).await? {
+            report.indexed = Some(index_month(&ledger, month, at).await?);
+        }
+        let book = BudgetBook::load(self.budgets).await?;
+        if book.default.amount.is_none() && book.own.is_empty() {
+            return Ok(report);
+        }
+        let mut totals = Totals::default();
+        ledger.each_line(&Scope::All, month, at, &mut totals).await?;
+        for (user, (spent, currency)) in &totals.0 {
+            let budget = book.of(user);
+            let Some(amount) = budget.amount else { continue };
+            for threshold in budget.crossed(*spent) {
+                let crossing = Crossing {
+                    user: user.clone(),
+                    month: month.to_string(),
+                    threshold,
+                    at,
+                    actor: BUDGET_ACTOR.to_owned(),
+                    spent: *spent,
+                    budget: amount,
+                    currency: currency.clone(),
+                };
+                if self.budgets.record_crossing(&crossing).await? {
+                    tracing::info!(user, threshold, %spent, %amount, "budget threshold crossed");
+                    report.crossed.push(format!("{user}@{threshold}"));
+                }
+            }
+            if budget.policy == Policy::StopAt100 && budget.exhausted(*spent) {
+                let reason = format!(
+                    "monthly budget of {amount} {currency} reached ({} {currency} spent in {month})",
+                    spent.round_dp(2)
+                );
+                self.stop_running(user, &reason, at, &mut report).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stops `user`'s RUNNING workspaces: the conditional transition first (actor
+    /// `budget`), then one batched EC2 call for those it claimed.
+    async fn stop_running(
+        &self,
+        user: &str,
+        reason: &str,
+        at: Timestamp,
+        report: &mut WatchReport,
+    ) -> Result<(), DomainError> {
+        let mut running: Vec<Workspace> = Vec::new();
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let listed = self.store.list(&WorkspaceFilter::Owner(user.to_owned()), &page).await?;
+            running.extend(listed.items.into_iter().filter(|w| w.state == State::Running));
+            match listed.next_token {
+                Some(token) => page.token = Some(token),
+                None => break,
+            }
+        }
+        let mut claimed = Vec::new();
+        for workspace in running {
+            let id = workspace.id.to_string();
+            match transition(
+                self.store,
+                workspace,
+                Command::Stop.into(),
+                Actor(BUDGET_ACTOR.to_owned()),
+                EventAction::Stop,
+                Some(reason.to_owned()),
+                at,
+            )
+            .await
+            {
+                Ok(workspace) => claimed.push(workspace),
+                // Someone acted on it meanwhile: theirs is the last word until the next run.
+                Err(DomainError::Concurrent | DomainError::IllegalTransition(_)) => {}
+                Err(err) => report.failed.push((id, err.to_string())),
+            }
+        }
+        let instances: Vec<String> = claimed.iter().filter_map(|w| w.provisioned.instance_id.clone()).collect();
+        if !instances.is_empty()
+            && let Err(err) = self.power.stop(&instances, false).await
+        {
+            // The workspaces stay STOPPING; state-sync reconciles them with what EC2 says.
+            tracing::warn!(user, error = ?err, "budget stop failed");
+            for w in &claimed {
+                report.failed.push((w.id.to_string(), format!("{err}: {}", err.source)));
+            }
+            return Ok(());
+        }
+        report.stopped.extend(claimed.iter().map(|w| w.id.to_string()));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    use crate::costs::budget::Budget;
+    use crate::costs::memory::MemoryStore;
+    use crate::costs::price::PriceVersion;
+    use crate::workspace::{Owner, Provisioned};
+    use crate::{Event, Money, Product, ProductId, WorkspaceId, WorkspaceName};
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn product() -> Product {
+        let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
+        Product {
+            id: ProductId::parse("gpu").expect("id"),
+            name: "GPU".into(),
+            description: "d".into(),
+            instance_type: "g5.xlarge".into(),
+            vcpus: 4,
+            memory_gib: 16,
+            hourly_price: eur("10.00"),
+            storage_price: None,
+            prices: Vec::<PriceVersion>::new(),
+            hibernation: false,
+            image_id: "ami-1".into(),
+            volume_gib: 100,
+            service_catalog: None,
+        }
+    }
+
+    /// A workspace of `owner` RUNNING since `since`.
+    async fn running(store: &MemoryStore, owner: &str, since: &str) -> WorkspaceId {
+        let mut workspace = Workspace {
+            id: WorkspaceId::generate(),
+            name: WorkspaceName::parse("w").expect("name"),
+            owner: Owner { username: owner.into(), sub: owner.into(), cost_centre: None },
+            product_id: product().id,
+            instance_type: "g5.xlarge".into(),
+            hibernation: false,
+            state: State::Provisioning,
+            provisioned: Provisioned { instance_id: Some(format!("i-{owner}")), ..Provisioned::default() },
+            provision_token: "p".into(),
+            created_at: t(since),
+            updated_at: t(since),
+            error: None,
+            version: 1,
+            schedule: Default::default(),
+            datasets: Vec::new(),
+        };
+        let event = |from, to| Event {
+            at: t(since),
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from,
+            to,
+            reason: None,
+        };
+        store.insert(&workspace, &event(None, State::Provisioning), None).await.expect("insert");
+        workspace.state = State::Running;
+        workspace.version = 2;
+        store
+            .update(&workspace, State::Provisioning, Some(&event(Some(State::Provisioning), State::Running)))
+            .await
+            .expect("run");
+        workspace.id
+    }
+
+    #[tokio::test]
+    async fn crossings_are_recorded_once_and_stop_at_100_stops_only_its_users() {
+        let store = MemoryStore::default();
+        store.put_product(product());
+        let alices = running(&store, "alice", "2026-03-01T00:00:00Z").await;
+        let bobs = running(&store, "bob", "2026-03-01T00:00:00Z").await;
+        let budget = |amount: &str, policy| Budget {
+            amount: Some(Decimal::from_str(amount).expect("d")),
+            thresholds: vec![50, 80, 100],
+            policy,
+        };
+        store.put_user_budget("alice", &budget("100", Policy::StopAt100), None).await.expect("alice's");
+        store.put_org_budget(&budget("100", Policy::Notify), None).await.expect("default");
+        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &store };
+
+        // 9 h at 10.00 = 90.00: 50 % and 80 % for both, nothing stopped.
+        let report = watch.run(t("2026-03-01T09:00:00Z")).await.expect("run");
+        assert_eq!(report.crossed, ["alice@50", "alice@80", "bob@50", "bob@80"]);
+        assert!(report.stopped.is_empty());
+        assert_eq!(report.indexed, Some(2), "the first run of the month seals its index");
+        let again = watch.run(t("2026-03-01T09:05:00Z")).await.expect("run");
+        assert!(again.crossed.is_empty(), "a crossing is recorded once");
+        assert_eq!(again.indexed, None);
+
+        // 10 h: 100 % for both; only alice's policy stops.
+        let report = watch.run(t("2026-03-01T10:00:00Z")).await.expect("run");
+        assert_eq!(report.crossed, ["alice@100", "bob@100"]);
+        assert_eq!(report.stopped, [alices.to_string()]);
+        assert_eq!(store.stopped(), ["i-alice"]);
+        let alice = store.get(&alices).await.expect("get").expect("alice's");
+        assert_eq!(alice.state, State::Stopping);
+        assert_eq!(store.get(&bobs).await.expect("get").expect("bob's").state, State::Running);
+        let history = store.events(&alices, &PageRequest::first(10)).await.expect("events");
+        assert_eq!(history.items[0].actor, Actor(BUDGET_ACTOR.into()));
+        assert_eq!(history.items[0].action, EventAction::Stop);
+        assert!(history.items[0].reason.as_deref().unwrap_or_default().contains("monthly budget of 100 EUR reached"));
+
+        let crossings = crate::costs::budget::crossings_of(&store, Month::new(2026, 3).expect("m"), Some("alice"))
+            .await
+            .expect("read");
+        assert_eq!(crossings.iter().map(|c| c.threshold).collect::<Vec<_>>(), [50, 80, 100]);
+        assert!(crossings.iter().all(|c| c.actor == BUDGET_ACTOR));
+    }
+}

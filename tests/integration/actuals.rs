@@ -1,0 +1,105 @@
+//! Cost Explorer actuals: fetched by the cost-actuals job from moto's Cost Explorer (with
+//! configured results), stored, and shown beside the estimates as `actual`.
+
+use atelier_adapters::costexplorer::CostExplorer;
+use atelier_domain::{
+    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    costs::actuals::fetch,
+    ports::WorkspaceStore,
+    workspace::{Owner, Provisioned},
+};
+use atelier_tests::{TestApp, moto, spawn_app};
+use http::StatusCode;
+use serde_json::json;
+
+/// A workspace of `owner` running from `from` to `to` (then stopped).
+async fn ran(app: &TestApp, owner: &str, from: &str, to: &str) -> String {
+    let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+    let mut workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: WorkspaceName::parse("Actuals").unwrap(),
+        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
+        product_id: ProductId::parse("python-r-standard").unwrap(),
+        instance_type: "m5.2xlarge".into(),
+        hibernation: true,
+        state: State::Provisioning,
+        provisioned: Provisioned::default(),
+        provision_token: atelier_tests::unique("actuals"),
+        created_at: at(from),
+        updated_at: at(from),
+        error: None,
+        version: 1,
+        schedule: Default::default(),
+        datasets: Vec::new(),
+    };
+    let event = |instant: &str, from, to| Event {
+        at: at(instant),
+        actor: Actor::state_sync(),
+        action: EventAction::Sync,
+        from,
+        to,
+        reason: None,
+    };
+    app.app.table.insert(&workspace, &event(from, None, State::Provisioning), None).await.unwrap();
+    for (instant, next) in [(from, State::Running), (to, State::Stopped)] {
+        let previous = workspace.state;
+        workspace.state = next;
+        workspace.version += 1;
+        workspace.updated_at = at(instant);
+        app.app.table.update(&workspace, previous, Some(&event(instant, Some(previous), next))).await.unwrap();
+    }
+    workspace.id.to_string()
+}
+
+#[tokio::test]
+async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
+    let app = spawn_app().await;
+    let alices = ran(&app, "alice", "2026-03-02T08:00:00Z", "2026-03-02T18:00:00Z").await;
+    ran(&app, "bob", "2026-03-03T08:00:00Z", "2026-03-03T09:00:00Z").await;
+
+    // What Cost Explorer will answer (moto's configured results): alice's workspace, a cost
+    // tagged with alice but no workspace, and untagged costs that are nobody's.
+    let group = |owner: &str, workspace: &str, amount: &str| {
+        json!({
+            "Keys": [format!("atelier:owner${owner}"), format!("atelier:workspace${workspace}")],
+            "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "EUR" } }
+        })
+    };
+    let results = json!({ "results": [{
+        "ResultsByTime": [{
+            "TimePeriod": { "Start": "2026-03-01", "End": "2026-03-15" },
+            "Total": {},
+            "Groups": [group("alice", &alices, "3.9012"), group("alice", "", "0.0988"), group("", "", "42.00")],
+            "Estimated": false
+        }],
+        "DimensionValueAttributes": []
+    }]});
+    let configured = reqwest::Client::new()
+        .post(format!("{}/moto-api/static/ce/cost-and-usage-results", moto().endpoint()))
+        .json(&results)
+        .send()
+        .await
+        .expect("moto answers");
+    assert!(configured.status().is_success(), "{}", configured.status());
+
+    // Before the job ran: unknown, not zero.
+    let before = app.get("ada", "/v1/costs/users?month=2026-03").await;
+    assert_eq!(before.body["users"][0]["actual"], json!(null), "{}", before.body);
+
+    let report = fetch(&CostExplorer::new(&app.sdk), app.app.table.as_ref(), "2026-03-15T06:00:00Z".parse().unwrap())
+        .await
+        .expect("the job runs");
+    assert_eq!(report.months, [("2026-03".to_owned(), "2026-03-15".to_owned())]);
+
+    let users = app.get("ada", "/v1/costs/users?month=2026-03").await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    let line =
+        |user: &str| users.body["users"].as_array().unwrap().iter().find(|u| u["user"] == user).cloned().unwrap();
+    assert_eq!(line("alice")["actual"], "4.00", "the owner's tagged costs, rounded for display");
+    assert_eq!(line("bob")["actual"], json!(null), "nothing billed to bob's tag is known");
+    let mine = app.get("alice", "/v1/costs/me?month=2026-03").await;
+    assert_eq!(mine.body["workspaces"][0]["workspaceId"], alices.as_str());
+    assert_eq!(mine.body["workspaces"][0]["actual"], "3.90");
+    let bobs = app.get("bob", "/v1/costs/me?month=2026-03").await;
+    assert_eq!(bobs.body["workspaces"][0]["actual"], json!(null), "bob never sees alice's");
+}

@@ -1,0 +1,242 @@
+//! Budgets: set by admins, shown in the cost reports, crossed thresholds recorded once,
+//! and `stop-at-100` enforced by the budget watch through the normal transitions.
+
+use atelier_domain::{
+    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    costs::COLUMNS,
+    ports::WorkspaceStore,
+    workspace::{Owner, Provisioned},
+};
+use atelier_tests::{TestApp, spawn_app};
+use http::StatusCode;
+use serde_json::json;
+
+/// A workspace of `owner` RUNNING on `product` since `since` (creation and start then).
+async fn running_since(app: &TestApp, owner: &str, product: &str, since: jiff::Timestamp) -> String {
+    let mut workspace = Workspace {
+        id: WorkspaceId::generate(),
+        name: WorkspaceName::parse("Budget run").unwrap(),
+        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
+        product_id: ProductId::parse(product).unwrap(),
+        instance_type: "m5.2xlarge".into(),
+        hibernation: true,
+        state: State::Provisioning,
+        provisioned: Provisioned::default(),
+        provision_token: atelier_tests::unique("budget"),
+        created_at: since,
+        updated_at: since,
+        error: None,
+        version: 1,
+        schedule: Default::default(),
+        datasets: Vec::new(),
+    };
+    let event =
+        |from, to| Event { at: since, actor: Actor::state_sync(), action: EventAction::Sync, from, to, reason: None };
+    app.app.table.insert(&workspace, &event(None, State::Provisioning), None).await.unwrap();
+    workspace.state = State::Running;
+    workspace.version = 2;
+    app.app
+        .table
+        .update(&workspace, State::Provisioning, Some(&event(Some(State::Provisioning), State::Running)))
+        .await
+        .unwrap();
+    workspace.id.to_string()
+}
+
+#[tokio::test]
+async fn admins_set_budgets_and_the_default_applies_to_everyone_else() {
+    let app = spawn_app().await;
+    let fresh = app.get("ada", "/v1/budgets/alice").await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
+    assert_eq!(
+        fresh.body,
+        json!({ "user": "alice", "amount": null, "currency": "EUR", "thresholds": [80, 100], "policy": "notify",
+                "inherited": true, "effective": null })
+    );
+    let default = app.get("fiona", "/v1/config/budget").await;
+    assert_eq!(default.body, json!({ "amount": null, "currency": "EUR", "thresholds": [80, 100], "policy": "notify" }));
+
+    let set = app
+        .put("ada", "/v1/config/budget", json!({ "amount": "250", "thresholds": [50, 100], "policy": "notify" }))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body, json!({ "amount": "250.00", "currency": "EUR", "thresholds": [50, 100], "policy": "notify" }));
+    let inherited = app.get("ada", "/v1/budgets/bob").await;
+    assert_eq!(inherited.body["inherited"], true);
+    assert_eq!(inherited.body["effective"], "250.00");
+    assert_eq!(inherited.body["thresholds"], json!([50, 100]));
+
+    let own = app
+        .put(
+            "ada",
+            "/v1/budgets/alice",
+            json!({ "amount": "300.00", "thresholds": [80, 100], "policy": "stop-at-100" }),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(
+        own.body,
+        json!({ "user": "alice", "amount": "300.00", "currency": "EUR", "thresholds": [80, 100], "policy": "stop-at-100",
+                "inherited": false, "effective": "300.00" })
+    );
+    assert_eq!(app.get("ada", "/v1/budgets/alice").await.body, own.body, "stored as answered");
+    // Replacing it is a conditional write on its version: a second PUT works too.
+    let again = app.put("ada", "/v1/budgets/alice", json!({ "amount": "320.50" })).await;
+    assert_eq!(again.body["effective"], "320.50");
+    assert_eq!(again.body["policy"], "notify", "a PUT replaces the whole rule");
+
+    // The reports show them: alice's own, bob the default's, nobody's a crossing yet.
+    let month = this_month();
+    let mine = app.get("alice", &format!("/v1/costs/me?month={month}")).await;
+    assert_eq!(mine.body["budget"], "320.50");
+    assert_eq!(mine.body["thresholdsCrossed"], json!([]));
+    let bobs = app.get("bob", &format!("/v1/costs/me?month={month}")).await;
+    assert_eq!(bobs.body["budget"], "250.00");
+
+    // amount null removes alice's own budget: the default applies again.
+    let removed = app.put("ada", "/v1/budgets/alice", json!({ "amount": null })).await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(removed.body["amount"], json!(null));
+    assert_eq!(removed.body["inherited"], true);
+    assert_eq!(removed.body["effective"], "250.00");
+
+    let unknown = app.get("ada", "/v1/budgets/nobody-here").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    let unknown = app.put("ada", "/v1/budgets/nobody-here", json!({ "amount": "1" })).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn malformed_budgets_are_422_on_their_field_and_scientists_are_refused_first() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({ "amount": "-5" }), "amount"),
+        (json!({ "amount": "12.345" }), "amount"),
+        (json!({ "amount": 300 }), "amount"),
+        (json!({ "amount": "abc" }), "amount"),
+        (json!({ "amount": "10", "thresholds": [] }), "thresholds"),
+        (json!({ "amount": "10", "thresholds": [100, 80] }), "thresholds"),
+        (json!({ "amount": "10", "thresholds": [0] }), "thresholds"),
+        (json!({ "amount": "10", "thresholds": ["80"] }), "thresholds"),
+        (json!({ "amount": "10", "policy": "stop" }), "policy"),
+    ] {
+        for path in ["/v1/budgets/alice", "/v1/config/budget"] {
+            let refused = app.put("ada", path, body.clone()).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}: {}", refused.body);
+            assert_eq!(refused.body["field"], field, "{path} {body}");
+            assert_eq!(refused.headers["content-type"], "application/problem+json");
+        }
+        let scientist = app.put("alice", "/v1/budgets/alice", body.clone()).await;
+        assert_eq!(scientist.status, StatusCode::FORBIDDEN, "a scientist learns nothing from validation");
+    }
+    let unknown_field = app.put("ada", "/v1/budgets/alice", json!({ "amount": "1", "currency": "USD" })).await;
+    assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("ada", "/v1/budgets/alice").await.body["amount"], json!(null), "nothing was stored");
+}
+
+fn this_month() -> String {
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    format!("{:04}-{:02}", now.year(), now.month())
+}
+
+#[tokio::test]
+async fn crossings_are_recorded_once_and_stop_at_100_stops_the_user_s_running_workspaces() {
+    let app = spawn_app().await;
+    // Running for ten hours at 0.35 (python-r-standard): 3.50 compute + a little storage.
+    let now = jiff::Timestamp::now();
+    let month_start = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    let since = (now - jiff::SignedDuration::from_hours(10)).max(month_start);
+    let alices = running_since(&app, "alice", "python-r-standard", since).await;
+    let bobs = running_since(&app, "bob", "python-r-standard", since).await;
+    // A real instance for alice's, so that the stop reaches EC2 (moto).
+    let instance = app.running_workspace("alice", "small-t3-large").await;
+    assert_eq!(
+        app.put("ada", "/v1/budgets/alice", json!({ "amount": "0.01", "policy": "stop-at-100" })).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.put("ada", "/v1/config/budget", json!({ "amount": "0.01", "thresholds": [50, 100] })).await.status,
+        StatusCode::OK
+    );
+
+    let at = jiff::Timestamp::now();
+    let report = app.app.budget_run(at).await.expect("the watch runs");
+    assert!(report.failed.is_empty(), "{report:?}");
+    let mut crossed = report.crossed.clone();
+    crossed.sort();
+    assert_eq!(crossed, ["alice@100", "alice@80", "bob@100", "bob@50"]);
+    let mut stopped = report.stopped.clone();
+    stopped.sort();
+    let mut expected = vec![alices.clone(), instance.clone()];
+    expected.sort();
+    assert_eq!(stopped, expected, "alice's running workspaces, not bob's (notify)");
+    assert_eq!(app.state("alice", &alices).await, "STOPPING");
+    assert_eq!(app.state("alice", &instance).await, "STOPPING");
+    assert_eq!(app.state("bob", &bobs).await, "RUNNING");
+    let events = app.get("alice", &format!("/v1/workspaces/{instance}/events")).await;
+    assert_eq!(events.body["items"][0]["actor"], "budget");
+    assert_eq!(events.body["items"][0]["action"], "stop");
+    assert!(events.body["items"][0]["reason"].as_str().unwrap().contains("monthly budget of 0.01 EUR reached"));
+
+    // Once per (user, month, threshold): a second run records nothing and stops nothing.
+    let again = app.app.budget_run(at + jiff::SignedDuration::from_secs(60)).await.expect("the watch runs");
+    assert!(again.crossed.is_empty(), "{again:?}");
+    assert!(again.stopped.is_empty(), "{again:?}");
+
+    let month = this_month();
+    let mine = app.get("alice", &format!("/v1/costs/me?month={month}")).await;
+    assert_eq!(mine.body["budget"], "0.01");
+    assert_eq!(mine.body["thresholdsCrossed"], json!([80, 100]));
+    let users = app.get("ada", &format!("/v1/costs/users?month={month}")).await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    let line =
+        |user: &str| users.body["users"].as_array().unwrap().iter().find(|u| u["user"] == user).cloned().unwrap();
+    assert_eq!(line("alice")["thresholdsCrossed"], json!([80, 100]));
+    assert_eq!(line("alice")["budget"], "0.01");
+    assert_eq!(line("bob")["thresholdsCrossed"], json!([50, 100]));
+    assert_eq!(line("bob")["actual"], json!(null));
+}
+
+#[tokio::test]
+async fn the_month_index_bounds_the_reports_and_agrees_with_the_unsealed_read() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now();
+    let month_start = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    let since = (now - jiff::SignedDuration::from_hours(3)).max(month_start);
+    running_since(&app, "alice", "python-r-standard", since).await;
+    running_since(&app, "bob", "small-t3-large", since).await;
+    let month = this_month();
+    // Before the watch seals the month: read from the index plus by-state.
+    let unsealed = app.get("ada", &format!("/v1/costs/users?month={month}")).await;
+    assert_eq!(unsealed.status, StatusCode::OK, "{}", unsealed.body);
+    let report = app.app.budget_run(now).await.expect("the watch runs");
+    assert_eq!(report.indexed, Some(2), "{report:?}");
+    let sealed = app.get("ada", &format!("/v1/costs/users?month={month}")).await;
+    // Same instants are not guaranteed between two calls (the month runs until now), so
+    // compare what does not move: users and their running seconds to within a minute.
+    let users = |body: &serde_json::Value| -> Vec<String> {
+        body["users"].as_array().unwrap().iter().map(|u| u["user"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(users(&sealed.body), users(&unsealed.body));
+    assert_eq!(users(&sealed.body), ["alice", "bob"]);
+
+    // The streamed export adds up to the users report, to the cent.
+    let (status, headers, csv) = app.get_text("fiona", &format!("/v1/costs/export.csv?month={month}")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    let rows: Vec<Vec<&str>> = csv.split("\r\n").filter(|r| !r.is_empty()).map(|r| r.split(',').collect()).collect();
+    assert_eq!(rows[0], COLUMNS);
+    assert_eq!(rows.len(), 3);
+}
