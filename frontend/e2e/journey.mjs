@@ -462,6 +462,31 @@ async function main() {
   });
   let reportTotal;
   let aliceTotal;
+  await step("ada sets the organisation default budget and bob's own budget", async () => {
+    await ada.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Budgets' }).click();
+    await ada.getByRole('heading', { name: 'Budgets', level: 1 }).waitFor();
+    const org = ada.getByRole('region', { name: 'Organisation default' });
+    await org.getByTestId('org-budget-current').waitFor();
+    await org.getByLabel('Default monthly budget (EUR)').fill('250');
+    await org.getByLabel('Thresholds (%)').fill('80, 100');
+    await org.getByRole('button', { name: 'Save' }).click();
+    await org.getByTestId('org-budget-current').filter({ hasText: 'Default monthly budget: €250.00.' }).waitFor();
+    const user = ada.getByRole('region', { name: 'A user’s budget' });
+    await user.getByLabel('User', { exact: true }).fill('nobody');
+    await user.getByRole('button', { name: 'Open' }).click();
+    await user.getByRole('alert').waitFor();
+    await user.getByLabel('User', { exact: true }).fill('alice');
+    await user.getByRole('button', { name: 'Open' }).click();
+    await user.getByText('No own budget: the organisation default applies (€250.00 per month).').waitFor();
+    await user.getByLabel('User', { exact: true }).fill('bob');
+    await user.getByRole('button', { name: 'Open' }).click();
+    await user.getByTestId('user-budget').and(ada.locator('[data-user="bob"]')).waitFor();
+    await user.getByLabel('Own monthly budget (EUR)').fill('0.01');
+    await user.getByRole('button', { name: 'Save' }).click();
+    await user.getByText('Own budget: €0.01 per month.').waitFor();
+    await axe(ada, 'budgets');
+    await shot(ada, '09a-admin-budgets');
+  });
   await step("ada sees the cost report, with alice's line and her workspace's", async () => {
     await ada.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Costs' }).click();
     await ada.getByRole('heading', { name: 'Cost report', level: 1 }).waitFor();
@@ -474,6 +499,9 @@ async function main() {
     aliceTotal = await aliceRow.getAttribute('data-total');
     if (!reportTotal || cents(reportTotal) === 0n) throw new Error(`the report total is ${reportTotal}; bob's workspace should cost something`);
     await ada.locator(`tr[data-cost-line="${bobName}"][data-owner="bob"]`).waitFor();
+    // Budget bars: bob's own 0.01 EUR is used up; alice has the organisation default.
+    await ada.locator('tr[data-user="bob"]').getByText('€0.01 (100 % used)').waitFor();
+    await aliceRow.getByText('€250.00 (0 % used)').waitFor();
     await axe(ada, 'cost report');
     await shot(ada, '09-admin-costs');
   });
