@@ -51,8 +51,17 @@ const FUNCTIONS: &[Function] = &[
             ("ATELIER_USER_POOL_CLIENT_ID", "bench-client"),
         ],
     ),
-    ("state-sync", true, &[("ATELIER_TABLE", "atelier"), ("ATELIER_PROVISIONER", "service-catalog")]),
+    (
+        "state-sync",
+        true,
+        &[
+            ("ATELIER_TABLE", "atelier"),
+            ("ATELIER_PROVISIONER", "service-catalog"),
+            ("ATELIER_USER_POOL_ID", "eu-west-1_bench"),
+        ],
+    ),
     ("scheduler", true, &[("ATELIER_TABLE", "atelier")]),
+    ("cost-actuals", false, &[("ATELIER_TABLE", "atelier")]),
 ];
 
 const HELLO: &str = "hello-lambda";
