@@ -12,6 +12,9 @@ FUZZ_VENV ?= $(VENV)/fuzz
 PYTHON ?= python3
 # One target directory shared by every crate, kept outside the clone so that builds are
 # reused across clones (CI runs on a fresh clone; cold builds still work).
+# Caution: cargo names our own crates by their path inside the workspace, so two checkouts
+# edited and built alternately can pick up each other's artifacts; give each long-lived
+# checkout its own CARGO_TARGET_DIR (a fresh clone is always newer than the cache: safe).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
