@@ -209,7 +209,7 @@ async fn the_users_report_and_the_export_agree_to_the_cent() {
     assert_eq!(csv_total, users_total, "the CSV's total_cost adds up to the users report");
     let short = table.iter().find(|r| r[7] == "m5.2xlarge").expect("alice's python workspace");
     assert_eq!(&short[..4], ["2026-03", "alice", "alice@atelier.test", "CC-ONCOLOGY"]);
-    assert_eq!(&short[8..], ["1", "3.50", "0.35", "0.06", "0.41", "EUR"]);
+    assert_eq!(&short[8..], ["1.00", "3.50", "0.35", "0.06", "0.41", "EUR"]);
 
     // Admins may export too; the semicolon variant; a cost-centre filter.
     let (status, _, semicolon) = app.get_text("ada", "/v1/costs/export.csv?month=2026-03&separator=semicolon").await;

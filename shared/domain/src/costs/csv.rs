@@ -13,6 +13,8 @@ use std::io::{self, Write};
 
 use rust_decimal::Decimal;
 
+use super::month::Month;
+
 /// The export's columns, in their stable order.
 pub const COLUMNS: [&str; 14] = [
     "month",
@@ -59,10 +61,16 @@ pub enum Cell<'a> {
     Text(&'a str),
     /// A number, written as is.
     Number(Decimal),
+    /// A month, written `YYYY-MM`.
+    Month(Month),
 }
 
 /// Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+const TRIGGERS: [u8; 6] = *b"=+-@\t\r";
+
+fn starts_with_trigger(text: &str) -> bool {
+    text.as_bytes().first().is_some_and(|b| TRIGGERS.contains(b))
+}
 
 /// Writes rows to `W` as they come: nothing but the current row is held in memory, so a
 /// report of any size streams. Wrap `W` in a `BufWriter` when it is a file or socket.
@@ -108,9 +116,12 @@ impl<W: Write> CsvWriter<W> {
                 Cell::Text(text) => push_text(&mut self.line, text, self.separator),
                 // A Decimal renders as `-?[0-9]+(\.[0-9]+)?`: no separator, quote or line
                 // break, so it never needs quoting, and it is a number, not a formula.
-                Cell::Number(n) => {
-                    let _ = write!(self.line, "{n}");
+                Cell::Number(n) => push_decimal(&mut self.line, *n),
+                // Years 0–9999 render as digits first: nothing to quote or neutralise.
+                Cell::Month(month) if month.year() >= 0 => {
+                    let _ = write!(self.line, "{month}");
                 }
+                Cell::Month(month) => push_text(&mut self.line, &month.to_string(), self.separator),
             }
         }
         self.finish_line()
@@ -136,25 +147,81 @@ impl<W: Write> CsvWriter<W> {
 
 /// Appends `text` as one field: neutralised, then quoted when it holds the separator, a
 /// quote, CR or LF (inner quotes doubled).
+///
+/// Byte-wise: every character tested is ASCII, and in UTF-8 an ASCII byte never occurs
+/// inside a multi-byte character, so scanning bytes finds exactly the characters.
 fn push_text(line: &mut String, text: &str, separator: Separator) {
-    let neutralise = text.starts_with(TRIGGERS);
-    let quote = text.contains([separator.as_char(), '"', '\r', '\n']);
-    if quote {
-        line.push('"');
+    let sep = separator.as_char() as u8;
+    let neutralise = starts_with_trigger(text);
+    let quote = text.bytes().any(|b| b == sep || matches!(b, b'"' | b'\r' | b'\n'));
+    if !quote {
+        if neutralise {
+            line.push('\'');
+        }
+        line.push_str(text);
+        return;
     }
+    line.push('"');
     if neutralise {
         line.push('\'');
     }
-    if quote {
-        for c in text.chars() {
-            if c == '"' {
-                line.push('"');
-            }
-            line.push(c);
-        }
+    let mut rest = text;
+    while let Some(at) = rest.find('"') {
+        // Up to and including the quote, then the quote again.
+        line.push_str(&rest[..=at]);
         line.push('"');
+        rest = &rest[at + 1..];
+    }
+    line.push_str(rest);
+    line.push('"');
+}
+
+/// Appends `n` exactly as `Decimal`'s `Display` does (sign, digits, and `scale` digits
+/// after the point, trailing zeros kept), without going through `fmt`: the export writes
+/// five numbers per row, and this is most of a row's formatting time.
+fn push_decimal(line: &mut String, n: Decimal) {
+    if n.is_sign_negative() {
+        line.push('-');
+    }
+    // The mantissa has at most 29 digits (96 bits); `scale` at most 28.
+    let mut digits = [0u8; 40];
+    let mut at = digits.len();
+    let magnitude = n.mantissa().unsigned_abs();
+    if let Ok(mut small) = u64::try_from(magnitude) {
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (small % 10) as u8;
+            small /= 10;
+            if small == 0 {
+                break;
+            }
+        }
     } else {
-        line.push_str(text);
+        let mut big = magnitude;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (big % 10) as u8;
+            big /= 10;
+            if big == 0 {
+                break;
+            }
+        }
+    }
+    let scale = n.scale() as usize;
+    let mut written = digits.len() - at;
+    // Pad with leading zeros so there is at least one digit before the point.
+    while written <= scale {
+        at -= 1;
+        digits[at] = b'0';
+        written += 1;
+    }
+    let digits = &digits[at..];
+    let (whole, fraction) = digits.split_at(digits.len() - scale);
+    // Only ASCII digits were written.
+    line.push_str(std::str::from_utf8(whole).unwrap_or_default());
+    if scale > 0 {
+        line.push('.');
+        line.push_str(std::str::from_utf8(fraction).unwrap_or_default());
     }
 }
 
@@ -239,6 +306,17 @@ mod tests {
     }
 
     #[test]
+    fn months_are_written_as_yyyy_mm() {
+        let mut w = CsvWriter::new(Vec::new(), Separator::Comma);
+        w.write_cells(&[
+            Cell::Month(Month::new(2026, 3).expect("month")),
+            Cell::Month(Month::new(-5, 11).expect("month")),
+        ])
+        .expect("row");
+        assert_eq!(w.into_inner().expect("flush"), b"2026-03,'-005-11\r\n");
+    }
+
+    #[test]
     fn numbers_are_not_neutralised() {
         let mut w = CsvWriter::new(Vec::new(), Separator::Comma);
         w.write_cells(&[Cell::Number(Decimal::new(-5, 1)), Cell::Number(Decimal::ZERO)]).expect("row");
@@ -246,6 +324,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn numbers_are_written_as_decimal_displays_them(
+            lo in any::<u32>(), mid in any::<u32>(), hi in any::<u32>(), negative in any::<bool>(), scale in 0u32..=28,
+            small in any::<bool>(),
+        ) {
+            let n = if small {
+                Decimal::new(i64::from(lo) * if negative { -1 } else { 1 }, scale)
+            } else {
+                Decimal::from_parts(lo, mid, hi, negative, scale)
+            };
+            let mut line = String::new();
+            push_decimal(&mut line, n);
+            prop_assert_eq!(line, n.to_string());
+        }
+
         #[test]
         fn rows_round_trip_and_no_cell_starts_with_a_trigger(
             rows in prop::collection::vec(prop::collection::vec("[=+\\-@\t\r\n\",; a-zé']{0,8}|\\PC{0,6}", 1..6), 1..5),
@@ -260,8 +353,8 @@ mod tests {
             for (original, read) in rows.iter().zip(&parsed) {
                 prop_assert_eq!(original.len(), read.len());
                 for (o, r) in original.iter().zip(read) {
-                    prop_assert!(!r.starts_with(TRIGGERS), "cell starts with a trigger: {:?}", r);
-                    let restored = if o.starts_with(TRIGGERS) {
+                    prop_assert!(!starts_with_trigger(r), "cell starts with a trigger: {:?}", r);
+                    let restored = if starts_with_trigger(o) {
                         r.strip_prefix('\'').expect("neutralised cells start with a quote")
                     } else {
                         r.as_str()

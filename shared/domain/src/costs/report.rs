@@ -89,9 +89,8 @@ impl WorkspaceCost {
 
     /// Writes the line as one CSV row, in [`super::csv::COLUMNS`] order.
     pub fn write_csv<W: Write>(&self, csv: &mut CsvWriter<W>) -> io::Result<()> {
-        let month = self.month.to_string();
         csv.write_cells(&[
-            Cell::Text(&month),
+            Cell::Month(self.month),
             Cell::Text(&self.info.owner),
             Cell::Text(&self.info.email),
             Cell::Text(self.info.cost_centre.as_deref().unwrap_or("")),
@@ -109,8 +108,28 @@ impl WorkspaceCost {
     }
 }
 
+/// `seconds / 3600` rounded to the hundredth, half-even, always with two decimals.
+///
+/// In integers when it can (the export calls this twice per row, and a `Decimal` division
+/// is most of a row's cost): `seconds = m / 10^s`, so hundredths of an hour are
+/// `m / (36 * 10^s)`, rounded half-even on the remainder. Exact, so it agrees with the
+/// rounded `Decimal` quotient (`hours_are_the_rounded_quotient`).
 fn hours(seconds: Decimal) -> Decimal {
-    round_line(seconds / Decimal::from(3600))
+    let scale = seconds.scale();
+    let divisor = 10i128.checked_pow(scale).and_then(|p| p.checked_mul(36));
+    match divisor {
+        Some(divisor) => {
+            let m = seconds.mantissa();
+            let (mut q, r) = (m / divisor, m % divisor);
+            // |r| < divisor ≤ 36e28 < i128::MAX / 2: doubling cannot overflow.
+            let twice = 2 * r.abs();
+            if twice > divisor || (twice == divisor && q % 2 != 0) {
+                q += m.signum();
+            }
+            Decimal::from_i128_with_scale(q, 2)
+        }
+        None => round_line(seconds / Decimal::from(3600)),
+    }
 }
 
 /// The lines of one workspace: its `intervals` split by month under `boundary`, priced by
@@ -250,10 +269,30 @@ mod tests {
         assert_eq!(
             out,
             format!(
-                "2025-03,alice,alice@example.org,,{},\"'=analysis, \"\"q1\"\"\",python-r-standard,m5.2xlarge,1,0,0.35,0.01,0.36,EUR\r\n",
+                "2025-03,alice,alice@example.org,,{},\"'=analysis, \"\"q1\"\"\",python-r-standard,m5.2xlarge,1.00,0.00,0.35,0.01,0.36,EUR\r\n",
                 ws.workspace_id
             )
         );
+    }
+
+    proptest! {
+        /// The integer `hours` is the rounded `Decimal` quotient, equal in value for any
+        /// seconds, and always written with two decimals (the quotient drops trailing
+        /// zeros: 3,600 s was written `1`, now `1.00`).
+        #[test]
+        fn hours_are_the_rounded_quotient(
+            lo in any::<u32>(), mid in any::<u32>(), hi in 0u32..1000, negative in any::<bool>(), scale in 0u32..=28,
+            nanos in 0i64..=i64::MAX, tie in 0i64..1_000_000,
+        ) {
+            let any = Decimal::from_parts(lo, mid, hi, negative, scale);
+            prop_assert_eq!(hours(any), round_line(any / Decimal::from(3600)));
+            // Around the ties: 18 s is 0.005 h.
+            for n in [i128::from(nanos), i128::from(tie) * 18_000_000_000] {
+                let ledger = Decimal::from_i128_with_scale(n, 9);
+                prop_assert_eq!(hours(ledger), round_line(ledger / Decimal::from(3600)));
+                prop_assert_eq!(hours(ledger).scale(), 2);
+            }
+        }
     }
 
     proptest! {
