@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use futures_util::stream::{self, StreamExt};
 use jiff::Timestamp;
 
 use super::interval::intervals;
@@ -140,8 +141,9 @@ impl Ledger<'_> {
                         None => break,
                     }
                 }
-                for workspace in all.iter().rev() {
-                    run.workspace(workspace, sink).await?;
+                all.reverse();
+                for chunk in all.chunks(MAX_PAGE_SIZE as usize) {
+                    run.page(chunk, sink).await?;
                 }
             }
             Scope::All => {
@@ -150,12 +152,10 @@ impl Ledger<'_> {
                 let mut page = PageRequest::first(MAX_PAGE_SIZE);
                 loop {
                     let listed = self.index.indexed(month, &page).await?;
-                    for workspace in &listed.items {
-                        if !sealed {
-                            seen.insert(workspace.id.clone());
-                        }
-                        run.workspace(workspace, sink).await?;
+                    if !sealed {
+                        seen.extend(listed.items.iter().map(|w| w.id.clone()));
                     }
+                    run.page(&listed.items, sink).await?;
                     match listed.next_token {
                         Some(token) => page.token = Some(token),
                         None => break,
@@ -198,8 +198,8 @@ async fn for_each_possibly_active(
     .await?;
     // Oldest first, like the index.
     found.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
-    for workspace in &found {
-        run.workspace(workspace, sink).await?;
+    for chunk in found.chunks(MAX_PAGE_SIZE as usize) {
+        run.page(chunk, sink).await?;
     }
     Ok(())
 }
@@ -267,12 +267,34 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// The workspace's line for the month, if it cost anything, to `sink`.
-    async fn workspace(&mut self, workspace: &Workspace, sink: &mut dyn LineSink) -> Result<(), DomainError> {
-        if !existed_during(workspace, self.start, self.end) {
-            return Ok(());
+    /// The lines of a page of workspaces, in the page's order. Their histories are read
+    /// [`HISTORY_READS`] at a time: on DynamoDB a month read is one `Query` (or a few) per
+    /// workspace, and one after the other they would add up to minutes for a thousand
+    /// users. At most one page of histories is held at once.
+    async fn page(&mut self, workspaces: &[Workspace], sink: &mut dyn LineSink) -> Result<(), DomainError> {
+        let (store, start, end) = (self.ledger.store, self.start, self.end);
+        // Plain futures, no closures in the stream: a closure over a borrowed workspace
+        // trips the `Send` proof of the spawned export task (higher-ranked lifetimes).
+        let mut reads = Vec::with_capacity(workspaces.len());
+        for workspace in workspaces {
+            if existed_during(workspace, start, end) {
+                reads.push(async move { (workspace, events_since(store, workspace, start).await) });
+            }
         }
-        let events = self.events_since(workspace).await?;
+        let mut histories = stream::iter(reads).buffered(HISTORY_READS);
+        while let Some((workspace, events)) = histories.next().await {
+            self.priced(workspace, events?, sink).await?;
+        }
+        Ok(())
+    }
+
+    /// Prices `events` (see [`events_since`]) of a workspace that existed in the month.
+    async fn priced(
+        &mut self,
+        workspace: &Workspace,
+        events: Vec<Event>,
+        sink: &mut dyn LineSink,
+    ) -> Result<(), DomainError> {
         self.stats.workspaces += 1;
         self.stats.events += events.len();
         let billable = intervals(&workspace.id, &events, self.until);
@@ -312,24 +334,31 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
 
-    /// The workspace's events from the last one before the month (the state it entered the
-    /// month in) onwards, oldest first. Reads newest first and stops one page past it.
-    async fn events_since(&self, workspace: &Workspace) -> Result<Vec<Event>, DomainError> {
-        let mut events = Vec::new();
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let read = self.ledger.store.events(&workspace.id, &page).await?;
-            let reached_start = read.items.last().is_some_and(|e| e.at < self.start);
-            events.extend(read.items);
-            match read.next_token {
-                Some(token) if !reached_start => page.token = Some(token),
-                _ => break,
-            }
+/// How many workspace histories a month read fetches at once.
+pub const HISTORY_READS: usize = 16;
+
+/// The workspace's events from the last one before `start` (the state it entered the month
+/// in) onwards, oldest first. Reads newest first and stops one page past it.
+async fn events_since(
+    store: &dyn WorkspaceStore,
+    workspace: &Workspace,
+    start: Timestamp,
+) -> Result<Vec<Event>, DomainError> {
+    let mut events = Vec::new();
+    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let read = store.events(&workspace.id, &page).await?;
+        let reached_start = read.items.last().is_some_and(|e| e.at < start);
+        events.extend(read.items);
+        match read.next_token {
+            Some(token) if !reached_start => page.token = Some(token),
+            _ => break,
         }
-        events.reverse();
-        Ok(events)
     }
+    events.reverse();
+    Ok(events)
 }
 
 /// False when the workspace certainly cost nothing in `[start, end)`: created after it, or

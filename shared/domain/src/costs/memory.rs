@@ -53,10 +53,14 @@ fn start_of(page: &PageRequest) -> Result<usize, StoreError> {
     page.token.as_deref().map_or(Ok(0), str::parse).map_err(|_| StoreError::BadPageToken)
 }
 
-fn paged<T: Clone>(all: &[T], page: &PageRequest) -> Result<Page<T>, StoreError> {
+/// One page of `all`, cloning only that page's items (as a query decodes only its page).
+fn paged<T: Clone>(all: &[impl std::borrow::Borrow<T>], page: &PageRequest) -> Result<Page<T>, StoreError> {
     let from = start_of(page)?.min(all.len());
     let to = (from + page.limit as usize).min(all.len());
-    Ok(Page { items: all[from..to].to_vec(), next_token: token_of(to, all.len()) })
+    Ok(Page {
+        items: all[from..to].iter().map(|item| item.borrow().clone()).collect(),
+        next_token: token_of(to, all.len()),
+    })
 }
 
 impl MemoryStore {
@@ -139,10 +143,9 @@ impl WorkspaceStore for MemoryStore {
             })
             .collect();
         match filter {
-            WorkspaceFilter::State(_) => all.sort_by_key(|w| (w.updated_at, w.id.clone())),
-            _ => all.sort_by_key(|w| std::cmp::Reverse((w.created_at, w.id.clone()))),
+            WorkspaceFilter::State(_) => all.sort_unstable_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id))),
+            _ => all.sort_unstable_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id))),
         }
-        let all: Vec<Workspace> = all.into_iter().cloned().collect();
         paged(&all, page)
     }
 
@@ -246,9 +249,9 @@ impl MonthIndex for MemoryStore {
         page: &PageRequest,
     ) -> Result<Page<Workspace>, StoreError> {
         let data = self.lock();
-        let mut all: Vec<Workspace> =
-            data.workspaces.values().filter(|w| w.state == state && w.updated_at >= since).cloned().collect();
-        all.sort_by_key(|w| (w.updated_at, w.id.clone()));
+        let mut all: Vec<&Workspace> =
+            data.workspaces.values().filter(|w| w.state == state && w.updated_at >= since).collect();
+        all.sort_unstable_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
         paged(&all, page)
     }
 }
