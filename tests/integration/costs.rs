@@ -277,3 +277,39 @@ async fn a_workspace_launched_now_shows_in_this_month() {
     assert_eq!(mine.body["workspaces"][0]["instanceType"], "m5.2xlarge");
     cents(mine.body["total"].as_str().unwrap());
 }
+
+#[tokio::test]
+async fn a_closed_month_is_read_from_its_stored_lines_with_the_same_amounts() {
+    let app = spawn_app().await;
+    alices_march(&app).await;
+    let at = |s: &str| -> jiff::Timestamp { s.parse().expect("an RFC 3339 instant") };
+    let (status, _, open) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    let open_users = app.get("ada", "/v1/costs/users?month=2026-03").await;
+
+    // Half an hour into April March may still get its last events; an hour and a half in,
+    // the watch closes it: two workspaces cost something, two lines stored.
+    let early = app.app.budget_run(at("2026-04-01T00:30:00Z")).await.expect("the watch runs");
+    assert_eq!(early.closed, None, "{early:?}");
+    let report = app.app.budget_run(at("2026-04-01T01:30:00Z")).await.expect("the watch runs");
+    assert_eq!(report.closed, Some(2), "{report:?}");
+    let again = app.app.budget_run(at("2026-04-01T01:35:00Z")).await.expect("the watch runs");
+    assert_eq!(again.closed, None, "a month is closed once");
+
+    // The export of the closed month: byte for byte the same, from one Query of its lines
+    // (no history read) and one GetItem telling it is closed, plus the product-free path.
+    app.aws_calls.reset();
+    let (status, _, closed) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    let calls = app.aws_calls.counts();
+    assert_eq!(closed, open);
+    assert_eq!(calls.get("DynamoDB.Query"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("DynamoDB.GetItem"), Some(&1), "{calls:?}");
+    let closed_users = app.get("ada", "/v1/costs/users?month=2026-03").await;
+    assert_eq!(closed_users.status, StatusCode::OK, "{}", closed_users.body);
+    assert_eq!(closed_users.body["users"], open_users.body["users"]);
+    assert_eq!(closed_users.body["total"], open_users.body["total"]);
+    // Her own view reads her few histories as before, and agrees.
+    let mine = app.get("alice", "/v1/costs/me?month=2026-03").await;
+    assert_eq!(mine.body["total"], closed_users.body["total"]);
+}

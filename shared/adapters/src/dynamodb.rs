@@ -13,6 +13,8 @@
 //! | scheduler state | `SCHEDULER#state` | `STATE` | — |
 //! | month index entry | `COSTMONTH#<YYYY-MM>` | `WS#<created µs>#<id>` | — (a workspace snapshot, no index keys) |
 //! | month index seal | `COSTMONTH#<YYYY-MM>` | `SEALED` | — |
+//! | closed month's line | `COSTMONTH#<YYYY-MM>` | `LINE#<created µs>#<id>` | — |
+//! | closed month marker | `COSTMONTH#<YYYY-MM>` | `CLOSED` | — |
 //! | default budget | `CONFIG#budget` | `CONFIG` | — |
 //! | user budget | `BUDGET` | `USER#<username>` | — |
 //! | budget crossing | `BUDGETEVENT#<YYYY-MM>` | `<username>#<threshold, 4 digits>` | — |
@@ -34,7 +36,7 @@ use async_trait::async_trait;
 use atelier_domain::{
     Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
     costs::{
-        MONTH_BOUNDARY, MonthIndex,
+        MONTH_BOUNDARY, MonthIndex, WorkspaceCost, WorkspaceInfo,
         actuals::{ActualStore, Actuals},
         budget::{Budget, BudgetStore, Crossing, Versioned},
         month::Month,
@@ -51,11 +53,13 @@ use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-        ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+        ProjectionType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+        WriteRequest,
     },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jiff::Timestamp;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::upstream;
@@ -614,6 +618,67 @@ impl MonthIndex for Table {
         }
     }
 
+    async fn closed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.get_item(month_pk(month), CLOSED_SK.into()).await?.is_some())
+    }
+
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError> {
+        for chunk in lines.chunks(atelier_domain::costs::ledger::LINES_PER_WRITE) {
+            let mut requests = chunk
+                .iter()
+                .map(|line| {
+                    let put =
+                        PutRequest::builder().set_item(Some(to_item(&LineItem::new(month, line))?)).build().map_err(
+                            |e| StoreError::Upstream(atelier_domain::UpstreamError::new("dynamodb", "Put", false, e)),
+                        )?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            // Unprocessed items (throttling) are sent again, backing off; the puts are
+            // idempotent (same key, same line).
+            for attempt in 0..LINE_WRITE_ATTEMPTS {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, requests)
+                    .send()
+                    .await
+                    .map_err(|e| upstream("dynamodb", "BatchWriteItem", e))?;
+                requests = output.unprocessed_items.and_then(|mut u| u.remove(&self.name)).unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            if !requests.is_empty() {
+                return Err(StoreError::Upstream(atelier_domain::UpstreamError::new(
+                    "dynamodb",
+                    "BatchWriteItem",
+                    true,
+                    format!("{} lines still unprocessed after {LINE_WRITE_ATTEMPTS} attempts", requests.len()),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        let item = SealItem { pk: month_pk(month), sk: CLOSED_SK.into(), sealed_at: at };
+        match self.put_if(to_item(&item)?, "attribute_not_exists(pk)", &[]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<Page<WorkspaceCost>, StoreError> {
+        let page: Page<LineItem> =
+            self.query_page(None, ("pk", month_pk(month)), Some(("sk", "LINE#")), false, page).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(WorkspaceCost::try_from).collect::<Result<_, _>>()?,
+            next_token: page.next_token,
+        })
+    }
+
     async fn changed_since(
         &self,
         state: State,
@@ -682,6 +747,90 @@ struct CrossingItem {
     sk: String,
     #[serde(flatten)]
     crossing: Crossing,
+}
+
+const CLOSED_SK: &str = "CLOSED";
+
+/// `BatchWriteItem` calls per chunk of lines before giving up on unprocessed items.
+const LINE_WRITE_ATTEMPTS: u32 = 5;
+
+/// A closed month's line (amounts as decimal strings, exactly as computed).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LineItem {
+    pk: String,
+    sk: String,
+    workspace_id: String,
+    workspace_name: String,
+    owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cost_centre: Option<String>,
+    product_id: String,
+    instance_type: String,
+    volume_gib: u32,
+    created_at: Timestamp,
+    running_seconds: Decimal,
+    stopped_seconds: Decimal,
+    compute: Decimal,
+    storage: Decimal,
+    total: Decimal,
+    currency: String,
+}
+
+impl LineItem {
+    /// The line's item; the e-mail is not stored (reports take it from the directory).
+    fn new(month: Month, line: &WorkspaceCost) -> Self {
+        let info = &line.info;
+        LineItem {
+            pk: month_pk(month),
+            sk: format!("LINE#{}#{}", sort_instant(info.created_at), info.workspace_id),
+            workspace_id: info.workspace_id.to_string(),
+            workspace_name: info.workspace_name.clone(),
+            owner: info.owner.clone(),
+            cost_centre: info.cost_centre.clone(),
+            product_id: info.product.to_string(),
+            instance_type: info.instance_type.clone(),
+            volume_gib: info.volume_gib,
+            created_at: info.created_at,
+            running_seconds: line.running_seconds,
+            stopped_seconds: line.stopped_seconds,
+            compute: line.compute,
+            storage: line.storage,
+            total: line.total,
+            currency: line.currency.clone(),
+        }
+    }
+}
+
+impl TryFrom<LineItem> for WorkspaceCost {
+    type Error = StoreError;
+    fn try_from(i: LineItem) -> Result<Self, StoreError> {
+        let month =
+            i.pk.strip_prefix("COSTMONTH#")
+                .and_then(|m| m.split_once('-'))
+                .and_then(|(y, m)| Month::new(y.parse().ok()?, m.parse().ok()?))
+                .ok_or_else(|| corrupt("line month", &i.pk))?;
+        Ok(WorkspaceCost {
+            month,
+            info: WorkspaceInfo {
+                workspace_id: WorkspaceId::parse(&i.workspace_id).map_err(|e| corrupt("workspace id", e))?,
+                workspace_name: i.workspace_name,
+                owner: i.owner,
+                email: String::new(),
+                cost_centre: i.cost_centre,
+                product: ProductId::parse(&i.product_id).map_err(|e| corrupt("product id", e))?,
+                instance_type: i.instance_type,
+                volume_gib: i.volume_gib,
+                created_at: i.created_at,
+            },
+            running_seconds: i.running_seconds,
+            stopped_seconds: i.stopped_seconds,
+            compute: i.compute,
+            storage: i.storage,
+            total: i.total,
+            currency: i.currency,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -56,6 +56,14 @@ pub trait MonthIndex: Send + Sync {
     async fn sealed(&self, month: Month) -> Result<bool, StoreError>;
     /// Marks `month` complete.
     async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
+    /// True once [`close_month`] stored every line of `month`.
+    async fn closed(&self, month: Month) -> Result<bool, StoreError>;
+    /// Stores lines of `month` (replacing a workspace's line stored before).
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError>;
+    /// Marks `month`'s stored lines complete.
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
+    /// A page of a closed month's stored lines, oldest workspace first (the index order).
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<crate::ports::Page<WorkspaceCost>, StoreError>;
     /// A page of the workspaces now in `state` whose last state change is at or after
     /// `since` (the `by-state` index, read from `since` on).
     async fn changed_since(
@@ -144,6 +152,21 @@ impl Ledger<'_> {
                 all.reverse();
                 for chunk in all.chunks(MAX_PAGE_SIZE as usize) {
                     run.page(chunk, sink).await?;
+                }
+            }
+            Scope::All if self.index.closed(month).await? => {
+                let mut page = PageRequest::first(MAX_PAGE_SIZE);
+                loop {
+                    let listed = self.index.lines(month, &page).await?;
+                    for line in listed.items {
+                        run.stats.workspaces += 1;
+                        run.stats.lines += 1;
+                        sink.line(line).await?;
+                    }
+                    match listed.next_token {
+                        Some(token) => page.token = Some(token),
+                        None => break,
+                    }
                 }
             }
             Scope::All => {
@@ -256,6 +279,66 @@ pub async fn index_month(ledger: &Ledger<'_>, month: Month, at: Timestamp) -> Re
     Ok(found.len())
 }
 
+/// How long after its end a month is closed: events are stamped when a change is
+/// decided and written a moment later, so the month's last ones may land just after it.
+pub const CLOSE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+/// Lines are stored this many at a time (DynamoDB's `BatchWriteItem` limit).
+pub const LINES_PER_WRITE: usize = 25;
+
+/// Freezes a month that is over: computes every line once from the histories and stores
+/// it, so later reports and exports of the month read one item per line instead of every
+/// workspace's history (on DynamoDB: a few `Query` pages instead of thousands). A closed
+/// month cannot change: every event is stamped with the time it happens, and
+/// [`CLOSE_AFTER`] leaves time for the month's last writes to land. Prices apply from their
+/// effective time, never retroactively, so recomputing gives the same lines; running
+/// this again on a closed month does nothing.
+///
+/// Returns the lines stored, or `None` when the month is not over yet (by [`CLOSE_AFTER`])
+/// or already closed.
+pub async fn close_month(ledger: &Ledger<'_>, month: Month, now: Timestamp) -> Result<Option<usize>, DomainError> {
+    let end =
+        month.end(&MONTH_BOUNDARY).ok_or_else(|| DomainError::unprocessable("month", "out of the supported range"))?;
+    if now < end + CLOSE_AFTER || ledger.index.closed(month).await? {
+        return Ok(None);
+    }
+    if !ledger.index.sealed(month).await? {
+        index_month(ledger, month, now).await?;
+    }
+    struct Store<'a> {
+        index: &'a dyn MonthIndex,
+        month: Month,
+        pending: Vec<WorkspaceCost>,
+        stored: usize,
+    }
+    impl Store<'_> {
+        async fn flush(&mut self) -> Result<(), DomainError> {
+            if !self.pending.is_empty() {
+                self.index.put_lines(self.month, &self.pending).await?;
+                self.stored += self.pending.len();
+                self.pending.clear();
+            }
+            Ok(())
+        }
+    }
+    #[async_trait]
+    impl LineSink for Store<'_> {
+        async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+            self.pending.push(line);
+            if self.pending.len() == LINES_PER_WRITE {
+                self.flush().await?;
+            }
+            Ok(())
+        }
+    }
+    let mut store = Store { index: ledger.index, month, pending: Vec::with_capacity(LINES_PER_WRITE), stored: 0 };
+    ledger.each_line(&Scope::All, month, now, &mut store).await?;
+    store.flush().await?;
+    ledger.index.close(month, now).await?;
+    tracing::info!(%month, lines = store.stored, "month closed");
+    Ok(Some(store.stored))
+}
+
 struct Run<'a> {
     ledger: Ledger<'a>,
     month: Month,
@@ -325,6 +408,7 @@ impl Run<'_> {
             product: workspace.product_id.clone(),
             instance_type: workspace.instance_type.clone(),
             volume_gib: *volume_gib,
+            created_at: workspace.created_at,
         };
         for line in workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)? {
             if line.month == self.month {

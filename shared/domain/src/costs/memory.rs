@@ -5,6 +5,7 @@
 //! as the adapter's transaction does.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use super::actuals::{ActualStore, Actuals};
 use super::budget::{Budget, BudgetStore, Crossing, Versioned};
 use super::ledger::MonthIndex;
 use super::month::Month;
+use super::report::WorkspaceCost;
 use super::service::MONTH_BOUNDARY;
 use crate::ports::{
     Catalog, IdempotencyRecord, Inserted, InstanceState, Page, PageRequest, PowerSwitch, StoreError, UserDirectory,
@@ -31,6 +33,9 @@ struct Data {
     /// month → (created µs, id) → workspace snapshot.
     index: BTreeMap<Month, BTreeMap<(i64, WorkspaceId), Workspace>>,
     sealed: BTreeMap<Month, Timestamp>,
+    /// month → (created µs, id) → a closed month's stored line.
+    lines: BTreeMap<Month, BTreeMap<(i64, WorkspaceId), WorkspaceCost>>,
+    closed: BTreeMap<Month, Timestamp>,
     org_budget: Option<Versioned<Budget>>,
     user_budgets: BTreeMap<String, Versioned<Budget>>,
     crossings: BTreeMap<(String, String, u16), Crossing>,
@@ -94,6 +99,40 @@ impl MemoryStore {
         data.events.insert(workspace.id.clone(), events);
         data.workspaces.insert(workspace.id.clone(), workspace);
     }
+}
+
+/// A page of `items` after the key in the page token, as `ExclusiveStartKey` continues a
+/// DynamoDB query; the token is `<created µs>#<id>`.
+fn keyed_page<V: Clone>(
+    items: Option<&BTreeMap<(i64, WorkspaceId), V>>,
+    page: &PageRequest,
+) -> Result<Page<V>, StoreError> {
+    let Some(items) = items else { return Ok(Page { items: Vec::new(), next_token: None }) };
+    let after: Option<(i64, WorkspaceId)> = match page.token.as_deref() {
+        None => None,
+        Some(token) => {
+            let (at, id) = token.split_once('#').ok_or(StoreError::BadPageToken)?;
+            let at = at.parse().map_err(|_| StoreError::BadPageToken)?;
+            Some((at, WorkspaceId::parse(id).map_err(|_| StoreError::BadPageToken)?))
+        }
+    };
+    let range = match after {
+        None => items.range(..),
+        Some(key) => items.range((Bound::Excluded(key), Bound::Unbounded)),
+    };
+    let mut out = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for (key, value) in range {
+        if out.len() == page.limit as usize {
+            more = true;
+            break;
+        }
+        out.push(value.clone());
+        last = Some(key);
+    }
+    let next_token = if more { last.map(|(at, id)| format!("{at}#{id}")) } else { None };
+    Ok(Page { items: out, next_token })
 }
 
 fn index_key(w: &Workspace) -> (i64, WorkspaceId) {
@@ -194,38 +233,29 @@ impl Catalog for MemoryStore {
 #[async_trait]
 impl MonthIndex for MemoryStore {
     async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
-        let data = self.lock();
-        let Some(items) = data.index.get(&month) else { return Ok(Page { items: Vec::new(), next_token: None }) };
-        // Continue after the last key handed out, as ExclusiveStartKey does.
-        let after: Option<(i64, WorkspaceId)> = match page.token.as_deref() {
-            None => None,
-            Some(token) => {
-                let (at, id) = token.split_once('#').ok_or(StoreError::BadPageToken)?;
-                let at = at.parse().map_err(|_| StoreError::BadPageToken)?;
-                Some((at, WorkspaceId::parse(id).map_err(|_| StoreError::BadPageToken)?))
-            }
-        };
-        let range: Box<dyn Iterator<Item = (&(i64, WorkspaceId), &Workspace)>> = match &after {
-            None => Box::new(items.iter()),
-            Some(key) => Box::new(items.range((std::ops::Bound::Excluded(key.clone()), std::ops::Bound::Unbounded))),
-        };
-        let mut out = Vec::new();
-        let mut last = None;
-        for (key, workspace) in range.take(page.limit as usize + 1) {
-            if out.len() == page.limit as usize {
-                break;
-            }
-            out.push(workspace.clone());
-            last = Some(key.clone());
+        keyed_page(self.lock().index.get(&month), page)
+    }
+
+    async fn closed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.lock().closed.contains_key(&month))
+    }
+
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let stored = data.lines.entry(month).or_default();
+        for line in lines {
+            stored.insert((line.info.created_at.as_microsecond(), line.info.workspace_id.clone()), line.clone());
         }
-        let more = match &last {
-            Some(key) => {
-                items.range((std::ops::Bound::Excluded(key.clone()), std::ops::Bound::Unbounded)).next().is_some()
-            }
-            None => false,
-        };
-        let next_token = if more { last.map(|(at, id)| format!("{at}#{id}")) } else { None };
-        Ok(Page { items: out, next_token })
+        Ok(())
+    }
+
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.lock().closed.entry(month).or_insert(at);
+        Ok(())
+    }
+
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<Page<WorkspaceCost>, StoreError> {
+        keyed_page(self.lock().lines.get(&month), page)
     }
 
     async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError> {

@@ -86,6 +86,11 @@ impl Month {
         if self.month == 12 { Month::new(self.year.checked_add(1)?, 1) } else { Month::new(self.year, self.month + 1) }
     }
 
+    /// The month before, if representable.
+    pub fn previous(self) -> Option<Month> {
+        if self.month == 1 { Month::new(self.year.checked_sub(1)?, 12) } else { Month::new(self.year, self.month - 1) }
+    }
+
     /// The instant the month begins under `boundary` (00:00 on the first; when a DST gap
     /// swallows that midnight, the first instant after it). `None` outside jiff's range.
     pub fn start(self, boundary: &MonthBoundary) -> Option<Timestamp> {

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use jiff::Timestamp;
 use rust_decimal::Decimal;
 
 use super::csv::{Cell, CsvWriter};
@@ -38,6 +39,8 @@ pub struct WorkspaceInfo {
     pub instance_type: String,
     /// Size of the workspace's volumes, GiB (storage is billed on it).
     pub volume_gib: u32,
+    /// When the workspace was created: reports list lines oldest workspace first.
+    pub created_at: Timestamp,
 }
 
 /// The cost of one workspace in one month: one report line, one CSV row.
@@ -195,7 +198,6 @@ mod tests {
     use super::*;
     use crate::costs::csv::Separator;
     use crate::costs::price::PriceVersion;
-    use jiff::Timestamp;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -217,6 +219,7 @@ mod tests {
             product: ProductId::parse("python-r-standard").expect("product"),
             instance_type: "m5.2xlarge".to_owned(),
             volume_gib: 100,
+            created_at: t("2025-01-01T00:00:00Z"),
         }
     }
 

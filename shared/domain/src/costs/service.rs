@@ -239,18 +239,26 @@ impl<'a> Profiles<'a> {
     /// Fills the line's e-mail and cost centre from the owner's profile (the recorded cost
     /// centre stays when the directory has none).
     async fn fill(&mut self, line: &mut WorkspaceCost) -> Result<(), DomainError> {
-        let owner = &line.info.owner;
-        if !self.cache.contains_key(owner) {
-            let profile = profile_of(self.directory, owner).await?;
-            self.cache.insert(owner.clone(), profile);
+        // One lookup per line once the owner is known (the export's hot path).
+        if let Some(profile) = self.cache.get(&line.info.owner) {
+            Self::apply(profile, line);
+            return Ok(());
         }
-        if let Some(profile) = self.cache.get(owner) {
-            line.info.email = profile.email.clone().unwrap_or_default();
-            if profile.cost_centre.is_some() {
-                line.info.cost_centre = profile.cost_centre.clone();
-            }
-        }
+        let profile = profile_of(self.directory, &line.info.owner).await?;
+        Self::apply(&profile, line);
+        self.cache.insert(line.info.owner.clone(), profile);
         Ok(())
+    }
+
+    fn apply(profile: &Profile, line: &mut WorkspaceCost) {
+        if let Some(email) = &profile.email {
+            line.info.email.clone_from(email);
+        }
+        if let Some(cost_centre) = &profile.cost_centre
+            && line.info.cost_centre.as_ref() != Some(cost_centre)
+        {
+            line.info.cost_centre = Some(cost_centre.clone());
+        }
     }
 }
 

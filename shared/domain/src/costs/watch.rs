@@ -2,7 +2,8 @@
 //! user's month estimate with their budget, records each threshold crossed once per
 //! (user, month, threshold), and under the `stop-at-100` policy stops the running
 //! workspaces of users who reached 100 %, through the normal conditional transition with
-//! actor `budget`. It also seals the month index once a month ([`super::ledger`]).
+//! actor `budget`. It also seals the month index once a month and closes the month before
+//! ([`super::ledger`]).
 //!
 //! Like the scheduler, the instant comes from the caller, so a run can be replayed; a
 //! second run at the same instant records nothing new (the crossings' conditional puts)
@@ -16,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::budget::{BudgetBook, BudgetStore, Crossing, Policy};
-use super::ledger::{Ledger, LineSink, MonthIndex, Scope, index_month};
+use super::ledger::{Ledger, LineSink, MonthIndex, Scope, close_month, index_month};
 use super::month::Month;
 use super::report::WorkspaceCost;
 use super::service::MONTH_BOUNDARY;
@@ -42,6 +43,8 @@ pub struct WatchReport {
     pub month: String,
     /// Workspaces carried into the month index when this run sealed it.
     pub indexed: Option<usize>,
+    /// Lines stored when this run closed the previous month ([`close_month`]).
+    pub closed: Option<usize>,
     /// Crossings newly recorded, as `user@threshold`.
     pub crossed: Vec<String>,
     /// Workspaces stopped under `stop-at-100`.
@@ -71,6 +74,9 @@ impl BudgetWatch<'_> {
         let mut report = WatchReport { month: month.to_string(), ..WatchReport::default() };
         if !self.index.sealed(month).await? {
             report.indexed = Some(index_month(&ledger, month, at).await?);
+        }
+        if let Some(previous) = month.previous() {
+            report.closed = close_month(&ledger, previous, at).await?;
         }
         let book = BudgetBook::load(self.budgets).await?;
         if book.default.amount.is_none() && book.own.is_empty() {
@@ -276,5 +282,72 @@ mod tests {
             .expect("read");
         assert_eq!(crossings.iter().map(|c| c.threshold).collect::<Vec<_>>(), [50, 80, 100]);
         assert!(crossings.iter().all(|c| c.actor == BUDGET_ACTOR));
+    }
+
+    /// Every line of the month, in order, with what the read counted.
+    async fn march(store: &MemoryStore, now: &str) -> (Vec<WorkspaceCost>, crate::costs::ledger::ReadStats) {
+        struct Keep(Vec<WorkspaceCost>);
+        #[async_trait]
+        impl LineSink for Keep {
+            async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+                self.0.push(line);
+                Ok(())
+            }
+        }
+        let ledger = Ledger { store, catalog: store, index: store };
+        let mut keep = Keep(Vec::new());
+        let stats =
+            ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut keep).await.expect("read");
+        (keep.0, stats)
+    }
+
+    #[tokio::test]
+    async fn the_month_before_is_closed_an_hour_after_it_ends_and_then_read_from_its_lines() {
+        let store = MemoryStore::default();
+        store.put_product(product());
+        // Created in February (so its March line starts with the month), in March, and
+        // stopped in March; all keep running or stay stopped into April.
+        let feb = running(&store, "alice", "2026-02-20T08:00:00Z").await;
+        running(&store, "bob", "2026-03-10T12:00:00Z").await;
+        let stopped = running(&store, "carol", "2026-03-30T22:00:00Z").await;
+        let mut workspace = store.get(&stopped).await.expect("get").expect("carol's");
+        workspace.state = State::Stopped;
+        workspace.version += 1;
+        let stop = Event {
+            at: t("2026-03-31T06:00:00Z"),
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from: Some(State::Running),
+            to: State::Stopped,
+            reason: None,
+        };
+        store.update(&workspace, State::Running, Some(&stop)).await.expect("stop");
+        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &store };
+        let march_month = Month::new(2026, 3).expect("m");
+
+        let (mut computed, stats) = march(&store, "2026-04-01T01:30:00Z").await;
+        assert_eq!(computed.len(), 3);
+        assert!(stats.events > 0, "an open month is read from the histories");
+
+        // 00:30 on the 1st: March may still get its last events.
+        let early = watch.run(t("2026-04-01T00:30:00Z")).await.expect("run");
+        assert_eq!(early.closed, None);
+        assert!(!store.closed(march_month).await.expect("closed"));
+        let report = watch.run(t("2026-04-01T01:30:00Z")).await.expect("run");
+        assert_eq!(report.closed, Some(3), "one stored line per workspace that cost something");
+        assert!(store.closed(march_month).await.expect("closed"));
+        assert_eq!(watch.run(t("2026-04-01T02:30:00Z")).await.expect("run").closed, None, "closed once");
+
+        // Read back: the same lines, oldest workspace first (an unsealed read lists the
+        // indexed ones first), without reading one event.
+        let (stored, stats) = march(&store, "2026-05-15T00:00:00Z").await;
+        computed
+            .sort_by(|a, b| (a.info.created_at, &a.info.workspace_id).cmp(&(b.info.created_at, &b.info.workspace_id)));
+        assert_eq!(stored, computed);
+        assert_eq!(stats.events, 0);
+        assert_eq!(stored[0].info.workspace_id, feb, "oldest workspace first");
+        // 31 days of March: alice's whole month at 10.00/h.
+        assert_eq!(stored[0].running_seconds, Decimal::from(31 * 24 * 3600));
+        assert_eq!(stored[0].compute, Decimal::from(31 * 24 * 10));
     }
 }
