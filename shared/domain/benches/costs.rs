@@ -434,17 +434,9 @@ fn main() {
 
     // The CSV writer alone (the formatting cost of a row), on the same lines repeated.
     let lines: Vec<WorkspaceCost> = runtime.block_on(async {
-        struct Keep(Vec<WorkspaceCost>);
-        #[async_trait]
-        impl LineSink for Keep {
-            async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
-                self.0.push(line);
-                Ok(())
-            }
-        }
-        let mut keep = Keep(Vec::new());
-        costs.stream_export(&finance_request(&costs, now), &mut keep).await.expect("export");
-        keep.0
+        let mut lines = Vec::new();
+        costs.stream_export(&finance_request(&costs, now), &mut lines).await.expect("export");
+        lines
     });
     let writer = measure(&runtime, async {
         let mut csv = CsvWriter::new(io::BufWriter::with_capacity(64 * 1024, CountingWriter(0)), Separator::Comma);

@@ -183,38 +183,21 @@ fn push_decimal(line: &mut String, n: Decimal) {
     if n.is_sign_negative() {
         line.push('-');
     }
-    // The mantissa has at most 29 digits (96 bits); `scale` at most 28.
-    let mut digits = [0u8; 40];
-    let mut at = digits.len();
-    let magnitude = n.mantissa().unsigned_abs();
-    if let Ok(mut small) = u64::try_from(magnitude) {
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (small % 10) as u8;
-            small /= 10;
-            if small == 0 {
-                break;
-            }
-        }
-    } else {
-        let mut big = magnitude;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (big % 10) as u8;
-            big /= 10;
-            if big == 0 {
-                break;
-            }
-        }
-    }
+    // The mantissa has at most 29 digits (96 bits), `scale` at most 28; at least `scale + 1`
+    // digits are written so that one stands before the point. Beyond u64, as two halves
+    // (the low one 19 digits wide).
+    const TEN_19: u128 = 10_000_000_000_000_000_000;
     let scale = n.scale() as usize;
-    let mut written = digits.len() - at;
-    // Pad with leading zeros so there is at least one digit before the point.
-    while written <= scale {
-        at -= 1;
-        digits[at] = b'0';
-        written += 1;
-    }
+    let mut digits = [0u8; 40];
+    let end = digits.len();
+    let magnitude = n.mantissa().unsigned_abs();
+    let at = match u64::try_from(magnitude) {
+        Ok(small) => write_digits(&mut digits, end, small, scale + 1),
+        Err(_) => {
+            let below = write_digits(&mut digits, end, (magnitude % TEN_19) as u64, 19);
+            write_digits(&mut digits, below, (magnitude / TEN_19) as u64, (scale + 1).saturating_sub(19).max(1))
+        }
+    };
     let digits = &digits[at..];
     let (whole, fraction) = digits.split_at(digits.len() - scale);
     // Only ASCII digits were written.
@@ -222,6 +205,20 @@ fn push_decimal(line: &mut String, n: Decimal) {
     if scale > 0 {
         line.push('.');
         line.push_str(std::str::from_utf8(fraction).unwrap_or_default());
+    }
+}
+
+/// Writes `n` in decimal ending just before `end`, at least `width` digits (zero-padded);
+/// returns where the digits start.
+fn write_digits(digits: &mut [u8], end: usize, mut n: u64, width: usize) -> usize {
+    let mut at = end;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 && end - at >= width {
+            return at;
+        }
     }
 }
 

@@ -80,6 +80,15 @@ pub trait LineSink: Send {
     async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError>;
 }
 
+/// Keeps every line (tests, benchmarks, and one person's few lines).
+#[async_trait]
+impl LineSink for Vec<WorkspaceCost> {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        self.push(line);
+        Ok(())
+    }
+}
+
 /// Which workspaces a month read covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {

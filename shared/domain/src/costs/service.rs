@@ -538,16 +538,6 @@ mod tests {
         }
     }
 
-    struct Lines(Vec<WorkspaceCost>);
-
-    #[async_trait]
-    impl LineSink for Lines {
-        async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
-            self.0.push(line);
-            Ok(())
-        }
-    }
-
     fn caller(username: &str, group: &str) -> Caller {
         Caller { sub: username.into(), username: username.into(), groups: vec![group.into()] }
     }
@@ -623,13 +613,13 @@ mod tests {
 
         let request =
             costs.export_request(&caller("fiona", "finance"), "2026-03", Some("CC-1"), now).expect("authorised");
-        let mut finance = Lines(Vec::new());
+        let mut finance = Vec::new();
         costs.stream_export(&request, &mut finance).await.expect("export");
-        assert_eq!(finance.0.len(), 2);
+        assert_eq!(finance.len(), 2);
         let request = costs.export_request(&caller("ada", "admins"), "2026-03", None, now).expect("authorised");
-        let mut all = Lines(Vec::new());
+        let mut all = Vec::new();
         costs.stream_export(&request, &mut all).await.expect("export");
-        assert_eq!(all.0.iter().map(|l| l.total).sum::<Decimal>(), report.total);
+        assert_eq!(all.iter().map(|l| l.total).sum::<Decimal>(), report.total);
         assert!(matches!(
             costs.users_report(&caller("fiona", "finance"), "2026-03", now).await,
             Err(DomainError::Forbidden(_))

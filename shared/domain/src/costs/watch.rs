@@ -286,19 +286,11 @@ mod tests {
 
     /// Every line of the month, in order, with what the read counted.
     async fn march(store: &MemoryStore, now: &str) -> (Vec<WorkspaceCost>, crate::costs::ledger::ReadStats) {
-        struct Keep(Vec<WorkspaceCost>);
-        #[async_trait]
-        impl LineSink for Keep {
-            async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
-                self.0.push(line);
-                Ok(())
-            }
-        }
         let ledger = Ledger { store, catalog: store, index: store };
-        let mut keep = Keep(Vec::new());
+        let mut lines = Vec::new();
         let stats =
-            ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut keep).await.expect("read");
-        (keep.0, stats)
+            ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut lines).await.expect("read");
+        (lines, stats)
     }
 
     #[tokio::test]
