@@ -67,3 +67,50 @@ impl DomainError {
         Self::Unprocessable { field: field.into(), message: message.into() }
     }
 }
+
+/// Runs `attempt` again while it fails with [`DomainError::Concurrent`], at most `attempts`
+/// times in all, and answers its last outcome. For changes that commute with the state
+/// changes state-sync and the scheduler make concurrently: each attempt re-reads and
+/// re-decides, so losing a conditional write to one of them is not failed back to the user.
+pub(crate) async fn retry_concurrent<T, F>(attempts: usize, mut attempt: impl FnMut() -> F) -> Result<T, DomainError>
+where
+    F: std::future::Future<Output = Result<T, DomainError>>,
+{
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(DomainError::Concurrent) if tried < attempts => tried += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Fails with `first` errors (made by `error`) and then succeeds; counts its calls.
+    async fn run(attempts: usize, first: usize, error: fn() -> DomainError) -> (Result<usize, DomainError>, usize) {
+        let calls = Cell::new(0);
+        let outcome = retry_concurrent(attempts, || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n <= first { Err(error()) } else { Ok(n) } }
+        })
+        .await;
+        (outcome, calls.get())
+    }
+
+    #[tokio::test]
+    async fn lost_writes_are_tried_again_up_to_the_limit_and_other_errors_are_not() {
+        let (outcome, calls) = run(4, 3, || DomainError::Concurrent).await;
+        assert_eq!((outcome.expect("the fourth attempt wins"), calls), (4, 4));
+        let (outcome, calls) = run(4, 4, || DomainError::Concurrent).await;
+        assert!(matches!(outcome, Err(DomainError::Concurrent)), "{outcome:?}");
+        assert_eq!(calls, 4, "four attempts in all, then the conflict is answered");
+        let (outcome, calls) = run(4, 1, || DomainError::NotFound { kind: "workspace" }).await;
+        assert!(matches!(outcome, Err(DomainError::NotFound { .. })), "{outcome:?}");
+        assert_eq!(calls, 1, "only a lost conditional write is tried again");
+    }
+}

@@ -342,17 +342,15 @@ impl Workspaces {
         change: impl Fn(&Workspace) -> Result<Option<(Schedule, String)>, DomainError>,
     ) -> Result<Workspace, DomainError> {
         const ATTEMPTS: usize = 4;
-        let mut attempt = 1;
-        loop {
+        let change = &change;
+        crate::error::retry_concurrent(ATTEMPTS, || async move {
             let workspace = self.get(caller, id).await?;
             let Some((schedule, reason)) = change(&workspace)? else {
                 return Ok(workspace);
             };
-            match self.write_schedule(workspace, schedule, caller, action, reason, now).await {
-                Err(DomainError::Concurrent) if attempt < ATTEMPTS => attempt += 1,
-                outcome => return outcome,
-            }
-        }
+            self.write_schedule(workspace, schedule, caller, action, reason, now).await
+        })
+        .await
     }
 
     /// The organisation's default schedule (any signed-in user may read it).

@@ -10,6 +10,7 @@ use super::{
     intervals, policy,
     ports::{AccessFilter, AttachmentChange, DataMounts, DatasetStore, GroupDirectory, Mount},
 };
+use crate::error::retry_concurrent;
 use crate::{
     Actor, Caller, DomainError, State, Workspace, WorkspaceId,
     costs::{MONTH_BOUNDARY, Month},
@@ -262,69 +263,72 @@ impl Datasets {
         dataset_id: &str,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
-        let mut attempt = 1;
-        loop {
-            let workspace = self.workspace(caller, workspace_id).await?;
-            let dataset_id = DatasetId::lookup(dataset_id)?;
-            let dataset =
-                self.store.dataset(&dataset_id).await?.filter(|d| d.visible_to(caller)).ok_or_else(not_found)?;
-            let owner = workspace.owner.username.clone();
-            let groups = self.groups.groups(&owner).await?;
-            if !dataset.readers.admit(&owner, &groups) {
-                return Err(if caller.is_admin() && owner != caller.username {
-                    DomainError::unprocessable("datasetId", format!("{owner} is not one of the dataset's readers"))
-                } else {
-                    not_found()
-                });
-            }
-            if workspace.datasets.contains(&dataset_id) {
-                return Ok(workspace);
-            }
-            if matches!(workspace.state, State::Terminating | State::Terminated | State::Failed) {
-                return Err(DomainError::unprocessable(
-                    "workspace",
-                    format!("the workspace is {}; datasets can no longer be attached", workspace.state),
-                ));
-            }
-            if workspace.datasets.len() >= MAX_ATTACHED {
-                return Err(DomainError::unprocessable(
-                    "datasetId",
-                    format!("a workspace has at most {MAX_ATTACHED} datasets"),
-                ));
-            }
-            let mut next = workspace.clone();
-            next.datasets.push(dataset_id.clone());
-            next.datasets.sort();
-            next.version += 1;
-            let mounts = self.mounts_of(&next.datasets).await?;
-            let policy = policy::document(next.id.as_str(), &mounts).to_string();
-            let event = AccessEvent {
-                at: now,
-                dataset_id: dataset_id.clone(),
-                action: AccessAction::Attach,
-                actor: Actor::user(&caller.username),
-                user: Some(owner),
-                group: None,
-                workspace_id: Some(next.id.to_string()),
-                reason: Some(dataset.location.to_string()),
-            };
-            let change = AttachmentChange {
-                workspace: &next,
-                expected_state: workspace.state,
-                dataset: &dataset_id,
-                dataset_version: Some(dataset.version),
-                event: &event,
-                policy: &policy,
-            };
-            match self.store.attach(change).await {
-                Ok(()) => {
-                    self.publish(&next, &mounts).await;
-                    return Ok(next);
-                }
-                Err(StoreError::Conflict) if attempt < ATTEMPTS => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
+        retry_concurrent(ATTEMPTS, || self.attach_once(caller, workspace_id, dataset_id, now)).await
+    }
+
+    /// One read-decide-write of [`Self::attach`]; [`DomainError::Concurrent`] when the
+    /// conditional write lost.
+    async fn attach_once(
+        &self,
+        caller: &Caller,
+        workspace_id: &str,
+        dataset_id: &str,
+        now: Timestamp,
+    ) -> Result<Workspace, DomainError> {
+        let workspace = self.workspace(caller, workspace_id).await?;
+        let dataset_id = DatasetId::lookup(dataset_id)?;
+        let dataset = self.store.dataset(&dataset_id).await?.filter(|d| d.visible_to(caller)).ok_or_else(not_found)?;
+        let owner = workspace.owner.username.clone();
+        let groups = self.groups.groups(&owner).await?;
+        if !dataset.readers.admit(&owner, &groups) {
+            return Err(if caller.is_admin() && owner != caller.username {
+                DomainError::unprocessable("datasetId", format!("{owner} is not one of the dataset's readers"))
+            } else {
+                not_found()
+            });
         }
+        if workspace.datasets.contains(&dataset_id) {
+            return Ok(workspace);
+        }
+        if matches!(workspace.state, State::Terminating | State::Terminated | State::Failed) {
+            return Err(DomainError::unprocessable(
+                "workspace",
+                format!("the workspace is {}; datasets can no longer be attached", workspace.state),
+            ));
+        }
+        if workspace.datasets.len() >= MAX_ATTACHED {
+            return Err(DomainError::unprocessable(
+                "datasetId",
+                format!("a workspace has at most {MAX_ATTACHED} datasets"),
+            ));
+        }
+        let mut next = workspace.clone();
+        next.datasets.push(dataset_id.clone());
+        next.datasets.sort();
+        next.version += 1;
+        let mounts = self.mounts_of(&next.datasets).await?;
+        let policy = policy::document(next.id.as_str(), &mounts).to_string();
+        let event = AccessEvent {
+            at: now,
+            dataset_id: dataset_id.clone(),
+            action: AccessAction::Attach,
+            actor: Actor::user(&caller.username),
+            user: Some(owner),
+            group: None,
+            workspace_id: Some(next.id.to_string()),
+            reason: Some(dataset.location.to_string()),
+        };
+        let change = AttachmentChange {
+            workspace: &next,
+            expected_state: workspace.state,
+            dataset: &dataset_id,
+            dataset_version: Some(dataset.version),
+            event: &event,
+            policy: &policy,
+        };
+        self.store.attach(change).await?;
+        self.publish(&next, &mounts).await;
+        Ok(next)
     }
 
     /// Detaches a dataset from a workspace (its owner or an admin). NotFound when it is not
@@ -336,18 +340,15 @@ impl Datasets {
         dataset_id: &str,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
-        let mut attempt = 1;
-        loop {
+        retry_concurrent(ATTEMPTS, || async move {
             let workspace = self.workspace(caller, workspace_id).await?;
             let dataset_id = DatasetId::lookup(dataset_id)?;
             if !workspace.datasets.contains(&dataset_id) {
                 return Err(not_found());
             }
-            match self.detach_from(workspace, &dataset_id, Actor::user(&caller.username), None, now).await {
-                Err(DomainError::Concurrent) if attempt < ATTEMPTS => attempt += 1,
-                outcome => return outcome,
-            }
-        }
+            self.detach_from(workspace, &dataset_id, Actor::user(&caller.username), None, now).await
+        })
+        .await
     }
 
     /// Detaches `dataset_id` from `workspace` (conditional write) and republishes the
