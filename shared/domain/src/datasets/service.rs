@@ -305,9 +305,6 @@ impl Datasets {
         let mut next = workspace.clone();
         next.datasets.push(dataset_id.clone());
         next.datasets.sort();
-        next.version += 1;
-        let mounts = self.mounts_of(&next.datasets).await?;
-        let policy = policy::document(next.id.as_str(), &mounts).to_string();
         let event = AccessEvent {
             at: now,
             dataset_id: dataset_id.clone(),
@@ -318,17 +315,7 @@ impl Datasets {
             workspace_id: Some(next.id.to_string()),
             reason: Some(dataset.location.to_string()),
         };
-        let change = AttachmentChange {
-            workspace: &next,
-            expected_state: workspace.state,
-            dataset: &dataset_id,
-            dataset_version: Some(dataset.version),
-            event: &event,
-            policy: &policy,
-        };
-        self.store.attach(change).await?;
-        self.publish(&next, &mounts).await;
-        Ok(next)
+        self.write_attachment(&workspace, next, Some(dataset.version), &event).await
     }
 
     /// Detaches a dataset from a workspace (its owner or an admin). NotFound when it is not
@@ -363,9 +350,6 @@ impl Datasets {
     ) -> Result<Workspace, DomainError> {
         let mut next = workspace.clone();
         next.datasets.retain(|d| d != dataset_id);
-        next.version += 1;
-        let mounts = self.mounts_of(&next.datasets).await?;
-        let policy = policy::document(next.id.as_str(), &mounts).to_string();
         let event = AccessEvent {
             at: now,
             dataset_id: dataset_id.clone(),
@@ -376,15 +360,37 @@ impl Datasets {
             workspace_id: Some(next.id.to_string()),
             reason,
         };
+        self.write_attachment(&workspace, next, None, &event).await
+    }
+
+    /// Writes `next` (`workspace` with its new list of datasets, as `event` says) with the
+    /// event and the policy document for its mounts, conditionally on `workspace`'s state
+    /// and version ([`DomainError::Concurrent`] when that lost), then republishes the
+    /// machine's mounts. `dataset_version` (attach) also holds the registry entry still.
+    async fn write_attachment(
+        &self,
+        workspace: &Workspace,
+        mut next: Workspace,
+        dataset_version: Option<u64>,
+        event: &AccessEvent,
+    ) -> Result<Workspace, DomainError> {
+        next.version += 1;
+        let mounts = self.mounts_of(&next.datasets).await?;
+        let policy = policy::document(next.id.as_str(), &mounts).to_string();
         let change = AttachmentChange {
             workspace: &next,
             expected_state: workspace.state,
-            dataset: dataset_id,
-            dataset_version: None,
-            event: &event,
+            dataset: &event.dataset_id,
+            dataset_version,
+            event,
             policy: &policy,
         };
-        self.store.detach(change).await?;
+        if event.action == AccessAction::Detach {
+            self.store.detach(change).await?;
+        } else {
+            debug_assert_eq!(event.action, AccessAction::Attach, "only attach and detach change attachments");
+            self.store.attach(change).await?;
+        }
         self.publish(&next, &mounts).await;
         Ok(next)
     }
