@@ -87,6 +87,17 @@ pub fn sync_timeouts() -> Result<atelier_domain::sync::Timeouts, SettingsError> 
     })
 }
 
+/// How often the scheduler function totals the month against budgets
+/// (`ATELIER_BUDGET_EVERY_MINUTES`, default 60; 5 or less: on every tick). See
+/// [`atelier_domain::costs::watch::budgets_due`].
+pub fn budget_every() -> Result<jiff::SignedDuration, SettingsError> {
+    minutes(
+        "ATELIER_BUDGET_EVERY_MINUTES",
+        optional("ATELIER_BUDGET_EVERY_MINUTES"),
+        jiff::SignedDuration::from_hours(1),
+    )
+}
+
 fn minutes(
     name: &'static str,
     value: Option<String>,
