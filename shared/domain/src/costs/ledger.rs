@@ -13,6 +13,8 @@
 //!   before the index existed) is read from what the index has plus the workspaces that
 //!   are live now and those that ended since the month began (`by-state`), which is
 //!   always complete. The index can thus be rebuilt at any time: [`index_month`] again.
+//! - a month that is over is *closed* an hour after it ends ([`close_month`]): its lines
+//!   are computed once and stored, and reads of it return them without any history.
 //!
 //! Lines are handed to a [`LineSink`] as they are computed, so neither the users report
 //! nor the CSV export holds the month in memory.
