@@ -2,45 +2,23 @@
 //! and `stop-at-100` enforced by the budget watch through the normal transitions.
 
 use atelier_domain::{
-    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-    costs::COLUMNS,
-    ports::WorkspaceStore,
-    workspace::{Owner, Provisioned},
+    State,
+    costs::{COLUMNS, MONTH_BOUNDARY, Month},
 };
 use atelier_tests::{TestApp, spawn_app};
 use http::StatusCode;
 use serde_json::json;
 
-/// A workspace of `owner` RUNNING on `product` since `since` (creation and start then).
+/// A workspace of `owner` RUNNING on `product` since `since` (created and started then).
 async fn running_since(app: &TestApp, owner: &str, product: &str, since: jiff::Timestamp) -> String {
-    let mut workspace = Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Budget run").unwrap(),
-        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
-        product_id: ProductId::parse(product).unwrap(),
-        instance_type: "m5.2xlarge".into(),
-        hibernation: true,
-        state: State::Provisioning,
-        provisioned: Provisioned::default(),
-        provision_token: atelier_tests::unique("budget"),
-        created_at: since,
-        updated_at: since,
-        error: None,
-        version: 1,
-        schedule: Default::default(),
-        datasets: Vec::new(),
-    };
-    let event =
-        |from, to| Event { at: since, actor: Actor::state_sync(), action: EventAction::Sync, from, to, reason: None };
-    app.app.table.insert(&workspace, &event(None, State::Provisioning), None).await.unwrap();
-    workspace.state = State::Running;
-    workspace.version = 2;
-    app.app
-        .table
-        .update(&workspace, State::Provisioning, Some(&event(Some(State::Provisioning), State::Running)))
-        .await
-        .unwrap();
-    workspace.id.to_string()
+    app.write_history(
+        owner,
+        product,
+        "m5.2xlarge",
+        "Budget run",
+        &[(since, State::Provisioning), (since, State::Running)],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -140,8 +118,13 @@ async fn malformed_budgets_are_422_on_their_field_and_scientists_are_refused_fir
 }
 
 fn this_month() -> String {
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    format!("{:04}-{:02}", now.year(), now.month())
+    Month::containing(jiff::Timestamp::now(), &MONTH_BOUNDARY).to_string()
+}
+
+/// `hours` before `now`, but not before the month `now` falls in began.
+fn hours_ago_this_month(now: jiff::Timestamp, hours: i64) -> jiff::Timestamp {
+    let month_start = Month::containing(now, &MONTH_BOUNDARY).start(&MONTH_BOUNDARY).expect("in range");
+    (now - jiff::SignedDuration::from_hours(hours)).max(month_start)
 }
 
 #[tokio::test]
@@ -149,14 +132,7 @@ async fn crossings_are_recorded_once_and_stop_at_100_stops_the_user_s_running_wo
     let app = spawn_app().await;
     // Running for ten hours at 0.35 (python-r-standard): 3.50 compute + a little storage.
     let now = jiff::Timestamp::now();
-    let month_start = now
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .unwrap()
-        .timestamp();
-    let since = (now - jiff::SignedDuration::from_hours(10)).max(month_start);
+    let since = hours_ago_this_month(now, 10);
     let alices = running_since(&app, "alice", "python-r-standard", since).await;
     let bobs = running_since(&app, "bob", "python-r-standard", since).await;
     // A real instance for alice's, so that the stop reaches EC2 (moto).
@@ -212,14 +188,7 @@ async fn crossings_are_recorded_once_and_stop_at_100_stops_the_user_s_running_wo
 async fn the_month_index_bounds_the_reports_and_agrees_with_the_unsealed_read() {
     let app = spawn_app().await;
     let now = jiff::Timestamp::now();
-    let month_start = now
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .first_of_month()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .unwrap()
-        .timestamp();
-    let since = (now - jiff::SignedDuration::from_hours(3)).max(month_start);
+    let since = hours_ago_this_month(now, 3);
     running_since(&app, "alice", "python-r-standard", since).await;
     running_since(&app, "bob", "small-t3-large", since).await;
     let month = this_month();

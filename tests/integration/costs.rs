@@ -3,64 +3,16 @@
 //! The histories are written through the store with fixed instants, so every second and
 //! every cent below is exact.
 
-use atelier_domain::{
-    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-    costs::COLUMNS,
-    ports::WorkspaceStore,
-    workspace::{Owner, Provisioned},
-};
+use atelier_domain::{State, costs::COLUMNS};
 use atelier_tests::{TestApp, spawn_app};
 use http::StatusCode;
 use serde_json::json;
 
-/// Writes a workspace of `owner` whose history is `steps` (instant, state), the first
-/// being its creation in `PROVISIONING`, and returns its id.
+/// A workspace named "Cost history" whose history is `steps` (RFC 3339 instant, state);
+/// see [`TestApp::write_history`].
 async fn history(app: &TestApp, owner: &str, product: &str, instance_type: &str, steps: &[(&str, State)]) -> String {
-    let at = |s: &str| -> jiff::Timestamp { s.parse().expect("an RFC 3339 instant") };
-    let (created, first) = steps[0];
-    assert_eq!(first, State::Provisioning);
-    let mut workspace = Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Cost history").unwrap(),
-        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
-        product_id: ProductId::parse(product).unwrap(),
-        instance_type: instance_type.into(),
-        hibernation: true,
-        state: State::Provisioning,
-        provisioned: Provisioned::default(),
-        provision_token: format!("cost-history-{}", atelier_tests::unique("t")),
-        created_at: at(created),
-        updated_at: at(created),
-        error: None,
-        version: 1,
-        schedule: Default::default(),
-        datasets: Vec::new(),
-    };
-    let create = Event {
-        at: at(created),
-        actor: Actor::user(owner),
-        action: EventAction::Create,
-        from: None,
-        to: State::Provisioning,
-        reason: None,
-    };
-    app.app.table.insert(&workspace, &create, None).await.unwrap();
-    for (instant, to) in &steps[1..] {
-        let from = workspace.state;
-        workspace.state = *to;
-        workspace.version += 1;
-        workspace.updated_at = at(instant);
-        let event = Event {
-            at: at(instant),
-            actor: Actor::state_sync(),
-            action: EventAction::Sync,
-            from: Some(from),
-            to: *to,
-            reason: None,
-        };
-        app.app.table.update(&workspace, from, Some(&event)).await.unwrap();
-    }
-    workspace.id.to_string()
+    let steps: Vec<_> = steps.iter().map(|(at, state)| (at.parse().expect("an RFC 3339 instant"), *state)).collect();
+    app.write_history(owner, product, instance_type, "Cost history", &steps).await
 }
 
 /// alice: one python-r-standard workspace living 4.5 hours of March 2026 (one of them

@@ -328,6 +328,63 @@ impl TestApp {
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     }
 
+    /// Writes, through the store, a workspace of `owner` named `name` whose history is
+    /// `steps` (instant, state): the first is its creation in `PROVISIONING` by `owner`,
+    /// each next one a state-sync observation. Returns its id. For cost tests, whose
+    /// seconds and cents are exact only with fixed instants.
+    pub async fn write_history(
+        &self,
+        owner: &str,
+        product: &str,
+        instance_type: &str,
+        name: &str,
+        steps: &[(jiff::Timestamp, atelier_domain::State)],
+    ) -> String {
+        use atelier_domain::{
+            Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+            ports::WorkspaceStore,
+            workspace::{Owner, Provisioned},
+        };
+        let (created, first) = steps[0];
+        assert_eq!(first, State::Provisioning);
+        let mut workspace = Workspace {
+            id: WorkspaceId::generate(),
+            name: WorkspaceName::parse(name).expect("a valid name"),
+            owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
+            product_id: ProductId::parse(product).expect("a valid product id"),
+            instance_type: instance_type.into(),
+            hibernation: true,
+            state: State::Provisioning,
+            provisioned: Provisioned::default(),
+            provision_token: unique("history"),
+            created_at: created,
+            updated_at: created,
+            error: None,
+            version: 1,
+            schedule: Default::default(),
+            datasets: Vec::new(),
+        };
+        let create = Event {
+            at: created,
+            actor: Actor::user(owner),
+            action: EventAction::Create,
+            from: None,
+            to: State::Provisioning,
+            reason: None,
+        };
+        self.app.table.insert(&workspace, &create, None).await.expect("insert");
+        for &(at, to) in &steps[1..] {
+            let from = workspace.state;
+            workspace.state = to;
+            workspace.version += 1;
+            workspace.updated_at = at;
+            let event =
+                Event { at, actor: Actor::state_sync(), action: EventAction::Sync, from: Some(from), to, reason: None };
+            self.app.table.update(&workspace, from, Some(&event)).await.expect("update");
+        }
+        workspace.id.to_string()
+    }
+
     /// Creates a workspace as `user` and syncs it to RUNNING.
     pub async fn running_workspace(&self, user: &str, product: &str) -> String {
         let id = self.create_workspace(user, product, "Test workspace").await;
