@@ -1026,7 +1026,7 @@ fn active_pk(owner: &str) -> String {
 
 /// Whether a workspace in `state` counts against its owner's cap.
 fn is_active(state: State) -> bool {
-    !matches!(state, State::Terminated | State::Failed)
+    !state.is_ended()
 }
 
 /// Whether item `index` of a cancelled transaction failed its condition.

@@ -68,6 +68,12 @@ impl State {
         State::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
+    /// True for the two states nothing leaves: `TERMINATED` and `FAILED`. A workspace in one
+    /// bills nothing more, counts against no cap and can have nothing attached.
+    pub const fn is_ended(self) -> bool {
+        matches!(self, State::Terminated | State::Failed)
+    }
+
     /// True while Atelier waits for AWS to finish something; state-sync settles these.
     pub fn is_transitional(self) -> bool {
         matches!(
@@ -252,6 +258,14 @@ pub fn allowed_commands(state: State) -> Vec<Command> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn terminated_and_failed_are_the_ended_states_and_the_rest_are_live() {
+        let ended: Vec<State> = State::ALL.into_iter().filter(|s| s.is_ended()).collect();
+        assert_eq!(ended, [State::Terminated, State::Failed]);
+        let live: Vec<State> = State::ALL.into_iter().filter(|s| !s.is_ended()).collect();
+        assert_eq!(live, crate::costs::ledger::LIVE_STATES);
+    }
 
     /// The expected outcome of every command in every state, written out in full so a
     /// change to the table shows up here as a deliberate edit.

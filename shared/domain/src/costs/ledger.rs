@@ -33,18 +33,14 @@ use super::service::MONTH_BOUNDARY;
 use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore};
 use crate::{DomainError, Event, ProductId, State, Workspace};
 
-/// The states of a workspace that may still cost something (every state but the two that
-/// bill nothing ever again: `TERMINATED` and `FAILED`).
-pub const LIVE_STATES: [State; 8] = [
-    State::Provisioning,
-    State::Running,
-    State::Stopping,
-    State::Stopped,
-    State::Starting,
-    State::Hibernating,
-    State::Hibernated,
-    State::Terminating,
-];
+/// The states of a workspace that may still cost something: every state but the ended
+/// ones ([`State::is_ended`]), which `State::ALL` lists last.
+pub const LIVE_STATES: [State; 8] = {
+    let live = State::ALL.first_chunk::<8>().expect("ten states");
+    // Checked when compiling: the two left out are the ended ones.
+    assert!(State::ALL[8].is_ended() && State::ALL[9].is_ended() && !live[7].is_ended());
+    *live
+};
 
 /// The month index (see the module documentation).
 #[async_trait]
@@ -463,5 +459,5 @@ pub fn existed_during(workspace: &Workspace, start: Timestamp, end: Timestamp) -
     if workspace.created_at >= end {
         return false;
     }
-    !(matches!(workspace.state, State::Terminated | State::Failed) && workspace.updated_at < start)
+    !(workspace.state.is_ended() && workspace.updated_at < start)
 }

@@ -33,6 +33,23 @@ pub struct DatasetInput {
 }
 
 impl DatasetInput {
+    /// The registry entry these fields make (name and owner trimmed), as registered or as
+    /// updated.
+    fn into_dataset(self, id: DatasetId, created_at: Timestamp, updated_at: Timestamp, version: u64) -> Dataset {
+        Dataset {
+            id,
+            name: self.name.trim().to_owned(),
+            description: self.description,
+            location: self.location,
+            classification: self.classification,
+            owner: self.owner.trim().to_owned(),
+            readers: self.readers,
+            created_at,
+            updated_at,
+            version,
+        }
+    }
+
     /// Checks lengths and names.
     pub fn validate(&self) -> Result<(), DomainError> {
         let text = |field: &str, value: &str, min: usize, max: usize| {
@@ -136,18 +153,7 @@ impl Datasets {
         require_admin(caller, "register datasets")?;
         let id = DatasetId::parse(id)?;
         input.validate()?;
-        let dataset = Dataset {
-            id: id.clone(),
-            name: input.name.trim().to_owned(),
-            description: input.description,
-            location: input.location,
-            classification: input.classification,
-            owner: input.owner.trim().to_owned(),
-            readers: input.readers,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let dataset = input.into_dataset(id.clone(), now, now, 1);
         let events =
             reader_changes(&id, &Readers::default(), &dataset.readers, caller, Some("dataset registered"), now);
         match self.store.insert_dataset(&dataset, &events).await {
@@ -180,17 +186,7 @@ impl Datasets {
             ));
         }
         let events = reader_changes(&current.id, &current.readers, &input.readers, caller, None, now);
-        let next = Dataset {
-            name: input.name.trim().to_owned(),
-            description: input.description,
-            location: input.location,
-            classification: input.classification,
-            owner: input.owner.trim().to_owned(),
-            readers: input.readers,
-            updated_at: now,
-            version: current.version + 1,
-            ..current
-        };
+        let next = input.into_dataset(current.id, current.created_at, now, current.version + 1);
         self.store.update_dataset(&next, &events).await?;
         Ok(next)
     }

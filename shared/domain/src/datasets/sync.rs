@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{Datasets, ports::Attachment};
-use crate::{Actor, DomainError, State, WorkspaceId, ports::PageRequest};
+use crate::{Actor, DomainError, WorkspaceId, ports::PageRequest};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -53,7 +53,7 @@ impl DatasetSync<'_> {
                             g
                         }
                     };
-                    let reason = if matches!(workspace.state, State::Terminated | State::Failed) {
+                    let reason = if workspace.state.is_ended() {
                         Some(format!("workspace {}", workspace.state))
                     } else if !dataset.readers.admit(&owner, &owner_groups) {
                         Some(format!("{owner} is no longer one of the dataset's readers"))
