@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Dataset, Workspace } from '../api';
+import { useAction } from '../action';
 import { useApp } from '../app-context';
 import { ErrorMessage, Loading } from './common';
 import { useI18n } from '../i18n';
@@ -56,25 +57,17 @@ export function WorkspaceDatasets({ workspace, onChanged }: { workspace: Workspa
   const { t } = useI18n();
   const { datasets, error: listError } = useReadableDatasets();
   const [choice, setChoice] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run: act } = useAction();
   const attached = workspace.datasets ?? [];
   const ended = workspace.state === 'TERMINATING' || workspace.state === 'TERMINATED' || workspace.state === 'FAILED';
   const nameOf = (id: string) => datasets?.find((d) => d.id === id)?.name ?? id;
   const attachable = (datasets ?? []).filter((d) => !attached.includes(d.id));
 
-  const run = async (call: () => Promise<Workspace>) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const run = (call: () => Promise<Workspace>) =>
+    act(async () => {
       onChanged(await call());
       setChoice('');
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <div className="panel" data-testid="workspace-datasets">

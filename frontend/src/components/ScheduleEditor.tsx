@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { ApiError, type Schedule, type ScheduleWindow, type Transition } from '../api';
+import { useAction } from '../action';
 import { useApp } from '../app-context';
 import { formatDateTime } from '../format';
 import { useI18n } from '../i18n';
@@ -57,9 +58,7 @@ export function ScheduleEditor({
   const [mode, setMode] = useState<HolidayMode>(holidayMode(initial.holidays));
   const [calendar, setCalendar] = useState(typeof initial.holidays === 'string' ? initial.holidays : CALENDARS[0]);
   const [dates, setDates] = useState(Array.isArray(initial.holidays) ? initial.holidays.join('\n') : '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  const { busy, error, saved, run } = useAction();
   const [preview, setPreview] = useState<{ items: Transition[]; zone: string } | null>(null);
   const zones = useMemo(timeZones, []);
   const field = error instanceof ApiError ? error.problem?.field : undefined;
@@ -74,29 +73,13 @@ export function ScheduleEditor({
   const setWindow = (i: number, w: Partial<ScheduleWindow>) =>
     setDraft((d) => ({ ...d, windows: d.windows.map((x, j) => (j === i ? { ...x, ...w } : x)) }));
 
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    setSaved(false);
-    try {
-      await f();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
     <form
       className="schedule-editor"
       aria-label={t('scheduleEditorTitle')}
       onSubmit={(e) => {
         e.preventDefault();
-        void run(async () => {
-          await onSave(build());
-          setSaved(true);
-        });
+        void run(() => onSave(build()));
       }}
     >
       <label className="radio">
@@ -249,7 +232,7 @@ export function ScheduleEditor({
               const schedule = build();
               const { items } = await api.previewSchedule(schedule, new Date().toISOString(), 6);
               setPreview({ items, zone: schedule.timezone });
-            })
+            }, false)
           }
         >
           {t('previewSchedule')}

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { ApiError, BUDGET_POLICIES, type Budget, type BudgetInput, type BudgetPolicy, type OrgBudget } from '../api';
+import { useAction } from '../action';
 import { useApp } from '../app-context';
 import { AdminTabs } from '../components/AdminTabs';
 import { ErrorMessage, Loading } from '../components/common';
@@ -48,31 +49,19 @@ export function BudgetForm({
   const [amount, setAmount] = useState(initial.amount ?? '');
   const [thresholds, setThresholds] = useState(initial.thresholds.join(', '));
   const [policy, setPolicy] = useState<BudgetPolicy>(initial.policy);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  const { busy, error, saved, run } = useAction();
   const field = error instanceof ApiError ? error.problem?.field : undefined;
 
-  const submit = async () => {
-    setSaved(false);
-    setError(null);
-    let input: BudgetInput;
-    try {
-      input = { amount: normaliseAmount(amount), thresholds: parseThresholds(thresholds), policy };
-    } catch (e) {
-      setError(new Error(t((e as Error).message === 'amount' ? 'invalidAmount' : 'invalidThresholds')));
-      return;
-    }
-    setBusy(true);
-    try {
+  const submit = () =>
+    run(async () => {
+      let input: BudgetInput;
+      try {
+        input = { amount: normaliseAmount(amount), thresholds: parseThresholds(thresholds), policy };
+      } catch (e) {
+        throw new Error(t((e as Error).message === 'amount' ? 'invalidAmount' : 'invalidThresholds'));
+      }
       await onSave(input);
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <form

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { TRANSITIONAL, type Workspace, type WorkspaceEvent } from '../api';
+import { useAction } from '../action';
 import { useApp } from '../app-context';
 import { WorkspaceActions } from '../components/actions';
 import { ErrorMessage, Loading, StateBadge } from '../components/common';
@@ -126,25 +127,11 @@ function SchedulePanel({ workspace: w, onChanged }: { workspace: Workspace; onCh
   const i18n = useI18n();
   const { t, locale } = i18n;
   const [until, setUntil] = useState('20:00');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
+  const { busy, error, saved, setSaved, run: act } = useAction();
   const [editing, setEditing] = useState(false);
   const terminal = w.state === 'TERMINATED' || w.state === 'TERMINATING';
 
-  const run = async (f: () => Promise<Workspace>) => {
-    setBusy(true);
-    setError(null);
-    setSaved(false);
-    try {
-      onChanged(await f());
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = (f: () => Promise<Workspace>) => act(async () => onChanged(await f()));
 
   return (
     <div className="panel">
