@@ -4,11 +4,15 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
   (a) a function in the template has no functions/<name> crate, or a crate (other than
       dev-server) has no function in the template;
   (b) a function lacks an environment variable its code reads, or gets an ATELIER_* variable
-      no code it runs reads;
+      no code it runs reads. What each function reads is declared once, in the composition
+      root's table (shared/app/src/settings.rs, `FUNCTIONS`), and nothing else reads settings
+      from the environment (checked in shared/, with the local-only exceptions below);
   (c) an HttpApi route of the template is not registered by the router of the function that
-      serves it, or a route of shared/web/src/{workspaces,costs,budgets,datasets,catalog}.rs is missing;
+      serves it, or a route of the API routers is missing. Which router serves which function
+      is read from the composition root (shared/app/src/api.rs), the routes from
+      shared/web/src/routes/*.rs;
   (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
-      shared/adapters/src/dynamodb.rs.
+      shared/adapters/src/dynamodb.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 FUNCTIONS = ROOT / "functions"
-SHARED_SOURCES = [ROOT / "shared" / "adapters" / "src", ROOT / "shared" / "web" / "src"]
+SHARED = ROOT / "shared"
+SETTINGS = SHARED / "app" / "src" / "settings.rs"
+COMPOSITION = SHARED / "app" / "src" / "api.rs"
+ROUTES = SHARED / "web" / "src" / "routes"
+DYNAMODB = SHARED / "adapters" / "src" / "dynamodb"
 
 # Crates that are never deployed.
 NOT_DEPLOYED = {"dev-server"}
@@ -39,14 +47,18 @@ NOT_IN_TEMPLATE_PREFIXES = ("ATELIER_MOTO_", "ATELIER_DEV_")
 # Read by the code but must stay unset in AWS (the JWKS of a local Cognito): the test also
 # checks that no function sets it.
 MUST_NOT_BE_SET = {"ATELIER_COGNITO_JWKS_BASE"}
-# Router source file -> the function that serves it. Other routers are not API routes.
-ROUTERS = {
-    "workspaces.rs": "workspaces-api",
-    "costs.rs": "workspaces-api",
-    "budgets.rs": "workspaces-api",
-    "datasets.rs": "workspaces-api",
-    "openapi.rs": "workspaces-api",
-    "catalog.rs": "catalog-api",
+# The composition root's router functions -> the function that serves them.
+ROUTER_FUNCTIONS = {"workspaces_routes": "workspaces-api", "catalog_routes": "catalog-api"}
+# Sources that may read the environment for something else than a function's settings: the
+# local stack (dev server, moto), the Lambda/local runners, the SDK configuration Lambda gives.
+ENV_READERS_ALLOWED = {
+    "shared/devstack/src/dev_server.rs",
+    "shared/devstack/src/moto.rs",
+    "shared/devstack/src/seed.rs",
+    "shared/web/src/run.rs",
+    "shared/app/src/job.rs",
+    "shared/app/src/lib.rs",
+    "shared/app/src/settings.rs",
 }
 # The only routes served without a token (Auth: Authorizer: NONE in the template).
 PUBLIC_ROUTES = {("GET", "/v1/openapi.json")}
@@ -121,47 +133,35 @@ def matching(source: str, start: int, open_char: str, close_char: str) -> int:
     raise ValueError("unbalanced brackets")
 
 
-def env_reads_of_shared_functions() -> dict[str, set[str]]:
-    """`Qualifier::function` -> the variables its body reads, for shared/adapters and shared/web.
-
-    The qualifier is the `impl` type for methods and the module (file stem) for free functions.
-    """
-    found: dict[str, set[str]] = {}
-    for directory in SHARED_SOURCES:
-        for path in sorted(directory.glob("*.rs")):
-            source = strip_comments(read(path))
-            for m in re.finditer(r"\bfn\s+(\w+)", source):
-                body_start = source.find("{", m.end())
-                if body_start < 0:
-                    continue
-                if ";" in source[m.end():body_start]:  # a declaration without a body
-                    continue
-                body = source[body_start:matching(source, body_start, "{", "}")]
-                names = set(ENV_READ.findall(body))
-                if not names:
-                    continue
-                impls = list(re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:]+\s+for\s+)?(\w+)", source[: m.start()], re.M))
-                line_start = source.rfind("\n", 0, m.start()) + 1
-                indented = source[line_start:m.start()].startswith(" ")
-                qualifier = impls[-1].group(1) if (impls and indented) else path.stem
-                found.setdefault(f"{qualifier}::{m.group(1)}", set()).update(names)
-                if not indented:  # free functions are also called through the crate root
-                    crate = "atelier_web" if directory.parent.name == "web" else "atelier_adapters"
-                    found.setdefault(f"{crate}::{m.group(1)}", set()).update(names)
-    return found
+def declared_variables() -> dict[str, set[str]]:
+    """Function name -> the ATELIER_* variables it declares in shared/app/src/settings.rs."""
+    source = strip_comments(read(SETTINGS))
+    constants = dict(re.findall(r'pub const (\w+): &str = "([A-Z][A-Z0-9_]*)";', source))
+    out: dict[str, set[str]] = {}
+    for m in re.finditer(r"pub const \w+: Function = Function \{(.*?)\};", source, re.S):
+        body = m.group(1)
+        name = re.search(r'name:\s*"([^"]+)"', body).group(1)
+        names = set()
+        for field in ("required", "optional"):
+            items = re.search(field + r":\s*&\[(.*?)\]", body, re.S).group(1)
+            for item in re.findall(r"\w+", items):
+                assert item in constants, f"{SETTINGS.name}: {name} declares {item}, which is not a variable"
+                names.add(constants[item])
+        out[name] = names
+    return out
 
 
-def env_reads_of_crate(name: str, shared: dict[str, set[str]]) -> set[str]:
-    """Every variable the binary `name` reads: directly in its sources, or through a shared
-    function its sources call (`Type::function(` or `module::function(`)."""
-    names: set[str] = set()
-    for path in sorted((FUNCTIONS / name / "src").rglob("*.rs")):
+def env_readers() -> list[str]:
+    """Sources under shared/ and functions/ that read a variable, outside ENV_READERS_ALLOWED."""
+    found = []
+    for path in sorted(list(SHARED.rglob("*.rs")) + list(FUNCTIONS.rglob("*.rs"))):
+        relative = str(path.relative_to(ROOT))
+        if relative in ENV_READERS_ALLOWED or path.name == "build.rs" or "/tests/" in relative or "/benches/" in relative:
+            continue
         source = strip_comments(read(path))
-        names |= set(ENV_READ.findall(source))
-        for qualified, reads in shared.items():
-            if re.search(rf"\b{re.escape(qualified)}\s*\(", source):
-                names |= reads
-    return names
+        if re.search(r"\bstd::env::var(?:_os)?\(|\benv::var(?:_os)?\(", source):
+            found.append(relative)
+    return found
 
 
 def deployable(name: str) -> bool:
@@ -230,11 +230,17 @@ class DriftTest(unittest.TestCase):
 
     # (b)
     def test_environment_matches_what_the_code_reads(self) -> None:
-        shared = env_reads_of_shared_functions()
+        declared = declared_variables()
         problems = []
-        for name, props in sorted(self.functions.items()):
-            variables = set(((props.get("Environment") or {}).get("Variables") or {}).keys())
-            reads = env_reads_of_crate(name, shared)
+        for name in sorted(set(self.functions) | set(declared)):
+            if name not in declared:
+                problems.append(f"{name}: no Function in shared/app/src/settings.rs declares its variables")
+                continue
+            if name not in self.functions:
+                problems.append(f"{name}: declared in shared/app/src/settings.rs, not in the template")
+                continue
+            variables = set(((self.functions[name].get("Environment") or {}).get("Variables") or {}).keys())
+            reads = declared[name]
             wanted = {v for v in reads if deployable(v)} - MUST_NOT_BE_SET
             for v in sorted(wanted - variables):
                 problems.append(f"{name}: the code reads {v}, the template does not set it")
@@ -245,6 +251,9 @@ class DriftTest(unittest.TestCase):
         if problems:
             self.fail("\n" + "\n".join(problems))
 
+    def test_settings_are_read_in_one_place(self) -> None:
+        self.assertEqual(env_readers(), [], "read settings through shared/app/src/settings.rs")
+
     def test_logs_are_json(self) -> None:
         # AWS_LAMBDA_LOG_FORMAT=JSON is set by Lambda from LoggingConfig.LogFormat.
         for name, props in self.functions.items():
@@ -252,22 +261,31 @@ class DriftTest(unittest.TestCase):
 
     # (c)
     def test_routes_match_the_routers(self) -> None:
-        web = ROOT / "shared" / "web" / "src"
+        composition = strip_comments(read(COMPOSITION))
+        served_by: dict[str, str] = {}
+        for fn, function in ROUTER_FUNCTIONS.items():
+            start = composition.index(f"fn {fn}(")
+            body = composition[start:matching(composition, composition.index("{", start), "{", "}")]
+            for module in re.findall(r"routes::(\w+)::router\(", body):
+                served_by[module] = function
+        self.assertEqual(set(served_by.values()), set(ROUTER_FUNCTIONS.values()), "the composition root's routers")
         code: dict[tuple[str, str], str | None] = {}
-        for path in sorted(web.glob("*.rs")):
+        for path in sorted(ROUTES.glob("*.rs")):
             for route in registered_routes(path):
                 if route[1].startswith(IGNORED_ROUTES):
                     continue
-                code[route] = ROUTERS.get(path.name)
+                code[route] = served_by.get(path.stem)
         template = self.template.routes()
         problems = []
         for route, function in sorted(template.items()):
             if route not in code:
-                problems.append(f"template route {route[0]} {route[1]} ({function}) is not registered in shared/web/src")
+                problems.append(f"template route {route[0]} {route[1]} ({function}) is not registered in {ROUTES.relative_to(ROOT)}")
             elif code[route] != function:
                 problems.append(f"template route {route[0]} {route[1]} goes to {function}, but {code[route]} serves it")
         for route, function in sorted(code.items()):
-            if function is not None and route not in template:
+            if function is None:
+                problems.append(f"route {route[0]} {route[1]} is served by no function of the composition root")
+            elif route not in template:
                 problems.append(f"route {route[0]} {route[1]} of {function} is not in the template")
         if problems:
             self.fail("\n" + "\n".join(problems))
@@ -285,7 +303,8 @@ class DriftTest(unittest.TestCase):
 
     # (d)
     def test_table_matches_dynamodb_rs(self) -> None:
-        source = strip_comments(read(ROOT / "shared" / "adapters" / "src" / "dynamodb.rs"))
+        files = sorted(DYNAMODB.glob("*.rs")) + [p for p in [DYNAMODB.with_suffix(".rs")] if p.exists()]
+        source = "\n".join(strip_comments(read(p)) for p in files)
         constants = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', source))
         indexes_src = re.search(r"pub const INDEXES[^=]*=\s*\[(.*?)\];", source, re.S)
         self.assertIsNotNone(indexes_src, "INDEXES not found in dynamodb.rs")

@@ -1,5 +1,5 @@
 //! Lists the OpenAPI fragments in `openapi/` so that every `*.json` there is compiled in
-//! (`src/openapi.rs` includes the generated list): a fragment another area adds is picked up
+//! (`src/routes/openapi.rs` includes the generated list): a fragment another area adds is picked up
 //! without touching the loader.
 
 use std::{env, fs, path::PathBuf};

@@ -5,8 +5,7 @@ use atelier_adapters::costexplorer::CostExplorer;
 use atelier_domain::{
     Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
     costs::actuals::fetch,
-    ports::WorkspaceStore,
-    workspace::{Owner, Provisioned},
+    workspaces::{Owner, Provisioned, WorkspaceStore},
 };
 use atelier_tests::{TestApp, moto, spawn_app};
 use http::StatusCode;
@@ -40,13 +39,13 @@ async fn ran(app: &TestApp, owner: &str, from: &str, to: &str) -> String {
         to,
         reason: None,
     };
-    app.app.table.insert(&workspace, &event(from, None, State::Provisioning), None).await.unwrap();
+    app.app.table().insert(&workspace, &event(from, None, State::Provisioning), None).await.unwrap();
     for (instant, next) in [(from, State::Running), (to, State::Stopped)] {
         let previous = workspace.state;
         workspace.state = next;
         workspace.version += 1;
         workspace.updated_at = at(instant);
-        app.app.table.update(&workspace, previous, Some(&event(instant, Some(previous), next))).await.unwrap();
+        app.app.table().update(&workspace, previous, Some(&event(instant, Some(previous), next))).await.unwrap();
     }
     workspace.id.to_string()
 }
@@ -86,7 +85,7 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
     let before = app.get("ada", "/v1/costs/users?month=2026-03").await;
     assert_eq!(before.body["users"][0]["actual"], json!(null), "{}", before.body);
 
-    let report = fetch(&CostExplorer::new(&app.sdk), app.app.table.as_ref(), "2026-03-15T06:00:00Z".parse().unwrap())
+    let report = fetch(&CostExplorer::new(&app.sdk), app.app.table().as_ref(), "2026-03-15T06:00:00Z".parse().unwrap())
         .await
         .expect("the job runs");
     assert_eq!(report.months, [("2026-03".to_owned(), "2026-03-15".to_owned())]);

@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use atelier_domain::{
     Actor, Command, EventAction, WorkspaceId,
-    ports::{InstanceState, PowerSwitch, WorkspaceStore},
-    service::transition,
+    workspaces::{InstanceState, PowerSwitch, WorkspaceStore, transition},
 };
 use atelier_tests::spawn_app;
 use http::StatusCode;
@@ -14,7 +13,7 @@ use http::StatusCode;
 async fn two_writers_on_one_version_never_both_win() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
-    let store = app.app.table.clone();
+    let store = app.app.table().clone();
     let workspace = store.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
     let now = jiff::Timestamp::now();
     let stop = transition(
@@ -108,10 +107,10 @@ async fn the_power_switch_reports_unknown_instances_as_missing() {
     let id = app.running_workspace("alice", "small-t3-large").await;
     let instance_id = app.get("alice", &format!("/v1/workspaces/{id}")).await.str("instanceId");
     let unknown = "i-0123456789abcdef0".to_owned();
-    let states = app.app.power.observe(&[instance_id.clone(), unknown.clone()]).await.unwrap();
+    let states = app.app.root.ec2().observe(&[instance_id.clone(), unknown.clone()]).await.unwrap();
     assert_eq!(states[&instance_id], InstanceState::Running);
     assert_eq!(states[&unknown], InstanceState::Missing);
-    app.app.power.stop(std::slice::from_ref(&instance_id), true).await.unwrap();
-    let states = app.app.power.observe(std::slice::from_ref(&instance_id)).await.unwrap();
+    app.app.root.ec2().stop(std::slice::from_ref(&instance_id), true).await.unwrap();
+    let states = app.app.root.ec2().observe(std::slice::from_ref(&instance_id)).await.unwrap();
     assert_eq!(states[&instance_id], InstanceState::Stopped);
 }

@@ -414,11 +414,11 @@ async fn an_admin_acts_on_any_workspace_and_the_history_says_so() {
 }
 
 /// Every `(method, path)` the API routers register, read from their sources in
-/// shared/web/src, so that a route added without a row in `rows()` fails the test below.
+/// shared/web/src/routes, so that a route added without a row in `rows()` fails the test below.
 pub(crate) fn registered_routes() -> std::collections::BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/web/src");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/web/src/routes");
     let mut routes = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("shared/web/src exists") {
+    for entry in std::fs::read_dir(&dir).expect("shared/web/src/routes exists") {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         for line in source.lines().filter(|l| l.contains(".route(\"")) {
             let path = line.split('"').nth(1).expect("a quoted path");

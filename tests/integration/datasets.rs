@@ -20,13 +20,13 @@ fn ids(body: &Value) -> Vec<String> {
 async fn tags(app: &TestApp, user: &str, ws: &str) -> std::collections::HashMap<String, String> {
     let workspace = app.get(user, &format!("/v1/workspaces/{ws}")).await;
     let instance = workspace.str("instanceId");
-    app.app.power.dataset_tags(&instance).await.expect("DescribeTags")
+    app.app.root.ec2().dataset_tags(&instance).await.expect("DescribeTags")
 }
 
 /// The object ARNs the workspace's stored policy document lets it read.
 async fn readable(app: &TestApp, ws: &str) -> Vec<String> {
     let id = WorkspaceId::parse(ws).unwrap();
-    let document = app.app.table.policy(&id).await.expect("policy read").expect("a policy document");
+    let document = app.app.table().policy(&id).await.expect("policy read").expect("a policy document");
     readable_object_arns(&serde_json::from_str(&document).expect("JSON"))
 }
 

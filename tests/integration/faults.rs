@@ -6,14 +6,14 @@
 use std::{sync::Arc, time::Duration};
 
 use atelier_adapters::{dynamodb::Table, ec2::Ec2};
+use atelier_app::Overrides;
 use atelier_devstack::{MotoServer, Seed, local::LocalApp, sdk_config, seed::DEFAULT_PASSWORD};
 use atelier_domain::{
     State, WorkspaceId,
-    ports::{StoreError, WorkspaceStore},
-    service::Workspaces,
+    kernel::StoreError,
+    workspaces::{PowerSwitch, WorkspaceStore},
 };
 use atelier_tests::{call_router, spawn_app, unique};
-use atelier_web::workspaces;
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
 use http::{Method, StatusCode};
 
@@ -50,14 +50,14 @@ const PRODUCTION_ATTEMPTS: u32 = 3;
 const THROUGHPUT_EXCEEDED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
 const THROTTLING: &str = r#"{"__type":"com.amazon.coral.availability#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
 
-/// The workspaces router of `app`, with the workspace store replaced by `store`.
+/// The deployed workspaces-api router of `app`, with the workspace store replaced by `store`.
 fn router_with_store(app: &LocalApp, store: Arc<dyn WorkspaceStore>) -> axum::Router {
-    let workspaces = Workspaces { store, ..app.workspaces.clone() };
-    atelier_web::run::finish(workspaces::router(workspaces::WorkspacesState {
-        verifier: app.verifier.clone(),
-        workspaces,
-        datasets: app.datasets.clone(),
-    }))
+    app.with_overrides(Overrides { workspace_store: Some(store), ..Overrides::default() }).root.workspaces_api()
+}
+
+/// The deployed workspaces-api router of `app`, with the power switch replaced by `power`.
+fn router_with_power(app: &LocalApp, power: Arc<dyn PowerSwitch>) -> axum::Router {
+    app.with_overrides(Overrides { power: Some(power), ..Overrides::default() }).root.workspaces_api()
 }
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn dynamodb_throttling_that_outlasts_the_retries_answers_503_with_retry_af
 async fn a_transaction_cancelled_by_throttling_is_retryable_not_a_conflict() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
-    let workspace = app.app.table.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let workspace = app.app.table().get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
     let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(|| {
         use aws_sdk_dynamodb::{
             operation::transact_write_items::TransactWriteItemsError,
@@ -158,13 +158,7 @@ async fn ec2_incorrect_instance_state_on_start_is_reconciled_by_state_sync() {
         ),
     );
     let start = start.repeatedly().build();
-    let power = Arc::new(Ec2::new(mocked!(aws_sdk_ec2, [&start])));
-    let workspaces = Workspaces { power, ..app.app.workspaces.clone() };
-    let router = atelier_web::run::finish(workspaces::router(workspaces::WorkspacesState {
-        verifier: app.app.verifier.clone(),
-        workspaces,
-        datasets: app.app.datasets.clone(),
-    }));
+    let router = router_with_power(&app.app, Arc::new(Ec2::new(mocked!(aws_sdk_ec2, [&start]))));
     let token = app.token("alice").await;
     let response =
         call_router(&router, Method::POST, &format!("/v1/workspaces/{id}/start"), Some(&token), None, &[]).await;
@@ -194,7 +188,7 @@ async fn an_instance_terminated_outside_atelier_ends_its_workspace_with_an_event
     app.sync().await;
     let ec2 = aws_sdk_ec2::Client::new(&app.sdk);
     for id in [&running, &stopped] {
-        let stored = app.app.table.get(&WorkspaceId::parse(id).unwrap()).await.unwrap().unwrap();
+        let stored = app.app.table().get(&WorkspaceId::parse(id).unwrap()).await.unwrap().unwrap();
         let instance = stored.provisioned.instance_id.expect("an instance");
         ec2.terminate_instances().instance_ids(&instance).send().await.expect("someone terminates it in the console");
     }

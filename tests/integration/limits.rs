@@ -29,9 +29,9 @@ async fn a_user_gets_a_clear_422_past_the_active_workspace_cap() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "TERMINATING is still active");
     app.sync().await;
     assert_eq!(app.state("alice", &first).await, "TERMINATED");
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 1);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 1);
     app.create_workspace("alice", "small-t3-large", "third").await;
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 2);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -72,18 +72,18 @@ async fn concurrent_creates_cannot_overshoot_the_cap() {
     assert_eq!(created, 3, "exactly the cap is created ({refused} refused)");
     let listed = app.get("alice", "/v1/workspaces").await;
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(3));
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 3);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 3);
 }
 
 #[tokio::test]
 async fn a_workspace_that_fails_frees_its_slot_in_the_same_write() {
-    use atelier_domain::{Actor, Event, EventAction, State, WorkspaceId, ports::WorkspaceStore};
+    use atelier_domain::{Actor, Event, EventAction, State, WorkspaceId, workspaces::WorkspaceStore};
     let app = spawn_app_with_max_active(1).await;
     let id = app.create_workspace("alice", "small-t3-large", "doomed").await;
-    let store = app.app.table.as_ref();
+    let store = app.app.table().as_ref();
     let mut workspace = store.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
     assert_eq!(workspace.state, State::Provisioning);
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 1);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 1);
     // What state-sync writes when provisioning fails or times out.
     let now = jiff::Timestamp::now();
     workspace.state = State::Failed;
@@ -98,10 +98,10 @@ async fn a_workspace_that_fails_frees_its_slot_in_the_same_write() {
         reason: Some("provisioning failed".into()),
     };
     store.update(&workspace, State::Provisioning, Some(&event)).await.unwrap();
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 0);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 0);
     // A stale writer (same version) changes neither the workspace nor the counter.
     assert!(store.update(&workspace, State::Provisioning, Some(&event)).await.is_err());
-    assert_eq!(app.app.table.active_workspaces("alice").await.unwrap(), 0);
+    assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 0);
     app.create_workspace("alice", "small-t3-large", "next").await;
 }
 

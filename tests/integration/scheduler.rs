@@ -4,10 +4,8 @@
 //! the default window closes at 17:00Z and opens at 08:00Z). Each test has its own table,
 //! so its runs go forward in time from a baseline run of its own.
 
-use atelier_domain::{
-    Caller, WorkspaceId,
-    ports::{StoreError, WorkspaceStore},
-};
+use atelier_app::Overrides;
+use atelier_domain::{Caller, WorkspaceId, kernel::StoreError, workspaces::WorkspaceStore};
 use atelier_tests::{TestApp, spawn_app};
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -110,7 +108,7 @@ async fn an_override_keeps_the_workspace_running_until_it_ends() {
     // Set at a chosen "now" (the HTTP route uses the wall clock).
     let now = MON_1730.parse().unwrap();
     let until = "2026-11-23T19:00:00Z".parse().unwrap();
-    app.app.workspaces.set_override(&alice(), &id, until, now).await.expect("the override is accepted");
+    app.app.root.schedules().set_override(&alice(), &id, until, now).await.expect("the override is accepted");
     let view = app.get("alice", &format!("/v1/workspaces/{id}")).await.body;
     assert_eq!(view["override"], json!({ "until": "2026-11-23T19:00:00Z" }));
 
@@ -295,7 +293,7 @@ async fn the_preview_lists_alternating_transitions() {
 }
 
 #[tokio::test]
-async fn the_local_scheduler_route_replays_an_event_and_only_exists_locally() {
+async fn the_local_scheduler_route_replays_an_event_as_the_function_does_and_only_exists_locally() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
     let call = |router: axum::Router, event: Value| async move {
@@ -318,7 +316,12 @@ async fn the_local_scheduler_route_replays_an_event_and_only_exists_locally() {
     let (status, report) = call(dev.clone(), event(MON_1730)).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let (_, report) = call(dev.clone(), event(MON_1805)).await;
-    assert_eq!(report, json!({ "started": [], "stopped": [id], "hibernated": [], "skipped": 0, "failed": [] }));
+    // What the scheduler function runs: the tick, then the budget watch.
+    assert_eq!(
+        report["scheduler"],
+        json!({ "started": [], "stopped": [id], "hibernated": [], "skipped": 0, "failed": [] })
+    );
+    assert_eq!(report["budget"]["month"], "2026-11", "{report}");
     let (status, problem) = call(dev, json!({ "detail-type": "Scheduled Event" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["field"], "time");
@@ -352,8 +355,8 @@ impl WorkspaceStore for Interfering {
         &self,
         workspace: &atelier_domain::Workspace,
         event: &atelier_domain::Event,
-        idempotency: Option<&atelier_domain::ports::IdempotencyRecord>,
-    ) -> Result<atelier_domain::ports::Inserted, StoreError> {
+        idempotency: Option<&atelier_domain::workspaces::IdempotencyRecord>,
+    ) -> Result<atelier_domain::workspaces::Inserted, StoreError> {
         self.inner.insert(workspace, event, idempotency).await
     }
     async fn get(&self, id: &WorkspaceId) -> Result<Option<atelier_domain::Workspace>, StoreError> {
@@ -363,14 +366,14 @@ impl WorkspaceStore for Interfering {
         &self,
         owner: &str,
         key: &str,
-    ) -> Result<Option<atelier_domain::ports::IdempotencyRecord>, StoreError> {
+    ) -> Result<Option<atelier_domain::workspaces::IdempotencyRecord>, StoreError> {
         self.inner.idempotency(owner, key).await
     }
     async fn list(
         &self,
-        filter: &atelier_domain::ports::WorkspaceFilter,
-        page: &atelier_domain::ports::PageRequest,
-    ) -> Result<atelier_domain::ports::Page<atelier_domain::Workspace>, StoreError> {
+        filter: &atelier_domain::workspaces::WorkspaceFilter,
+        page: &atelier_domain::kernel::PageRequest,
+    ) -> Result<atelier_domain::kernel::Page<atelier_domain::Workspace>, StoreError> {
         self.inner.list(filter, page).await
     }
     async fn update(
@@ -389,8 +392,8 @@ impl WorkspaceStore for Interfering {
     async fn events(
         &self,
         id: &WorkspaceId,
-        page: &atelier_domain::ports::PageRequest,
-    ) -> Result<atelier_domain::ports::Page<atelier_domain::Event>, StoreError> {
+        page: &atelier_domain::kernel::PageRequest,
+    ) -> Result<atelier_domain::kernel::Page<atelier_domain::Event>, StoreError> {
         self.inner.events(id, page).await
     }
 }
@@ -400,10 +403,11 @@ async fn a_schedule_edit_that_loses_the_race_is_reapplied_not_refused() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
     let store = std::sync::Arc::new(Interfering {
-        inner: app.app.table.clone(),
+        inner: app.app.table().clone(),
         armed: std::sync::atomic::AtomicBool::new(true),
     });
-    let workspaces = atelier_domain::service::Workspaces { store: store.clone(), ..app.app.workspaces.clone() };
+    let schedules = app.app.with_overrides(Overrides { workspace_store: Some(store.clone()), ..Overrides::default() });
+    let workspaces = schedules.root.schedules();
     let disabled: atelier_domain::schedule::Schedule =
         atelier_domain::schedule::Schedule::parse(schedule(json!({ "enabled": false }))).unwrap();
     let edited = workspaces.set_schedule(&alice(), &id, disabled, jiff::Timestamp::now()).await.unwrap();

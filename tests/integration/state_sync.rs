@@ -2,8 +2,7 @@
 
 use atelier_domain::{
     Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-    ports::WorkspaceStore,
-    workspace::{Owner, Provisioned},
+    workspaces::{Owner, Provisioned, WorkspaceStore},
 };
 use atelier_tests::spawn_app;
 
@@ -38,14 +37,14 @@ async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
         to: State::Provisioning,
         reason: None,
     };
-    app.app.table.insert(&workspace, &event, None).await.unwrap();
+    app.app.table().insert(&workspace, &event, None).await.unwrap();
     assert_eq!(app.sync().await, 1);
-    let settled = app.app.table.get(&workspace.id).await.unwrap().unwrap();
+    let settled = app.app.table().get(&workspace.id).await.unwrap().unwrap();
     assert_eq!(settled.state, State::Running);
     let instance = settled.provisioned.instance_id.clone().expect("an instance was launched");
     // Replaying the same provisioning token launches nothing new.
     assert_eq!(app.sync().await, 0);
-    assert_eq!(app.app.table.get(&workspace.id).await.unwrap().unwrap().provisioned.instance_id, Some(instance));
+    assert_eq!(app.app.table().get(&workspace.id).await.unwrap().unwrap().provisioned.instance_id, Some(instance));
 }
 
 #[tokio::test]
@@ -64,18 +63,18 @@ async fn a_start_ec2_never_carried_out_is_reconciled_after_the_grace_period() {
     app.post("alice", &format!("/v1/workspaces/{id}/stop"), None).await;
     app.sync().await;
     // STARTING as if StartInstances had failed after the transition was claimed.
-    let stored = app.app.table.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let stored = app.app.table().get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
     let mut starting = stored.clone();
     starting.state = State::Starting;
     starting.version += 1;
     starting.updated_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(30);
-    app.app.table.update(&starting, State::Stopped, None).await.unwrap();
+    app.app.table().update(&starting, State::Stopped, None).await.unwrap();
     assert_eq!(app.sync().await, 0, "within the grace period EC2 may lag: wait");
 
     let mut stale = starting.clone();
     stale.version += 1;
     stale.updated_at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(3);
-    app.app.table.update(&stale, State::Starting, None).await.unwrap();
+    app.app.table().update(&stale, State::Starting, None).await.unwrap();
     assert_eq!(app.sync().await, 1);
     assert_eq!(app.state("alice", &id).await, "STOPPED", "back to a state the owner can act on");
     let events = app.get("alice", &format!("/v1/workspaces/{id}/events")).await;
@@ -88,11 +87,11 @@ async fn a_termination_whose_call_failed_is_asked_again_by_state_sync() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
     // TERMINATING as if TerminateInstances had failed after the transition was claimed.
-    let stored = app.app.table.get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let stored = app.app.table().get(&WorkspaceId::parse(&id).unwrap()).await.unwrap().unwrap();
     let mut terminating = stored.clone();
     terminating.state = State::Terminating;
     terminating.version += 1;
-    app.app.table.update(&terminating, State::Running, None).await.unwrap();
+    app.app.table().update(&terminating, State::Running, None).await.unwrap();
 
     assert_eq!(app.sync().await, 0, "the first run asks EC2 to terminate");
     let instance = stored.provisioned.instance_id.clone().unwrap();

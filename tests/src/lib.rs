@@ -191,7 +191,9 @@ pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
         ))
         .build_https();
     let counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() }).build();
-    let app = LocalApp::with_max_active(&counted, &endpoint, &seeded, "http://localhost", max_active);
+    let app = LocalApp::with_settings(&counted, &endpoint, &seeded, "http://localhost", |settings| {
+        settings.max_active = max_active;
+    });
     let router = app.router();
     TestApp { app, router, seeded, sdk, aws_calls, tokens: Mutex::new(HashMap::new()) }
 }
@@ -300,7 +302,7 @@ impl TestApp {
     }
 
     /// Runs the scheduler once for the instant `at` (RFC 3339), asserting nothing failed.
-    pub async fn scheduler_run(&self, at: &str) -> atelier_domain::scheduler::SchedulerReport {
+    pub async fn scheduler_run(&self, at: &str) -> atelier_domain::schedule::SchedulerReport {
         let at: jiff::Timestamp = at.parse().expect("an RFC 3339 instant");
         let report = self.app.scheduler_run(at).await.expect("the scheduler runs");
         assert!(report.failed.is_empty(), "scheduler failures: {:?}", report.failed);
@@ -340,30 +342,17 @@ impl TestApp {
         name: &str,
         steps: &[(jiff::Timestamp, atelier_domain::State)],
     ) -> String {
-        use atelier_domain::{
-            Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-            ports::WorkspaceStore,
-            workspace::{Owner, Provisioned},
-        };
+        use atelier_domain::{Actor, Event, EventAction, State, testing::WorkspaceBuilder, workspaces::WorkspaceStore};
         let (created, first) = steps[0];
         assert_eq!(first, State::Provisioning);
-        let mut workspace = Workspace {
-            id: WorkspaceId::generate(),
-            name: WorkspaceName::parse(name).expect("a valid name"),
-            owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
-            product_id: ProductId::parse(product).expect("a valid product id"),
-            instance_type: instance_type.into(),
-            hibernation: true,
-            state: State::Provisioning,
-            provisioned: Provisioned::default(),
-            provision_token: unique("history"),
-            created_at: created,
-            updated_at: created,
-            error: None,
-            version: 1,
-            schedule: Default::default(),
-            datasets: Vec::new(),
-        };
+        let mut workspace = WorkspaceBuilder::new()
+            .owner(owner)
+            .product(product, instance_type)
+            .name(name)
+            .state(State::Provisioning)
+            .provision_token(&unique("history"))
+            .at(created)
+            .build();
         let create = Event {
             at: created,
             actor: Actor::user(owner),
@@ -372,7 +361,7 @@ impl TestApp {
             to: State::Provisioning,
             reason: None,
         };
-        self.app.table.insert(&workspace, &create, None).await.expect("insert");
+        self.app.table().insert(&workspace, &create, None).await.expect("insert");
         for &(at, to) in &steps[1..] {
             let from = workspace.state;
             workspace.state = to;
@@ -380,7 +369,7 @@ impl TestApp {
             workspace.updated_at = at;
             let event =
                 Event { at, actor: Actor::state_sync(), action: EventAction::Sync, from: Some(from), to, reason: None };
-            self.app.table.update(&workspace, from, Some(&event)).await.expect("update");
+            self.app.table().update(&workspace, from, Some(&event)).await.expect("update");
         }
         workspace.id.to_string()
     }

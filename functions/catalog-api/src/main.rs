@@ -1,15 +1,9 @@
-//! catalog-api: `/v1/products`. Configuration, clients, state, run.
-
-use std::sync::Arc;
-
-use atelier_adapters::{dynamodb::Table, settings};
-use atelier_web::{JwtVerifier, VerifierSettings, catalog};
+//! catalog-api: `/v1/products`. Its routes and their wiring are the composition root's
+//! (`Root::catalog_api`), which the dev server and the tests serve too.
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    atelier_web::init_tracing();
-    let config = atelier_adapters::aws_config().await?;
-    let table = Table::new(aws_sdk_dynamodb::Client::new(&config), settings::required("ATELIER_TABLE")?);
-    let verifier = Arc::new(JwtVerifier::new(VerifierSettings::from_env()?));
-    atelier_web::run(catalog::router(catalog::CatalogState { verifier, catalog: Arc::new(table) })).await
+async fn main() -> Result<(), atelier_app::Error> {
+    atelier_app::init_tracing();
+    let root = atelier_app::from_env(&atelier_app::settings::CATALOG_API)?;
+    atelier_app::serve(root.catalog_api()).await
 }

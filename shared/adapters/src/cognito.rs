@@ -7,7 +7,10 @@ use std::{
 };
 
 use async_trait::async_trait;
-use atelier_domain::{Profile, UpstreamError, costs::budget::KnownUsers, ports::UserDirectory};
+use atelier_domain::{
+    costs::KnownUsers,
+    kernel::{Profile, UpstreamError, UserDirectory},
+};
 use aws_sdk_cognitoidentityprovider::Client;
 
 use crate::upstream;
@@ -30,6 +33,11 @@ impl CognitoDirectory {
     /// The pool `user_pool_id`, through `client`.
     pub fn new(client: Client, user_pool_id: impl Into<String>) -> Self {
         Self { client, user_pool_id: user_pool_id.into(), cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The same, through a client built from `config`.
+    pub fn from_config(config: &aws_types::SdkConfig, user_pool_id: impl Into<String>) -> Self {
+        Self::new(Client::new(config), user_pool_id)
     }
 }
 

@@ -6,7 +6,10 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use atelier_domain::{
     UpstreamError,
-    costs::actuals::{ActualGroup, CostSource, OWNER_TAG, WORKSPACE_TAG},
+    costs::{
+        CostSource,
+        actuals::{ActualGroup, OWNER_TAG, WORKSPACE_TAG},
+    },
 };
 use aws_sdk_costexplorer::{
     Client,

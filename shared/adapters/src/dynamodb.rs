@@ -35,18 +35,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use atelier_domain::{
     Event, Product, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    catalog::Catalog,
     costs::{
-        MONTH_BOUNDARY, MonthIndex, WorkspaceCost, WorkspaceInfo,
-        actuals::{ActualStore, Actuals},
-        budget::{Budget, BudgetStore, Crossing, Versioned},
-        month::Month,
+        ActualStore, Actuals, Budget, BudgetStore, Crossing, MONTH_BOUNDARY, Month, MonthIndex, Versioned,
+        WorkspaceCost, WorkspaceInfo,
     },
-    ports::{
-        Catalog, IdempotencyRecord, Inserted, Page, PageRequest, ScheduleDefaults, SchedulerRuns, StoreError,
-        WorkspaceFilter, WorkspaceStore,
-    },
-    schedule::{Override, Schedule},
-    workspace::{Owner, Provisioned},
+    kernel::{MAX_PAGE_SIZE, Page, PageRequest, StoreError},
+    schedule::{Override, Schedule, ScheduleDefaults, SchedulerRuns},
+    workspaces::{IdempotencyRecord, Inserted, Owner, Provisioned, WorkspaceFilter, WorkspaceStore},
 };
 use aws_sdk_dynamodb::{
     Client,
@@ -79,25 +75,8 @@ pub const INDEXES: [(&str, &str, &str); 3] =
     [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
 
 /// Most active workspaces (neither TERMINATED nor FAILED) one user may have, unless
-/// configured otherwise (`ATELIER_MAX_ACTIVE_WORKSPACES`, [`Table::with_max_active`]).
+/// configured otherwise ([`Table::with_max_active`]).
 pub const DEFAULT_MAX_ACTIVE_WORKSPACES: u32 = 5;
-
-/// The cap on active workspaces per user: `ATELIER_MAX_ACTIVE_WORKSPACES` (a whole number, at
-/// least 1), else [`DEFAULT_MAX_ACTIVE_WORKSPACES`].
-pub fn max_active_from_env() -> Result<u32, crate::settings::SettingsError> {
-    match crate::settings::optional("ATELIER_MAX_ACTIVE_WORKSPACES") {
-        None => Ok(DEFAULT_MAX_ACTIVE_WORKSPACES),
-        Some(value) => parse_max_active(&value).ok_or(crate::settings::SettingsError::Invalid {
-            name: "ATELIER_MAX_ACTIVE_WORKSPACES",
-            value,
-            expected: "a whole number of workspaces, at least 1",
-        }),
-    }
-}
-
-fn parse_max_active(value: &str) -> Option<u32> {
-    value.trim().parse().ok().filter(|n| *n >= 1)
-}
 
 /// The Atelier table.
 #[derive(Clone, Debug)]
@@ -111,6 +90,11 @@ impl Table {
     /// The table `name`, through `client`, with the default cap on active workspaces.
     pub fn new(client: Client, name: impl Into<String>) -> Self {
         Self { client, name: name.into(), max_active: DEFAULT_MAX_ACTIVE_WORKSPACES }
+    }
+
+    /// The table `name`, with a client built from `config`.
+    pub fn from_config(config: &aws_types::SdkConfig, name: impl Into<String>) -> Self {
+        Self::new(Client::new(config), name)
     }
 
     /// The same table, letting each user have at most `max` active workspaces.
@@ -242,7 +226,7 @@ impl Table {
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(pk_value))
             .scan_index_forward(!newest_first)
-            .limit(page.limit.clamp(1, atelier_domain::ports::MAX_PAGE_SIZE) as i32)
+            .limit(page.limit.clamp(1, MAX_PAGE_SIZE) as i32)
             .set_exclusive_start_key(start);
         if let Some((sk_attr, prefix)) = sk_prefix {
             condition.push_str(" AND begins_with(#sk, :sk)");
@@ -695,7 +679,7 @@ impl MonthIndex for Table {
             .key_condition_expression("statePk = :pk AND stateSk >= :since")
             .expression_attribute_values(":pk", AttributeValue::S(pk))
             .expression_attribute_values(":since", AttributeValue::S(sort_instant(since)))
-            .limit(page.limit.clamp(1, atelier_domain::ports::MAX_PAGE_SIZE) as i32)
+            .limit(page.limit.clamp(1, MAX_PAGE_SIZE) as i32)
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -1294,15 +1278,6 @@ mod tests {
         let a = Timestamp::from_second(1).unwrap();
         let b = Timestamp::from_second(1_000_000_000).unwrap();
         assert!(sort_instant(a) < sort_instant(b));
-    }
-
-    #[test]
-    fn the_active_cap_is_a_whole_number_of_at_least_one() {
-        assert_eq!(parse_max_active("5"), Some(5));
-        assert_eq!(parse_max_active(" 12 "), Some(12));
-        for bad in ["0", "-1", "five", "2.5", ""] {
-            assert_eq!(parse_max_active(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use atelier_domain::{
     UpstreamError, Workspace,
-    ports::{InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner},
-    workspace::Provisioned,
+    workspaces::{InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioned, Provisioner},
 };
 use aws_sdk_ec2::{
     Client,
@@ -33,6 +32,11 @@ impl Ec2 {
     /// EC2 through `client`.
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+
+    /// EC2 through a client built from `config`.
+    pub fn from_config(config: &aws_types::SdkConfig) -> Self {
+        Self::new(Client::new(config))
     }
 }
 
@@ -115,6 +119,15 @@ impl Ec2Launch {
     /// profile `instance_profile` (the workspace role: SSM, data lake read-only).
     pub fn new(client: Client, subnet_id: Option<String>, instance_profile: Option<String>) -> Self {
         Self { ec2: Ec2::new(client), subnet_id, instance_profile }
+    }
+
+    /// The same, through a client built from `config`.
+    pub fn from_config(
+        config: &aws_types::SdkConfig,
+        subnet_id: Option<String>,
+        instance_profile: Option<String>,
+    ) -> Self {
+        Self::new(Client::new(config), subnet_id, instance_profile)
     }
 }
 

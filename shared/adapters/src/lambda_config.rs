@@ -34,14 +34,10 @@ pub enum ConfigError {
 /// Connect timeout, as the SDK's default loader sets it.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
-/// The configuration every client of the function is built from: region, credentials and
-/// optional endpoint from the environment; standard retries (3 attempts with exponential
-/// back-off, the SDK's default); the lazily built default HTTPS client.
-pub async fn aws_config() -> Result<SdkConfig, ConfigError> {
-    from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-}
-
-/// The same configuration, with the variables read through `var` (tests).
+/// The configuration every client of the function is built from, with Lambda's variables
+/// read through `var`: region, credentials and optional endpoint; standard retries (3
+/// attempts with exponential back-off, the SDK's default); the lazily built default HTTPS
+/// client.
 pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;

@@ -20,7 +20,7 @@ pub mod ec2;
 pub mod servicecatalog;
 
 pub mod lambda_config;
-pub use lambda_config::{ConfigError, aws_config};
+pub use lambda_config::ConfigError;
 
 /// Error codes that mean "slow down or try again", across the services Atelier calls.
 const RETRYABLE_CODES: &[&str] = &[
@@ -63,28 +63,5 @@ where
     match err {
         SdkError::ServiceError(e) => e.err().code(),
         _ => None,
-    }
-}
-
-pub mod settings;
-
-/// The provisioner the settings choose. Both adapters are linked; configuration, not a
-/// code branch per environment, decides which one runs.
-#[cfg(all(feature = "ec2", feature = "servicecatalog"))]
-pub fn provisioner(
-    config: &aws_types::SdkConfig,
-    settings: &settings::ProvisionerSettings,
-) -> std::sync::Arc<dyn atelier_domain::ports::Provisioner> {
-    use settings::ProvisionerKind;
-    match settings.kind {
-        ProvisionerKind::ServiceCatalog => std::sync::Arc::new(
-            servicecatalog::ServiceCatalogProvisioner::new(aws_sdk_servicecatalog::Client::new(config))
-                .with_output_key(&settings.output_key),
-        ),
-        ProvisionerKind::Ec2Launch => std::sync::Arc::new(ec2::Ec2Launch::new(
-            aws_sdk_ec2::Client::new(config),
-            settings.subnet_id.clone(),
-            settings.instance_profile.clone(),
-        )),
     }
 }

@@ -8,8 +8,7 @@
 use async_trait::async_trait;
 use atelier_domain::{
     UpstreamError, Workspace,
-    ports::{Progress, ProvisionRequest, Provisioner},
-    workspace::Provisioned,
+    workspaces::{Progress, ProvisionRequest, Provisioned, Provisioner},
 };
 use aws_sdk_servicecatalog::{
     Client,
@@ -44,6 +43,11 @@ impl ServiceCatalogProvisioner {
     /// A provisioner reading the instance id from the [`DEFAULT_OUTPUT_KEY`] output.
     pub fn new(client: Client) -> Self {
         Self { client, output_key: DEFAULT_OUTPUT_KEY.to_owned() }
+    }
+
+    /// The same, through a client built from `config`.
+    pub fn from_config(config: &aws_types::SdkConfig) -> Self {
+        Self::new(Client::new(config))
     }
 
     /// Reads the instance id from the output named `output_key` instead, for products whose
@@ -320,7 +324,7 @@ fn failure_reason(record_id: &str, errors: &[RecordError]) -> String {
 mod tests {
     use super::*;
     use atelier_domain::{
-        Money, Product, ProductId, State, WorkspaceId, WorkspaceName, product::ServiceCatalogRef, workspace::Owner,
+        Money, Product, ProductId, State, WorkspaceId, WorkspaceName, catalog::ServiceCatalogRef, workspaces::Owner,
     };
     use aws_sdk_servicecatalog::{
         config::retry::RetryConfig,

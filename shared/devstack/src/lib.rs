@@ -1,8 +1,10 @@
 //! The local AWS stack: a pinned moto server (started from the project's `.venv`) and the
-//! seed that creates Atelier's table, user pool, app client, groups, users and catalog.
-//! Used by the dev server and the tests, never by a Lambda function.
+//! seed that creates Atelier's table, user pool, app client, groups, users and catalog; the
+//! product wired for one process by the composition root ([`local`]); and the dev server
+//! ([`dev_server`]). Used by the dev server and the tests, never by a Lambda function.
 
 pub mod banner;
+pub mod dev_server;
 pub mod local;
 pub mod moto;
 pub mod seed;

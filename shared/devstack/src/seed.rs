@@ -3,7 +3,7 @@
 //! exists already is reused.
 
 use atelier_adapters::{cognito::COST_CENTRE_ATTRIBUTE, dynamodb::Table};
-use atelier_domain::{Money, Product, ProductId, ports::StoreError};
+use atelier_domain::{Money, Product, ProductId, kernel::StoreError};
 use aws_sdk_cognitoidentityprovider::{
     Client as Cognito,
     types::{AttributeDataType, AttributeType, ExplicitAuthFlowsType, MessageActionType, SchemaAttributeType},

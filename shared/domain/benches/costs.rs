@@ -21,13 +21,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use atelier_domain::costs::ledger::{HISTORY_READS, Ledger, ReadStats, close_month, index_month};
-use atelier_domain::costs::memory::MemoryStore;
 use atelier_domain::costs::month::Month;
 use atelier_domain::costs::{Costs, CsvWriter, ExportRequest, LineSink, MonthIndex, Separator, WorkspaceCost};
-use atelier_domain::ports::{
-    IdempotencyRecord, Inserted, Page, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore,
-};
-use atelier_domain::workspace::{Owner, Provisioned};
+use atelier_domain::kernel::{Page, PageRequest, StoreError};
+use atelier_domain::testing::MemoryStore;
+use atelier_domain::workspaces::{IdempotencyRecord, Inserted, Owner, Provisioned, WorkspaceFilter, WorkspaceStore};
 use atelier_domain::{
     Actor, Caller, DomainError, Event, EventAction, Money, Product, ProductId, Profile, State, Workspace, WorkspaceId,
     WorkspaceName,

@@ -1,28 +1,35 @@
-//! Atelier's domain: what a workspace is, how it moves through its lifecycle, and the
-//! ports (traits) through which the use cases reach storage, provisioning and EC2.
+//! Atelier's domain: what a workspace is, how it moves through its lifecycle, what it
+//! costs, what data it may read, and the ports (traits) through which the use cases reach
+//! storage, provisioning, EC2 and the directory. One folder per capability:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`kernel`] | ids, errors, pages and store errors, callers and roles, money, instants |
+//! | [`catalog`] | products and their prices; the `Catalog` port |
+//! | [`workspaces`] | the workspace, its lifecycle table and writer, its ports, its use cases, state-sync |
+//! | [`schedule`] | the pure schedule, its ports, the schedule edits, the scheduler tick |
+//! | [`costs`] | the estimate, budgets and their watch, actuals, their ports |
+//! | [`datasets`] | the registry, attachments, the access trace, revocation, their ports |
+//! | [`jobs`] | the scheduled jobs, in the order every runner calls them |
+//! | `testing` | one in-memory implementation of each port, and fixtures (feature `test-support`) |
 //!
 //! Nothing here knows about AWS or HTTP; adapters live in `atelier-adapters`, the HTTP
-//! layer in `atelier-web`.
+//! layer in `atelier-web`, and the composition root that wires them in `atelier-app`.
 
+pub mod catalog;
 pub mod costs;
 pub mod datasets;
-pub mod error;
-pub mod event;
-pub mod id;
-pub mod lifecycle;
-pub mod ports;
-pub mod product;
+pub mod jobs;
+pub mod kernel;
 pub mod schedule;
-pub mod scheduler;
-pub mod service;
-pub mod sync;
-pub mod user;
-pub mod workspace;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+pub mod workspaces;
 
-pub use error::{DomainError, UpstreamError};
-pub use event::{Actor, Event, EventAction};
-pub use id::{ProductId, WorkspaceId};
-pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger};
-pub use product::{Money, Product};
-pub use user::{Caller, Profile, Role};
-pub use workspace::{Provisioned, Workspace, WorkspaceName};
+// The vocabulary most callers need, at the root.
+pub use catalog::Product;
+pub use kernel::{Caller, DomainError, Money, ProductId, Profile, Role, UpstreamError, WorkspaceId};
+pub use workspaces::{
+    Actor, Command, Event, EventAction, IllegalTransition, Observation, Provisioned, State, Trigger, Workspace,
+    WorkspaceName,
+};

@@ -57,24 +57,6 @@ impl VerifierSettings {
         };
         Self { issuer, jwks_url, client_id: client_id.to_owned() }
     }
-
-    /// Reads `AWS_REGION`, `ATELIER_USER_POOL_ID`, `ATELIER_USER_POOL_CLIENT_ID` and the
-    /// optional `ATELIER_COGNITO_JWKS_BASE` (the local server's URL; unset in AWS).
-    pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("environment variable {name} is not set"))
-        };
-        let jwks_base = std::env::var("ATELIER_COGNITO_JWKS_BASE").ok().filter(|v| !v.is_empty());
-        Ok(Self::for_pool(
-            &var("AWS_REGION")?,
-            &var("ATELIER_USER_POOL_ID")?,
-            &var("ATELIER_USER_POOL_CLIENT_ID")?,
-            jwks_base.as_deref(),
-        ))
-    }
 }
 
 struct Keys {

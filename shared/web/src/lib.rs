@@ -1,18 +1,20 @@
-//! Atelier's HTTP layer: one router per function, the problem+json error, the verified
-//! Cognito caller, and the `run` that serves a router on Lambda or on a local port.
+//! Atelier's HTTP layer: one router per area of the API ([`routes`]), the views more than
+//! one area answers with ([`views`]), the problem+json error ([`problem`]), the verified
+//! Cognito caller ([`auth`]), the extractors that name the bad field ([`extract`]), and the
+//! `serve` that runs a router on Lambda or on a local port ([`run`]).
+//!
+//! Which function serves which router is wired in the composition root (`atelier-app`).
 
 pub mod auth;
-pub mod budgets;
-pub mod catalog;
-pub mod config;
-pub mod costs;
-pub mod datasets;
 pub mod extract;
-pub mod openapi;
 pub mod problem;
+pub mod routes;
 pub mod run;
-pub mod workspaces;
+pub mod state;
+pub mod views;
 
 pub use auth::{Authenticated, JwtVerifier, VerifierSettings};
 pub use problem::ApiError;
-pub use run::{init_tracing, run};
+pub use routes::openapi;
+pub use run::{finish, init_tracing, serve};
+pub use state::Area;

@@ -48,94 +48,70 @@ struct Problem<'a> {
     field: Option<String>,
 }
 
+/// What a problem document says besides its detail: status, stable type slug, title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kind {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+}
+
+const fn kind(status: StatusCode, slug: &'static str, title: &'static str) -> Kind {
+    Kind { status, slug, title }
+}
+
+const UNAUTHORIZED: Kind = kind(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized");
+const INVALID: Kind = kind(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request");
+const TOO_LARGE: Kind = kind(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large");
+const MEDIA_TYPE: Kind = kind(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type");
+const NOT_FOUND: Kind = kind(StatusCode::NOT_FOUND, "not-found", "Not found");
+const METHOD: Kind = kind(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed");
+const UNPROCESSABLE: Kind = kind(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Request cannot be honoured");
+const FORBIDDEN: Kind = kind(StatusCode::FORBIDDEN, "forbidden", "Forbidden");
+const ILLEGAL: Kind = kind(StatusCode::CONFLICT, "illegal-transition", "Action not allowed in this state");
+const CONCURRENT: Kind = kind(StatusCode::CONFLICT, "concurrent-modification", "Concurrent modification");
+const UNAVAILABLE: Kind = kind(StatusCode::SERVICE_UNAVAILABLE, "upstream-unavailable", "Temporarily unavailable");
+const UPSTREAM: Kind = kind(StatusCode::BAD_GATEWAY, "upstream-failure", "AWS request failed");
+
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>, String) {
-        use ApiError as A;
-        use DomainError as D;
+    /// The problem's kind, the field at fault when known, and the detail.
+    fn parts(&self) -> (Kind, Option<String>, String) {
         match self {
-            A::Unauthorized(_) => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Unauthorized",
-                None,
-                "a valid access token is required".into(),
-            ),
-            A::BadRequest { field, message } => {
-                (StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", field.clone(), message.clone())
-            }
-            A::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                None,
-                "the request body is larger than allowed".into(),
-            ),
-            A::UnsupportedMediaType(m) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                None,
-                m.clone(),
-            ),
-            A::RouteNotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None, "no such route".into()),
-            A::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-                None,
-                "this route does not accept this method".into(),
-            ),
-            A::Domain(d) => match d {
-                D::NotFound { kind } => {
-                    (StatusCode::NOT_FOUND, "not-found", "Not found", None, format!("{kind} not found"))
-                }
-                D::Invalid { field, message } => (
-                    StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid request",
-                    Some(field.clone()),
-                    format!("{field}: {message}"),
-                ),
-                D::Unprocessable { field, message } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unprocessable",
-                    "Request cannot be honoured",
-                    Some(field.clone()),
-                    format!("{field}: {message}"),
-                ),
-                D::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden", None, m.clone()),
-                D::IllegalTransition(t) => (
-                    StatusCode::CONFLICT,
-                    "illegal-transition",
-                    "Action not allowed in this state",
-                    None,
-                    t.to_string(),
-                ),
-                D::Concurrent => {
-                    (StatusCode::CONFLICT, "concurrent-modification", "Concurrent modification", None, d.to_string())
-                }
-                D::Upstream(u) if u.retryable => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "upstream-unavailable",
-                    "Temporarily unavailable",
-                    None,
-                    "an AWS service is busy or unreachable; retry shortly".into(),
-                ),
-                D::Upstream(_) => (
-                    StatusCode::BAD_GATEWAY,
-                    "upstream-failure",
-                    "AWS request failed",
-                    None,
-                    "an AWS service refused the request; the operators have the details".into(),
-                ),
-            },
+            ApiError::Unauthorized(_) => (UNAUTHORIZED, None, "a valid access token is required".into()),
+            ApiError::BadRequest { field, message } => (INVALID, field.clone(), message.clone()),
+            ApiError::PayloadTooLarge => (TOO_LARGE, None, "the request body is larger than allowed".into()),
+            ApiError::UnsupportedMediaType(m) => (MEDIA_TYPE, None, m.clone()),
+            ApiError::RouteNotFound => (NOT_FOUND, None, "no such route".into()),
+            ApiError::MethodNotAllowed => (METHOD, None, "this route does not accept this method".into()),
+            ApiError::Domain(d) => domain_parts(d),
+        }
+    }
+}
+
+/// [`ApiError::parts`] of a use case's error. Upstream failures say nothing of AWS: the
+/// cause goes to the logs.
+fn domain_parts(error: &DomainError) -> (Kind, Option<String>, String) {
+    match error {
+        DomainError::NotFound { kind } => (NOT_FOUND, None, format!("{kind} not found")),
+        DomainError::Invalid { field, message } => (INVALID, Some(field.clone()), format!("{field}: {message}")),
+        DomainError::Unprocessable { field, message } => {
+            (UNPROCESSABLE, Some(field.clone()), format!("{field}: {message}"))
+        }
+        DomainError::Forbidden(m) => (FORBIDDEN, None, m.clone()),
+        DomainError::IllegalTransition(t) => (ILLEGAL, None, t.to_string()),
+        DomainError::Concurrent => (CONCURRENT, None, error.to_string()),
+        DomainError::Upstream(u) if u.retryable => {
+            (UNAVAILABLE, None, "an AWS service is busy or unreachable; retry shortly".into())
+        }
+        DomainError::Upstream(_) => {
+            (UPSTREAM, None, "an AWS service refused the request; the operators have the details".into())
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, slug, title, field, detail) = self.parts();
+        let (Kind { status, slug, title }, field, detail) = self.parts();
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         } else if status == StatusCode::UNAUTHORIZED {
@@ -155,8 +131,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<atelier_domain::ports::StoreError> for ApiError {
-    fn from(e: atelier_domain::ports::StoreError) -> Self {
+impl From<atelier_domain::kernel::StoreError> for ApiError {
+    fn from(e: atelier_domain::kernel::StoreError) -> Self {
         ApiError::Domain(e.into())
     }
 }

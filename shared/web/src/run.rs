@@ -21,7 +21,7 @@ pub fn finish(router: Router) -> Router {
 }
 
 /// Serves `router` on Lambda, or on `ATELIER_BIND` (default `127.0.0.1:8080`) elsewhere.
-pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
     let router = finish(router);
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return lambda_http::run(router).await;

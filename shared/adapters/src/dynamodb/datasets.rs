@@ -25,7 +25,7 @@ use atelier_domain::{
         AccessEvent, Classification, Dataset, DatasetId, DatasetStore, Location, Readers,
         ports::{AccessFilter, Attachment, AttachmentChange},
     },
-    ports::{Page, PageRequest, StoreError},
+    kernel::{MAX_PAGE_SIZE, Page, PageRequest, StoreError},
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 use jiff::Timestamp;
@@ -258,7 +258,7 @@ impl DatasetStore for Table {
 
     async fn attachments(&self, id: &DatasetId) -> Result<Vec<Attachment>, StoreError> {
         let mut out = Vec::new();
-        let mut page = PageRequest::first(atelier_domain::ports::MAX_PAGE_SIZE);
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
         loop {
             let got: Page<AttachmentItem> =
                 self.query_page(None, ("pk", dataset_pk(id)), Some(("sk", "ATTACH#")), false, &page).await?;

@@ -8,15 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use jiff::{Timestamp, civil::Date};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::month::Month;
-use super::service::MONTH_BOUNDARY;
-use crate::ports::StoreError;
-use crate::{DomainError, UpstreamError};
+use super::ports::{ActualStore, CostSource};
+use super::use_cases::MONTH_BOUNDARY;
+use crate::kernel::DomainError;
 
 /// The cost allocation tag that names a workspace's owner on its AWS resources.
 pub const OWNER_TAG: &str = "atelier:owner";
@@ -97,22 +96,6 @@ impl Actuals {
     }
 }
 
-/// Where fetched actuals are kept.
-#[async_trait]
-pub trait ActualStore: Send + Sync {
-    /// The stored actuals of `month` (empty when never fetched).
-    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError>;
-    /// Replaces the stored actuals of `month`.
-    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError>;
-}
-
-/// Cost Explorer.
-#[async_trait]
-pub trait CostSource: Send + Sync {
-    /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
-    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
-}
-
 /// What one fetch did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,6 +148,10 @@ mod tests {
     use super::*;
     use std::str::FromStr;
     use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use crate::kernel::{StoreError, UpstreamError};
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).expect("decimal")

@@ -9,15 +9,14 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::month::Month;
-use super::service::DEFAULT_CURRENCY;
-use crate::ports::{Page, PageRequest, StoreError};
-use crate::{Caller, DomainError, Role, UpstreamError};
+use super::ports::{BudgetStore, KnownUsers};
+use super::use_cases::DEFAULT_CURRENCY;
+use crate::kernel::{Caller, DomainError, Role, all_pages};
 
 /// The thresholds a budget has when none are given: 80 % and 100 %.
 pub const DEFAULT_THRESHOLDS: [u16; 2] = [80, 100];
@@ -180,40 +179,6 @@ pub struct Crossing {
     pub currency: String,
 }
 
-/// Where budgets and their crossings are kept.
-#[async_trait]
-pub trait BudgetStore: Send + Sync {
-    /// The organisation default.
-    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError>;
-    /// Replaces the default if its stored version is `expected` (`None`: none stored);
-    /// [`StoreError::Conflict`] otherwise.
-    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
-    /// A user's own budget.
-    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError>;
-    /// Replaces a user's own budget under the same condition as [`Self::put_org_budget`].
-    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
-    /// Removes a user's own budget if its stored version is `expected`.
-    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError>;
-    /// A page of every user's own budget, by username.
-    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError>;
-    /// Records a crossing unless one for its (user, month, threshold) exists: true when this
-    /// call recorded it.
-    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError>;
-    /// A page of the crossings of `month`, of one user or everybody, by user then threshold.
-    async fn crossings(
-        &self,
-        month: Month,
-        user: Option<&str>,
-        page: &PageRequest,
-    ) -> Result<Page<Crossing>, StoreError>;
-}
-
-/// Whether a username is one the directory knows (budgets are only set for real users).
-#[async_trait]
-pub trait KnownUsers: Send + Sync {
-    async fn exists(&self, username: &str) -> Result<bool, UpstreamError>;
-}
-
 /// A user's budget as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserBudgetView {
@@ -323,16 +288,7 @@ impl BudgetBook {
     /// Reads the default and every own budget (paged).
     pub async fn load(store: &dyn BudgetStore) -> Result<BudgetBook, DomainError> {
         let default = store.org_budget().await?.map(|v| v.value).unwrap_or_default();
-        let mut own = std::collections::HashMap::new();
-        let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
-        loop {
-            let read = store.user_budgets(&page).await?;
-            own.extend(read.items);
-            match read.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
-        }
+        let own = all_pages(|page| async move { store.user_budgets(&page).await }).await?.into_iter().collect();
         Ok(BudgetBook { default, own })
     }
 
@@ -348,17 +304,7 @@ pub async fn crossings_of(
     month: Month,
     user: Option<&str>,
 ) -> Result<Vec<Crossing>, DomainError> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(crate::ports::MAX_PAGE_SIZE);
-    loop {
-        let read = store.crossings(month, user, &page).await?;
-        out.extend(read.items);
-        match read.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
-    Ok(out)
+    Ok(all_pages(|page| async move { store.crossings(month, user, &page).await }).await?)
 }
 
 fn require(caller: &Caller, roles: &[Role], message: &str) -> Result<(), DomainError> {

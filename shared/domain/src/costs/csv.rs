@@ -1,5 +1,5 @@
 //! A streaming CSV writer for cost exports: RFC 4180, UTF-8, CRLF, with CSV-injection
-//! neutralisation (ARCHITECTURE.md §5).
+//! neutralisation (docs/adr/0006-costs.md).
 //!
 //! Every text cell is neutralised: a cell starting with `=`, `+`, `-`, `@`, tab or CR
 //! (the OWASP list) is prefixed with `'` so a spreadsheet shows it as text instead of

@@ -18,9 +18,8 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::event::Event;
-use crate::id::WorkspaceId;
-use crate::lifecycle::State;
+use crate::kernel::WorkspaceId;
+use crate::workspaces::{Event, State};
 
 /// What a stretch of a workspace's life is billed as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,8 +137,8 @@ fn push(out: &mut Vec<Interval>, workspace_id: &WorkspaceId, usage: Option<Usage
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Actor, EventAction};
-    use crate::lifecycle::{TRANSITIONS, Trigger};
+    use crate::workspaces::{Actor, EventAction};
+    use crate::workspaces::{Trigger, lifecycle::TRANSITIONS};
     use proptest::prelude::*;
 
     fn ws() -> WorkspaceId {

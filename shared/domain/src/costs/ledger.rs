@@ -27,11 +27,13 @@ use jiff::Timestamp;
 
 use super::interval::intervals;
 use super::month::Month;
+use super::ports::MonthIndex;
 use super::price::PriceBook;
 use super::report::{WorkspaceCost, WorkspaceInfo, workspace_costs};
-use super::service::MONTH_BOUNDARY;
-use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, StoreError, WorkspaceFilter, WorkspaceStore};
-use crate::{DomainError, Event, ProductId, State, Workspace};
+use super::use_cases::MONTH_BOUNDARY;
+use crate::catalog::Catalog;
+use crate::kernel::{DomainError, MAX_PAGE_SIZE, PageRequest, ProductId, all_pages};
+use crate::workspaces::{Event, State, Workspace, WorkspaceFilter, WorkspaceStore};
 
 /// The states of a workspace that may still cost something: every state but the ended
 /// ones ([`State::is_ended`]), which `State::ALL` lists last.
@@ -41,36 +43,6 @@ pub const LIVE_STATES: [State; 8] = {
     assert!(State::ALL[8].is_ended() && State::ALL[9].is_ended() && !live[7].is_ended());
     *live
 };
-
-/// The month index (see the module documentation).
-#[async_trait]
-pub trait MonthIndex: Send + Sync {
-    /// A page of the workspaces indexed under `month`, oldest first, each as it was at its
-    /// last indexed change (name, owner, product and creation never change).
-    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<crate::ports::Page<Workspace>, StoreError>;
-    /// Indexes `workspace` under `month` unless it is already there.
-    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError>;
-    /// True once [`index_month`] completed for `month`.
-    async fn sealed(&self, month: Month) -> Result<bool, StoreError>;
-    /// Marks `month` complete.
-    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
-    /// True once [`close_month`] stored every line of `month`.
-    async fn closed(&self, month: Month) -> Result<bool, StoreError>;
-    /// Stores lines of `month` (replacing a workspace's line stored before).
-    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError>;
-    /// Marks `month`'s stored lines complete.
-    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
-    /// A page of a closed month's stored lines, oldest workspace first (the index order).
-    async fn lines(&self, month: Month, page: &PageRequest) -> Result<crate::ports::Page<WorkspaceCost>, StoreError>;
-    /// A page of the workspaces now in `state` whose last state change is at or after
-    /// `since` (the `by-state` index, read from `since` on).
-    async fn changed_since(
-        &self,
-        state: State,
-        since: Timestamp,
-        page: &PageRequest,
-    ) -> Result<crate::ports::Page<Workspace>, StoreError>;
-}
 
 /// Receives report lines as they are computed.
 #[async_trait]
@@ -129,9 +101,7 @@ impl Ledger<'_> {
         now: Timestamp,
         sink: &mut dyn LineSink,
     ) -> Result<ReadStats, DomainError> {
-        let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
-        let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
-        let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+        let (start, end) = bounds(month)?;
         let mut run = Run {
             ledger: *self,
             month,
@@ -142,71 +112,73 @@ impl Ledger<'_> {
             stats: ReadStats::default(),
         };
         match scope {
-            Scope::Owner(owner) => {
-                let filter = WorkspaceFilter::Owner(owner.clone());
-                // Newest first from the index; reports read oldest first, and one owner's
-                // workspaces are few.
-                let mut all = Vec::new();
-                let mut page = PageRequest::first(MAX_PAGE_SIZE);
-                loop {
-                    let listed = self.store.list(&filter, &page).await?;
-                    all.extend(listed.items);
-                    match listed.next_token {
-                        Some(token) => page.token = Some(token),
-                        None => break,
-                    }
-                }
-                all.reverse();
-                for chunk in all.chunks(MAX_PAGE_SIZE as usize) {
-                    run.page(chunk, sink).await?;
-                }
-            }
-            Scope::All if self.index.closed(month).await? => {
-                let mut page = PageRequest::first(MAX_PAGE_SIZE);
-                loop {
-                    let listed = self.index.lines(month, &page).await?;
-                    for line in listed.items {
-                        run.stats.workspaces += 1;
-                        run.stats.lines += 1;
-                        sink.line(line).await?;
-                    }
-                    match listed.next_token {
-                        Some(token) => page.token = Some(token),
-                        None => break,
-                    }
-                }
-            }
-            Scope::All => {
-                let sealed = self.index.sealed(month).await?;
-                let mut seen = HashSet::new();
-                let mut page = PageRequest::first(MAX_PAGE_SIZE);
-                loop {
-                    let listed = self.index.indexed(month, &page).await?;
-                    if !sealed {
-                        seen.extend(listed.items.iter().map(|w| w.id.clone()));
-                    }
-                    run.page(&listed.items, sink).await?;
-                    match listed.next_token {
-                        Some(token) => page.token = Some(token),
-                        None => break,
-                    }
-                }
-                if !sealed {
-                    let ledger = *self;
-                    for_each_possibly_active(
-                        &ledger,
-                        start,
-                        end,
-                        |workspace| !seen.contains(&workspace.id),
-                        &mut run,
-                        sink,
-                    )
-                    .await?;
-                }
-            }
+            Scope::Owner(owner) => self.owner_lines(owner, &mut run, sink).await?,
+            Scope::All if self.index.closed(month).await? => self.stored_lines(month, &mut run, sink).await?,
+            Scope::All => self.indexed_lines(month, &mut run, sink).await?,
         }
         Ok(run.stats)
     }
+
+    /// One owner's lines, from their workspaces (by-owner: their own few).
+    async fn owner_lines(&self, owner: &str, run: &mut Run<'_>, sink: &mut dyn LineSink) -> Result<(), DomainError> {
+        let filter = &WorkspaceFilter::Owner(owner.to_owned());
+        let mut all = all_pages(|page| async move { self.store.list(filter, &page).await }).await?;
+        // Newest first from the index; reports read oldest first.
+        all.reverse();
+        for chunk in all.chunks(MAX_PAGE_SIZE as usize) {
+            run.page(chunk, sink).await?;
+        }
+        Ok(())
+    }
+
+    /// A closed month's stored lines, without reading any history.
+    async fn stored_lines(&self, month: Month, run: &mut Run<'_>, sink: &mut dyn LineSink) -> Result<(), DomainError> {
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let listed = self.index.lines(month, &page).await?;
+            for line in listed.items {
+                run.stats.workspaces += 1;
+                run.stats.lines += 1;
+                sink.line(line).await?;
+            }
+            match listed.next_token {
+                Some(token) => page.token = Some(token),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// An open month's lines: the indexed workspaces' and, until the month is sealed,
+    /// those of the workspaces that may have been active in it but are not indexed yet.
+    async fn indexed_lines(&self, month: Month, run: &mut Run<'_>, sink: &mut dyn LineSink) -> Result<(), DomainError> {
+        let sealed = self.index.sealed(month).await?;
+        let mut seen = HashSet::new();
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let listed = self.index.indexed(month, &page).await?;
+            if !sealed {
+                seen.extend(listed.items.iter().map(|w| w.id.clone()));
+            }
+            run.page(&listed.items, sink).await?;
+            match listed.next_token {
+                Some(token) => page.token = Some(token),
+                None => break,
+            }
+        }
+        if !sealed {
+            let (start, end) = (run.start, run.end);
+            for_each_possibly_active(self, start, end, |workspace| !seen.contains(&workspace.id), run, sink).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The first instant of `month` and the first instant after it.
+fn bounds(month: Month) -> Result<(Timestamp, Timestamp), DomainError> {
+    let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
+    let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+    let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+    Ok((start, end))
 }
 
 /// Workspaces that may have been active in the month besides the indexed ones: live now
@@ -272,9 +244,7 @@ async fn possibly_active(
 /// it (the budget watch does this once a month; running it again rebuilds the index).
 /// Returns how many workspaces were indexed.
 pub async fn index_month(ledger: &Ledger<'_>, month: Month, at: Timestamp) -> Result<usize, DomainError> {
-    let out_of_range = || DomainError::unprocessable("month", "out of the supported range");
-    let start = month.start(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
-    let end = month.end(&MONTH_BOUNDARY).ok_or_else(out_of_range)?;
+    let (start, end) = bounds(month)?;
     let mut found = Vec::new();
     possibly_active(ledger, start, end, |w| found.push(w)).await?;
     for workspace in &found {
@@ -304,8 +274,7 @@ pub const LINES_PER_WRITE: usize = 25;
 /// Returns the lines stored, or `None` when the month is not over yet (by [`CLOSE_AFTER`])
 /// or already closed.
 pub async fn close_month(ledger: &Ledger<'_>, month: Month, now: Timestamp) -> Result<Option<usize>, DomainError> {
-    let end =
-        month.end(&MONTH_BOUNDARY).ok_or_else(|| DomainError::unprocessable("month", "out of the supported range"))?;
+    let (_, end) = bounds(month)?;
     if now < end + CLOSE_AFTER || ledger.index.closed(month).await? {
         return Ok(None);
     }
@@ -401,7 +370,7 @@ impl Run<'_> {
                     ),
                 )
             })?;
-            self.books.0.insert(workspace.product_id.clone(), (product.price_book()?, product.volume_gib));
+            self.books.0.insert(workspace.product_id.clone(), (PriceBook::for_product(&product)?, product.volume_gib));
         }
         let Some((book, volume_gib)) = self.books.0.get(&workspace.product_id) else {
             return Ok(());

@@ -1,4 +1,9 @@
-//! Estimated costs (ARCHITECTURE.md §5): every euro traced to a person.
+//! Costs: every euro traced to a person (docs/adr/0006-costs.md).
+//!
+//! Owns the estimate (the pipeline below), budgets and their watch, Cost Explorer's
+//! actuals, and their ports ([`ports`]). May use: the kernel, the catalog (prices) and
+//! workspaces (their histories are the ledger; the budget watch stops workspaces through
+//! the lifecycle's writer).
 //!
 //! The pure part of the cost pipeline, with no storage and no HTTP:
 //!
@@ -11,7 +16,7 @@
 //! 4. [`report`]: one line per workspace and month, rounded once, half-even.
 //! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation.
 //!
-//! [`service`] runs the pipeline on the ports: the ledger is the workspace event history
+//! [`use_cases`] runs the pipeline on the ports: the ledger is the workspace event history
 //! (docs/adr/0006-costs.md), read per workspace; [`ledger`] bounds a month's read with the
 //! month index and streams its lines. [`budget`] and [`watch`] are the monthly budgets and
 //! their enforcement; [`actuals`] what AWS billed, from Cost Explorer.
@@ -24,20 +29,23 @@ pub mod budget;
 pub mod csv;
 pub mod interval;
 pub mod ledger;
-#[cfg(any(test, feature = "test-support"))]
-pub mod memory;
 pub mod month;
+pub mod ports;
 pub mod price;
 pub mod report;
-pub mod service;
+pub mod use_cases;
 pub mod watch;
 
-pub use budget::{Budget, BudgetStore, Budgets, Crossing, Policy};
+pub use actuals::{ActualGroup, Actuals};
+pub use budget::{Budget, Budgets, Crossing, Policy, Versioned};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};
-pub use ledger::{Ledger, LineSink, MonthIndex, Scope};
+pub use ledger::{Ledger, LineSink, ReadStats, Scope};
 pub use month::{Month, MonthBoundary, split_by_month};
+pub use ports::{ActualStore, BudgetStore, CostSource, KnownUsers, MonthIndex};
 pub use price::{GB_MONTH_HOURS, LineCost, PriceBook, PriceVersion, cost, round_line};
 pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
-pub use service::{CostReport, Costs, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport};
+pub use use_cases::{
+    CostReport, Costs, DEFAULT_CURRENCY, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport, whole_seconds,
+};
 pub use watch::{BudgetWatch, WatchReport};

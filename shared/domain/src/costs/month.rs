@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::interval::Interval;
-use crate::DomainError;
+use crate::kernel::DomainError;
 
 /// Where months begin and end: the one setting that decides which month an hour belongs to.
 ///
@@ -135,7 +135,7 @@ pub fn split_by_month(interval: &Interval, boundary: &MonthBoundary) -> Vec<(Mon
 mod tests {
     use super::*;
     use crate::costs::interval::Usage;
-    use crate::id::WorkspaceId;
+    use crate::kernel::WorkspaceId;
     use proptest::prelude::*;
 
     fn t(s: &str) -> Timestamp {

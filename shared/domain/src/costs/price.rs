@@ -7,10 +7,10 @@
 
 use jiff::Timestamp;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
 
 use super::interval::{Interval, Usage};
-use crate::DomainError;
+use crate::catalog::Product;
+use crate::kernel::DomainError;
 
 /// Hours in a GB-month: storage prices are quoted per GB-month and AWS prorates them by
 /// the hour over a 730-hour month (365 × 24 / 12), whatever the calendar month's length.
@@ -19,19 +19,7 @@ pub const GB_MONTH_HOURS: u32 = 730;
 
 const SECONDS_PER_HOUR: u32 = 3600;
 
-/// A product's prices from `effective_from` until the next version takes over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PriceVersion {
-    /// When these prices start to apply.
-    pub effective_from: Timestamp,
-    /// Compute price per running hour.
-    pub compute_per_hour: Decimal,
-    /// Storage price per GB-month (see [`GB_MONTH_HOURS`]) of the workspace's volumes.
-    pub storage_per_gb_month: Decimal,
-    /// ISO 4217 code, e.g. `EUR`.
-    pub currency: String,
-}
+pub use crate::catalog::PriceVersion;
 
 /// A product's price history. A price change applies from its effective time onwards,
 /// never to time before it.
@@ -107,6 +95,34 @@ impl PriceBook {
     }
 }
 
+impl PriceBook {
+    /// The prices costs are computed with: the product's versioned `prices` when it has
+    /// any, else its current `hourly_price` and `storage_price` effective from the Unix
+    /// epoch (so every interval, however old, has a price). A storage price in another
+    /// currency than the hourly price is refused, as is any book [`PriceBook::new`] refuses.
+    pub fn for_product(product: &Product) -> Result<PriceBook, DomainError> {
+        if !product.prices.is_empty() {
+            return PriceBook::new(product.prices.clone());
+        }
+        let storage = match &product.storage_price {
+            Some(price) if price.currency != product.hourly_price.currency => {
+                return Err(DomainError::unprocessable(
+                    "prices",
+                    format!("product {}: storage and compute prices are in different currencies", product.id),
+                ));
+            }
+            Some(price) => price.amount,
+            None => Decimal::ZERO,
+        };
+        PriceBook::new(vec![PriceVersion {
+            effective_from: Timestamp::UNIX_EPOCH,
+            compute_per_hour: product.hourly_price.amount,
+            storage_per_gb_month: storage,
+            currency: product.hourly_price.currency.clone(),
+        }])
+    }
+}
+
 /// The cost of some time, at full precision: not yet rounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCost {
@@ -158,7 +174,8 @@ pub fn round_line(amount: Decimal) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::WorkspaceId;
+    use crate::catalog::{Money, ProductId};
+    use crate::kernel::WorkspaceId;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -270,5 +287,57 @@ mod tests {
                 prop_assert!(piece.end <= whole.end);
             }
         }
+    }
+
+    fn product(storage: Option<Money>, prices: Vec<PriceVersion>) -> Product {
+        Product {
+            id: ProductId::parse("python-r-standard").expect("id"),
+            name: "Python".into(),
+            description: "d".into(),
+            instance_type: "m5.2xlarge".into(),
+            vcpus: 8,
+            memory_gib: 32,
+            hourly_price: eur("0.35"),
+            storage_price: storage,
+            prices,
+            hibernation: true,
+            image_id: "ami-1".into(),
+            volume_gib: 100,
+            service_catalog: None,
+        }
+    }
+
+    fn eur(amount: &str) -> Money {
+        Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() }
+    }
+
+    #[test]
+    fn current_prices_apply_from_the_epoch() {
+        let book = PriceBook::for_product(&product(Some(eur("0.0928")), vec![])).expect("book");
+        let version = book.at(Timestamp::UNIX_EPOCH).expect("a version at the epoch");
+        assert_eq!(version.compute_per_hour, Decimal::from_str("0.35").expect("decimal"));
+        assert_eq!(version.storage_per_gb_month, Decimal::from_str("0.0928").expect("decimal"));
+        let unpriced = PriceBook::for_product(&product(None, vec![])).expect("book");
+        assert_eq!(unpriced.versions()[0].storage_per_gb_month, Decimal::ZERO);
+        let usd = Money { currency: "USD".into(), ..eur("0.1") };
+        assert!(PriceBook::for_product(&product(Some(usd), vec![])).is_err());
+    }
+
+    #[test]
+    fn versioned_prices_win_and_old_items_read_back() {
+        let version = PriceVersion {
+            effective_from: Timestamp::from_second(1_700_000_000).expect("ts"),
+            compute_per_hour: Decimal::ONE,
+            storage_per_gb_month: Decimal::ONE,
+            currency: "EUR".into(),
+        };
+        let book = PriceBook::for_product(&product(None, vec![version.clone()])).expect("book");
+        assert_eq!(book.versions(), std::slice::from_ref(&version));
+
+        let mut old = serde_json::to_value(product(None, vec![])).expect("json");
+        old.as_object_mut().expect("object").remove("storagePrice");
+        let read: Product = serde_json::from_value(old).expect("an item without storage price reads");
+        assert_eq!(read.storage_price, None);
+        assert!(read.prices.is_empty());
     }
 }

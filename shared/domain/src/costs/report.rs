@@ -17,8 +17,7 @@ use super::csv::{Cell, CsvWriter};
 use super::interval::{Interval, Usage};
 use super::month::{Month, MonthBoundary, split_by_month};
 use super::price::{LineCost, PriceBook, cost, round_line};
-use crate::DomainError;
-use crate::id::{ProductId, WorkspaceId};
+use crate::kernel::{DomainError, ProductId, WorkspaceId};
 
 /// What a report line says about the workspace besides its costs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,13 +16,17 @@ use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::budget::{BudgetBook, BudgetStore, Crossing, Policy};
-use super::ledger::{Ledger, LineSink, MonthIndex, Scope, close_month, index_month};
+use super::budget::{BudgetBook, Crossing, Policy};
+use super::ledger::{Ledger, LineSink, Scope, close_month, index_month};
 use super::month::Month;
+use super::ports::{BudgetStore, MonthIndex};
 use super::report::WorkspaceCost;
-use super::service::MONTH_BOUNDARY;
-use crate::ports::{Catalog, MAX_PAGE_SIZE, PageRequest, PowerSwitch, WorkspaceFilter, WorkspaceStore};
-use crate::{Actor, Command, DomainError, EventAction, State, Workspace, service::transition};
+use super::use_cases::MONTH_BOUNDARY;
+use crate::catalog::Catalog;
+use crate::kernel::{DomainError, all_pages};
+use crate::workspaces::{
+    Actor, Command, EventAction, PowerSwitch, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
+};
 
 /// The actor of everything the budget watch records.
 pub const BUDGET_ACTOR: &str = "budget";
@@ -144,16 +148,12 @@ impl BudgetWatch<'_> {
         at: Timestamp,
         report: &mut WatchReport,
     ) -> Result<(), DomainError> {
-        let mut running: Vec<Workspace> = Vec::new();
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let listed = self.store.list(&WorkspaceFilter::Owner(user.to_owned()), &page).await?;
-            running.extend(listed.items.into_iter().filter(|w| w.state == State::Running));
-            match listed.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
-        }
+        let filter = &WorkspaceFilter::Owner(user.to_owned());
+        let running: Vec<Workspace> = all_pages(|page| async move { self.store.list(filter, &page).await })
+            .await?
+            .into_iter()
+            .filter(|w| w.state == State::Running)
+            .collect();
         let mut claimed = Vec::new();
         for workspace in running {
             let id = workspace.id.to_string();
@@ -196,9 +196,10 @@ mod tests {
     use std::str::FromStr;
 
     use crate::costs::budget::Budget;
-    use crate::costs::memory::MemoryStore;
     use crate::costs::price::PriceVersion;
-    use crate::workspace::{Owner, Provisioned};
+    use crate::kernel::PageRequest;
+    use crate::testing::MemoryStore;
+    use crate::workspaces::{Owner, Provisioned};
     use crate::{Event, Money, Product, ProductId, WorkspaceId, WorkspaceName};
 
     fn t(s: &str) -> Timestamp {

@@ -7,10 +7,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::DatasetId;
-use crate::{
-    Actor,
-    costs::{CsvWriter, Separator},
-};
+use crate::costs::{CsvWriter, Separator};
+use crate::workspaces::Actor;
 
 /// What happened to access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

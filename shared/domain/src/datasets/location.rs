@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::DomainError;
+use crate::kernel::DomainError;
 
 /// Longest location accepted, `s3://` included: an EC2 tag value holds at most 256 characters.
 pub const MAX_LOCATION_LEN: usize = 256;

@@ -4,81 +4,36 @@
 //! Who may read a dataset is decided here, from the dataset's readers (groups and users)
 //! and the reader's Cognito groups and username. Admins manage the registry and see every
 //! dataset, but read (attach) one only when its readers admit them like anybody else.
+//!
+//! Owns the registry, attachments, the access trace ([`access`]), the per-workspace policy
+//! document ([`policy`]), their ports ([`ports`]), the use cases the API exposes
+//! ([`use_cases`]) and the revocation pass state-sync runs ([`revocation`]). May use: the
+//! kernel, workspaces (a dataset is attached to a workspace, conditionally on its version
+//! and state), and the month and CSV writer of costs (the monthly trace export).
 
 pub mod access;
 pub mod location;
 pub mod policy;
 pub mod ports;
-pub mod service;
-pub mod sync;
+pub mod revocation;
+pub mod use_cases;
 
-use std::{collections::BTreeSet, fmt};
+use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{Caller, DomainError};
+use crate::kernel::{Caller, DomainError};
 
+pub use crate::kernel::DatasetId;
 pub use access::{AccessAction, AccessEvent, AccessInterval, intervals};
 pub use location::Location;
 pub use ports::{DataMounts, DatasetStore, GroupDirectory, Mount};
-pub use service::{DatasetInput, Datasets};
-pub use sync::{DatasetSync, DatasetSyncReport};
+pub use revocation::{DatasetSync, DatasetSyncReport};
+pub use use_cases::{DatasetInput, Datasets};
 
 /// Most datasets one workspace may have attached (each is one instance tag; EC2 allows 50).
 pub const MAX_ATTACHED: usize = 20;
-
-/// A dataset's identifier, chosen by the admin who registers it: 3-64 characters of
-/// lowercase letters, digits and `-`, starting with a letter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct DatasetId(String);
-
-impl DatasetId {
-    /// Validates an id for a new dataset (an `Invalid` error on field `id`).
-    pub fn parse(value: &str) -> Result<Self, DomainError> {
-        let ok = (3..=64).contains(&value.len())
-            && value.as_bytes()[0].is_ascii_lowercase()
-            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(DomainError::invalid(
-                "id",
-                "must be 3-64 characters of lowercase letters, digits and '-', starting with a letter",
-            ))
-        }
-    }
-
-    /// An id from a URL: anything not shaped like an id is simply not found.
-    pub fn lookup(value: &str) -> Result<Self, DomainError> {
-        Self::parse(value).map_err(|_| DomainError::NotFound { kind: "dataset" })
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for DatasetId {
-    type Error = DomainError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<DatasetId> for String {
-    fn from(id: DatasetId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for DatasetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// How sensitive the data is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

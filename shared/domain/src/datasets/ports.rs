@@ -6,10 +6,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{AccessEvent, Dataset, DatasetId, Location};
-use crate::{
-    State, UpstreamError, Workspace, WorkspaceId,
-    ports::{Page, PageRequest, StoreError},
-};
+use crate::kernel::{Page, PageRequest, StoreError, UpstreamError, WorkspaceId};
+use crate::workspaces::{State, Workspace};
 
 /// A dataset as a workspace mounts it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,14 @@
-//! The working-window scheduler's pure domain: what a schedule is, and whether a workspace
-//! should be running at a given instant.
+//! Schedules: when a workspace runs, and the scheduler that acts on it.
+//!
+//! Owns the pure schedule (this module and its private files: what a schedule is, and
+//! whether a workspace should be running at a given instant), its ports ([`ports`]: the
+//! organisation default, the scheduler's progress), the schedule edits the API exposes
+//! ([`edits`]) and the scheduler tick ([`scheduler`]), which starts and stops workspaces at
+//! their windows' transitions.
+//!
+//! May use: the kernel. The edits and the tick also use workspaces (they change workspaces
+//! through its writer); the pure part uses nothing but the kernel, so that a workspace can
+//! carry its schedule.
 //!
 //! A [`Schedule`] says, in an IANA time zone, during which weekly windows a machine runs
 //! (default: weekdays 09:00-18:00 Europe/Paris), which days are holidays (no window opens on
@@ -24,8 +33,11 @@
 //! across midnight) form one run with no transition at the seam; a holiday can split a run.
 
 mod clock;
+pub mod edits;
 mod holidays;
 mod overrides;
+pub mod ports;
+pub mod scheduler;
 mod spec;
 #[cfg(test)]
 mod tests;
@@ -43,7 +55,11 @@ pub use overrides::{DEFAULT_MAX_OVERRIDE, Override, OverrideSpec};
 pub use spec::{HolidaysSpec, MAX_HOLIDAYS, MAX_WINDOWS, ScheduleSpec, WindowSpec};
 pub use window::{Days, Window};
 
-use crate::DomainError;
+pub use edits::Schedules;
+pub use ports::{ScheduleDefaults, SchedulerRuns};
+pub use scheduler::{Scheduler, SchedulerReport};
+
+use crate::kernel::DomainError;
 use clock::{first_instant_at_or_after, wall_high_water};
 use window::{DAY, WeeklyTable, day_index, secs_of_day};
 

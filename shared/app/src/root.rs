@@ -1,0 +1,286 @@
+//! [`Root`]: the adapters, built once and shared, and the use cases and jobs on them.
+
+use std::sync::{Arc, OnceLock};
+
+use atelier_adapters::dynamodb::Table;
+use atelier_domain::{
+    catalog::Catalog,
+    schedule::Schedules,
+    workspaces::{PowerSwitch, Provisioner, WorkspaceStore},
+};
+use aws_types::SdkConfig;
+
+use crate::settings::Settings;
+
+/// Ports that replace the AWS adapter the root would build, everywhere the root uses
+/// that port (tests inject faults through them; production never sets one).
+#[derive(Clone, Default)]
+pub struct Overrides {
+    pub workspace_store: Option<Arc<dyn WorkspaceStore>>,
+    pub power: Option<Arc<dyn PowerSwitch>>,
+    pub provisioner: Option<Arc<dyn Provisioner>>,
+}
+
+/// The composition root: settings and the SDK configuration in, adapters, use cases,
+/// routers and jobs out. Each adapter is built on first use and then shared, so that every
+/// use case of a function talks to AWS through the same clients (and caches).
+pub struct Root {
+    settings: Settings,
+    sdk: SdkConfig,
+    overrides: Overrides,
+    table: OnceLock<Arc<Table>>,
+    store: OnceLock<Arc<dyn WorkspaceStore>>,
+    #[cfg(feature = "ec2")]
+    ec2: OnceLock<Arc<atelier_adapters::ec2::Ec2>>,
+    #[cfg(feature = "ec2")]
+    power: OnceLock<Arc<dyn PowerSwitch>>,
+    #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+    provisioner: OnceLock<Arc<dyn Provisioner>>,
+    #[cfg(feature = "cognito")]
+    directory: OnceLock<Arc<atelier_adapters::cognito::CognitoDirectory>>,
+    #[cfg(feature = "web")]
+    verifier: OnceLock<Arc<atelier_web::JwtVerifier>>,
+}
+
+impl Root {
+    /// The root of `settings`, talking to AWS as `sdk` says.
+    pub fn new(sdk: SdkConfig, settings: Settings) -> Self {
+        Self {
+            settings,
+            sdk,
+            overrides: Overrides::default(),
+            table: OnceLock::new(),
+            store: OnceLock::new(),
+            #[cfg(feature = "ec2")]
+            ec2: OnceLock::new(),
+            #[cfg(feature = "ec2")]
+            power: OnceLock::new(),
+            #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+            provisioner: OnceLock::new(),
+            #[cfg(feature = "cognito")]
+            directory: OnceLock::new(),
+            #[cfg(feature = "web")]
+            verifier: OnceLock::new(),
+        }
+    }
+
+    /// The same root with `overrides` in place of the adapters they name.
+    pub fn with_overrides(mut self, overrides: Overrides) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// What the root was configured with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The SDK configuration every client is built from.
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The DynamoDB table behind every store port.
+    pub fn table(&self) -> &Arc<Table> {
+        self.table.get_or_init(|| {
+            Arc::new(Table::from_config(&self.sdk, &self.settings.table).with_max_active(self.settings.max_active))
+        })
+    }
+
+    /// The workspace store: the table, unless overridden.
+    pub fn workspace_store(&self) -> &Arc<dyn WorkspaceStore> {
+        self.store.get_or_init(|| match &self.overrides.workspace_store {
+            Some(store) => store.clone(),
+            None => self.table().clone(),
+        })
+    }
+
+    /// The catalog (the table).
+    pub fn catalog(&self) -> Arc<dyn Catalog> {
+        self.table().clone()
+    }
+
+    /// The schedule use cases.
+    pub fn schedules(&self) -> Schedules {
+        Schedules { store: self.workspace_store().clone(), defaults: self.table().clone() }
+    }
+}
+
+#[cfg(feature = "ec2")]
+impl Root {
+    /// EC2: instance power and the published mount lists.
+    pub fn ec2(&self) -> &Arc<atelier_adapters::ec2::Ec2> {
+        self.ec2.get_or_init(|| Arc::new(atelier_adapters::ec2::Ec2::from_config(&self.sdk)))
+    }
+
+    /// The power switch: EC2, unless overridden.
+    pub fn power(&self) -> &Arc<dyn PowerSwitch> {
+        self.power.get_or_init(|| match &self.overrides.power {
+            Some(power) => power.clone(),
+            None => self.ec2().clone(),
+        })
+    }
+
+    /// The scheduler tick, on the workspace store, the power switch and the table.
+    pub fn scheduler(&self) -> atelier_domain::schedule::Scheduler<'_> {
+        atelier_domain::schedule::Scheduler {
+            store: self.workspace_store().as_ref(),
+            power: self.power().as_ref(),
+            runs: self.table().as_ref(),
+        }
+    }
+
+    /// The budget watch.
+    pub fn budget_watch(&self) -> atelier_domain::costs::BudgetWatch<'_> {
+        let table = self.table().as_ref();
+        atelier_domain::costs::BudgetWatch {
+            store: self.workspace_store().as_ref(),
+            catalog: table,
+            index: table,
+            budgets: table,
+            power: self.power().as_ref(),
+        }
+    }
+
+    /// The scheduler function's job: the tick, then the budget watch.
+    pub fn scheduler_job(&self) -> atelier_domain::jobs::SchedulerJob<'_> {
+        atelier_domain::jobs::SchedulerJob {
+            scheduler: self.scheduler(),
+            watch: self.budget_watch(),
+            budget_every: self.settings.budget_every,
+            tick: self.settings.scheduler_tick,
+        }
+    }
+}
+
+#[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+impl Root {
+    /// The provisioner the settings choose (`ATELIER_PROVISIONER`), unless overridden. Both
+    /// adapters are linked: configuration, not a build per environment, decides.
+    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+        use crate::settings::ProvisionerKind;
+        self.provisioner.get_or_init(|| {
+            if let Some(provisioner) = &self.overrides.provisioner {
+                return provisioner.clone();
+            }
+            let settings = &self.settings.provisioner;
+            match settings.kind {
+                ProvisionerKind::ServiceCatalog => Arc::new(
+                    atelier_adapters::servicecatalog::ServiceCatalogProvisioner::from_config(&self.sdk)
+                        .with_output_key(&settings.output_key),
+                ),
+                ProvisionerKind::Ec2Launch => Arc::new(atelier_adapters::ec2::Ec2Launch::from_config(
+                    &self.sdk,
+                    settings.subnet_id.clone(),
+                    settings.instance_profile.clone(),
+                )),
+            }
+        })
+    }
+
+    /// State-sync, on the workspace store, the catalog, the provisioner and the power switch.
+    pub fn state_sync(&self) -> atelier_domain::workspaces::StateSync<'_> {
+        atelier_domain::workspaces::StateSync {
+            store: self.workspace_store().as_ref(),
+            catalog: self.table().as_ref(),
+            provisioner: self.provisioner().as_ref(),
+            power: self.power().as_ref(),
+            timeouts: self.settings.timeouts,
+        }
+    }
+}
+
+#[cfg(feature = "cognito")]
+impl Root {
+    /// The user directory: profiles, groups, known users.
+    pub fn directory(&self) -> &Arc<atelier_adapters::cognito::CognitoDirectory> {
+        self.directory.get_or_init(|| {
+            Arc::new(atelier_adapters::cognito::CognitoDirectory::from_config(&self.sdk, self.settings.user_pool_id()))
+        })
+    }
+
+    /// The cost use cases.
+    pub fn costs(&self) -> atelier_domain::costs::Costs {
+        let table = self.table();
+        atelier_domain::costs::Costs {
+            store: self.workspace_store().clone(),
+            catalog: table.clone(),
+            directory: self.directory().clone(),
+            index: table.clone(),
+            budgets: table.clone(),
+            actuals: table.clone(),
+        }
+    }
+
+    /// The budget use cases.
+    pub fn budgets(&self) -> atelier_domain::costs::Budgets {
+        atelier_domain::costs::Budgets { store: self.table().clone(), users: self.directory().clone() }
+    }
+}
+
+#[cfg(all(feature = "ec2", feature = "cognito"))]
+impl Root {
+    /// The dataset use cases.
+    pub fn datasets(&self) -> atelier_domain::datasets::Datasets {
+        atelier_domain::datasets::Datasets {
+            store: self.table().clone(),
+            workspaces: self.workspace_store().clone(),
+            groups: self.directory().clone(),
+            mounts: self.ec2().clone(),
+        }
+    }
+}
+
+#[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "cognito"))]
+impl Root {
+    /// The workspace use cases.
+    pub fn workspaces(&self) -> atelier_domain::workspaces::Workspaces {
+        atelier_domain::workspaces::Workspaces {
+            store: self.workspace_store().clone(),
+            catalog: self.table().clone(),
+            provisioner: self.provisioner().clone(),
+            power: self.power().clone(),
+            directory: self.directory().clone(),
+            defaults: self.table().clone(),
+        }
+    }
+
+    /// The state-sync function's job at `now`: the state-sync pass, then the datasets'
+    /// revocation pass.
+    pub async fn state_sync_job(
+        &self,
+        now: jiff::Timestamp,
+    ) -> Result<atelier_domain::jobs::StateSyncOutcome, atelier_domain::DomainError> {
+        let datasets = self.datasets();
+        atelier_domain::jobs::StateSyncJob { sync: self.state_sync(), datasets: &datasets }.run(now).await
+    }
+}
+
+#[cfg(feature = "costexplorer")]
+impl Root {
+    /// The cost-actuals function's job at `at`: Cost Explorer's closed days, stored.
+    pub async fn cost_actuals_job(
+        &self,
+        at: jiff::Timestamp,
+    ) -> Result<atelier_domain::costs::actuals::FetchReport, atelier_domain::DomainError> {
+        let explorer = atelier_adapters::costexplorer::CostExplorer::new(&self.sdk);
+        atelier_domain::jobs::cost_actuals(&explorer, self.table().as_ref(), at).await
+    }
+}
+
+#[cfg(feature = "web")]
+impl Root {
+    /// The token verifier: the settings' user pool and app client, its keys from AWS's
+    /// Cognito (or from `ATELIER_COGNITO_JWKS_BASE` locally).
+    pub fn verifier(&self) -> &Arc<atelier_web::JwtVerifier> {
+        self.verifier.get_or_init(|| {
+            let region = self.sdk.region().map(|r| r.as_ref().to_owned()).unwrap_or_default();
+            Arc::new(atelier_web::JwtVerifier::new(atelier_web::VerifierSettings::for_pool(
+                &region,
+                self.settings.user_pool_id(),
+                self.settings.user_pool_client_id(),
+                self.settings.cognito_jwks_base.as_deref(),
+            )))
+        })
+    }
+}

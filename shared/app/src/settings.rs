@@ -1,0 +1,363 @@
+//! Configuration, read once at start-up. Every `ATELIER_*` variable a deployed function
+//! reads is declared here, per function ([`FUNCTIONS`]): [`Settings::from_env`] reads
+//! exactly the declared ones, refuses a missing required one or a malformed value naming
+//! the variable, and nothing else in the code reads the environment for settings.
+//! `infra/tests/test_drift.py` compares this table with what `infra/template.yaml` sets.
+
+use atelier_domain::workspaces::Timeouts;
+use jiff::SignedDuration;
+
+/// The DynamoDB table.
+pub const TABLE: &str = "ATELIER_TABLE";
+/// The Cognito user pool (tokens, profiles, groups).
+pub const USER_POOL_ID: &str = "ATELIER_USER_POOL_ID";
+/// The portal's app client, whose access tokens the API accepts.
+pub const USER_POOL_CLIENT_ID: &str = "ATELIER_USER_POOL_CLIENT_ID";
+/// Where the pool's keys are served when it is not AWS's Cognito (the local stack only:
+/// it must stay unset in AWS, which the drift check enforces).
+pub const COGNITO_JWKS_BASE: &str = "ATELIER_COGNITO_JWKS_BASE";
+/// The cap on active workspaces per user.
+pub const MAX_ACTIVE_WORKSPACES: &str = "ATELIER_MAX_ACTIVE_WORKSPACES";
+/// `service-catalog` (default) or `ec2-launch`.
+pub const PROVISIONER: &str = "ATELIER_PROVISIONER";
+/// The Service Catalog record output holding the instance id.
+pub const PROVISIONING_OUTPUT: &str = "ATELIER_PROVISIONING_OUTPUT";
+/// The subnet `ec2-launch` launches into.
+pub const SUBNET_ID: &str = "ATELIER_SUBNET_ID";
+/// The instance profile `ec2-launch` gives its instances.
+pub const INSTANCE_PROFILE: &str = "ATELIER_INSTANCE_PROFILE";
+/// State-sync's timeout for `PROVISIONING`, in minutes.
+pub const PROVISIONING_TIMEOUT: &str = "ATELIER_PROVISIONING_TIMEOUT_MINUTES";
+/// State-sync's timeout for `STARTING`, `STOPPING` and `HIBERNATING`, in minutes.
+pub const POWER_TIMEOUT: &str = "ATELIER_POWER_TIMEOUT_MINUTES";
+/// State-sync's timeout for `TERMINATING`, in minutes.
+pub const TERMINATING_TIMEOUT: &str = "ATELIER_TERMINATING_TIMEOUT_MINUTES";
+/// How often the scheduler function totals the month against budgets, in minutes.
+pub const BUDGET_EVERY: &str = "ATELIER_BUDGET_EVERY_MINUTES";
+
+/// A deployed function and the variables it reads: `required` must be set (non-empty),
+/// `optional` have defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Function {
+    /// The crate in `functions/` and the binary in the template's `CodeUri`.
+    pub name: &'static str,
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
+}
+
+/// `/v1/me`, workspaces, schedules, costs, budgets, datasets, the OpenAPI document.
+pub const WORKSPACES_API: Function = Function {
+    name: "workspaces-api",
+    required: &[TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
+    optional: &[
+        COGNITO_JWKS_BASE,
+        MAX_ACTIVE_WORKSPACES,
+        PROVISIONER,
+        PROVISIONING_OUTPUT,
+        SUBNET_ID,
+        INSTANCE_PROFILE,
+    ],
+};
+
+/// `/v1/products`.
+pub const CATALOG_API: Function = Function {
+    name: "catalog-api",
+    required: &[TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
+    optional: &[COGNITO_JWKS_BASE],
+};
+
+/// State-sync and the datasets' revocation pass.
+pub const STATE_SYNC: Function = Function {
+    name: "state-sync",
+    required: &[TABLE, USER_POOL_ID],
+    optional: &[
+        PROVISIONER,
+        PROVISIONING_OUTPUT,
+        SUBNET_ID,
+        INSTANCE_PROFILE,
+        PROVISIONING_TIMEOUT,
+        POWER_TIMEOUT,
+        TERMINATING_TIMEOUT,
+    ],
+};
+
+/// The scheduler tick and the budget watch.
+pub const SCHEDULER: Function = Function { name: "scheduler", required: &[TABLE], optional: &[BUDGET_EVERY] };
+
+/// Cost Explorer's actuals.
+pub const COST_ACTUALS: Function = Function { name: "cost-actuals", required: &[TABLE], optional: &[] };
+
+/// Every deployed function.
+pub const FUNCTIONS: [Function; 5] = [WORKSPACES_API, CATALOG_API, STATE_SYNC, SCHEDULER, COST_ACTUALS];
+
+/// A missing or malformed variable, named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is {value:?}: {expected}")]
+    Invalid { name: &'static str, value: String, expected: &'static str },
+}
+
+/// Which adapter creates workspaces' AWS resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionerKind {
+    /// AWS Service Catalog products (production).
+    ServiceCatalog,
+    /// EC2 RunInstances with the product's image (local stack, accounts without Service Catalog).
+    Ec2Launch,
+}
+
+/// Settings of the provisioner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionerSettings {
+    pub kind: ProvisionerKind,
+    pub subnet_id: Option<String>,
+    pub instance_profile: Option<String>,
+    /// The Service Catalog record output holding the instance id.
+    pub output_key: String,
+}
+
+impl Default for ProvisionerSettings {
+    fn default() -> Self {
+        Self {
+            kind: ProvisionerKind::ServiceCatalog,
+            subnet_id: None,
+            instance_profile: None,
+            output_key: "InstanceId".into(),
+        }
+    }
+}
+
+/// Everything a function is configured with, typed. What a function does not declare
+/// keeps its default (or `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The function these were read for (`local` for the dev server and the tests).
+    pub function: &'static str,
+    pub table: String,
+    pub user_pool_id: Option<String>,
+    pub user_pool_client_id: Option<String>,
+    pub cognito_jwks_base: Option<String>,
+    /// Most active workspaces per user (default 5).
+    pub max_active: u32,
+    pub provisioner: ProvisionerSettings,
+    /// State-sync's timeouts (defaults: 60, 30, 60 minutes).
+    pub timeouts: Timeouts,
+    /// How often the budget watch totals budgets (default an hour; at most one tick:
+    /// every tick).
+    pub budget_every: SignedDuration,
+    /// How far apart the scheduler's ticks come ([`atelier_domain::jobs::SCHEDULER_TICK`]
+    /// in AWS; the dev server's interval locally).
+    pub scheduler_tick: SignedDuration,
+}
+
+impl Settings {
+    /// The settings of `function`, from the process environment.
+    pub fn from_env(function: &Function) -> Result<Self, SettingsError> {
+        Self::from_vars(function, |name| std::env::var(name).ok())
+    }
+
+    /// The settings of `function`, with each declared variable read through `var`. Values
+    /// are trimmed; an empty one counts as unset.
+    pub fn from_vars(function: &Function, var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let declared = |name: &str| function.required.contains(&name) || function.optional.contains(&name);
+        let get = |name: &'static str| {
+            let value =
+                if declared(name) { var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) } else { None };
+            match value {
+                None if function.required.contains(&name) => Err(SettingsError::Missing(name)),
+                value => Ok(value),
+            }
+        };
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts::new(
+            minutes(PROVISIONING_TIMEOUT, get(PROVISIONING_TIMEOUT)?, defaults.provisioning)?,
+            minutes(POWER_TIMEOUT, get(POWER_TIMEOUT)?, defaults.power)?,
+            minutes(TERMINATING_TIMEOUT, get(TERMINATING_TIMEOUT)?, defaults.terminating)?,
+        )
+        .map_err(|_| SettingsError::Invalid {
+            name: POWER_TIMEOUT,
+            value: get(POWER_TIMEOUT).ok().flatten().unwrap_or_default(),
+            expected: "more minutes than the 2-minute reconciliation grace period",
+        })?;
+        Ok(Self {
+            function: function.name,
+            table: get(TABLE)?.unwrap_or_default(),
+            user_pool_id: get(USER_POOL_ID)?,
+            user_pool_client_id: get(USER_POOL_CLIENT_ID)?,
+            cognito_jwks_base: get(COGNITO_JWKS_BASE)?,
+            max_active: max_active(get(MAX_ACTIVE_WORKSPACES)?)?,
+            provisioner: provisioner(
+                get(PROVISIONER)?,
+                get(PROVISIONING_OUTPUT)?,
+                get(SUBNET_ID)?,
+                get(INSTANCE_PROFILE)?,
+            )?,
+            timeouts,
+            budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
+            scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
+        })
+    }
+
+    /// The settings of the local stack (dev server, tests): the seeded table and pool, the
+    /// pool's keys served by the local server at `endpoint`, workspaces launched with
+    /// `ec2-launch` (moto has no Service Catalog provisioning), budgets totalled on every
+    /// scheduler tick of `tick`.
+    pub fn local(table: &str, user_pool_id: &str, client_id: &str, endpoint: &str, tick: SignedDuration) -> Self {
+        Self {
+            function: "local",
+            table: table.to_owned(),
+            user_pool_id: Some(user_pool_id.to_owned()),
+            user_pool_client_id: Some(client_id.to_owned()),
+            cognito_jwks_base: Some(endpoint.to_owned()),
+            max_active: atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES,
+            provisioner: ProvisionerSettings { kind: ProvisionerKind::Ec2Launch, ..ProvisionerSettings::default() },
+            timeouts: Timeouts::default(),
+            budget_every: SignedDuration::ZERO,
+            scheduler_tick: tick,
+        }
+    }
+
+    /// The user pool, which this function declared as required.
+    pub fn user_pool_id(&self) -> &str {
+        self.user_pool_id.as_deref().unwrap_or_else(|| panic!("{} does not declare {USER_POOL_ID}", self.function))
+    }
+
+    /// The app client, which this function declared as required.
+    pub fn user_pool_client_id(&self) -> &str {
+        self.user_pool_client_id
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} does not declare {USER_POOL_CLIENT_ID}", self.function))
+    }
+}
+
+fn max_active(value: Option<String>) -> Result<u32, SettingsError> {
+    let Some(value) = value else { return Ok(atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES) };
+    match value.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(SettingsError::Invalid {
+            name: MAX_ACTIVE_WORKSPACES,
+            value,
+            expected: "a whole number of workspaces, at least 1",
+        }),
+    }
+}
+
+fn provisioner(
+    kind: Option<String>,
+    output: Option<String>,
+    subnet_id: Option<String>,
+    instance_profile: Option<String>,
+) -> Result<ProvisionerSettings, SettingsError> {
+    let kind = match kind.as_deref() {
+        None | Some("service-catalog") => ProvisionerKind::ServiceCatalog,
+        Some("ec2-launch") => ProvisionerKind::Ec2Launch,
+        Some(_) => {
+            return Err(SettingsError::Invalid {
+                name: PROVISIONER,
+                value: kind.unwrap_or_default(),
+                expected: "service-catalog or ec2-launch",
+            });
+        }
+    };
+    Ok(ProvisionerSettings {
+        kind,
+        subnet_id,
+        instance_profile,
+        output_key: output.unwrap_or_else(|| "InstanceId".into()),
+    })
+}
+
+/// A whole number of minutes, 1 to a week, or `default` when unset.
+fn minutes(
+    name: &'static str,
+    value: Option<String>,
+    default: SignedDuration,
+) -> Result<SignedDuration, SettingsError> {
+    let Some(value) = value else { return Ok(default) };
+    match value.parse::<i64>() {
+        Ok(m) if (1..=7 * 24 * 60).contains(&m) => Ok(SignedDuration::from_mins(m)),
+        _ => Err(SettingsError::Invalid { name, value, expected: "a whole number of minutes, 1 to 10080" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_function_reads_its_variables_and_keeps_defaults_for_the_rest() {
+        let settings = Settings::from_vars(
+            &STATE_SYNC,
+            vars(&[(TABLE, "atelier"), (USER_POOL_ID, "pool"), (POWER_TIMEOUT, "45"), (BUDGET_EVERY, "5")]),
+        )
+        .expect("valid");
+        assert_eq!((settings.table.as_str(), settings.user_pool_id()), ("atelier", "pool"));
+        assert_eq!(settings.timeouts.power, SignedDuration::from_mins(45));
+        assert_eq!(settings.budget_every, SignedDuration::from_hours(1), "state-sync does not read the budget rate");
+        assert_eq!(settings.provisioner, ProvisionerSettings::default());
+    }
+
+    #[test]
+    fn missing_and_malformed_variables_are_named() {
+        assert_eq!(Settings::from_vars(&SCHEDULER, vars(&[])), Err(SettingsError::Missing(TABLE)));
+        assert_eq!(
+            Settings::from_vars(&CATALOG_API, vars(&[(TABLE, "t"), (USER_POOL_ID, " ")])),
+            Err(SettingsError::Missing(USER_POOL_ID)),
+            "blank is unset"
+        );
+        let invalid = |function: &Function, name: &'static str, value: &str| {
+            let mut pairs = vec![(TABLE, "t"), (USER_POOL_ID, "p"), (USER_POOL_CLIENT_ID, "c")];
+            pairs.push((name, value));
+            match Settings::from_vars(function, vars(&pairs)) {
+                Err(SettingsError::Invalid { name: named, .. }) => assert_eq!(named, name, "{value:?}"),
+                other => panic!("{name}={value:?}: expected Invalid, got {other:?}"),
+            }
+        };
+        invalid(&WORKSPACES_API, PROVISIONER, "terraform");
+        for (value, cap) in [("5", 5), (" 12 ", 12)] {
+            let pairs = [(TABLE, "t"), (USER_POOL_ID, "p"), (USER_POOL_CLIENT_ID, "c"), (MAX_ACTIVE_WORKSPACES, value)];
+            assert_eq!(Settings::from_vars(&WORKSPACES_API, vars(&pairs)).expect("valid").max_active, cap, "{value:?}");
+        }
+        for bad in ["0", "-1", "five", "2.5"] {
+            invalid(&WORKSPACES_API, MAX_ACTIVE_WORKSPACES, bad);
+        }
+        for bad in ["0", "-5", "1.5", "ten", "10081"] {
+            invalid(&SCHEDULER, BUDGET_EVERY, bad);
+            invalid(&STATE_SYNC, PROVISIONING_TIMEOUT, bad);
+        }
+        invalid(&STATE_SYNC, POWER_TIMEOUT, "2");
+        let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (BUDGET_EVERY, "ten")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ATELIER_BUDGET_EVERY_MINUTES is \"ten\": a whole number of minutes, 1 to 10080"
+        );
+    }
+
+    #[test]
+    fn only_declared_variables_are_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        for function in FUNCTIONS {
+            asked.borrow_mut().clear();
+            Settings::from_vars(&function, |name| {
+                asked.borrow_mut().push(name.to_owned());
+                Some(if name == PROVISIONER { "ec2-launch" } else { "45" }.into())
+            })
+            .expect("valid values");
+            let mut declared: Vec<&str> = function.required.iter().chain(function.optional).copied().collect();
+            declared.sort_unstable();
+            let mut read = asked.borrow().clone();
+            read.sort_unstable();
+            read.dedup();
+            assert_eq!(read, declared, "{}", function.name);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! What the cost capability needs from the outside world: the month index and the closed
+//! months' lines, budgets and their crossings, Cost Explorer's actuals (DynamoDB), Cost
+//! Explorer itself, and the directory's answer to "is this a user". Adapters implement
+//! them in `atelier-adapters`; `crate::testing` has one in-memory implementation of each.
+
+use async_trait::async_trait;
+use jiff::{Timestamp, civil::Date};
+
+use super::actuals::{ActualGroup, Actuals};
+use super::budget::{Budget, Crossing, Versioned};
+use super::month::Month;
+use super::report::WorkspaceCost;
+use crate::kernel::{Page, PageRequest, StoreError, UpstreamError};
+#[cfg(doc)]
+use crate::workspaces::WorkspaceStore;
+use crate::workspaces::{State, Workspace};
+
+/// The month index ([`super::ledger`]): which workspaces may have cost something in a
+/// month, and the stored lines of the months that are closed.
+///
+/// Its entries are written by the workspace store in the same write as each creation and
+/// state change ([`WorkspaceStore::insert`], [`WorkspaceStore::update`] with an event); this
+/// port adds what a month without a change needs ([`MonthIndex::add`], [`MonthIndex::seal`])
+/// and a closed month's lines.
+#[async_trait]
+pub trait MonthIndex: Send + Sync {
+    /// A page of the workspaces indexed under `month`, oldest first, each as it was at its
+    /// last indexed change (name, owner, product and creation never change).
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError>;
+    /// Indexes `workspace` under `month` unless it is already there.
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError>;
+    /// True once [`super::ledger::index_month`] completed for `month`.
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError>;
+    /// Marks `month` complete.
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
+    /// True once [`super::ledger::close_month`] stored every line of `month`.
+    async fn closed(&self, month: Month) -> Result<bool, StoreError>;
+    /// Stores lines of `month` (replacing a workspace's line stored before).
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError>;
+    /// Marks `month`'s stored lines complete.
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
+    /// A page of a closed month's stored lines, oldest workspace first (the index order).
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<Page<WorkspaceCost>, StoreError>;
+    /// A page of the workspaces now in `state` whose last state change is at or after
+    /// `since` (the `by-state` index, read from `since` on).
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, StoreError>;
+}
+
+/// Where budgets and their crossings are kept.
+#[async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// The organisation default.
+    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError>;
+    /// Replaces the default if its stored version is `expected` (`None`: none stored);
+    /// [`StoreError::Conflict`] otherwise.
+    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
+    /// A user's own budget.
+    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError>;
+    /// Replaces a user's own budget under the same condition as [`Self::put_org_budget`].
+    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
+    /// Removes a user's own budget if its stored version is `expected`.
+    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError>;
+    /// A page of every user's own budget, by username.
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError>;
+    /// Records a crossing unless one for its (user, month, threshold) exists: true when this
+    /// call recorded it.
+    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError>;
+    /// A page of the crossings of `month`, of one user or everybody, by user then threshold.
+    async fn crossings(
+        &self,
+        month: Month,
+        user: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Crossing>, StoreError>;
+}
+
+/// Whether a username is one the directory knows (budgets are only set for real users).
+#[async_trait]
+pub trait KnownUsers: Send + Sync {
+    /// True when the directory has a user `username`.
+    async fn exists(&self, username: &str) -> Result<bool, UpstreamError>;
+}
+
+/// Where fetched actuals are kept.
+#[async_trait]
+pub trait ActualStore: Send + Sync {
+    /// The stored actuals of `month` (empty when never fetched).
+    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError>;
+    /// Replaces the stored actuals of `month`.
+    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError>;
+}
+
+/// Cost Explorer.
+#[async_trait]
+pub trait CostSource: Send + Sync {
+    /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
+    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
+}

@@ -1,0 +1,646 @@
+//! The cost use cases: a person's own costs, the per-user report and the finance export.
+//!
+//! The ledger is the workspace event history (docs/adr/0006-costs.md): every state change
+//! writes its event in the same transaction as the workspace, so a report rebuilds each
+//! workspace's billable intervals from its events and prices them with its product's
+//! price book. The month index ([`super::ledger`]) bounds the admin and finance reports to
+//! the workspaces active in the month, and lines flow through [`LineSink`]s one at a time:
+//! the users report keeps one total per user, the export streams rows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::actuals::Actuals;
+use super::budget::{BudgetBook, crossings_of};
+use super::ledger::{Ledger, LineSink, ReadStats, Scope};
+use super::month::{Month, MonthBoundary};
+use super::ports::{ActualStore, BudgetStore, MonthIndex};
+use super::report::WorkspaceCost;
+use crate::catalog::Catalog;
+use crate::kernel::{Caller, DomainError, Profile, Role, UserDirectory};
+use crate::workspaces::WorkspaceStore;
+
+/// Where report months begin and end. UTC, like AWS billing and Cost Explorer, so that
+/// estimates and actuals cover the same hours. A constant for now; an organisation setting
+/// later ([`MonthBoundary::Zone`] is supported by the pure code).
+pub const MONTH_BOUNDARY: MonthBoundary = MonthBoundary::Utc;
+
+/// The currency a report with no line is shown in (the catalog's currency).
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// The ports the cost use cases run on.
+#[derive(Clone)]
+pub struct Costs {
+    pub store: Arc<dyn WorkspaceStore>,
+    pub catalog: Arc<dyn Catalog>,
+    pub directory: Arc<dyn UserDirectory>,
+    pub index: Arc<dyn MonthIndex>,
+    pub budgets: Arc<dyn BudgetStore>,
+    pub actuals: Arc<dyn ActualStore>,
+}
+
+/// A report's lines for one month, all in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostReport {
+    /// The month reported.
+    pub month: Month,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    /// One line per workspace that cost something in the month, oldest workspace first.
+    pub lines: Vec<WorkspaceCost>,
+    /// The exact sum of the lines' rounded totals.
+    pub total: Decimal,
+}
+
+/// A person's own month: their lines, their budget and what it has crossed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyCosts {
+    pub report: CostReport,
+    /// The budget amount in force, if any.
+    pub budget: Option<Decimal>,
+    /// Thresholds recorded as crossed this month, ascending.
+    pub thresholds_crossed: Vec<u16>,
+    /// What AWS billed per workspace for the month's closed days, when known.
+    pub actuals: Actuals,
+}
+
+/// One user's share of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCost {
+    /// Username.
+    pub user: String,
+    /// E-mail address, empty when unknown.
+    pub email: String,
+    /// Cost centre, when known.
+    pub cost_centre: Option<String>,
+    /// Running seconds of all their workspaces in the month, exact.
+    pub running_seconds: Decimal,
+    /// The exact sum of their lines' rounded totals.
+    pub total: Decimal,
+    /// The budget amount in force, if any.
+    pub budget: Option<Decimal>,
+    /// Thresholds recorded as crossed this month, ascending.
+    pub thresholds_crossed: Vec<u16>,
+    /// What AWS billed them for the month's closed days, when known.
+    pub actual: Option<Decimal>,
+}
+
+/// The users report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersReport {
+    pub month: Month,
+    pub currency: String,
+    /// The exact sum of every line's rounded total.
+    pub total: Decimal,
+    /// By username.
+    pub users: Vec<UserCost>,
+    /// What was read.
+    pub stats: ReadStats,
+}
+
+/// An authorised export of one month, ready to stream ([`Costs::stream_export`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub month: Month,
+    pub cost_centre: Option<String>,
+    pub now: Timestamp,
+}
+
+/// Whole seconds of an exact duration, rounded down (what the API shows).
+pub fn whole_seconds(seconds: Decimal) -> u64 {
+    seconds.floor().to_u64().unwrap_or(0)
+}
+
+impl Costs {
+    fn ledger(&self) -> Ledger<'_> {
+        Ledger { store: self.store.as_ref(), catalog: self.catalog.as_ref(), index: self.index.as_ref() }
+    }
+
+    /// The caller's own workspaces' costs in `month` (`YYYY-MM`), computed up to `now`,
+    /// with their budget. Any signed-in user; a malformed or future month is
+    /// `Unprocessable` on `month`.
+    pub async fn my_costs(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<MyCosts, DomainError> {
+        let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
+        let mut sink = Collect::new(self.directory.as_ref());
+        self.ledger().each_line(&Scope::Owner(caller.username.clone()), month, now, &mut sink).await?;
+        let report = sink.finish(month)?;
+        // The caller's own rule, else the default: two reads, not every user's budgets.
+        let budget = match self.budgets.user_budget(&caller.username).await? {
+            Some(own) => own.value,
+            None => self.budgets.org_budget().await?.map(|v| v.value).unwrap_or_default(),
+        };
+        let thresholds_crossed = crossings_of(self.budgets.as_ref(), month, Some(&caller.username))
+            .await?
+            .into_iter()
+            .map(|c| c.threshold)
+            .collect();
+        let actuals = self.actuals.actuals(month).await?.only_owner(&caller.username);
+        Ok(MyCosts { report, budget: budget.amount, thresholds_crossed, actuals })
+    }
+
+    /// Every user's costs in `month`, with budgets and crossings (admins only).
+    pub async fn users_report(&self, caller: &Caller, month: &str, now: Timestamp) -> Result<UsersReport, DomainError> {
+        require(caller, &[Role::Admin], "only admins may see every user's costs")?;
+        let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
+        let mut sink = PerUser {
+            profiles: Profiles::new(self.directory.as_ref()),
+            users: BTreeMap::new(),
+            currency: Currency::default(),
+            total: Decimal::ZERO,
+        };
+        let stats = self.ledger().each_line(&Scope::All, month, now, &mut sink).await?;
+        let budgets = BudgetBook::load(self.budgets.as_ref()).await?;
+        let mut crossed: HashMap<String, Vec<u16>> = HashMap::new();
+        for crossing in crossings_of(self.budgets.as_ref(), month, None).await? {
+            crossed.entry(crossing.user).or_default().push(crossing.threshold);
+        }
+        let actuals = self.actuals.actuals(month).await?;
+        let users = sink
+            .users
+            .into_values()
+            .map(|mut u| {
+                u.budget = budgets.of(&u.user).amount;
+                u.thresholds_crossed = crossed.remove(&u.user).unwrap_or_default();
+                u.actual = actuals.owner_total(&u.user);
+                u
+            })
+            .collect();
+        Ok(UsersReport { month, currency: sink.currency.finish(), total: sink.total, users, stats })
+    }
+
+    /// Authorises an export of `month` (finance and admins), optionally only one cost
+    /// centre's lines. Nothing is read yet: errors here come before any byte is sent.
+    pub fn export_request(
+        &self,
+        caller: &Caller,
+        month: &str,
+        cost_centre: Option<&str>,
+        now: Timestamp,
+    ) -> Result<ExportRequest, DomainError> {
+        require(caller, &[Role::Finance, Role::Admin], "only finance and admins may export costs")?;
+        let month = Month::parse(month, now, &MONTH_BOUNDARY)?;
+        Ok(ExportRequest { month, cost_centre: cost_centre.map(str::to_owned), now })
+    }
+
+    /// Streams the export's lines to `sink`, with e-mails and cost centres from the
+    /// directory. Without a cost-centre filter their total is the users report's.
+    pub async fn stream_export(
+        &self,
+        request: &ExportRequest,
+        sink: &mut dyn LineSink,
+    ) -> Result<ReadStats, DomainError> {
+        let mut filtered = ExportSink {
+            profiles: Profiles::new(self.directory.as_ref()),
+            cost_centre: request.cost_centre.clone(),
+            currency: Currency::default(),
+            inner: sink,
+        };
+        self.ledger().each_line(&Scope::All, request.month, request.now, &mut filtered).await
+    }
+}
+
+/// The one currency of a report: the first line's; any other is refused.
+#[derive(Default)]
+struct Currency(Option<String>);
+
+impl Currency {
+    fn check(&mut self, line: &WorkspaceCost) -> Result<(), DomainError> {
+        match &self.0 {
+            None => {
+                self.0 = Some(line.currency.clone());
+                Ok(())
+            }
+            Some(c) if *c == line.currency => Ok(()),
+            Some(_) => {
+                Err(DomainError::unprocessable("currency", "the catalog prices workspaces in several currencies"))
+            }
+        }
+    }
+
+    fn finish(self) -> String {
+        self.0.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned())
+    }
+}
+
+/// Directory profiles, read once per user per report.
+struct Profiles<'a> {
+    directory: &'a dyn UserDirectory,
+    cache: HashMap<String, Profile>,
+}
+
+impl<'a> Profiles<'a> {
+    fn new(directory: &'a dyn UserDirectory) -> Self {
+        Self { directory, cache: HashMap::new() }
+    }
+
+    /// Fills the line's e-mail and cost centre from the owner's profile (the recorded cost
+    /// centre stays when the directory has none).
+    async fn fill(&mut self, line: &mut WorkspaceCost) -> Result<(), DomainError> {
+        // One lookup per line once the owner is known (the export's hot path).
+        if let Some(profile) = self.cache.get(&line.info.owner) {
+            Self::apply(profile, line);
+            return Ok(());
+        }
+        let profile = profile_of(self.directory, &line.info.owner).await?;
+        Self::apply(&profile, line);
+        self.cache.insert(line.info.owner.clone(), profile);
+        Ok(())
+    }
+
+    fn apply(profile: &Profile, line: &mut WorkspaceCost) {
+        if let Some(email) = &profile.email {
+            line.info.email.clone_from(email);
+        }
+        if let Some(cost_centre) = &profile.cost_centre
+            && line.info.cost_centre.as_ref() != Some(cost_centre)
+        {
+            line.info.cost_centre = Some(cost_centre.clone());
+        }
+    }
+}
+
+/// Keeps every line (one person's few).
+struct Collect<'a> {
+    profiles: Profiles<'a>,
+    lines: Vec<WorkspaceCost>,
+    currency: Currency,
+}
+
+impl<'a> Collect<'a> {
+    fn new(directory: &'a dyn UserDirectory) -> Self {
+        Self { profiles: Profiles::new(directory), lines: Vec::new(), currency: Currency::default() }
+    }
+
+    fn finish(self, month: Month) -> Result<CostReport, DomainError> {
+        let total = self.lines.iter().map(|l| l.total).sum();
+        Ok(CostReport { month, currency: self.currency.finish(), lines: self.lines, total })
+    }
+}
+
+#[async_trait]
+impl LineSink for Collect<'_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        self.profiles.fill(&mut line).await?;
+        self.lines.push(line);
+        Ok(())
+    }
+}
+
+/// One running total per user.
+struct PerUser<'a> {
+    profiles: Profiles<'a>,
+    users: BTreeMap<String, UserCost>,
+    currency: Currency,
+    total: Decimal,
+}
+
+#[async_trait]
+impl LineSink for PerUser<'_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        if !self.users.contains_key(&line.info.owner) {
+            self.profiles.fill(&mut line).await?;
+            self.users.insert(
+                line.info.owner.clone(),
+                UserCost {
+                    user: line.info.owner.clone(),
+                    email: line.info.email.clone(),
+                    cost_centre: line.info.cost_centre.clone(),
+                    running_seconds: Decimal::ZERO,
+                    total: Decimal::ZERO,
+                    budget: None,
+                    thresholds_crossed: Vec::new(),
+                    actual: None,
+                },
+            );
+        }
+        if let Some(user) = self.users.get_mut(&line.info.owner) {
+            user.running_seconds += line.running_seconds;
+            user.total += line.total;
+        }
+        self.total += line.total;
+        Ok(())
+    }
+}
+
+/// The export's filter and profile filling in front of the caller's sink.
+struct ExportSink<'a, 's> {
+    profiles: Profiles<'a>,
+    cost_centre: Option<String>,
+    currency: Currency,
+    inner: &'s mut dyn LineSink,
+}
+
+#[async_trait]
+impl LineSink for ExportSink<'_, '_> {
+    async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
+        self.currency.check(&line)?;
+        self.profiles.fill(&mut line).await?;
+        if self.cost_centre.as_ref().is_some_and(|c| line.info.cost_centre.as_ref() != Some(c)) {
+            return Ok(());
+        }
+        self.inner.line(line).await
+    }
+}
+
+/// A user's directory profile. A user the directory no longer knows (a definitive,
+/// non-retryable failure) still gets their costs, without e-mail; the cost centre then
+/// comes from the workspace. A transient failure fails the report: a report silently
+/// missing e-mails would look complete.
+async fn profile_of(directory: &dyn UserDirectory, username: &str) -> Result<Profile, DomainError> {
+    match directory.profile(username).await {
+        Ok(profile) => Ok(profile),
+        Err(err) if !err.retryable => {
+            tracing::warn!(user = username, error = ?err, "no directory profile; reporting without it");
+            Ok(Profile::default())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn require(caller: &Caller, roles: &[Role], message: &str) -> Result<(), DomainError> {
+    if roles.iter().any(|r| caller.has(*r)) { Ok(()) } else { Err(DomainError::Forbidden(message.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use crate::costs::{PriceVersion, intervals as all_intervals, workspace_costs};
+    use crate::kernel::{Page, PageRequest, StoreError};
+    use crate::workspaces::{IdempotencyRecord, Inserted, WorkspaceFilter};
+    use crate::workspaces::{Owner, Provisioned};
+    use crate::{
+        Actor, Event, EventAction, Money, Product, ProductId, State, UpstreamError, Workspace, WorkspaceId,
+        WorkspaceName,
+    };
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    /// Workspaces and their histories in memory; events served newest first, two per
+    /// page, and every events page read recorded.
+    #[derive(Default)]
+    struct Store {
+        workspaces: Vec<Workspace>,
+        events: HashMap<WorkspaceId, Vec<Event>>,
+        reads: Mutex<Vec<WorkspaceId>>,
+    }
+
+    #[async_trait]
+    impl WorkspaceStore for Store {
+        async fn insert(
+            &self,
+            _: &Workspace,
+            _: &Event,
+            _: Option<&IdempotencyRecord>,
+        ) -> Result<Inserted, StoreError> {
+            unimplemented!("not used by costs")
+        }
+        async fn get(&self, _: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+            unimplemented!("not used by costs")
+        }
+        async fn idempotency(&self, _: &str, _: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+            unimplemented!("not used by costs")
+        }
+        async fn list(&self, filter: &WorkspaceFilter, _: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+            let items = self
+                .workspaces
+                .iter()
+                .filter(|w| match filter {
+                    WorkspaceFilter::Owner(owner) => &w.owner.username == owner,
+                    WorkspaceFilter::All => true,
+                    WorkspaceFilter::State(state) => w.state == *state,
+                })
+                .rev()
+                .cloned()
+                .collect();
+            Ok(Page { items, next_token: None })
+        }
+        async fn update(&self, _: &Workspace, _: State, _: Option<&Event>) -> Result<(), StoreError> {
+            unimplemented!("not used by costs")
+        }
+        async fn events(&self, id: &WorkspaceId, page: &PageRequest) -> Result<Page<Event>, StoreError> {
+            self.reads.lock().expect("lock").push(id.clone());
+            let mut all = self.events.get(id).cloned().unwrap_or_default();
+            all.reverse();
+            let from: usize = page.token.as_deref().map_or(Ok(0), str::parse).map_err(|_| StoreError::BadPageToken)?;
+            let to = (from + 2).min(all.len());
+            let next_token = (to < all.len()).then(|| to.to_string());
+            Ok(Page { items: all[from..to].to_vec(), next_token })
+        }
+    }
+
+    struct OneProduct;
+
+    #[async_trait]
+    impl Catalog for OneProduct {
+        async fn products(&self, _: &PageRequest) -> Result<Page<Product>, StoreError> {
+            unimplemented!("not used by costs")
+        }
+        async fn product(&self, _: &ProductId) -> Result<Option<Product>, StoreError> {
+            Ok(Some(product()))
+        }
+    }
+
+    /// Knows alice; has forgotten everybody else.
+    struct Directory;
+
+    #[async_trait]
+    impl UserDirectory for Directory {
+        async fn profile(&self, username: &str) -> Result<Profile, UpstreamError> {
+            if username == "alice" {
+                Ok(Profile { email: Some("alice@example.org".into()), cost_centre: Some("CC-1".into()) })
+            } else {
+                Err(UpstreamError::new("cognito-idp", "AdminGetUser", false, "UserNotFoundException"))
+            }
+        }
+    }
+
+    fn product() -> Product {
+        let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
+        Product {
+            id: ProductId::parse("python-r-standard").expect("id"),
+            name: "Python".into(),
+            description: "d".into(),
+            instance_type: "m5.2xlarge".into(),
+            vcpus: 8,
+            memory_gib: 32,
+            hourly_price: eur("0.35"),
+            storage_price: Some(eur("0.0928")),
+            prices: Vec::<PriceVersion>::new(),
+            hibernation: true,
+            image_id: "ami-1".into(),
+            volume_gib: 100,
+            service_catalog: None,
+        }
+    }
+
+    /// A workspace of `owner` whose history is `steps`, the first being its creation.
+    fn workspace(store: &mut Store, owner: &str, steps: &[(&str, State)]) -> WorkspaceId {
+        let id = WorkspaceId::generate();
+        let (created, _) = steps[0];
+        let (last_at, last_state) = steps[steps.len() - 1];
+        store.workspaces.push(Workspace {
+            id: id.clone(),
+            name: WorkspaceName::parse("w").expect("name"),
+            owner: Owner { username: owner.into(), sub: owner.into(), cost_centre: Some("CC-recorded".into()) },
+            product_id: product().id,
+            instance_type: "m5.2xlarge".into(),
+            hibernation: true,
+            state: last_state,
+            provisioned: Provisioned::default(),
+            provision_token: "p".into(),
+            created_at: t(created),
+            updated_at: t(last_at),
+            error: None,
+            version: 1,
+            schedule: Default::default(),
+            datasets: Vec::new(),
+        });
+        let mut from = None;
+        let events = steps
+            .iter()
+            .map(|(at, to)| {
+                let event = Event {
+                    at: t(at),
+                    actor: Actor::state_sync(),
+                    action: EventAction::Sync,
+                    from,
+                    to: *to,
+                    reason: None,
+                };
+                from = Some(*to);
+                event
+            })
+            .collect();
+        store.events.insert(id.clone(), events);
+        id
+    }
+
+    fn costs(store: Arc<Store>) -> Costs {
+        let memory = Arc::new(crate::testing::MemoryStore::default());
+        Costs {
+            store,
+            catalog: Arc::new(OneProduct),
+            directory: Arc::new(Directory),
+            index: memory.clone(),
+            budgets: memory.clone(),
+            actuals: memory,
+        }
+    }
+
+    fn caller(username: &str, group: &str) -> Caller {
+        Caller { sub: username.into(), username: username.into(), groups: vec![group.into()] }
+    }
+
+    #[tokio::test]
+    async fn history_is_read_only_back_to_the_month_and_gives_the_full_history_s_costs() {
+        let mut store = Store::default();
+        let steps = [
+            ("2026-01-05T08:00:00Z", State::Provisioning),
+            ("2026-01-05T08:05:00Z", State::Running),
+            ("2026-01-05T18:00:00Z", State::Stopped),
+            ("2026-02-02T08:00:00Z", State::Starting),
+            ("2026-02-02T08:01:00Z", State::Running),
+            ("2026-03-03T10:00:00Z", State::Stopping),
+            ("2026-03-03T10:01:00Z", State::Stopped),
+        ];
+        let id = workspace(&mut store, "alice", &steps);
+        let gone = workspace(
+            &mut store,
+            "alice",
+            &[
+                ("2026-01-01T00:00:00Z", State::Provisioning),
+                ("2026-01-02T00:00:00Z", State::Terminating),
+                ("2026-01-02T00:05:00Z", State::Terminated),
+            ],
+        );
+        let full = store.events[&id].clone();
+        let store = Arc::new(store);
+        let now = t("2026-04-15T00:00:00Z");
+        let report =
+            costs(store.clone()).my_costs(&caller("alice", "scientists"), "2026-03", now).await.expect("report").report;
+
+        let march = Month::parse("2026-03", now, &MONTH_BOUNDARY).expect("month");
+        let info = report.lines[0].info.clone();
+        let expected = workspace_costs(
+            &info,
+            &all_intervals(&id, &full, t("2026-04-01T00:00:00Z")),
+            &crate::costs::PriceBook::for_product(&product()).expect("book"),
+            &MONTH_BOUNDARY,
+        )
+        .expect("costs");
+        let expected: Vec<_> = expected.into_iter().filter(|l| l.month == march).collect();
+        assert_eq!(report.lines, expected);
+        // Running from 1 March 00:00 to 3 March 10:01 (STOPPING bills as running).
+        assert_eq!(report.lines[0].running_seconds, Decimal::from(2 * 86_400 + 10 * 3600 + 60));
+        assert_eq!(report.total, report.lines[0].total);
+        let reads = store.reads.lock().expect("lock").clone();
+        assert_eq!(reads.iter().filter(|r| **r == id).count(), 2, "two pages of two reach February");
+        assert!(!reads.contains(&gone), "a workspace terminated before the month is not read");
+        assert_eq!(info.email, "alice@example.org");
+        assert_eq!(info.cost_centre.as_deref(), Some("CC-1"));
+    }
+
+    #[tokio::test]
+    async fn reports_group_by_user_and_survive_forgotten_users() {
+        let mut store = Store::default();
+        let steps = [("2026-03-01T00:00:00Z", State::Provisioning), ("2026-03-01T00:00:00Z", State::Running)];
+        workspace(&mut store, "alice", &steps);
+        workspace(&mut store, "alice", &steps);
+        workspace(&mut store, "zoe", &steps);
+        let costs = costs(Arc::new(store));
+        let now = t("2026-03-01T01:00:00Z");
+        let admin = caller("ada", "admins");
+        let report = costs.users_report(&admin, "2026-03", now).await.expect("report");
+        let users = &report.users;
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].user, "alice");
+        assert_eq!(users[0].running_seconds, Decimal::from(7200));
+        assert_eq!(users[0].total, Decimal::from_str("0.70").expect("d") + Decimal::from_str("0.02").expect("d"));
+        assert_eq!(users[1].email, "", "a forgotten user keeps their costs");
+        assert_eq!(users[1].cost_centre.as_deref(), Some("CC-recorded"));
+        assert_eq!(users.iter().map(|u| u.total).sum::<Decimal>(), report.total);
+
+        let request =
+            costs.export_request(&caller("fiona", "finance"), "2026-03", Some("CC-1"), now).expect("authorised");
+        let mut finance = Vec::new();
+        costs.stream_export(&request, &mut finance).await.expect("export");
+        assert_eq!(finance.len(), 2);
+        let request = costs.export_request(&caller("ada", "admins"), "2026-03", None, now).expect("authorised");
+        let mut all = Vec::new();
+        costs.stream_export(&request, &mut all).await.expect("export");
+        assert_eq!(all.iter().map(|l| l.total).sum::<Decimal>(), report.total);
+        assert!(matches!(
+            costs.users_report(&caller("fiona", "finance"), "2026-03", now).await,
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            costs.export_request(&caller("alice", "scientists"), "2026-03", None, now),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            costs.my_costs(&caller("alice", "scientists"), "2026-04", now).await,
+            Err(DomainError::Unprocessable { ref field, .. }) if field == "month"
+        ));
+    }
+
+    #[test]
+    fn seconds_are_rounded_down() {
+        assert_eq!(whole_seconds(Decimal::from_str("3599.999999999").expect("d")), 3599);
+        assert_eq!(whole_seconds(Decimal::from(3600)), 3600);
+        assert_eq!(whole_seconds(Decimal::ZERO), 0);
+    }
+}

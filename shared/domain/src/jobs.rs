@@ -1,0 +1,99 @@
+//! The scheduled jobs, as every runner calls them: the Lambda functions (`functions/*`),
+//! the dev server's timers and its replay route, and the tests all run these entries, so
+//! that each job does its steps in one order everywhere.
+//!
+//! | job | Lambda function | steps, in order |
+//! |---|---|---|
+//! | [`StateSyncJob`] | `state-sync` (every minute) | state-sync pass, then the datasets' revocation pass |
+//! | [`SchedulerJob`] | `scheduler` (every 5 minutes) | scheduler tick, then the budget watch (its totals once per `budget_every`, its upkeep every tick) |
+//! | [`cost_actuals`] | `cost-actuals` (daily) | Cost Explorer's closed days of the month, stored |
+//!
+//! Each takes its instant from the caller (a scheduled event's `time`, or the wall clock),
+//! never from inside, so any run can be replayed.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::costs::actuals::{self, FetchReport};
+use crate::costs::watch::budgets_due;
+use crate::costs::{ActualStore, BudgetWatch, CostSource, WatchReport};
+use crate::datasets::{DatasetSync, DatasetSyncReport, Datasets};
+use crate::kernel::DomainError;
+use crate::schedule::{Scheduler, SchedulerReport};
+use crate::workspaces::{StateSync, SyncReport};
+
+/// The rate of the scheduler function's EventBridge rule (`infra/template.yaml`:
+/// `rate(5 minutes)`).
+pub const SCHEDULER_TICK: SignedDuration = SignedDuration::from_mins(5);
+
+/// What the state-sync function runs on each tick.
+pub struct StateSyncJob<'a> {
+    pub sync: StateSync<'a>,
+    pub datasets: &'a Datasets,
+}
+
+/// What one state-sync tick did (the function's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateSyncOutcome {
+    /// Workspaces looked at.
+    pub examined: usize,
+    /// Workspaces moved to another state.
+    pub settled: usize,
+    /// Workspaces whose check failed, with why (retried on the next tick).
+    pub failed: Vec<(String, String)>,
+    /// The datasets' revocation pass.
+    pub datasets: DatasetSyncReport,
+}
+
+impl StateSyncJob<'_> {
+    /// The state-sync pass at `now`, then the datasets' revocation pass.
+    pub async fn run(&self, now: Timestamp) -> Result<StateSyncOutcome, DomainError> {
+        let SyncReport { examined, settled, failed } = self.sync.run(now).await?;
+        let datasets = DatasetSync { datasets: self.datasets }.run(now).await?;
+        Ok(StateSyncOutcome { examined, settled, failed, datasets })
+    }
+}
+
+/// What the scheduler function runs on each tick.
+pub struct SchedulerJob<'a> {
+    pub scheduler: Scheduler<'a>,
+    pub watch: BudgetWatch<'a>,
+    /// How often the budget watch totals the month against budgets
+    /// (`ATELIER_BUDGET_EVERY_MINUTES`); at most one tick means every tick.
+    pub budget_every: SignedDuration,
+    /// How far apart ticks come ([`SCHEDULER_TICK`] in AWS).
+    pub tick: SignedDuration,
+}
+
+/// What one scheduler tick did (the function's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchedulerOutcome {
+    pub scheduler: SchedulerReport,
+    pub budget: WatchReport,
+}
+
+impl SchedulerJob<'_> {
+    /// The scheduler at `at`, then the budget watch: after the scheduler, so that a user
+    /// over a `stop-at-100` budget is stopped even when their window just opened. The
+    /// watch totals budgets on the first tick of each `budget_every` slot and only keeps
+    /// the month index up on the others.
+    pub async fn run(&self, at: Timestamp) -> Result<SchedulerOutcome, DomainError> {
+        let scheduler = self.scheduler.run(at).await?;
+        let budget = if budgets_due(at, self.budget_every, self.tick) {
+            self.watch.run(at).await?
+        } else {
+            self.watch.maintain(at).await?
+        };
+        Ok(SchedulerOutcome { scheduler, budget })
+    }
+}
+
+/// What the cost-actuals function runs each day: Cost Explorer's closed days of the month
+/// of `at` (and of the month before, early in a month), stored for the reports.
+pub async fn cost_actuals(
+    source: &dyn CostSource,
+    store: &dyn ActualStore,
+    at: Timestamp,
+) -> Result<FetchReport, DomainError> {
+    actuals::fetch(source, store, at).await
+}

@@ -1,0 +1,249 @@
+//! Builders for the values tests need most, with defaults that are valid and boring, so a
+//! test sets only what it is about:
+//!
+//! ```
+//! use atelier_domain::{State, testing::{ProductBuilder, WorkspaceBuilder}};
+//! let workspace = WorkspaceBuilder::new().owner("bob").state(State::Stopped).instance("i-1").build();
+//! assert_eq!(workspace.owner.username, "bob");
+//! let product = ProductBuilder::new("gpu").hourly("10.00").no_storage_price().build();
+//! assert_eq!(product.hourly_price.amount.to_string(), "10.00");
+//! ```
+
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+
+use crate::catalog::{PriceVersion, Product};
+use crate::kernel::{DatasetId, Money, ProductId, WorkspaceId};
+use crate::schedule::Schedule;
+use crate::workspaces::{Owner, Provisioned, State, Workspace, WorkspaceName};
+
+/// The instant fixtures are created at unless told otherwise: a Monday, 08:00 UTC.
+pub const CREATED_AT: &str = "2026-11-23T08:00:00Z";
+
+/// A workspace, by default alice's `small-t3-large` named "Test", `RUNNING`, version 1,
+/// created and last changed at [`CREATED_AT`], with no instance, the default schedule and
+/// no dataset.
+#[derive(Debug, Clone)]
+pub struct WorkspaceBuilder(Workspace);
+
+impl Default for WorkspaceBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WorkspaceBuilder {
+    /// The default workspace, with a fresh id.
+    pub fn new() -> Self {
+        let at: Timestamp = CREATED_AT.parse().expect("a valid instant");
+        let id = WorkspaceId::generate();
+        Self(Workspace {
+            provision_token: format!("token-{id}"),
+            id,
+            name: WorkspaceName::parse("Test").expect("a valid name"),
+            owner: Owner { username: "alice".into(), sub: "sub-alice".into(), cost_centre: None },
+            product_id: ProductId::parse("small-t3-large").expect("a valid id"),
+            instance_type: "t3.large".into(),
+            hibernation: true,
+            state: State::Running,
+            provisioned: Provisioned::default(),
+            created_at: at,
+            updated_at: at,
+            error: None,
+            version: 1,
+            schedule: Schedule::default(),
+            datasets: Vec::new(),
+        })
+    }
+
+    /// Named `name` (panics when it is not a valid name).
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = WorkspaceName::parse(name).expect("a valid name");
+        self
+    }
+
+    /// Owned by `username`, whose `sub` is `sub-<username>`.
+    pub fn owner(mut self, username: &str) -> Self {
+        self.0.owner.username = username.into();
+        self.0.owner.sub = format!("sub-{username}");
+        self
+    }
+
+    /// With `owner.sub` set to `sub`.
+    pub fn owner_sub(mut self, sub: &str) -> Self {
+        self.0.owner.sub = sub.into();
+        self
+    }
+
+    /// With the cost centre recorded at creation.
+    pub fn cost_centre(mut self, cost_centre: &str) -> Self {
+        self.0.owner.cost_centre = Some(cost_centre.into());
+        self
+    }
+
+    /// Launched from `product`, an instance of `instance_type`.
+    pub fn product(mut self, product: &str, instance_type: &str) -> Self {
+        self.0.product_id = ProductId::parse(product).expect("a valid id");
+        self.0.instance_type = instance_type.into();
+        self
+    }
+
+    /// Whether the product can hibernate.
+    pub fn hibernation(mut self, hibernation: bool) -> Self {
+        self.0.hibernation = hibernation;
+        self
+    }
+
+    /// In `state`.
+    pub fn state(mut self, state: State) -> Self {
+        self.0.state = state;
+        self
+    }
+
+    /// With EC2 instance `instance_id` (and nothing else provisioned).
+    pub fn instance(mut self, instance_id: &str) -> Self {
+        self.0.provisioned.instance_id = Some(instance_id.into());
+        self
+    }
+
+    /// With this provisioner handle.
+    pub fn provisioned(mut self, provisioned: Provisioned) -> Self {
+        self.0.provisioned = provisioned;
+        self
+    }
+
+    /// With this provision token.
+    pub fn provision_token(mut self, token: &str) -> Self {
+        self.0.provision_token = token.into();
+        self
+    }
+
+    /// Created and last changed at `at`.
+    pub fn at(mut self, at: Timestamp) -> Self {
+        self.0.created_at = at;
+        self.0.updated_at = at;
+        self
+    }
+
+    /// Last changed at `at` (its creation stays).
+    pub fn updated_at(mut self, at: Timestamp) -> Self {
+        self.0.updated_at = at;
+        self
+    }
+
+    /// At version `version`.
+    pub fn version(mut self, version: u64) -> Self {
+        self.0.version = version;
+        self
+    }
+
+    /// With this schedule.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.0.schedule = schedule;
+        self
+    }
+
+    /// With these datasets attached.
+    pub fn datasets(mut self, datasets: Vec<DatasetId>) -> Self {
+        self.0.datasets = datasets;
+        self
+    }
+
+    /// The workspace.
+    pub fn build(self) -> Workspace {
+        self.0
+    }
+}
+
+/// An amount in euros (panics when it is not a decimal).
+pub fn eur(amount: &str) -> Money {
+    Money { amount: amount.parse::<Decimal>().expect("a decimal"), currency: "EUR".into() }
+}
+
+/// A product, by default an `m5.2xlarge` (8 vCPU, 32 GiB) at 0.35 EUR an hour with
+/// storage at 0.0928 EUR per GB-month, hibernation, image `ami-1`, a 100 GiB volume, no
+/// price history and no Service Catalog product.
+#[derive(Debug, Clone)]
+pub struct ProductBuilder(Product);
+
+impl ProductBuilder {
+    /// The default product, with id `id` (panics when it is not a valid id).
+    pub fn new(id: &str) -> Self {
+        Self(Product {
+            id: ProductId::parse(id).expect("a valid id"),
+            name: "Python".into(),
+            description: "d".into(),
+            instance_type: "m5.2xlarge".into(),
+            vcpus: 8,
+            memory_gib: 32,
+            hourly_price: eur("0.35"),
+            storage_price: Some(eur("0.0928")),
+            prices: Vec::new(),
+            hibernation: true,
+            image_id: "ami-1".into(),
+            volume_gib: 100,
+            service_catalog: None,
+        })
+    }
+
+    /// Displayed as `name`.
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = name.into();
+        self
+    }
+
+    /// An instance of `instance_type`, with `vcpus` and `memory_gib`.
+    pub fn instance_type(mut self, instance_type: &str, vcpus: u32, memory_gib: u32) -> Self {
+        self.0.instance_type = instance_type.into();
+        self.0.vcpus = vcpus;
+        self.0.memory_gib = memory_gib;
+        self
+    }
+
+    /// At `amount` EUR per running hour.
+    pub fn hourly(mut self, amount: &str) -> Self {
+        self.0.hourly_price = eur(amount);
+        self
+    }
+
+    /// With this storage price (any currency).
+    pub fn storage_price(mut self, price: Money) -> Self {
+        self.0.storage_price = Some(price);
+        self
+    }
+
+    /// With no storage price (as items written before storage was priced).
+    pub fn no_storage_price(mut self) -> Self {
+        self.0.storage_price = None;
+        self
+    }
+
+    /// With this price history.
+    pub fn prices(mut self, prices: Vec<PriceVersion>) -> Self {
+        self.0.prices = prices;
+        self
+    }
+
+    /// Whether its instances can hibernate.
+    pub fn hibernation(mut self, hibernation: bool) -> Self {
+        self.0.hibernation = hibernation;
+        self
+    }
+
+    /// With a `gib` GiB volume.
+    pub fn volume(mut self, gib: u32) -> Self {
+        self.0.volume_gib = gib;
+        self
+    }
+
+    /// Launching image `image_id`.
+    pub fn image(mut self, image_id: &str) -> Self {
+        self.0.image_id = image_id.into();
+        self
+    }
+
+    /// The product.
+    pub fn build(self) -> Product {
+        self.0
+    }
+}

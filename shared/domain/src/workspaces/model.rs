@@ -1,0 +1,139 @@
+//! A workspace: one user's machine, launched from a catalog product.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::State;
+use crate::kernel::{DatasetId, DomainError, ProductId, WorkspaceId};
+use crate::schedule::Schedule;
+
+/// A workspace's display name: 1-64 characters of letters (any script), digits, spaces and
+/// `-_.'` (French names: "l'étude"), starting with a letter or digit; surrounding spaces
+/// are trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WorkspaceName(String);
+
+impl WorkspaceName {
+    /// Validates a name received from outside.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let value = value.trim();
+        let len = value.chars().count();
+        if len == 0 || len > 64 {
+            return Err(DomainError::invalid("name", "must be 1 to 64 characters long"));
+        }
+        if !value.chars().next().is_some_and(char::is_alphanumeric) {
+            return Err(DomainError::invalid("name", "must start with a letter or a digit"));
+        }
+        if let Some(bad) = value.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '\''))) {
+            return Err(DomainError::invalid(
+                "name",
+                format!("may contain letters, digits, spaces, '-', '_', '.' and apostrophes, not {bad:?}"),
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WorkspaceName {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<WorkspaceName> for String {
+    fn from(n: WorkspaceName) -> Self {
+        n.0
+    }
+}
+
+/// What the provisioner knows of the AWS resources behind a workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioned {
+    /// Service Catalog provisioned product id (`pp-...`), when provisioned through it.
+    pub provisioned_product_id: Option<String>,
+    /// The Service Catalog record of the operation in flight (provision or terminate).
+    pub record_id: Option<String>,
+    /// The EC2 instance, once known.
+    pub instance_id: Option<String>,
+}
+
+/// The owner of a workspace, as recorded when it was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    /// Cognito username (the key of the owner's workspace list).
+    pub username: String,
+    /// Cognito `sub`.
+    pub sub: String,
+    /// Cost centre at creation time (tagged on every resource).
+    pub cost_centre: Option<String>,
+}
+
+/// A workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: WorkspaceName,
+    pub owner: Owner,
+    pub product_id: ProductId,
+    pub instance_type: String,
+    /// Whether the product supports hibernation.
+    pub hibernation: bool,
+    pub state: State,
+    pub provisioned: Provisioned,
+    /// Token that makes provisioning idempotent (Service Catalog ProvisionToken, EC2 ClientToken).
+    pub provision_token: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Why the workspace FAILED, in words for its owner.
+    pub error: Option<String>,
+    /// Optimistic-locking version; every write expects the version it read.
+    pub version: u64,
+    /// When the scheduler starts and stops it, with the owner's override inside
+    /// ([`Schedule::with_override`]).
+    pub schedule: Schedule,
+    /// The datasets attached (mounted read-only), by id, sorted.
+    pub datasets: Vec<DatasetId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_accept_what_people_type() {
+        for ok in ["Analyse 1", "étude-oncologie_2026.v2", "l'étude", "a", "  trimmed  "] {
+            assert!(WorkspaceName::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(WorkspaceName::parse("  trimmed ").unwrap().as_str(), "trimmed");
+    }
+
+    #[test]
+    fn names_reject_the_rest() {
+        for bad in ["", "   ", "-leading", "<script>", "a/b", "tab\there", &"x".repeat(65)] {
+            assert!(
+                matches!(WorkspaceName::parse(bad), Err(DomainError::Invalid { ref field, .. }) if field == "name"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_parsed_name_parses_again_to_itself(s in "\\PC{0,80}") {
+            if let Ok(n) = WorkspaceName::parse(&s) {
+                prop_assert_eq!(WorkspaceName::parse(n.as_str()).unwrap(), n.clone());
+                prop_assert!(n.as_str().chars().count() <= 64);
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The lifecycle's one writer: every state change of a workspace, whoever decides it (a
+//! person through the API, state-sync, the scheduler, the budget watch), goes through
+//! [`transition`], which checks the move against the table ([`super::lifecycle`]) and
+//! writes it conditionally on the version and state it was decided on, with its event in
+//! the same write. [`record_provisioned`] records what the provisioner learnt, without a
+//! state change.
+
+use jiff::Timestamp;
+
+use super::{Actor, Event, EventAction, Provisioned, State, Trigger, Workspace, WorkspaceStore, lifecycle};
+use crate::kernel::DomainError;
+
+/// Records what the provisioner now knows of `workspace`'s AWS resources: a conditional
+/// write on its version and (unchanged) state, with no event and no new `updated_at`, which
+/// marks state changes only. Nothing is written when nothing changed.
+pub async fn record_provisioned(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    provisioned: Provisioned,
+) -> Result<Workspace, DomainError> {
+    if provisioned == workspace.provisioned {
+        return Ok(workspace);
+    }
+    let state = workspace.state;
+    let mut next = workspace;
+    next.provisioned = provisioned;
+    next.version += 1;
+    store.update(&next, state, None).await?;
+    Ok(next)
+}
+
+/// Moves `workspace` through the lifecycle table: a conditional write on its state and
+/// version, with the event appended in the same transaction.
+pub async fn transition(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    trigger: Trigger,
+    actor: Actor,
+    action: EventAction,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<Workspace, DomainError> {
+    let from = workspace.state;
+    let to = lifecycle::next(from, trigger)?;
+    let mut next = workspace;
+    next.state = to;
+    next.version += 1;
+    next.updated_at = now;
+    if to == State::Failed {
+        next.error = reason.clone();
+    }
+    let event = Event { at: now, actor, action, from: Some(from), to, reason };
+    store.update(&next, from, Some(&event)).await?;
+    Ok(next)
+}

@@ -1,0 +1,262 @@
+//! `/v1/costs`: estimated costs, rebuilt from the workspace event history
+//! (docs/adr/0006-costs.md), with budgets and Cost Explorer actuals. Served by the
+//! workspaces-api function. The export streams: rows go out in chunks as they are
+//! computed, so its memory does not grow with the month.
+
+use async_trait::async_trait;
+use atelier_domain::{
+    DomainError,
+    costs::{Actuals, Costs, CsvWriter, LineSink, Separator, UserCost, WorkspaceCost, whole_seconds},
+};
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::{ApiError, Authenticated, extract::QueryParams, state::Area, views::amount};
+
+/// Media type of the export.
+pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+
+/// The cost routes.
+pub fn router(state: Area<Costs>) -> Router {
+    Router::new()
+        .route("/v1/costs/me", get(me))
+        .route("/v1/costs/users", get(users))
+        .route("/v1/costs/export.csv", get(export))
+        .with_state(state)
+}
+
+/// Query of the JSON reports: `?month=YYYY-MM`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonthQuery {
+    month: String,
+}
+
+/// `GET /v1/costs/me`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MyCostsView {
+    month: String,
+    currency: String,
+    total: String,
+    /// The budget amount in force, if any.
+    budget: Option<String>,
+    /// Thresholds (percent) recorded as crossed this month.
+    thresholds_crossed: Vec<u16>,
+    workspaces: Vec<WorkspaceCostView>,
+}
+
+/// One workspace's line of `GET /v1/costs/me`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceCostView {
+    workspace_id: String,
+    name: String,
+    instance_type: String,
+    running_seconds: u64,
+    stopped_seconds: u64,
+    compute: String,
+    storage: String,
+    total: String,
+    /// What AWS billed for the month's closed days (Cost Explorer), when known.
+    actual: Option<String>,
+}
+
+impl WorkspaceCostView {
+    fn new(l: &WorkspaceCost, actuals: &Actuals) -> Self {
+        Self {
+            workspace_id: l.info.workspace_id.to_string(),
+            name: l.info.workspace_name.clone(),
+            instance_type: l.info.instance_type.clone(),
+            running_seconds: whole_seconds(l.running_seconds),
+            stopped_seconds: whole_seconds(l.stopped_seconds),
+            compute: amount(l.compute),
+            storage: amount(l.storage),
+            total: amount(l.total),
+            actual: actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str()).map(amount),
+        }
+    }
+}
+
+async fn me(
+    State(s): State<Area<Costs>>,
+    Authenticated(caller): Authenticated,
+    QueryParams(q): QueryParams<MonthQuery>,
+) -> Result<Json<MyCostsView>, ApiError> {
+    let mine = s.cases.my_costs(&caller, &q.month, Timestamp::now()).await?;
+    let report = &mine.report;
+    Ok(Json(MyCostsView {
+        month: report.month.to_string(),
+        currency: report.currency.clone(),
+        total: amount(report.total),
+        budget: mine.budget.map(amount),
+        thresholds_crossed: mine.thresholds_crossed.clone(),
+        workspaces: report.lines.iter().map(|l| WorkspaceCostView::new(l, &mine.actuals)).collect(),
+    }))
+}
+
+/// `GET /v1/costs/users`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsersView {
+    month: String,
+    currency: String,
+    total: String,
+    users: Vec<UserCostView>,
+}
+
+/// One user's line of `GET /v1/costs/users`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserCostView {
+    user: String,
+    email: String,
+    cost_centre: Option<String>,
+    running_seconds: u64,
+    total: String,
+    /// The budget amount in force, if any.
+    budget: Option<String>,
+    /// Thresholds (percent) recorded as crossed this month.
+    thresholds_crossed: Vec<u16>,
+    /// What AWS billed for the month's closed days (Cost Explorer), when known.
+    actual: Option<String>,
+}
+
+impl From<UserCost> for UserCostView {
+    fn from(u: UserCost) -> Self {
+        Self {
+            user: u.user,
+            email: u.email,
+            cost_centre: u.cost_centre,
+            running_seconds: whole_seconds(u.running_seconds),
+            total: amount(u.total),
+            budget: u.budget.map(amount),
+            thresholds_crossed: u.thresholds_crossed,
+            actual: u.actual.map(amount),
+        }
+    }
+}
+
+async fn users(
+    State(s): State<Area<Costs>>,
+    Authenticated(caller): Authenticated,
+    QueryParams(q): QueryParams<MonthQuery>,
+) -> Result<Json<UsersView>, ApiError> {
+    let report = s.cases.users_report(&caller, &q.month, Timestamp::now()).await?;
+    Ok(Json(UsersView {
+        month: report.month.to_string(),
+        currency: report.currency.clone(),
+        total: amount(report.total),
+        users: report.users.into_iter().map(UserCostView::from).collect(),
+    }))
+}
+
+/// `?separator=` of the export.
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "lowercase")]
+enum SeparatorParam {
+    #[default]
+    Comma,
+    Semicolon,
+}
+
+/// Query of the export: `?month=YYYY-MM[&costCentre=][&separator=comma|semicolon]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExportQuery {
+    month: String,
+    cost_centre: Option<String>,
+    separator: Option<SeparatorParam>,
+}
+
+/// Bytes gathered before a chunk goes out.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Chunks in flight between the report and the client: with [`CHUNK_BYTES`], what bounds
+/// the export's memory whatever the month's size.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// Writes lines as CSV rows and sends them out in chunks.
+struct CsvChunks {
+    csv: CsvWriter<Vec<u8>>,
+    tx: mpsc::Sender<Chunk>,
+}
+
+impl CsvChunks {
+    async fn send(&mut self, at_least: usize) -> Result<(), DomainError> {
+        if self.csv.get_mut().len() < at_least.max(1) {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(self.csv.get_mut(), Vec::with_capacity(CHUNK_BYTES + 1024));
+        self.tx.send(Ok(Bytes::from(chunk))).await.map_err(|_| {
+            DomainError::Upstream(atelier_domain::UpstreamError::new("web", "export", false, "the client went away"))
+        })
+    }
+}
+
+#[async_trait]
+impl LineSink for CsvChunks {
+    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        line.write_csv(&mut self.csv).map_err(csv_fault)?;
+        self.send(CHUNK_BYTES).await
+    }
+}
+
+fn csv_fault(e: std::io::Error) -> DomainError {
+    DomainError::Upstream(atelier_domain::UpstreamError::new("web", "csv", false, e))
+}
+
+async fn export(
+    State(s): State<Area<Costs>>,
+    Authenticated(caller): Authenticated,
+    QueryParams(q): QueryParams<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let separator = match q.separator.unwrap_or_default() {
+        SeparatorParam::Comma => Separator::Comma,
+        SeparatorParam::Semicolon => Separator::Semicolon,
+    };
+    // Authorisation and the month are checked before the first byte: their errors are
+    // problem documents. A failure once rows flow aborts the body (the client sees a
+    // broken transfer, never a file that looks complete) and is logged.
+    let request = s.cases.export_request(&caller, &q.month, q.cost_centre.as_deref(), Timestamp::now())?;
+    let disposition = format!("attachment; filename=\"atelier-costs-{}.csv\"", request.month);
+    let disposition = HeaderValue::from_str(&disposition).map_err(|e| upstream_fault("content-disposition", e))?;
+    let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let costs = s.cases.clone();
+    tokio::spawn(async move {
+        let mut sink =
+            CsvChunks { csv: CsvWriter::new(Vec::with_capacity(CHUNK_BYTES + 1024), separator), tx: tx.clone() };
+        let result = async {
+            sink.csv.write_header().map_err(csv_fault)?;
+            costs.stream_export(&request, &mut sink).await?;
+            sink.send(1).await
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::error!(error = ?err, month = %request.month, "cost export failed while streaming");
+            let _ = tx.send(Err(std::io::Error::other(err.to_string()))).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CSV_CONTENT_TYPE));
+    headers.insert(header::CONTENT_DISPOSITION, disposition);
+    Ok(response)
+}
+
+/// A fault of the HTTP layer itself: a server error.
+fn upstream_fault(operation: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+    ApiError::Domain(DomainError::Upstream(atelier_domain::UpstreamError::new("web", operation, false, e)))
+}
