@@ -15,4 +15,5 @@ mod openapi;
 mod scheduler;
 mod state_sync;
 mod tokens;
+mod wiring;
 mod workspaces;

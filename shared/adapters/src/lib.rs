@@ -4,6 +4,9 @@
 //! The SDK is pointed at a local AWS-API server (moto) with the standard
 //! `AWS_ENDPOINT_URL` variable: there is no "local mode" in this crate.
 
+// Production functions stay under 80 lines (clippy.toml); tests may be longer.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 use atelier_domain::UpstreamError;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

@@ -13,6 +13,9 @@
 //! `scheduler`, `cost-actuals`), enable only the adapters that function needs, so each
 //! binary links only its SDK crates; `all` is for the dev server, the tests and benchmarks.
 
+// Production functions stay under 80 lines (clippy.toml); tests may be longer.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 #[cfg(feature = "web")]
 mod api;
 #[cfg(feature = "job")]

@@ -3,6 +3,9 @@
 //! product wired for one process by the composition root ([`local`]); and the dev server
 //! ([`dev_server`]). Used by the dev server and the tests, never by a Lambda function.
 
+// Production functions stay under 80 lines (clippy.toml); tests may be longer.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+
 pub mod banner;
 pub mod dev_server;
 pub mod local;

@@ -12,6 +12,10 @@
 //! reading, is the larger part. No assertion on time: the figures are for the closing
 //! note. `BENCH_USERS=100` and `BENCH_WIDE_USERS=1000` make smaller months.
 
+// The counting allocator implements `GlobalAlloc`, an unsafe trait, and forwards to the
+// system allocator: the only unsafe code in the workspace.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{self, Write};
 use std::str::FromStr;

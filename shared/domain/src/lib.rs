@@ -16,6 +16,11 @@
 //! Nothing here knows about AWS or HTTP; adapters live in `atelier-adapters`, the HTTP
 //! layer in `atelier-web`, and the composition root that wires them in `atelier-app`.
 
+// Production functions stay under 80 lines (clippy.toml); tests may be longer.
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
+// Money is decimal, never a float.
+#![cfg_attr(not(test), deny(clippy::float_arithmetic))]
+
 pub mod catalog;
 pub mod costs;
 pub mod datasets;
