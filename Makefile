@@ -18,7 +18,7 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes bench clean portal portal-test e2e chromium
+.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes bench clean portal-types portal portal-test e2e chromium
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
@@ -84,10 +84,18 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 		|| npm install --no-save --no-audit --no-fund --loglevel=error)
 	touch $@
 
-portal: frontend/node_modules/.installed
+# The portal's API types (frontend/src/generated/openapi.ts, git-ignored, never edited): the
+# OpenAPI document the API serves, printed by `cargo run -p atelier-web --example
+# openapi-document`, through openapi-typescript. Made again before every portal build and test
+# (cargo rebuilds the example only when shared/web changes), so that `tsc` fails where the
+# portal disagrees with the Rust views.
+portal-types: frontend/node_modules/.installed
+	cd frontend && npm run --silent generate
+
+portal: portal-types
 	cd frontend && npm run build
 
-portal-test: frontend/node_modules/.installed
+portal-test: portal-types
 	cd frontend && npx vitest run
 
 chromium:

@@ -19,5 +19,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Type-level tests (src/**/*.test-d.ts): the generated API types refuse what the document
+    // does not say. Needs src/generated/openapi.ts (README "API types").
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'] },
   },
 });

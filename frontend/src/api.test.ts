@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Api, ApiError, errorFrom } from './api';
+import { sent } from './test/mock-api';
 
 function response(status: number, body: string, type = 'application/problem+json'): Response {
   return new Response(body, { status, headers: { 'Content-Type': type } });
@@ -14,7 +15,7 @@ describe('Api', () => {
     const api = new Api({ baseUrl: 'http://api.test/', getToken: () => 'tok', fetch: fetchMock as unknown as typeof fetch });
     const w = await api.create('python-r-standard', 'A', 'key-1');
     expect(w.id).toBe('ws-1');
-    const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+    const [url, init] = await sent((fetchMock.mock.calls[0] as unknown as [Request])[0]);
     expect(url).toBe('http://api.test/v1/workspaces');
     expect(init.method).toBe('POST');
     const headers = init.headers as Record<string, string>;
@@ -29,7 +30,7 @@ describe('Api', () => {
     const fetchMock = vi.fn(async () => response(200, '{"items":[],"nextToken":null}', 'application/json'));
     const api = new Api({ baseUrl: '', getToken: async () => 't', fetch: fetchMock as unknown as typeof fetch });
     await api.workspaces({ kind: 'all' }, 'abc');
-    const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+    const [url, init] = await sent((fetchMock.mock.calls[0] as unknown as [Request])[0]);
     expect(url).toBe('/v1/workspaces?limit=100&nextToken=abc&all=true');
     expect((init.headers as Record<string, string>)['Content-Type']).toBeUndefined();
     expect(init.body).toBeUndefined();
@@ -40,7 +41,7 @@ describe('Api', () => {
     const api = new Api({ baseUrl: '', getToken: () => 't', fetch: fetchMock as unknown as typeof fetch });
     await api.act('ws-1', 'stop');
     await api.act('ws-1', 'terminate');
-    const calls = fetchMock.mock.calls as unknown as [string, RequestInit][];
+    const calls = await Promise.all((fetchMock.mock.calls as unknown as [Request][]).map(([r]) => sent(r)));
     expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual(['POST /v1/workspaces/ws-1/stop', 'DELETE /v1/workspaces/ws-1']);
   });
 

@@ -1,19 +1,72 @@
-// Typed client for the Atelier API. The types mirror the Rust views exactly
-// (shared/web/src/{workspaces,catalog,config,problem}.rs).
+// Typed client for the Atelier API. Every type below is an alias of the OpenAPI document the API
+// serves (src/generated/openapi.ts, generated from it by `npm run generate`; see README): a
+// view that changes in Rust changes these types, and `tsc` fails where the portal disagrees.
+// Requests go through openapi-fetch, typed by the same document (path, method, parameters,
+// body and answer of every route in ROUTES).
+import createClient, { type Client, type FetchOptions, type FetchResponse } from 'openapi-fetch';
+import type { components, paths } from './generated/openapi';
 
-export type State =
-  | 'PROVISIONING'
-  | 'RUNNING'
-  | 'STOPPING'
-  | 'STOPPED'
-  | 'STARTING'
-  | 'HIBERNATING'
-  | 'HIBERNATED'
-  | 'TERMINATING'
-  | 'TERMINATED'
-  | 'FAILED';
+type Schemas = components['schemas'];
 
-export const STATES: State[] = [
+export type State = Schemas['State'];
+export type Action = Schemas['Command'];
+export type PortalConfig = Schemas['PortalConfig'];
+export type Money = Schemas['Money'];
+export type Product = Schemas['Product'];
+export type ScheduleWindow = Schemas['Window'];
+export type Weekday = ScheduleWindow['days'][number];
+export type Schedule = Schemas['Schedule'];
+/** What PUT schedule routes and the preview take: a schedule whose missing fields take the default's. */
+export type ScheduleInput = Schemas['ScheduleInput'];
+export type Transition = Schemas['Transition'];
+export type Override = Schemas['Override'];
+export type Workspace = Schemas['Workspace'];
+export type WorkspaceEvent = Schemas['Event'];
+export type EventAction = WorkspaceEvent['action'];
+export type Problem = Schemas['Problem'];
+export type Me = Schemas['Me'];
+export type WorkspaceCost = Schemas['WorkspaceCost'];
+/** `GET /v1/costs/me`. */
+export type MyCosts = Schemas['MyCosts'];
+export type UserCost = Schemas['UserCost'];
+/** `GET /v1/costs/users` (admins). */
+export type UsersCosts = Schemas['UsersCosts'];
+export type BudgetPolicy = Schemas['BudgetPolicy'];
+/** `GET /v1/budgets/{user}`. */
+export type Budget = Schemas['UserBudget'];
+/** Body of `PUT /v1/budgets/{user}` and `PUT /v1/config/budget`. */
+export type BudgetInput = Schemas['BudgetInput'];
+/** `GET /v1/config/budget`: the organisation default. */
+export type OrgBudget = Schemas['DefaultBudget'];
+export type Classification = Schemas['Classification'];
+export type Readers = Schemas['Readers'];
+/** A dataset; `readers` only for admins. */
+export type Dataset = Schemas['Dataset'];
+export type DatasetInput = Schemas['DatasetInput'];
+export type AccessInterval = Schemas['AccessInterval'];
+export type AccessEvent = Schemas['AccessEvent'];
+export type DataAccess = Schemas['DataAccess'];
+export type Separator = NonNullable<paths['/v1/costs/export.csv']['get']['parameters']['query']['separator']>;
+
+/** A page of any list route (`ProductPage`, `WorkspacePage`, … in the document). */
+export interface Page<T> {
+  items: T[];
+  nextToken: Schemas['NextToken'];
+}
+
+/** The members of `U` that `L` leaves out, named in the compiler's error. */
+type Complete<U, L extends readonly unknown[]> = [Exclude<U, L[number]>] extends [never] ? unknown : { missing: Exclude<U, L[number]> };
+
+/**
+ * `values`, checked by the compiler against the document's union `U`: a value the document
+ * does not have, or one of its members left out, does not compile.
+ */
+export const everyOf =
+  <U extends string>() =>
+  <const L extends readonly U[]>(values: L & Complete<U, L>) =>
+    values as readonly U[];
+
+export const STATES = everyOf<State>()([
   'PROVISIONING',
   'RUNNING',
   'STOPPING',
@@ -24,7 +77,7 @@ export const STATES: State[] = [
   'TERMINATING',
   'TERMINATED',
   'FAILED',
-];
+]);
 
 export const TRANSITIONAL: ReadonlySet<State> = new Set<State>([
   'PROVISIONING',
@@ -34,106 +87,10 @@ export const TRANSITIONAL: ReadonlySet<State> = new Set<State>([
   'TERMINATING',
 ]);
 
-export type Action = 'start' | 'stop' | 'hibernate' | 'terminate';
-
-export interface PortalConfig {
-  apiUrl: string;
-  region: string;
-  userPoolId: string;
-  userPoolClientId: string;
-  cognitoEndpoint?: string;
-}
-
-export interface Money {
-  amount: string;
-  currency: string;
-}
-
-export interface Product {
-  id: string;
-  name: string;
-  description: string;
-  instanceType: string;
-  vcpus: number;
-  memoryGiB: number;
-  hourlyPrice: Money;
-  hibernation: boolean;
-}
-
-export interface ScheduleWindow {
-  days: string[];
-  start: string;
-  end: string;
-}
-
-export interface Schedule {
-  timezone: string;
-  windows: ScheduleWindow[];
-  holidays: string | string[] | null;
-  outside: 'stop' | 'hibernate';
-  enabled: boolean;
-}
-
-export interface Transition {
-  at: string;
-  to: State;
-}
-
-export interface Override {
-  until: string;
-}
-
-export interface Workspace {
-  id: string;
-  name: string;
-  owner: string;
-  productId: string;
-  instanceType: string;
-  state: State;
-  instanceId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  error: string | null;
-  hibernation: boolean;
-  allowedActions: Action[];
-  schedule: Schedule;
-  override: Override | null;
-  nextTransition: Transition | null;
-  /** Ids of the attached datasets (mounted read-only under /data). */
-  datasets?: string[];
-}
-
-export type EventAction = 'create' | 'start' | 'stop' | 'hibernate' | 'terminate' | 'sync' | 'schedule' | 'override';
-
-export interface WorkspaceEvent {
-  at: string;
-  actor: string;
-  action: EventAction;
-  from: State | null;
-  to: State;
-  reason: string | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextToken: string | null;
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  field?: string;
-}
-
-export interface Me {
-  sub: string;
-  username: string;
-  email: string | null;
-  groups: string[];
-  costCentre: string | null;
-}
+/** Monday first. */
+export const WEEKDAYS = everyOf<Weekday>()(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export const BUDGET_POLICIES = everyOf<BudgetPolicy>()(['notify', 'stop-at-100']);
+export const CLASSIFICATIONS = everyOf<Classification>()(['public', 'internal', 'confidential', 'clinical']);
 
 /** Every non-2xx answer: `message` is the problem's `detail`, ready to display. */
 export class ApiError extends Error {
@@ -158,28 +115,37 @@ function isProblem(value: unknown): value is Problem {
   return typeof v.type === 'string' && typeof v.detail === 'string' && typeof v.status === 'number';
 }
 
-/** Turns a failed response into an [`ApiError`]. Non-problem bodies (405, plain-text 413) keep their text. */
+/**
+ * The error of a failed answer whose body is `body` (parsed JSON, else its text): a problem's
+ * `detail`; non-problem bodies (405, plain-text 413) keep their text.
+ */
+function apiError(response: Response, body: unknown): ApiError {
+  if (isProblem(body)) return new ApiError(response.status, body.detail, body);
+  const text = typeof body === 'string' ? body.trim() : body === undefined ? '' : JSON.stringify(body);
+  return new ApiError(response.status, text || response.statusText || `HTTP ${response.status}`, null);
+}
+
+/** Turns a failed response into an [`ApiError`]. */
 export async function errorFrom(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '');
-  if (text) {
-    try {
-      const body: unknown = JSON.parse(text);
-      if (isProblem(body)) return new ApiError(response.status, body.detail, body);
-    } catch {
-      // not JSON: fall through
-    }
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: its text
   }
-  const fallback = text.trim() || response.statusText || `HTTP ${response.status}`;
-  return new ApiError(response.status, fallback, null);
+  return apiError(response, body);
 }
 
 export interface ClientOptions {
+  /** The API's origin (and path prefix); empty for the portal's own origin. */
   baseUrl: string;
   /** The current access token, refreshed if need be; null when signed out. */
   getToken: () => Promise<string | null> | string | null;
   /** Called on a 401 answer (the session is over). */
   onUnauthorized?: (error: ApiError) => void;
-  fetch?: typeof fetch;
+  /** Called with each request (a `Request`, as openapi-fetch builds it); defaults to the global fetch. */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 function idempotencyKey(): string {
@@ -187,146 +153,30 @@ function idempotencyKey(): string {
   return `k-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
-export interface WorkspaceCost {
-  workspaceId: string;
-  name: string;
-  instanceType: string;
-  runningSeconds: number;
-  stoppedSeconds: number;
-  compute: string;
-  storage: string;
-  total: string;
-  actual: string | null;
-}
-
-/** `GET /v1/costs/me`. */
-export interface MyCosts {
-  month: string;
-  currency: string;
-  total: string;
-  /** The budget in force (own, else the organisation default), or null. */
-  budget: string | null;
-  /** Thresholds (percent) crossed this month; absent before budgets exist. */
-  thresholdsCrossed?: number[];
-  workspaces: WorkspaceCost[];
-}
-
-export interface UserCost {
-  user: string;
-  email: string;
-  costCentre: string | null;
-  runningSeconds: number;
-  total: string;
-  budget: string | null;
-  actual: string | null;
-  thresholdsCrossed?: number[];
-}
-
-/** `GET /v1/costs/users` (admins). */
-export interface UsersCosts {
-  month: string;
-  currency: string;
-  total: string;
-  users: UserCost[];
-}
-
-export type BudgetPolicy = 'notify' | 'stop-at-100';
-export const BUDGET_POLICIES: BudgetPolicy[] = ['notify', 'stop-at-100'];
-
-/** `GET /v1/budgets/{user}`. */
-export interface Budget {
-  user: string;
-  amount: string | null;
-  currency: string;
-  thresholds: number[];
-  policy: BudgetPolicy;
-  inherited: boolean;
-  effective: string | null;
-}
-
-/** Body of `PUT /v1/budgets/{user}` and `PUT /v1/config/budget`. */
-export interface BudgetInput {
-  amount: string | null;
-  thresholds: number[];
-  policy: BudgetPolicy;
-}
-
-/** `GET /v1/config/budget`: the organisation default. */
-export interface OrgBudget {
-  amount: string | null;
-  currency: string;
-  thresholds: number[];
-  policy: BudgetPolicy;
-}
-
-export type Classification = 'public' | 'internal' | 'confidential' | 'clinical';
-export const CLASSIFICATIONS: Classification[] = ['public', 'internal', 'confidential', 'clinical'];
-
-export interface Readers {
-  groups: string[];
-  users: string[];
-}
-
-/** A dataset (shared/web/src/datasets.rs); `readers` only for admins. */
-export interface Dataset {
-  id: string;
-  name: string;
-  description: string;
-  location: string;
-  classification: Classification;
-  owner: string;
-  readers?: Readers;
-  readable: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface DatasetInput {
-  name: string;
-  description: string;
-  location: string;
-  classification: Classification;
-  owner: string;
-  readers: Readers;
-}
-
-export interface AccessInterval {
-  datasetId: string;
-  user: string;
-  workspaceId: string;
-  from: string;
-  until: string | null;
-}
-
-export interface AccessEvent {
-  at: string;
-  datasetId: string;
-  action: 'grant' | 'revoke' | 'attach' | 'detach';
-  actor: string;
-  user?: string;
-  group?: string;
-  workspaceId?: string;
-  reason?: string;
-}
-
-export interface DataAccess {
-  datasetId?: string;
-  intervals: AccessInterval[];
-  events: AccessEvent[];
-}
-
-export type Separator = 'comma' | 'semicolon';
-
 /** A CSV export as downloaded. */
 export interface CsvFile {
   filename: string;
   text: string;
 }
 
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][Lowercase<M>]>;
+type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type QueryName<O> = [QueryOf<O>] extends [never] ? never : keyof QueryOf<O> & string;
+
+/** A route of the document: one of its paths, a method that path has, query parameters it declares. */
+export type ApiRoute = {
+  [P in keyof paths]: {
+    [M in Method]: [Operation<P, M>] extends [never]
+      ? never
+      : { method: M; path: P; /** Query parameters the client may send. */ query?: readonly QueryName<Operation<P, M>>[] };
+  }[Method];
+}[keyof paths];
+
 /**
  * Every route the client calls: method and path template, as the OpenAPI document writes
- * them. Every request goes through this table (`Api.call`), so a test can compare it with
- * the document (shared/web/openapi/*.json).
+ * them (checked by the compiler: see ApiRoute). Every request goes through this table
+ * (`Api.send`), so a test can also compare it with the document (shared/web/openapi/*.json).
  */
 export const ROUTES = {
   me: { method: 'GET', path: '/v1/me' },
@@ -365,15 +215,22 @@ export const ROUTES = {
   detachDataset: { method: 'DELETE', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
 } as const satisfies Record<string, ApiRoute>;
 
-export interface ApiRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** OpenAPI path template. */
-  path: string;
-  /** Query parameters the client may send. */
-  query?: readonly string[];
-}
-
 export type RouteName = keyof typeof ROUTES;
+
+/** Route N's operation in the document. */
+type RouteOperation<N extends RouteName> = Operation<(typeof ROUTES)[N]['path'], (typeof ROUTES)[N]['method']>;
+/** What route N takes (path, query and header parameters, body), per the document. */
+type RouteInit<N extends RouteName> = N extends RouteName ? FetchOptions<RouteOperation<N>> : never;
+/** The JSON of route N's success answer, per the document. */
+type RouteData<N extends RouteName> = N extends RouteName
+  ? NonNullable<FetchResponse<RouteOperation<N>, RouteInit<N>, 'application/json'>['data']>
+  : never;
+/** `init`, optional when the route has no required parameter or body. */
+type InitArgs<N extends RouteName> = N extends RouteName
+  ? {} extends RouteInit<N>
+    ? [init?: RouteInit<N>]
+    : [init: RouteInit<N>]
+  : never;
 
 /** `/v1/workspaces/{id}` + `{id: "a b"}` → `/v1/workspaces/a%20b`; a missing parameter throws. */
 export function fillPath(template: string, params: Record<string, string> = {}): string {
@@ -390,58 +247,78 @@ export function dispositionFilename(header: string | null, fallback: string): st
   return m ? m[1] : fallback;
 }
 
-interface CallOptions {
-  params?: Record<string, string>;
-  query?: Record<string, string | null | undefined>;
-  body?: unknown;
-  headers?: Record<string, string>;
-  accept?: string;
+/** `baseUrl` resolved against the page, as fetch would resolve a relative URL (a `Request` needs an absolute one). */
+function absolute(baseUrl: string): string {
+  const page = typeof location === 'undefined' ? undefined : location.href;
+  return page ? new URL(baseUrl || '/', page).href.replace(/\/+$/, '') : baseUrl.replace(/\/+$/, '');
 }
+
+/** openapi-fetch's `request`, once the route is only known at run time. */
+type Untyped = (
+  method: Method,
+  path: string,
+  init: object,
+) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
+
+const ACCEPT = { json: 'application/json, application/problem+json', text: 'text/csv, application/problem+json' };
+
+/** The query of one page of a list (as many items as the API gives). */
+const pageQuery = (nextToken?: string | null) => ({ limit: 100, nextToken: nextToken ?? undefined });
 
 export type ListScope = { kind: 'own' } | { kind: 'all' } | { kind: 'owner'; owner: string };
 
 export class Api {
-  private readonly base: string;
+  private readonly client: Client<paths>;
   private readonly opts: ClientOptions;
 
   constructor(opts: ClientOptions) {
-    this.base = opts.baseUrl.replace(/\/+$/, '');
     this.opts = opts;
+    this.client = createClient<paths>({
+      baseUrl: absolute(opts.baseUrl),
+      fetch: (request) => (opts.fetch ?? fetch)(request),
+      pathSerializer: (path, params) => fillPath(path, params as Record<string, string>),
+    });
   }
 
   /** Sends one request of the route table; non-2xx becomes an [`ApiError`]. */
-  async send(name: RouteName, o: CallOptions = {}): Promise<Response> {
+  private async send(name: RouteName, init: { params?: { query?: object } } | undefined, parseAs: 'json' | 'text') {
     const route: ApiRoute = ROUTES[name];
-    for (const key of Object.keys(o.query ?? {})) {
-      if (!route.query?.includes(key)) throw new Error(`${name}: query parameter ${key} is not in ROUTES`);
+    const query = init?.params?.query ?? {};
+    const allowed: readonly string[] = route.query ?? [];
+    for (const key of Object.keys(query)) {
+      if (!allowed.includes(key)) throw new Error(`${name}: query parameter ${key} is not in ROUTES`);
     }
-    const h: Record<string, string> = { Accept: o.accept ?? 'application/json, application/problem+json', ...o.headers };
     const token = await this.opts.getToken();
-    if (token) h.Authorization = `Bearer ${token}`;
-    if (o.body !== undefined) h['Content-Type'] = 'application/json';
-    const doFetch = this.opts.fetch ?? fetch;
-    let response: Response;
+    const headers: Record<string, string> = { Accept: ACCEPT[parseAs] };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    // The callers are typed by the document (RouteInit<N>); openapi-fetch's generics cannot follow a route name.
+    const request = this.client.request as Untyped;
+    let result: Awaited<ReturnType<Untyped>>;
     try {
-      response = await doFetch(`${this.base}${fillPath(route.path, o.params)}${query(o.query ?? {})}`, {
-        method: route.method,
-        headers: h,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
-      });
+      result = await request(route.method, route.path, { ...init, headers, parseAs });
     } catch (e) {
       throw new ApiError(0, e instanceof Error ? e.message : String(e), null);
     }
-    if (!response.ok) {
-      const error = await errorFrom(response);
-      if (response.status === 401) this.opts.onUnauthorized?.(error);
+    if (!result.response.ok) {
+      const error = apiError(result.response, result.error);
+      if (result.response.status === 401) this.opts.onUnauthorized?.(error);
       throw error;
     }
-    return response;
+    return result;
   }
 
-  async call<T>(name: RouteName, o: CallOptions = {}): Promise<T> {
-    const response = await this.send(name, o);
-    if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
+  private async call<N extends RouteName>(name: N, ...[init]: InitArgs<N>): Promise<RouteData<N>> {
+    return (await this.send(name, init, 'json')).data as RouteData<N>;
+  }
+
+  /** A CSV export: the file's name (from Content-Disposition, else `fallback`) and text. */
+  private async download<N extends 'exportCosts' | 'exportDataAccess'>(
+    name: N,
+    init: RouteInit<N>,
+    fallback: string,
+  ): Promise<CsvFile> {
+    const { data, response } = await this.send(name, init, 'text');
+    return { filename: dispositionFilename(response.headers.get('Content-Disposition'), fallback), text: data as string };
   }
 
   me(): Promise<Me> {
@@ -449,14 +326,16 @@ export class Api {
   }
 
   products(nextToken?: string | null): Promise<Page<Product>> {
-    return this.call('products', { query: { limit: '100', nextToken } });
+    return this.call('products', { params: { query: pageQuery(nextToken) } });
   }
 
   workspaces(scope: ListScope = { kind: 'own' }, nextToken?: string | null): Promise<Page<Workspace>> {
-    const q: Record<string, string | null | undefined> = { limit: '100', nextToken };
-    if (scope.kind === 'all') q.all = 'true';
-    if (scope.kind === 'owner') q.owner = scope.owner;
-    return this.call('listWorkspaces', { query: q });
+    const query = {
+      ...pageQuery(nextToken),
+      all: scope.kind === 'all' ? true : undefined,
+      owner: scope.kind === 'owner' ? scope.owner : undefined,
+    };
+    return this.call('listWorkspaces', { params: { query } });
   }
 
   /** Every page of a list, following `nextToken` (at most `maxPages`). */
@@ -473,87 +352,81 @@ export class Api {
   }
 
   workspace(id: string): Promise<Workspace> {
-    return this.call('getWorkspace', { params: { id } });
+    return this.call('getWorkspace', { params: { path: { id } } });
   }
 
   create(productId: string, name: string, key: string = idempotencyKey(), datasets: string[] = []): Promise<Workspace> {
     const body = datasets.length > 0 ? { productId, name, datasets } : { productId, name };
-    return this.call('createWorkspace', { body, headers: { 'Idempotency-Key': key } });
+    return this.call('createWorkspace', { params: { header: { 'Idempotency-Key': key } }, body });
   }
 
   act(id: string, action: Action): Promise<Workspace> {
-    const name: Record<Action, RouteName> = {
+    const name = {
       start: 'startWorkspace',
       stop: 'stopWorkspace',
       hibernate: 'hibernateWorkspace',
       terminate: 'terminateWorkspace',
-    };
-    return this.call(name[action], { params: { id } });
+    } as const satisfies Record<Action, RouteName>;
+    return this.call(name[action], { params: { path: { id } } });
   }
 
   events(id: string, nextToken?: string | null): Promise<Page<WorkspaceEvent>> {
-    return this.call('workspaceEvents', { params: { id }, query: { limit: '100', nextToken } });
+    return this.call('workspaceEvents', { params: { path: { id }, query: pageQuery(nextToken) } });
   }
 
   schedule(id: string): Promise<Schedule> {
-    return this.call('getSchedule', { params: { id } });
+    return this.call('getSchedule', { params: { path: { id } } });
   }
 
-  setSchedule(id: string, schedule: Schedule): Promise<Workspace> {
-    return this.call('putSchedule', { params: { id }, body: schedule });
+  setSchedule(id: string, schedule: ScheduleInput): Promise<Workspace> {
+    return this.call('putSchedule', { params: { path: { id } }, body: schedule });
   }
 
   setOverride(id: string, until: string): Promise<Workspace> {
-    return this.call('setOverride', { params: { id }, body: { until } });
+    return this.call('setOverride', { params: { path: { id } }, body: { until } });
   }
 
   clearOverride(id: string): Promise<Workspace> {
-    return this.call('clearOverride', { params: { id } });
+    return this.call('clearOverride', { params: { path: { id } } });
   }
 
   defaultSchedule(): Promise<Schedule> {
     return this.call('getDefaultSchedule');
   }
 
-  setDefaultSchedule(schedule: Schedule): Promise<Schedule> {
+  setDefaultSchedule(schedule: ScheduleInput): Promise<Schedule> {
     return this.call('putDefaultSchedule', { body: schedule });
   }
 
   /** The next `count` transitions of `schedule` from `from` (RFC 3339). */
-  previewSchedule(schedule: Schedule, from: string, count: number): Promise<{ items: Transition[] }> {
+  previewSchedule(schedule: ScheduleInput, from: string, count: number): Promise<{ items: Transition[] }> {
     return this.call('previewSchedule', { body: { schedule, from, count } });
   }
 
   myCosts(month: string): Promise<MyCosts> {
-    return this.call('myCosts', { query: { month } });
+    return this.call('myCosts', { params: { query: { month } } });
   }
 
   usersCosts(month: string): Promise<UsersCosts> {
-    return this.call('usersCosts', { query: { month } });
+    return this.call('usersCosts', { params: { query: { month } } });
   }
 
   /** The finance export (finance and admins): the file's name and text. */
-  async exportCosts(month: string, opts: { costCentre?: string | null; separator?: Separator } = {}): Promise<CsvFile> {
-    const response = await this.send('exportCosts', {
-      query: {
-        month,
-        costCentre: opts.costCentre || null,
-        separator: opts.separator === 'semicolon' ? 'semicolon' : null,
-      },
-      accept: 'text/csv, application/problem+json',
-    });
-    return {
-      filename: dispositionFilename(response.headers.get('Content-Disposition'), `atelier-costs-${month}.csv`),
-      text: await response.text(),
+  exportCosts(month: string, opts: { costCentre?: string | null; separator?: Separator } = {}): Promise<CsvFile> {
+    const query = {
+      month,
+      costCentre: opts.costCentre || undefined,
+      separator: opts.separator === 'semicolon' ? opts.separator : undefined,
     };
+    return this.download('exportCosts', { params: { query } }, `atelier-costs-${month}.csv`);
   }
 
   budget(user: string): Promise<Budget> {
-    return this.call('getBudget', { params: { user } });
+    return this.call('getBudget', { params: { path: { user } } });
   }
 
   setBudget(user: string, input: BudgetInput): Promise<Budget> {
-    return this.call('putBudget', { params: { user }, body: input });
+    return this.call('putBudget', { params: { path: { user } }, body: input });
   }
 
   orgBudget(): Promise<OrgBudget> {
@@ -565,11 +438,11 @@ export class Api {
   }
 
   datasets(nextToken?: string | null): Promise<Page<Dataset>> {
-    return this.call('listDatasets', { query: { limit: '100', nextToken } });
+    return this.call('listDatasets', { params: { query: pageQuery(nextToken) } });
   }
 
   dataset(id: string): Promise<Dataset> {
-    return this.call('getDataset', { params: { id } });
+    return this.call('getDataset', { params: { path: { id } } });
   }
 
   createDataset(input: DatasetInput & { id: string }): Promise<Dataset> {
@@ -577,15 +450,15 @@ export class Api {
   }
 
   updateDataset(id: string, input: DatasetInput): Promise<Dataset> {
-    return this.call('putDataset', { params: { id }, body: input });
+    return this.call('putDataset', { params: { path: { id } }, body: input });
   }
 
-  deleteDataset(id: string): Promise<void> {
-    return this.call('deleteDataset', { params: { id } });
+  async deleteDataset(id: string): Promise<void> {
+    await this.call('deleteDataset', { params: { path: { id } } });
   }
 
   datasetAccess(id: string): Promise<DataAccess> {
-    return this.call('datasetAccess', { params: { id } });
+    return this.call('datasetAccess', { params: { path: { id } } });
   }
 
   myDataAccess(): Promise<DataAccess> {
@@ -593,26 +466,17 @@ export class Api {
   }
 
   /** The month's data-access trace (admins): the file's name and text. */
-  async exportDataAccess(month: string): Promise<CsvFile> {
-    const response = await this.send('exportDataAccess', { query: { month }, accept: 'text/csv, application/problem+json' });
-    const filename = dispositionFilename(response.headers.get('Content-Disposition'), `atelier-data-access-${month}.csv`);
-    return { filename, text: await response.text() };
+  exportDataAccess(month: string): Promise<CsvFile> {
+    return this.download('exportDataAccess', { params: { query: { month } } }, `atelier-data-access-${month}.csv`);
   }
 
   attachDataset(id: string, datasetId: string): Promise<Workspace> {
-    return this.call('attachDataset', { params: { id, datasetId } });
+    return this.call('attachDataset', { params: { path: { id, datasetId } } });
   }
 
   detachDataset(id: string, datasetId: string): Promise<Workspace> {
-    return this.call('detachDataset', { params: { id, datasetId } });
+    return this.call('detachDataset', { params: { path: { id, datasetId } } });
   }
-}
-
-function query(params: Record<string, string | null | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v != null && v !== '') q.set(k, v);
-  const s = q.toString();
-  return s ? `?${s}` : '';
 }
 
 /** Reads `/config.json` from the portal's origin. */

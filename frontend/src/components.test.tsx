@@ -20,6 +20,7 @@ const product: Product = {
   vcpus: 8,
   memoryGiB: 32,
   hourlyPrice: { amount: '0.35', currency: 'EUR' },
+  storagePrice: null,
   hibernation: true,
 };
 
@@ -39,6 +40,7 @@ const workspace: Workspace = {
   schedule: { timezone: 'Europe/Paris', windows: [], holidays: null, outside: 'stop', enabled: true },
   override: null,
   nextTransition: null,
+  datasets: [],
 };
 
 function withI18n(ui: React.ReactNode, lang: Lang = 'en') {

@@ -1,4 +1,4 @@
-import type { Schedule, Transition } from './api';
+import { WEEKDAYS, type Schedule, type Transition, type Weekday } from './api';
 import type { I18n } from './i18n';
 
 export function formatDateTime(iso: string, locale: string, timeZone?: string): string {
@@ -34,22 +34,19 @@ export function describeTransition(t: Transition, i18n: Pick<I18n, 't' | 'locale
   return i18n.t('transitionOn', { verb, date });
 }
 
-const DAY_ORDER = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-
-/** Localised short day names, Monday first (2024-01-01 was a Monday). */
-function dayName(day: string, locale: string): string {
-  const i = DAY_ORDER.indexOf(day);
-  if (i < 0) return day;
-  return new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 1 + i)));
+/** A localised day name (2024-01-01 was a Monday). */
+export function dayName(day: Weekday, locale: string, style: 'short' | 'long' = 'short'): string {
+  const i = WEEKDAYS.indexOf(day);
+  return new Intl.DateTimeFormat(locale, { weekday: style, timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 1 + i)));
 }
 
 /** "Mon–Fri" for consecutive days, else a comma list. */
-export function formatDays(days: string[], locale: string): string {
-  const idx = days.map((d) => DAY_ORDER.indexOf(d)).filter((i) => i >= 0).sort((a, b) => a - b);
+export function formatDays(days: readonly Weekday[], locale: string): string {
+  const idx = days.map((d) => WEEKDAYS.indexOf(d)).sort((a, b) => a - b);
   if (idx.length === 0) return '';
   const consecutive = idx.every((v, i) => i === 0 || v === idx[i - 1] + 1);
-  if (consecutive && idx.length > 2) return `${dayName(DAY_ORDER[idx[0]], locale)}–${dayName(DAY_ORDER[idx[idx.length - 1]], locale)}`;
-  return idx.map((i) => dayName(DAY_ORDER[i], locale)).join(', ');
+  if (consecutive && idx.length > 2) return `${dayName(WEEKDAYS[idx[0]], locale)}–${dayName(WEEKDAYS[idx[idx.length - 1]], locale)}`;
+  return idx.map((i) => dayName(WEEKDAYS[i], locale)).join(', ');
 }
 
 /** Lines summarising a schedule. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Api, dispositionFilename, fillPath, ROUTES, type Schedule } from './api';
+import { sent, type Sent } from './test/mock-api';
 
 const schedule: Schedule = { timezone: 'Europe/Paris', windows: [], holidays: null, outside: 'stop', enabled: true };
 
@@ -20,10 +21,10 @@ describe('the route table', () => {
     const api = new Api({
       baseUrl: 'http://api.test',
       getToken: () => 't',
-      fetch: (async (url: string, init: RequestInit) => {
-        seen.push(`${init.method} ${new URL(url).pathname}`);
-        return new Response(url.includes('.csv') ? 'month\r\n' : '{"items":[],"nextToken":null}', { status: 200 });
-      }) as unknown as typeof fetch,
+      fetch: async (request: Request) => {
+        seen.push(`${request.method} ${new URL(request.url).pathname}`);
+        return new Response(request.url.includes('.csv') ? 'month\r\n' : '{"items":[],"nextToken":null}', { status: 200 });
+      },
     });
     const budget = { amount: null, thresholds: [80, 100], policy: 'notify' as const };
     const datasetInput = {
@@ -87,14 +88,15 @@ describe('costs and budgets requests', () => {
     const api = new Api({
       baseUrl: '',
       getToken: () => 't',
-      fetch: (async (url: string, init: RequestInit) => {
+      fetch: async (request: Request) => {
+        const [url, init] = await sent(request);
         urls.push(url);
         expect((init.headers as Record<string, string>).Accept).toContain('text/csv');
         return new Response('month;user\r\n', {
           status: 200,
           headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="atelier-costs-2026-10.csv"' },
         });
-      }) as unknown as typeof fetch,
+      },
     });
     const file = await api.exportCosts('2026-10', { costCentre: 'CC-ONCOLOGY', separator: 'semicolon' });
     expect(urls[0]).toBe('/v1/costs/export.csv?month=2026-10&costCentre=CC-ONCOLOGY&separator=semicolon');
@@ -110,14 +112,14 @@ describe('costs and budgets requests', () => {
   });
 
   it('puts a budget as the contract says', async () => {
-    const calls: [string, RequestInit][] = [];
+    const calls: [string, Sent][] = [];
     const api = new Api({
       baseUrl: '',
       getToken: () => 't',
-      fetch: (async (url: string, init: RequestInit) => {
-        calls.push([url, init]);
+      fetch: async (request: Request) => {
+        calls.push(await sent(request));
         return new Response('{}', { status: 200 });
-      }) as unknown as typeof fetch,
+      },
     });
     await api.setBudget('alice', { amount: '300.00', thresholds: [80, 100], policy: 'stop-at-100' });
     await api.setOrgBudget({ amount: null, thresholds: [100], policy: 'notify' });

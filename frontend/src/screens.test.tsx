@@ -18,6 +18,7 @@ const myCosts: MyCosts = {
   currency: 'EUR',
   total: '12.40',
   budget: null,
+  thresholdsCrossed: [],
   workspaces: [
     { workspaceId: 'ws-1', name: 'Analyse', instanceType: 'm5.2xlarge', runningSeconds: 5400, stoppedSeconds: 0, compute: '0.53', storage: '0.07', total: '0.60', actual: null },
     { workspaceId: 'ws-2', name: 'Genomics', instanceType: 'r5.8xlarge', runningSeconds: 19800, stoppedSeconds: 0, compute: '11.70', storage: '0.10', total: '11.80', actual: null },
@@ -74,7 +75,7 @@ describe('admin cost report', () => {
     currency: 'EUR',
     total: '120.00',
     users: [
-      { user: 'alice', email: 'alice@x', costCentre: 'CC-ONCOLOGY', runningSeconds: 3600, total: '20.00', budget: null, actual: null },
+      { user: 'alice', email: 'alice@x', costCentre: 'CC-ONCOLOGY', runningSeconds: 3600, total: '20.00', budget: null, actual: null, thresholdsCrossed: [] },
       { user: 'bob', email: 'bob@x', costCentre: null, runningSeconds: 7200, total: '100.00', budget: '80.00', actual: '98.10', thresholdsCrossed: [80, 100] },
     ],
   };

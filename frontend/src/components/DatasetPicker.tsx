@@ -58,7 +58,7 @@ export function WorkspaceDatasets({ workspace, onChanged }: { workspace: Workspa
   const { datasets, error: listError } = useReadableDatasets();
   const [choice, setChoice] = useState('');
   const { busy, error, run: act } = useAction();
-  const attached = workspace.datasets ?? [];
+  const attached = workspace.datasets;
   const ended = workspace.state === 'TERMINATING' || workspace.state === 'TERMINATED' || workspace.state === 'FAILED';
   const nameOf = (id: string) => datasets?.find((d) => d.id === id)?.name ?? id;
   const attachable = (datasets ?? []).filter((d) => !attached.includes(d.id));

@@ -1,12 +1,11 @@
 import { useMemo, useState } from 'react';
-import { ApiError, type Schedule, type ScheduleWindow, type Transition } from '../api';
+import { ApiError, WEEKDAYS, type Schedule, type ScheduleWindow, type Transition } from '../api';
 import { useAction } from '../action';
 import { useApp } from '../app-context';
-import { formatDateTime } from '../format';
+import { dayName, formatDateTime } from '../format';
 import { useI18n } from '../i18n';
 import { ErrorMessage } from './common';
 
-export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 /** Holiday calendars the API ships (shared/domain/src/schedule/holidays.rs). */
 export const CALENDARS = ['fr'];
 
@@ -30,11 +29,6 @@ function timeZones(): string[] {
   } catch {
     return [];
   }
-}
-
-function dayName(day: string, locale: string, style: 'short' | 'long'): string {
-  const i = DAYS.indexOf(day as (typeof DAYS)[number]);
-  return new Intl.DateTimeFormat(locale, { weekday: style, timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 1 + i)));
 }
 
 /**
@@ -113,7 +107,7 @@ export function ScheduleEditor({
         {draft.windows.map((w, i) => (
           <div className="window-row" key={i} role="group" aria-label={t('windowN', { n: i + 1 })}>
             <div className="days">
-              {DAYS.map((day) => (
+              {WEEKDAYS.map((day) => (
                 <label key={day} className="day" title={dayName(day, locale, 'long')}>
                   <input
                     type="checkbox"
@@ -121,7 +115,7 @@ export function ScheduleEditor({
                     aria-label={t('windowDay', { n: i + 1, day: dayName(day, locale, 'long') })}
                     onChange={(e) =>
                       setWindow(i, {
-                        days: e.target.checked ? DAYS.filter((d) => d === day || w.days.includes(d)) : w.days.filter((d) => d !== day),
+                        days: e.target.checked ? WEEKDAYS.filter((d) => d === day || w.days.includes(d)) : w.days.filter((d) => d !== day),
                       })
                     }
                   />

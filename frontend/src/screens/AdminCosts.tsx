@@ -97,9 +97,9 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
                             thresholds={[80, 100]}
                             label={t('budgetBarLabel', { spent: money(u.total), budget: money(u.budget) })}
                           />
-                          {(u.thresholdsCrossed ?? []).length > 0 && (
+                          {u.thresholdsCrossed.length > 0 && (
                             <div className="small warning-text">
-                              {t('thresholdsCrossed', { list: (u.thresholdsCrossed ?? []).map((p) => `${p} %`).join(', ') })}
+                              {t('thresholdsCrossed', { list: u.thresholdsCrossed.map((p) => `${p} %`).join(', ') })}
                             </div>
                           )}
                         </>

@@ -86,7 +86,7 @@ export function AdminDatasets() {
     setSaving(true);
     setSaveError(null);
     try {
-      const saved = editing ? await api.updateDataset(editing, inputOf(form)) : await api.createDataset({ id: form.id.trim(), ...inputOf(form) });
+      const saved = editing ? await api.updateDataset(editing, inputOf(form)) : await api.createDataset({ ...inputOf(form), id: form.id.trim() });
       setFlash(t('datasetSaved', { name: saved.name }));
       setForm(EMPTY);
       setEditing(null);

@@ -65,8 +65,8 @@ export function CostBody({ costs }: { costs: MyCosts }) {
             thresholds={[80, 100]}
             label={t('budgetBarLabel', { spent: money(costs.total), budget: money(costs.budget) })}
           />
-          {(costs.thresholdsCrossed ?? []).length > 0 && (
-            <p className="warning-text">{t('thresholdsCrossed', { list: (costs.thresholdsCrossed ?? []).map((p) => `${p} %`).join(', ') })}</p>
+          {costs.thresholdsCrossed.length > 0 && (
+            <p className="warning-text">{t('thresholdsCrossed', { list: costs.thresholdsCrossed.map((p) => `${p} %`).join(', ') })}</p>
           )}
         </>
       )}

@@ -2,7 +2,7 @@
 // component tests of screens that talk to the API.
 import { render } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import { Api } from '../api';
+import { Api, type Problem } from '../api';
 import { AppContext } from '../app-context';
 import { I18nProvider, type Lang } from '../i18n';
 
@@ -18,27 +18,41 @@ export type Handler = (req: Recorded) => Response | Promise<Response>;
 export const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 
-export const problem = (status: number, detail: string, field?: string) =>
-  new Response(JSON.stringify({ type: '/problems/x', title: 'T', status, detail, ...(field ? { field } : {}) }), {
-    status,
-    headers: { 'Content-Type': 'application/problem+json' },
-  });
+export const problem = (status: number, detail: string, field?: string) => {
+  const body: Problem = { type: '/problems/x', title: 'T', status, detail, ...(field ? { field } : {}) };
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/problem+json' } });
+};
+
+/** A request as the API client sent it: URL (relative to the page when it is on the page's origin), method, headers (`Content-Type` style names), body text. */
+export interface Sent {
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+export async function sent(request: Request): Promise<[string, Sent]> {
+  const url = request.url.startsWith(`${location.origin}/`) ? request.url.slice(location.origin.length) : request.url;
+  const headers = Object.fromEntries([...request.headers].map(([k, v]) => [k.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()), v]));
+  const body = request.body === null ? undefined : await request.text();
+  return [url, { method: request.method, headers, body }];
+}
 
 export function mockApi(routes: Record<string, Handler>) {
   const calls: Recorded[] = [];
-  const fetchImpl = (async (input: string, init: RequestInit = {}) => {
-    const url = new URL(input, 'http://portal.test');
+  const fetchImpl = async (request: Request) => {
+    const [url, init] = await sent(request);
+    const { pathname, searchParams } = new URL(url, 'http://portal.test');
     const req: Recorded = {
-      method: init.method ?? 'GET',
-      path: url.pathname,
-      query: url.searchParams,
-      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+      method: init.method,
+      path: pathname,
+      query: searchParams,
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
     };
     calls.push(req);
     const handler = routes[`${req.method} ${req.path}`];
     if (!handler) return new Response('', { status: 404, statusText: 'Not Found' });
     return handler(req);
-  }) as unknown as typeof fetch;
+  };
   const api = new Api({ baseUrl: '', getToken: () => 'tok', fetch: fetchImpl });
   return { api, calls };
 }
