@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{Datasets, ports::Attachment};
+use super::{Dataset, Datasets, ports::Attachment};
 use crate::kernel::{DomainError, MAX_PAGE_SIZE, PageRequest, WorkspaceId};
 use crate::workspaces::Actor;
 
@@ -29,53 +29,27 @@ pub struct DatasetSync<'a> {
     pub datasets: &'a Datasets,
 }
 
+/// What a pass carries from one attachment to the next.
+#[derive(Default)]
+struct Pass {
+    report: DatasetSyncReport,
+    /// Each owner's groups, asked of the directory once per pass.
+    groups: HashMap<String, Vec<String>>,
+    /// The workspaces that keep datasets: their mount lists are republished.
+    keep: BTreeMap<WorkspaceId, ()>,
+}
+
 impl DatasetSync<'_> {
     /// One pass at `now`.
     pub async fn run(&self, now: Timestamp) -> Result<DatasetSyncReport, DomainError> {
         let d = self.datasets;
-        let mut report = DatasetSyncReport::default();
-        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-        let mut keep: BTreeMap<WorkspaceId, ()> = BTreeMap::new();
+        let mut pass = Pass::default();
         let mut page = PageRequest::first(MAX_PAGE_SIZE);
         loop {
             let datasets = d.store.datasets(&page).await?;
             for dataset in &datasets.items {
-                for Attachment { workspace_id, owner, .. } in d.store.attachments(&dataset.id).await? {
-                    report.examined += 1;
-                    let Some(workspace) = d.workspaces.get(&workspace_id).await? else {
-                        report.failed.push((workspace_id.to_string(), "workspace not found".into()));
-                        continue;
-                    };
-                    let owner_groups = match groups.get(&owner) {
-                        Some(g) => g.clone(),
-                        None => {
-                            let g = d.groups.groups(&owner).await?;
-                            groups.insert(owner.clone(), g.clone());
-                            g
-                        }
-                    };
-                    let reason = if workspace.state.is_ended() {
-                        Some(format!("workspace {}", workspace.state))
-                    } else if !dataset.readers.admit(&owner, &owner_groups) {
-                        Some(format!("{owner} is no longer one of the dataset's readers"))
-                    } else {
-                        None
-                    };
-                    let Some(reason) = reason else {
-                        keep.insert(workspace.id.clone(), ());
-                        continue;
-                    };
-                    if !workspace.datasets.contains(&dataset.id) {
-                        report
-                            .failed
-                            .push((workspace_id.to_string(), format!("{} attached but not listed", dataset.id)));
-                        continue;
-                    }
-                    let id = workspace.id.to_string();
-                    match d.detach_from(workspace, &dataset.id, Actor::state_sync(), Some(reason), now).await {
-                        Ok(_) => report.detached.push((id, dataset.id.to_string())),
-                        Err(err) => report.failed.push((id, err.to_string())),
-                    }
+                for attachment in d.store.attachments(&dataset.id).await? {
+                    self.examine(dataset, attachment, &mut pass, now).await?;
                 }
             }
             match datasets.next_token {
@@ -83,14 +57,61 @@ impl DatasetSync<'_> {
                 None => break,
             }
         }
-        for id in keep.into_keys() {
+        self.republish(&mut pass).await?;
+        Ok(pass.report)
+    }
+
+    /// Detaches `attachment` when its workspace ended or its owner is no longer a reader;
+    /// otherwise notes that the workspace keeps datasets.
+    async fn examine(
+        &self,
+        dataset: &Dataset,
+        Attachment { workspace_id, owner, .. }: Attachment,
+        pass: &mut Pass,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        let d = self.datasets;
+        pass.report.examined += 1;
+        let Some(workspace) = d.workspaces.get(&workspace_id).await? else {
+            pass.report.failed.push((workspace_id.to_string(), "workspace not found".into()));
+            return Ok(());
+        };
+        if !pass.groups.contains_key(&owner) {
+            let groups = d.groups.groups(&owner).await?;
+            pass.groups.insert(owner.clone(), groups);
+        }
+        let owner_groups = pass.groups.get(&owner).map(Vec::as_slice).unwrap_or_default();
+        let reason = if workspace.state.is_ended() {
+            format!("workspace {}", workspace.state)
+        } else if !dataset.readers.admit(&owner, owner_groups) {
+            format!("{owner} is no longer one of the dataset's readers")
+        } else {
+            pass.keep.insert(workspace.id.clone(), ());
+            return Ok(());
+        };
+        if !workspace.datasets.contains(&dataset.id) {
+            pass.report.failed.push((workspace_id.to_string(), format!("{} attached but not listed", dataset.id)));
+            return Ok(());
+        }
+        let id = workspace.id.to_string();
+        match d.detach_from(workspace, &dataset.id, Actor::state_sync(), Some(reason), now).await {
+            Ok(_) => pass.report.detached.push((id, dataset.id.to_string())),
+            Err(err) => pass.report.failed.push((id, err.to_string())),
+        }
+        Ok(())
+    }
+
+    /// Republishes the mount list of every workspace that keeps datasets.
+    async fn republish(&self, pass: &mut Pass) -> Result<(), DomainError> {
+        let d = self.datasets;
+        for id in std::mem::take(&mut pass.keep).into_keys() {
             if let Some(workspace) = d.workspaces.get(&id).await? {
                 let mounts = d.mounts_of(&workspace.datasets).await?;
                 if let Err(err) = d.mounts.publish(&workspace, &mounts).await {
-                    report.failed.push((id.to_string(), err.to_string()));
+                    pass.report.failed.push((id.to_string(), err.to_string()));
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 }

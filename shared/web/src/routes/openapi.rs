@@ -54,31 +54,43 @@ pub fn document() -> Result<Value, OpenApiError> {
 /// Merges `(file name, JSON text)` fragments into one document: `base.json` first, then
 /// every other fragment's `paths`, `components.<section>` entries and `tags`.
 pub fn merge(fragments: &[(&str, &str)]) -> Result<Value, OpenApiError> {
-    let parse = |(file, text): &(&str, &str)| -> Result<(String, Map<String, Value>), OpenApiError> {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => Ok(((*file).to_owned(), map)),
-            Ok(_) => Err(fragment_error(file, "is not a JSON object")),
-            Err(e) => Err(fragment_error(file, format!("is not JSON: {e}"))),
-        }
-    };
-    let parsed = fragments.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-    let (_, mut document) = parsed
+    let parsed = fragments.iter().map(|(file, text)| parse(file, text)).collect::<Result<Vec<_>, _>>()?;
+    let (_, base) = parsed
         .iter()
         .find(|(file, _)| file == BASE)
         .cloned()
         .ok_or_else(|| OpenApiError::Document(format!("no {BASE} among the fragments")))?;
-    if !document.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.1")) {
+    if !base.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3.1")) {
         return Err(fragment_error(BASE, "must declare \"openapi\": \"3.1.x\""));
     }
-    // Who defined what, for the duplicate messages.
-    let mut owners: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut claim = |what: &'static str, section: &str, name: &str, file: &str| match owners
-        .insert((section.to_owned(), name.to_owned()), file.to_owned())
-    {
-        Some(first) => Err(OpenApiError::Duplicate { what, name: name.to_owned(), first, second: file.to_owned() }),
-        None => Ok(()),
-    };
+    let mut merger = Merger { document: base, owners: BTreeMap::new() };
     for (file, fragment) in &parsed {
+        merger.add(file, fragment)?;
+    }
+    let document = Value::Object(merger.document);
+    check(&document)?;
+    Ok(document)
+}
+
+/// One fragment's JSON object.
+fn parse(file: &str, text: &str) -> Result<(String, Map<String, Value>), OpenApiError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok((file.to_owned(), map)),
+        Ok(_) => Err(fragment_error(file, "is not a JSON object")),
+        Err(e) => Err(fragment_error(file, format!("is not JSON: {e}"))),
+    }
+}
+
+/// The document being assembled, and who defined what (for the duplicate messages).
+struct Merger {
+    document: Map<String, Value>,
+    owners: BTreeMap<(String, String), String>,
+}
+
+impl Merger {
+    /// Adds `fragment`'s paths, components and tags (the base's own are already in: only
+    /// claimed, so that another fragment cannot define them again).
+    fn add(&mut self, file: &str, fragment: &Map<String, Value>) -> Result<(), OpenApiError> {
         let is_base = file == BASE;
         if !is_base && let Some(key) = fragment.keys().find(|k| !["paths", "components", "tags"].contains(&k.as_str()))
         {
@@ -88,49 +100,69 @@ pub fn merge(fragments: &[(&str, &str)]) -> Result<Value, OpenApiError> {
             ));
         }
         if let Some(paths) = fragment.get("paths") {
-            let paths = paths.as_object().ok_or_else(|| fragment_error(file, "paths must be an object"))?;
-            for (path, item) in paths {
-                claim("path", "paths", path, file)?;
-                if !is_base {
-                    object_at(&mut document, "paths").insert(path.clone(), item.clone());
-                }
-            }
+            self.add_paths(file, is_base, paths)?;
         }
         if let Some(components) = fragment.get("components") {
-            let components =
-                components.as_object().ok_or_else(|| fragment_error(file, "components must be an object"))?;
-            for (section, entries) in components {
-                let entries = entries
-                    .as_object()
-                    .ok_or_else(|| fragment_error(file, format!("components.{section} must be an object")))?;
-                for (name, value) in entries {
-                    claim("component", section, name, file)?;
-                    if !is_base {
-                        object_at(object_at(&mut document, "components"), section).insert(name.clone(), value.clone());
-                    }
-                }
-            }
+            self.add_components(file, is_base, components)?;
         }
         if let Some(tags) = fragment.get("tags") {
-            let tags = tags.as_array().ok_or_else(|| fragment_error(file, "tags must be an array"))?;
-            for tag in tags {
-                let name = tag
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| fragment_error(file, "every tag needs a name"))?;
-                claim("tag", "tags", name, file)?;
+            self.add_tags(file, is_base, tags)?;
+        }
+        Ok(())
+    }
+
+    /// Records that `file` defines `name` in `section`; refused when another file did.
+    fn claim(&mut self, what: &'static str, section: &str, name: &str, file: &str) -> Result<(), OpenApiError> {
+        match self.owners.insert((section.to_owned(), name.to_owned()), file.to_owned()) {
+            Some(first) => Err(OpenApiError::Duplicate { what, name: name.to_owned(), first, second: file.to_owned() }),
+            None => Ok(()),
+        }
+    }
+
+    fn add_paths(&mut self, file: &str, is_base: bool, paths: &Value) -> Result<(), OpenApiError> {
+        let paths = paths.as_object().ok_or_else(|| fragment_error(file, "paths must be an object"))?;
+        for (path, item) in paths {
+            self.claim("path", "paths", path, file)?;
+            if !is_base {
+                object_at(&mut self.document, "paths").insert(path.clone(), item.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn add_components(&mut self, file: &str, is_base: bool, components: &Value) -> Result<(), OpenApiError> {
+        let components = components.as_object().ok_or_else(|| fragment_error(file, "components must be an object"))?;
+        for (section, entries) in components {
+            let entries = entries
+                .as_object()
+                .ok_or_else(|| fragment_error(file, format!("components.{section} must be an object")))?;
+            for (name, value) in entries {
+                self.claim("component", section, name, file)?;
                 if !is_base {
-                    match document.entry("tags").or_insert_with(|| Value::Array(Vec::new())) {
-                        Value::Array(all) => all.push(tag.clone()),
-                        _ => return Err(fragment_error(BASE, "tags must be an array")),
-                    }
+                    object_at(object_at(&mut self.document, "components"), section).insert(name.clone(), value.clone());
                 }
             }
         }
+        Ok(())
     }
-    let document = Value::Object(document);
-    check(&document)?;
-    Ok(document)
+
+    fn add_tags(&mut self, file: &str, is_base: bool, tags: &Value) -> Result<(), OpenApiError> {
+        let tags = tags.as_array().ok_or_else(|| fragment_error(file, "tags must be an array"))?;
+        for tag in tags {
+            let name = tag
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| fragment_error(file, "every tag needs a name"))?;
+            self.claim("tag", "tags", name, file)?;
+            if !is_base {
+                match self.document.entry("tags").or_insert_with(|| Value::Array(Vec::new())) {
+                    Value::Array(all) => all.push(tag.clone()),
+                    _ => return Err(fragment_error(BASE, "tags must be an array")),
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The object under `key`, created when missing (a non-object is replaced: the fragments'
