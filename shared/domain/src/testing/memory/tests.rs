@@ -1,0 +1,1 @@
+//! The storage doubles keep the ports' contracts as the DynamoDB adapter does.
