@@ -78,8 +78,17 @@ pub struct Hooked<S: ?Sized> {
 
 impl<S: WorkspaceStore + ?Sized> Hooked<S> {
     /// `inner` with no hook set: calls are only logged.
-    pub fn new(inner: impl Into<Arc<S>>) -> Self {
-        Self { inner: inner.into(), state: Mutex::default() }
+    pub fn new(inner: S) -> Self
+    where
+        S: Sized,
+    {
+        Self::around(Arc::new(inner))
+    }
+
+    /// A store shared with the rest of the test (the table of a test app, a store a
+    /// benchmark reads directly too), with no hook set.
+    pub fn around(inner: Arc<S>) -> Self {
+        Self { inner, state: Mutex::default() }
     }
 
     /// The wrapped store.

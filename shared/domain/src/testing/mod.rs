@@ -5,7 +5,7 @@
 //! | port(s) | double | set it up with | hooks and logs |
 //! |---|---|---|---|
 //! | `WorkspaceStore`, `Catalog`, `MonthIndex`, `BudgetStore`, `ActualStore`, `ScheduleDefaults`, `SchedulerRuns`, `DatasetStore` | [`MemoryStore`] | [`MemoryStore::put_product`], [`MemoryStore::put_workspace`], [`MemoryStore::load`] (a whole history), [`write_history`] (through the port) | [`MemoryStore::with_page_size`] (small pages), [`MemoryStore::with_max_active`]; read back with [`MemoryStore::workspace`], [`MemoryStore::history`], [`MemoryStore::all_events`] |
-//! | any `WorkspaceStore` (the memory one, or the real DynamoDB table in integration tests) | [`Hooked`] around it | [`Hooked::new`] | [`Hooked::fail_after`] (a run interrupted after N calls), [`Hooked::latency`], [`Hooked::another_writer_wins`] (a lost race); [`Hooked::calls`], [`Hooked::history_reads`] |
+//! | any `WorkspaceStore` (the memory one, or the real DynamoDB table in integration tests) | [`Hooked`] around it | [`Hooked::new`], [`Hooked::around`] (a shared store) | [`Hooked::fail_after`] (a run interrupted after N calls), [`Hooked::latency`], [`Hooked::another_writer_wins`] (a lost race); [`Hooked::calls`], [`Hooked::history_reads`] |
 //! | `PowerSwitch`, `DataMounts` | [`FakeEc2`] | [`FakeEc2::set`] (instance states) | [`FakeEc2::refuse`]; [`FakeEc2::calls`], [`FakeEc2::stopped`], [`FakeEc2::mounts`] |
 //! | `Provisioner` | [`FakeProvisioner`] | [`FakeProvisioner::set_provisioning`], [`FakeProvisioner::set_termination`] | [`FakeProvisioner::fail_terminate`]; [`FakeProvisioner::terminated`] |
 //! | `UserDirectory`, `KnownUsers`, `GroupDirectory` | [`FakeDirectory`] | [`FakeDirectory::with_user`], [`FakeDirectory::set_groups`] | an unknown user is a deleted one |
