@@ -178,6 +178,13 @@ pub fn eur(amount: &str) -> Money {
 #[derive(Debug, Clone)]
 pub struct ProductBuilder(Product);
 
+impl From<Product> for ProductBuilder {
+    /// Starts from `product`, to change a few fields of a fixture.
+    fn from(product: Product) -> Self {
+        Self(product)
+    }
+}
+
 impl ProductBuilder {
     /// The default product, with id `id` (panics when it is not a valid id).
     pub fn new(id: &str) -> Self {
