@@ -14,9 +14,11 @@
 //! The storage doubles keep the contracts the DynamoDB adapter keeps: conditional writes
 //! on version and expected state, the month index entry and the active-workspace count
 //! moved by every workspace write, the lists' orders, page tokens that only their own list
-//! accepts. Values come from [`fixtures`]: [`WorkspaceBuilder`] and [`ProductBuilder`]
+//! accepts; [`contract`] checks them on the double here and on the table in the
+//! integration tests. Values come from [`fixtures`]: [`WorkspaceBuilder`] and [`ProductBuilder`]
 //! with valid, boring defaults, so a test names only what it is about.
 
+pub mod contract;
 mod cost_source;
 mod directory;
 mod ec2;
@@ -24,6 +26,8 @@ pub mod fixtures;
 mod hooks;
 pub mod memory;
 mod provisioner;
+#[cfg(test)]
+mod tests;
 
 pub use cost_source::FakeCostSource;
 pub use directory::FakeDirectory;
