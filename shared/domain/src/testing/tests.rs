@@ -54,7 +54,7 @@ async fn another_writer_wins_the_next_update_once_and_history_reads_are_recorded
     assert_eq!((current.state, current.version), (State::Running, 2), "the other writer moved the version only");
     store.latency(std::time::Duration::from_millis(1), Call::is_history_read);
     store.events(&workspace.id, &crate::kernel::PageRequest::first(10)).await.expect("events");
-    assert_eq!(store.history_reads(), [workspace.id.clone()]);
+    assert_eq!(store.history_reads(), std::slice::from_ref(&workspace.id));
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn fake_provisioner_provisions_once_per_token_and_terminates_as_set() {
     let request = ProvisionRequest { workspace: &workspace, product: &product };
     let handle = provisioner.provision(request).await.expect("provision");
     assert_eq!(provisioner.provision(request).await.expect("again"), handle, "idempotent per token");
-    assert_eq!(provisioner.provisioned(), [workspace.id.clone()]);
+    assert_eq!(provisioner.provisioned(), std::slice::from_ref(&workspace.id));
     assert_eq!(provisioner.provisioning_progress(&handle).await.expect("progress"), Progress::InProgress);
     assert_eq!(provisioner.termination_progress(&Default::default()).await.expect("progress"), Progress::NotStarted);
     provisioner.fail_terminate();

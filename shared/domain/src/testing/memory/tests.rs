@@ -122,7 +122,7 @@ async fn datasets_are_written_on_their_version_and_attachments_all_or_nothing() 
     assert!(matches!(store.attach(change(Some(2))).await, Err(StoreError::Conflict)), "the same version again");
 
     let trace = store.access_events(&AccessFilter::User("alice".into()), &PageRequest::first(10)).await;
-    assert_eq!(trace.expect("trace").items, [event.clone()]);
+    assert_eq!(trace.expect("trace").items, std::slice::from_ref(&event));
     let march = store.access_events(&AccessFilter::Month("2026-03".into()), &PageRequest::first(10)).await;
     assert_eq!(march.expect("trace").items.len(), 1);
     let april = store.access_events(&AccessFilter::Month("2026-04".into()), &PageRequest::first(10)).await;
