@@ -3,9 +3,9 @@
 
 use atelier_adapters::costexplorer::CostExplorer;
 use atelier_domain::{
-    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
+    State,
     costs::actuals::fetch,
-    workspaces::{Owner, Provisioned, WorkspaceStore},
+    testing::{WorkspaceBuilder, write_history},
 };
 use atelier_tests::{TestApp, moto, spawn_app};
 use http::StatusCode;
@@ -14,39 +14,14 @@ use serde_json::json;
 /// A workspace of `owner` running from `from` to `to` (then stopped).
 async fn ran(app: &TestApp, owner: &str, from: &str, to: &str) -> String {
     let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
-    let mut workspace = Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Actuals").unwrap(),
-        owner: Owner { username: owner.into(), sub: format!("sub-{owner}"), cost_centre: None },
-        product_id: ProductId::parse("python-r-standard").unwrap(),
-        instance_type: "m5.2xlarge".into(),
-        hibernation: true,
-        state: State::Provisioning,
-        provisioned: Provisioned::default(),
-        provision_token: atelier_tests::unique("actuals"),
-        created_at: at(from),
-        updated_at: at(from),
-        error: None,
-        version: 1,
-        schedule: Default::default(),
-        datasets: Vec::new(),
-    };
-    let event = |instant: &str, from, to| Event {
-        at: at(instant),
-        actor: Actor::state_sync(),
-        action: EventAction::Sync,
-        from,
-        to,
-        reason: None,
-    };
-    app.app.table().insert(&workspace, &event(from, None, State::Provisioning), None).await.unwrap();
-    for (instant, next) in [(from, State::Running), (to, State::Stopped)] {
-        let previous = workspace.state;
-        workspace.state = next;
-        workspace.version += 1;
-        workspace.updated_at = at(instant);
-        app.app.table().update(&workspace, previous, Some(&event(instant, Some(previous), next))).await.unwrap();
-    }
+    let workspace = WorkspaceBuilder::new()
+        .name("Actuals")
+        .owner(owner)
+        .product("python-r-standard", "m5.2xlarge")
+        .provision_token(&atelier_tests::unique("actuals"))
+        .build();
+    let steps = [(at(from), State::Provisioning), (at(from), State::Running), (at(to), State::Stopped)];
+    let workspace = write_history(app.app.table().as_ref(), workspace, &steps).await.unwrap();
     workspace.id.to_string()
 }
 

@@ -114,3 +114,13 @@ async fn the_power_switch_reports_unknown_instances_as_missing() {
     let states = app.app.root.ec2().observe(std::slice::from_ref(&instance_id)).await.unwrap();
     assert_eq!(states[&instance_id], InstanceState::Stopped);
 }
+
+#[tokio::test]
+async fn the_table_keeps_the_storage_contracts_the_memory_double_keeps() {
+    // The same checks run against atelier_domain::testing::MemoryStore in the domain's
+    // tests: the double the unit tests rely on behaves as the table does.
+    let app = atelier_tests::spawn_app_with_max_active(3).await;
+    let table = app.app.table().as_ref();
+    atelier_domain::testing::contract::workspace_store(table, table, table.max_active()).await;
+    atelier_domain::testing::contract::scheduler_runs(table).await;
+}

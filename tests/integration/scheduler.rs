@@ -5,7 +5,7 @@
 //! so its runs go forward in time from a baseline run of its own.
 
 use atelier_app::Overrides;
-use atelier_domain::{Caller, WorkspaceId, kernel::StoreError, workspaces::WorkspaceStore};
+use atelier_domain::{Caller, testing::Hooked};
 use atelier_tests::{TestApp, spawn_app};
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -341,77 +341,20 @@ async fn a_terminated_workspace_has_no_schedule_to_change() {
     assert_eq!(response.str("field"), "schedule");
 }
 
-/// A store that lets another writer change the workspace just before the first
-/// conditional write it is asked for, as state-sync does when it settles a workspace while
-/// its owner edits the schedule.
-struct Interfering {
-    inner: std::sync::Arc<atelier_adapters::dynamodb::Table>,
-    armed: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl WorkspaceStore for Interfering {
-    async fn insert(
-        &self,
-        workspace: &atelier_domain::Workspace,
-        event: &atelier_domain::Event,
-        idempotency: Option<&atelier_domain::workspaces::IdempotencyRecord>,
-    ) -> Result<atelier_domain::workspaces::Inserted, StoreError> {
-        self.inner.insert(workspace, event, idempotency).await
-    }
-    async fn get(&self, id: &WorkspaceId) -> Result<Option<atelier_domain::Workspace>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn idempotency(
-        &self,
-        owner: &str,
-        key: &str,
-    ) -> Result<Option<atelier_domain::workspaces::IdempotencyRecord>, StoreError> {
-        self.inner.idempotency(owner, key).await
-    }
-    async fn list(
-        &self,
-        filter: &atelier_domain::workspaces::WorkspaceFilter,
-        page: &atelier_domain::kernel::PageRequest,
-    ) -> Result<atelier_domain::kernel::Page<atelier_domain::Workspace>, StoreError> {
-        self.inner.list(filter, page).await
-    }
-    async fn update(
-        &self,
-        workspace: &atelier_domain::Workspace,
-        expected_state: atelier_domain::State,
-        event: Option<&atelier_domain::Event>,
-    ) -> Result<(), StoreError> {
-        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            let mut other = self.inner.get(&workspace.id).await?.expect("the workspace exists");
-            other.version += 1;
-            self.inner.update(&other, other.state, None).await?;
-        }
-        self.inner.update(workspace, expected_state, event).await
-    }
-    async fn events(
-        &self,
-        id: &WorkspaceId,
-        page: &atelier_domain::kernel::PageRequest,
-    ) -> Result<atelier_domain::kernel::Page<atelier_domain::Event>, StoreError> {
-        self.inner.events(id, page).await
-    }
-}
-
 #[tokio::test]
 async fn a_schedule_edit_that_loses_the_race_is_reapplied_not_refused() {
     let app = spawn_app().await;
     let id = app.running_workspace("alice", "small-t3-large").await;
-    let store = std::sync::Arc::new(Interfering {
-        inner: app.app.table().clone(),
-        armed: std::sync::atomic::AtomicBool::new(true),
-    });
+    // Another writer changes the workspace just before the edit's first conditional write,
+    // as state-sync does when it settles a workspace while its owner edits the schedule.
+    let store = std::sync::Arc::new(Hooked::around(app.app.table().clone()));
+    store.another_writer_wins();
     let schedules = app.app.with_overrides(Overrides { workspace_store: Some(store.clone()), ..Overrides::default() });
     let workspaces = schedules.root.schedules();
     let disabled: atelier_domain::schedule::Schedule =
         atelier_domain::schedule::Schedule::parse(schedule(json!({ "enabled": false }))).unwrap();
     let edited = workspaces.set_schedule(&alice(), &id, disabled, jiff::Timestamp::now()).await.unwrap();
-    assert!(!store.armed.load(std::sync::atomic::Ordering::SeqCst), "the other writer did win the first write");
+    assert!(!store.another_writer_pending(), "the other writer did win the first write");
     assert!(!edited.schedule.enabled());
     let stored = app.get("alice", &format!("/v1/workspaces/{id}")).await;
     assert_eq!(stored.body["schedule"]["enabled"], json!(false), "the edit survived the race");

@@ -1,8 +1,7 @@
 //! State-sync against the local AWS server.
 
 use atelier_domain::{
-    Actor, Event, EventAction, ProductId, State, Workspace, WorkspaceId, WorkspaceName,
-    workspaces::{Owner, Provisioned, WorkspaceStore},
+    Actor, Event, EventAction, State, WorkspaceId, testing::WorkspaceBuilder, workspaces::WorkspaceStore,
 };
 use atelier_tests::spawn_app;
 
@@ -12,23 +11,13 @@ async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
     // What the API leaves behind if it dies between recording the workspace and calling
     // the provisioner: PROVISIONING with nothing provisioned.
     let now = jiff::Timestamp::now();
-    let workspace = Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Interrupted").unwrap(),
-        owner: Owner { username: "alice".into(), sub: "sub-alice".into(), cost_centre: Some("CC-ONCOLOGY".into()) },
-        product_id: ProductId::parse("small-t3-large").unwrap(),
-        instance_type: "t3.large".into(),
-        hibernation: true,
-        state: State::Provisioning,
-        provisioned: Provisioned::default(),
-        provision_token: "interrupted-token-1".into(),
-        created_at: now,
-        updated_at: now,
-        error: None,
-        version: 1,
-        schedule: Default::default(),
-        datasets: Vec::new(),
-    };
+    let workspace = WorkspaceBuilder::new()
+        .name("Interrupted")
+        .cost_centre("CC-ONCOLOGY")
+        .state(State::Provisioning)
+        .provision_token("interrupted-token-1")
+        .at(now)
+        .build();
     let event = Event {
         at: now,
         actor: Actor::user("alice"),

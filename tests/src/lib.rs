@@ -342,35 +342,15 @@ impl TestApp {
         name: &str,
         steps: &[(jiff::Timestamp, atelier_domain::State)],
     ) -> String {
-        use atelier_domain::{Actor, Event, EventAction, State, testing::WorkspaceBuilder, workspaces::WorkspaceStore};
-        let (created, first) = steps[0];
-        assert_eq!(first, State::Provisioning);
-        let mut workspace = WorkspaceBuilder::new()
+        use atelier_domain::testing::{WorkspaceBuilder, write_history};
+        assert_eq!(steps[0].1, atelier_domain::State::Provisioning);
+        let workspace = WorkspaceBuilder::new()
             .owner(owner)
             .product(product, instance_type)
             .name(name)
-            .state(State::Provisioning)
             .provision_token(&unique("history"))
-            .at(created)
             .build();
-        let create = Event {
-            at: created,
-            actor: Actor::user(owner),
-            action: EventAction::Create,
-            from: None,
-            to: State::Provisioning,
-            reason: None,
-        };
-        self.app.table().insert(&workspace, &create, None).await.expect("insert");
-        for &(at, to) in &steps[1..] {
-            let from = workspace.state;
-            workspace.state = to;
-            workspace.version += 1;
-            workspace.updated_at = at;
-            let event =
-                Event { at, actor: Actor::state_sync(), action: EventAction::Sync, from: Some(from), to, reason: None };
-            self.app.table().update(&workspace, from, Some(&event)).await.expect("update");
-        }
+        let workspace = write_history(self.app.table().as_ref(), workspace, steps).await.expect("history written");
         workspace.id.to_string()
     }
 

@@ -324,7 +324,9 @@ fn failure_reason(record_id: &str, errors: &[RecordError]) -> String {
 mod tests {
     use super::*;
     use atelier_domain::{
-        Money, Product, ProductId, State, WorkspaceId, WorkspaceName, catalog::ServiceCatalogRef, workspaces::Owner,
+        Product, State,
+        catalog::ServiceCatalogRef,
+        testing::{ProductBuilder, WorkspaceBuilder},
     };
     use aws_sdk_servicecatalog::{
         config::retry::RetryConfig,
@@ -338,7 +340,6 @@ mod tests {
     };
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use jiff::Timestamp;
-    use rust_decimal::Decimal;
 
     const RECORD_ID: &str = "rec-3k2zq4xbnmw6e";
     const PP_ID: &str = "pp-7ghd2ux5qkr4m";
@@ -354,50 +355,31 @@ mod tests {
     }
 
     fn product() -> Product {
-        Product {
-            id: ProductId::parse("python-r-standard").expect("valid product id"),
-            name: "Python & R, standard".to_owned(),
-            description: "JupyterLab and RStudio on 8 vCPUs.".to_owned(),
-            instance_type: "m5.2xlarge".to_owned(),
-            vcpus: 8,
-            memory_gib: 32,
-            hourly_price: Money { amount: Decimal::new(46, 2), currency: "EUR".to_owned() },
-            storage_price: None,
-            prices: Vec::new(),
-            hibernation: true,
-            image_id: "ami-0c1a2b3c4d5e6f708".to_owned(),
-            volume_gib: 100,
-            service_catalog: Some(ServiceCatalogRef {
+        ProductBuilder::new("python-r-standard")
+            .name("Python & R, standard")
+            .description("JupyterLab and RStudio on 8 vCPUs.")
+            .hourly("0.46")
+            .no_storage_price()
+            .image("ami-0c1a2b3c4d5e6f708")
+            .service_catalog(Some(ServiceCatalogRef {
                 product_id: "prod-abcdefghijklm".to_owned(),
                 provisioning_artifact_id: "pa-abcdefghijklm".to_owned(),
                 path_id: Some("lpv2-abcdefghijklm".to_owned()),
-            }),
-        }
+            }))
+            .build()
     }
 
     fn workspace(cost_centre: Option<&str>) -> Workspace {
-        let now = Timestamp::now();
-        Workspace {
-            id: WorkspaceId::generate(),
-            name: WorkspaceName::parse("Étude oncologie 2026").expect("valid name"),
-            owner: Owner {
-                username: "marie.curie".to_owned(),
-                sub: "8f4e2c1a-6b3d-4e5f-9a7b-1c2d3e4f5a6b".to_owned(),
-                cost_centre: cost_centre.map(str::to_owned),
-            },
-            product_id: ProductId::parse("python-r-standard").expect("valid product id"),
-            instance_type: "m5.2xlarge".to_owned(),
-            hibernation: true,
-            state: State::Provisioning,
-            provisioned: Provisioned::default(),
-            provision_token: "3f9a0c4e1b7d2a6f8e5c0b9d4a1f7e2c6b8d0a3e".to_owned(),
-            created_at: now,
-            updated_at: now,
-            error: None,
-            version: 1,
-            schedule: Default::default(),
-            datasets: Vec::new(),
-        }
+        WorkspaceBuilder::new()
+            .name("Étude oncologie 2026")
+            .owner("marie.curie")
+            .owner_sub("8f4e2c1a-6b3d-4e5f-9a7b-1c2d3e4f5a6b")
+            .cost_centre(cost_centre)
+            .product("python-r-standard", "m5.2xlarge")
+            .state(State::Provisioning)
+            .provision_token("3f9a0c4e1b7d2a6f8e5c0b9d4a1f7e2c6b8d0a3e")
+            .at(Timestamp::now())
+            .build()
     }
 
     fn running_handle() -> Provisioned {
@@ -482,7 +464,7 @@ mod tests {
     async fn provision_refuses_a_product_without_service_catalog_reference() {
         let rule = mock!(Client::provision_product).then_output(|| ProvisionProductOutput::builder().build());
         let sc = provisioner(&[&rule]);
-        let product = Product { service_catalog: None, ..product() };
+        let product = ProductBuilder::from(product()).service_catalog(None).build();
 
         let err = sc
             .provision(ProvisionRequest { workspace: &workspace(None), product: &product })

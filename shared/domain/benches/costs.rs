@@ -18,7 +18,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{self, Write};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -27,15 +26,9 @@ use async_trait::async_trait;
 use atelier_domain::costs::ledger::{HISTORY_READS, Ledger, ReadStats, close_month, index_month};
 use atelier_domain::costs::month::Month;
 use atelier_domain::costs::{Costs, CsvWriter, ExportRequest, LineSink, MonthIndex, Separator, WorkspaceCost};
-use atelier_domain::kernel::{Page, PageRequest, StoreError};
-use atelier_domain::testing::MemoryStore;
-use atelier_domain::workspaces::{IdempotencyRecord, Inserted, Owner, Provisioned, WorkspaceFilter, WorkspaceStore};
-use atelier_domain::{
-    Actor, Caller, DomainError, Event, EventAction, Money, Product, ProductId, Profile, State, Workspace, WorkspaceId,
-    WorkspaceName,
-};
+use atelier_domain::testing::{Call, FakeDirectory, Hooked, MemoryStore, ProductBuilder, WorkspaceBuilder};
+use atelier_domain::{Actor, Caller, DomainError, Event, EventAction, Product, Profile, State, Workspace};
 use jiff::{SignedDuration, Timestamp};
-use rust_decimal::Decimal;
 
 /// Counts live and peak heap bytes.
 struct Counting;
@@ -100,27 +93,20 @@ fn t(s: &str) -> Timestamp {
 }
 
 fn products() -> Vec<Product> {
-    let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
     [
         ("python-r-standard", "m5.2xlarge", "0.446", 100),
         ("small-t3-large", "t3.large", "0.0944", 50),
         ("gpu-g5", "g5.xlarge", "1.123", 200),
     ]
     .into_iter()
-    .map(|(id, instance_type, price, volume)| Product {
-        id: ProductId::parse(id).expect("id"),
-        name: id.into(),
-        description: id.into(),
-        instance_type: instance_type.into(),
-        vcpus: 8,
-        memory_gib: 32,
-        hourly_price: eur(price),
-        storage_price: Some(eur("0.0928")),
-        prices: Vec::new(),
-        hibernation: true,
-        image_id: "ami-1".into(),
-        volume_gib: volume,
-        service_catalog: None,
+    .map(|(id, instance_type, price, volume)| {
+        ProductBuilder::new(id)
+            .name(id)
+            .description(id)
+            .instance_type(instance_type, 8, 32)
+            .hourly(price)
+            .volume(volume)
+            .build()
     })
     .collect()
 }
@@ -204,27 +190,19 @@ fn history(
         at += SignedDuration::from_mins(1);
     }
     let last = events.last().expect("created").at;
-    let workspace = Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Analysis").expect("name"),
-        owner: Owner {
-            username: user.to_owned(),
-            sub: user.to_owned(),
-            cost_centre: Some(format!("CC-{}", user.len() % 7)),
-        },
-        product_id: product.id.clone(),
-        instance_type: product.instance_type.clone(),
-        hibernation: true,
-        state,
-        provisioned: Provisioned { instance_id: Some("i-1".into()), ..Provisioned::default() },
-        provision_token: "p".into(),
-        created_at: created,
-        updated_at: last,
-        error: None,
-        version: events.len() as u64,
-        schedule: Default::default(),
-        datasets: Vec::new(),
-    };
+    let workspace = WorkspaceBuilder::new()
+        .name("Analysis")
+        .owner(user)
+        .owner_sub(user)
+        .cost_centre(format!("CC-{}", user.len() % 7).as_str())
+        .product(product.id.as_str(), &product.instance_type)
+        .state(state)
+        .instance("i-1")
+        .provision_token("p")
+        .at(created)
+        .updated_at(last)
+        .version(events.len() as u64)
+        .build();
     (workspace, events)
 }
 
@@ -275,10 +253,19 @@ fn mb(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// A generated month: the store with the catalog and the histories, the directory with
+/// every user's profile, and how many ledger records (events) the histories hold.
+struct Generated {
+    store: Arc<MemoryStore>,
+    directory: Arc<FakeDirectory>,
+    records: usize,
+}
+
 /// A month of `users` × 3 workspaces, `40 + below(gap)` minutes between actions, loaded
-/// into a fresh store with profiles and the catalog. Returns the store and its records.
-fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp) -> (Arc<MemoryStore>, usize) {
+/// into a fresh store with the catalog, and the users' profiles into a directory.
+fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp) -> Generated {
     let store = Arc::new(MemoryStore::default());
+    let directory = Arc::new(FakeDirectory::default());
     let catalog = products();
     for product in &catalog {
         store.put_product(product.clone());
@@ -287,7 +274,7 @@ fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp
     let mut records = 0usize;
     for u in 0..users {
         let user = format!("user{u:04}");
-        store.put_profile(
+        directory.put_user(
             &user,
             Profile { email: Some(format!("{user}@example.org")), cost_centre: Some(format!("CC-{}", u % 12)) },
         );
@@ -299,46 +286,15 @@ fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp
             store.load(workspace, events);
         }
     }
-    (store, records)
+    Generated { store, directory, records }
 }
 
-/// The memory store with a round trip's latency on every history read, as a DynamoDB
-/// `Query` has: shows what reading histories [`HISTORY_READS`] at a time saves.
-struct Slow {
-    inner: Arc<MemoryStore>,
-    latency: Duration,
-    reads: AtomicUsize,
-}
-
-#[async_trait]
-impl WorkspaceStore for Slow {
-    async fn insert(&self, w: &Workspace, e: &Event, i: Option<&IdempotencyRecord>) -> Result<Inserted, StoreError> {
-        self.inner.insert(w, e, i).await
-    }
-    async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn idempotency(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.idempotency(owner, key).await
-    }
-    async fn list(&self, filter: &WorkspaceFilter, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
-        self.inner.list(filter, page).await
-    }
-    async fn update(&self, w: &Workspace, expected: State, e: Option<&Event>) -> Result<(), StoreError> {
-        self.inner.update(w, expected, e).await
-    }
-    async fn events(&self, id: &WorkspaceId, page: &PageRequest) -> Result<Page<Event>, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(self.latency).await;
-        self.inner.events(id, page).await
-    }
-}
-
-fn costs_over(store: &Arc<MemoryStore>) -> Costs {
+fn costs_over(month: &Generated) -> Costs {
+    let store = &month.store;
     Costs {
         store: store.clone(),
         catalog: store.clone(),
-        directory: store.clone(),
+        directory: month.directory.clone(),
         index: store.clone(),
         budgets: store.clone(),
         actuals: store.clone(),
@@ -379,7 +335,8 @@ fn main() {
     let now = t("2026-04-02T00:00:00Z");
 
     let generating = Instant::now();
-    let (store, records) = generate(users, 400, month_start, month_end);
+    let generated = generate(users, 400, month_start, month_end);
+    let (store, records) = (generated.store.clone(), generated.records);
     let store_bytes = LIVE.load(Ordering::Relaxed);
     println!(
         "month {month}: {users} users x 3 workspaces, {records} ledger records (events) generated in {:.1} s; store holds {:.0} MB",
@@ -387,7 +344,7 @@ fn main() {
         mb(store_bytes)
     );
 
-    let costs = costs_over(&store);
+    let costs = costs_over(&generated);
     let admin = Caller { sub: "ada".into(), username: "ada".into(), groups: vec!["admins".into()] };
 
     // Unsealed first (index + by-state), then seal the month as the budget watch would.
@@ -464,12 +421,13 @@ fn main() {
     // workspace, many workspaces), so the export's own output rate shows. Sealed directly:
     // `load` indexed every workspace under its months.
     let wide_users: usize = std::env::var("BENCH_WIDE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let (wide_store, wide_records) = generate(wide_users, 20_000, month_start, month_end);
+    let wide = generate(wide_users, 20_000, month_start, month_end);
+    let (wide_store, wide_records) = (wide.store.clone(), wide.records);
     runtime.block_on(wide_store.seal(month, now)).expect("seal");
-    let wide_costs = costs_over(&wide_store);
-    let wide = measure(&runtime, export_month(&wide_costs, now));
-    let (_, wide_rows, wide_bytes) = wide.value;
-    let wide_secs = wide.elapsed.as_secs_f64();
+    let wide_costs = costs_over(&wide);
+    let wide_export = measure(&runtime, export_month(&wide_costs, now));
+    let (_, wide_rows, wide_bytes) = wide_export.value;
+    let wide_secs = wide_export.elapsed.as_secs_f64();
     println!(
         "CSV export, wide month ({wide_users} users x 3 workspaces, {wide_records} records): {:.3} s, {} rows, {:.2} MB, {:.0} rows/s, {:.1} MB/s of CSV; peak memory +{:.2} MB",
         wide_secs,
@@ -477,16 +435,19 @@ fn main() {
         mb(wide_bytes as usize),
         wide_rows as f64 / wide_secs,
         mb(wide_bytes as usize) / wide_secs,
-        mb(wide.peak_above_start)
+        mb(wide_export.peak_above_start)
     );
 
     // The same sealed users report with every history read taking a round trip.
     let latency = Duration::from_millis(5);
-    let slow = Arc::new(Slow { inner: store.clone(), latency, reads: AtomicUsize::new(0) });
-    let slow_costs = Costs { store: slow.clone(), ..costs_over(&store) };
+    // The memory store with a round trip's latency on every history read, as a DynamoDB
+    // `Query` has: shows what reading histories [`HISTORY_READS`] at a time saves.
+    let slow = Arc::new(Hooked::around(store.clone()));
+    slow.latency(latency, Call::is_history_read);
+    let slow_costs = Costs { store: slow.clone(), ..costs_over(&generated) };
     let slow_run = measure(&runtime, slow_costs.users_report(&admin, "2026-03", now));
     assert_eq!(slow_run.value.expect("users report").total, report.total, "same report with latency");
-    let history_reads = slow.reads.load(Ordering::Relaxed);
+    let history_reads = slow.history_reads().len();
     let one_at_a_time = latency * history_reads as u32;
     println!(
         "users report (sealed) with {} ms per history read: {:.2} s for {history_reads} reads, {HISTORY_READS} at a time; one at a time the reads alone would take {:.1} s",

@@ -147,58 +147,37 @@ pub async fn fetch(
 mod tests {
     use super::*;
     use std::str::FromStr;
-    use std::sync::Mutex;
 
-    use async_trait::async_trait;
-
-    use crate::kernel::{StoreError, UpstreamError};
+    use crate::testing::{FakeCostSource, MemoryStore};
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).expect("decimal")
     }
 
-    struct Source(Mutex<Vec<(Date, Date)>>);
-
-    #[async_trait]
-    impl CostSource for Source {
-        async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
-            self.0.lock().expect("lock").push((start, end));
-            let group = |owner: Option<&str>, workspace: Option<&str>, amount: &str| ActualGroup {
-                owner: owner.map(str::to_owned),
-                workspace: workspace.map(str::to_owned),
-                amount: d(amount),
-                currency: "EUR".into(),
-            };
-            Ok(vec![
-                group(Some("alice"), Some("ws-1"), "1.10"),
-                group(Some("alice"), Some("ws-2"), "0.20"),
-                group(Some("alice"), None, "0.05"),
-                group(None, None, "99"),
-            ])
-        }
-    }
-
-    #[derive(Default)]
-    struct Store(Mutex<BTreeMap<String, Actuals>>);
-
-    #[async_trait]
-    impl ActualStore for Store {
-        async fn actuals(&self, month: Month) -> Result<Actuals, StoreError> {
-            Ok(self.0.lock().expect("lock").get(&month.to_string()).cloned().unwrap_or_default())
-        }
-        async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError> {
-            self.0.lock().expect("lock").insert(month.to_string(), actuals.clone());
-            Ok(())
-        }
+    /// Cost Explorer answering alice's two workspaces, a cost of hers with no workspace tag,
+    /// and untagged costs.
+    fn source() -> FakeCostSource {
+        let group = |owner: Option<&str>, workspace: Option<&str>, amount: &str| ActualGroup {
+            owner: owner.map(str::to_owned),
+            workspace: workspace.map(str::to_owned),
+            amount: d(amount),
+            currency: "EUR".into(),
+        };
+        FakeCostSource::default().answering(vec![
+            group(Some("alice"), Some("ws-1"), "1.10"),
+            group(Some("alice"), Some("ws-2"), "0.20"),
+            group(Some("alice"), None, "0.05"),
+            group(None, None, "99"),
+        ])
     }
 
     #[tokio::test]
     async fn closed_days_are_fetched_and_grouped_by_owner_and_workspace() {
-        let source = Source(Mutex::new(Vec::new()));
-        let store = Store::default();
+        let source = source();
+        let store = MemoryStore::default();
         let at: Timestamp = "2026-03-02T06:00:00Z".parse().expect("ts");
         let report = fetch(&source, &store, at).await.expect("fetch");
-        let asked = source.0.lock().expect("lock").clone();
+        let asked = source.asked();
         let date = |s: &str| -> Date { s.parse().expect("date") };
         assert_eq!(asked, [(date("2026-02-01"), date("2026-03-01")), (date("2026-03-01"), date("2026-03-02"))]);
         assert_eq!(report.months.len(), 2);

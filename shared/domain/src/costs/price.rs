@@ -174,8 +174,10 @@ pub fn round_line(amount: Decimal) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Money, ProductId};
+    use crate::catalog::Money;
     use crate::kernel::WorkspaceId;
+    use crate::testing::ProductBuilder;
+    use crate::testing::fixtures::eur;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -290,25 +292,12 @@ mod tests {
     }
 
     fn product(storage: Option<Money>, prices: Vec<PriceVersion>) -> Product {
-        Product {
-            id: ProductId::parse("python-r-standard").expect("id"),
-            name: "Python".into(),
-            description: "d".into(),
-            instance_type: "m5.2xlarge".into(),
-            vcpus: 8,
-            memory_gib: 32,
-            hourly_price: eur("0.35"),
-            storage_price: storage,
-            prices,
-            hibernation: true,
-            image_id: "ami-1".into(),
-            volume_gib: 100,
-            service_catalog: None,
+        let product = ProductBuilder::new("python-r-standard").prices(prices);
+        match storage {
+            Some(price) => product.storage_price(price),
+            None => product.no_storage_price(),
         }
-    }
-
-    fn eur(amount: &str) -> Money {
-        Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() }
+        .build()
     }
 
     #[test]

@@ -372,169 +372,48 @@ fn require(caller: &Caller, roles: &[Role], message: &str) -> Result<(), DomainE
 mod tests {
     use super::*;
     use std::str::FromStr;
-    use std::sync::Mutex;
 
-    use async_trait::async_trait;
-
-    use crate::costs::{PriceVersion, intervals as all_intervals, workspace_costs};
-    use crate::kernel::{Page, PageRequest, StoreError};
-    use crate::workspaces::{IdempotencyRecord, Inserted, WorkspaceFilter};
-    use crate::workspaces::{Owner, Provisioned};
-    use crate::{
-        Actor, Event, EventAction, Money, Product, ProductId, State, UpstreamError, Workspace, WorkspaceId,
-        WorkspaceName,
-    };
+    use crate::costs::{intervals as all_intervals, workspace_costs};
+    use crate::testing::{FakeDirectory, Hooked, MemoryStore, ProductBuilder, WorkspaceBuilder, write_history};
+    use crate::{Product, State, WorkspaceId};
 
     fn t(s: &str) -> Timestamp {
         s.parse().expect("timestamp")
     }
 
-    /// Workspaces and their histories in memory; events served newest first, two per
-    /// page, and every events page read recorded.
-    #[derive(Default)]
-    struct Store {
-        workspaces: Vec<Workspace>,
-        events: HashMap<WorkspaceId, Vec<Event>>,
-        reads: Mutex<Vec<WorkspaceId>>,
-    }
-
-    #[async_trait]
-    impl WorkspaceStore for Store {
-        async fn insert(
-            &self,
-            _: &Workspace,
-            _: &Event,
-            _: Option<&IdempotencyRecord>,
-        ) -> Result<Inserted, StoreError> {
-            unimplemented!("not used by costs")
-        }
-        async fn get(&self, _: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
-            unimplemented!("not used by costs")
-        }
-        async fn idempotency(&self, _: &str, _: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-            unimplemented!("not used by costs")
-        }
-        async fn list(&self, filter: &WorkspaceFilter, _: &PageRequest) -> Result<Page<Workspace>, StoreError> {
-            let items = self
-                .workspaces
-                .iter()
-                .filter(|w| match filter {
-                    WorkspaceFilter::Owner(owner) => &w.owner.username == owner,
-                    WorkspaceFilter::All => true,
-                    WorkspaceFilter::State(state) => w.state == *state,
-                })
-                .rev()
-                .cloned()
-                .collect();
-            Ok(Page { items, next_token: None })
-        }
-        async fn update(&self, _: &Workspace, _: State, _: Option<&Event>) -> Result<(), StoreError> {
-            unimplemented!("not used by costs")
-        }
-        async fn events(&self, id: &WorkspaceId, page: &PageRequest) -> Result<Page<Event>, StoreError> {
-            self.reads.lock().expect("lock").push(id.clone());
-            let mut all = self.events.get(id).cloned().unwrap_or_default();
-            all.reverse();
-            let from: usize = page.token.as_deref().map_or(Ok(0), str::parse).map_err(|_| StoreError::BadPageToken)?;
-            let to = (from + 2).min(all.len());
-            let next_token = (to < all.len()).then(|| to.to_string());
-            Ok(Page { items: all[from..to].to_vec(), next_token })
-        }
-    }
-
-    struct OneProduct;
-
-    #[async_trait]
-    impl Catalog for OneProduct {
-        async fn products(&self, _: &PageRequest) -> Result<Page<Product>, StoreError> {
-            unimplemented!("not used by costs")
-        }
-        async fn product(&self, _: &ProductId) -> Result<Option<Product>, StoreError> {
-            Ok(Some(product()))
-        }
-    }
-
-    /// Knows alice; has forgotten everybody else.
-    struct Directory;
-
-    #[async_trait]
-    impl UserDirectory for Directory {
-        async fn profile(&self, username: &str) -> Result<Profile, UpstreamError> {
-            if username == "alice" {
-                Ok(Profile { email: Some("alice@example.org".into()), cost_centre: Some("CC-1".into()) })
-            } else {
-                Err(UpstreamError::new("cognito-idp", "AdminGetUser", false, "UserNotFoundException"))
-            }
-        }
-    }
-
     fn product() -> Product {
-        let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
-        Product {
-            id: ProductId::parse("python-r-standard").expect("id"),
-            name: "Python".into(),
-            description: "d".into(),
-            instance_type: "m5.2xlarge".into(),
-            vcpus: 8,
-            memory_gib: 32,
-            hourly_price: eur("0.35"),
-            storage_price: Some(eur("0.0928")),
-            prices: Vec::<PriceVersion>::new(),
-            hibernation: true,
-            image_id: "ami-1".into(),
-            volume_gib: 100,
-            service_catalog: None,
-        }
+        ProductBuilder::new("python-r-standard").build()
+    }
+
+    /// The memory store with the catalog's one product, serving two items a page (so
+    /// that a history is read page by page), behind hooks that record every read.
+    fn store() -> Hooked<MemoryStore> {
+        let memory = MemoryStore::default().with_page_size(2);
+        memory.put_product(product());
+        Hooked::new(memory)
     }
 
     /// A workspace of `owner` whose history is `steps`, the first being its creation.
-    fn workspace(store: &mut Store, owner: &str, steps: &[(&str, State)]) -> WorkspaceId {
-        let id = WorkspaceId::generate();
-        let (created, _) = steps[0];
-        let (last_at, last_state) = steps[steps.len() - 1];
-        store.workspaces.push(Workspace {
-            id: id.clone(),
-            name: WorkspaceName::parse("w").expect("name"),
-            owner: Owner { username: owner.into(), sub: owner.into(), cost_centre: Some("CC-recorded".into()) },
-            product_id: product().id,
-            instance_type: "m5.2xlarge".into(),
-            hibernation: true,
-            state: last_state,
-            provisioned: Provisioned::default(),
-            provision_token: "p".into(),
-            created_at: t(created),
-            updated_at: t(last_at),
-            error: None,
-            version: 1,
-            schedule: Default::default(),
-            datasets: Vec::new(),
-        });
-        let mut from = None;
-        let events = steps
-            .iter()
-            .map(|(at, to)| {
-                let event = Event {
-                    at: t(at),
-                    actor: Actor::state_sync(),
-                    action: EventAction::Sync,
-                    from,
-                    to: *to,
-                    reason: None,
-                };
-                from = Some(*to);
-                event
-            })
-            .collect();
-        store.events.insert(id.clone(), events);
-        id
+    async fn workspace(store: &Hooked<MemoryStore>, owner: &str, steps: &[(&str, State)]) -> WorkspaceId {
+        let workspace = WorkspaceBuilder::new()
+            .name("w")
+            .owner(owner)
+            .cost_centre("CC-recorded")
+            .product(product().id.as_str(), "m5.2xlarge")
+            .build();
+        let steps: Vec<_> = steps.iter().map(|(at, state)| (t(at), *state)).collect();
+        write_history(store.inner().as_ref(), workspace, &steps).await.expect("written").id
     }
 
-    fn costs(store: Arc<Store>) -> Costs {
-        let memory = Arc::new(crate::testing::MemoryStore::default());
+    /// The cost use cases on `store`, with a directory that knows alice and has forgotten
+    /// everybody else.
+    fn costs(store: Arc<Hooked<MemoryStore>>) -> Costs {
+        let memory = store.inner().clone();
+        let alice = Profile { email: Some("alice@example.org".into()), cost_centre: Some("CC-1".into()) };
         Costs {
             store,
-            catalog: Arc::new(OneProduct),
-            directory: Arc::new(Directory),
+            catalog: memory.clone(),
+            directory: Arc::new(FakeDirectory::default().with_user("alice", alice)),
             index: memory.clone(),
             budgets: memory.clone(),
             actuals: memory,
@@ -547,7 +426,7 @@ mod tests {
 
     #[tokio::test]
     async fn history_is_read_only_back_to_the_month_and_gives_the_full_history_s_costs() {
-        let mut store = Store::default();
+        let store = store();
         let steps = [
             ("2026-01-05T08:00:00Z", State::Provisioning),
             ("2026-01-05T08:05:00Z", State::Running),
@@ -557,17 +436,18 @@ mod tests {
             ("2026-03-03T10:00:00Z", State::Stopping),
             ("2026-03-03T10:01:00Z", State::Stopped),
         ];
-        let id = workspace(&mut store, "alice", &steps);
+        let id = workspace(&store, "alice", &steps).await;
         let gone = workspace(
-            &mut store,
+            &store,
             "alice",
             &[
                 ("2026-01-01T00:00:00Z", State::Provisioning),
                 ("2026-01-02T00:00:00Z", State::Terminating),
                 ("2026-01-02T00:05:00Z", State::Terminated),
             ],
-        );
-        let full = store.events[&id].clone();
+        )
+        .await;
+        let full = store.inner().history(&id);
         let store = Arc::new(store);
         let now = t("2026-04-15T00:00:00Z");
         let report =
@@ -587,7 +467,7 @@ mod tests {
         // Running from 1 March 00:00 to 3 March 10:01 (STOPPING bills as running).
         assert_eq!(report.lines[0].running_seconds, Decimal::from(2 * 86_400 + 10 * 3600 + 60));
         assert_eq!(report.total, report.lines[0].total);
-        let reads = store.reads.lock().expect("lock").clone();
+        let reads = store.history_reads();
         assert_eq!(reads.iter().filter(|r| **r == id).count(), 2, "two pages of two reach February");
         assert!(!reads.contains(&gone), "a workspace terminated before the month is not read");
         assert_eq!(info.email, "alice@example.org");
@@ -596,11 +476,11 @@ mod tests {
 
     #[tokio::test]
     async fn reports_group_by_user_and_survive_forgotten_users() {
-        let mut store = Store::default();
+        let store = store();
         let steps = [("2026-03-01T00:00:00Z", State::Provisioning), ("2026-03-01T00:00:00Z", State::Running)];
-        workspace(&mut store, "alice", &steps);
-        workspace(&mut store, "alice", &steps);
-        workspace(&mut store, "zoe", &steps);
+        workspace(&store, "alice", &steps).await;
+        workspace(&store, "alice", &steps).await;
+        workspace(&store, "zoe", &steps).await;
         let costs = costs(Arc::new(store));
         let now = t("2026-03-01T01:00:00Z");
         let admin = caller("ada", "admins");

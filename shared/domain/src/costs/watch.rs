@@ -196,78 +196,43 @@ mod tests {
     use std::str::FromStr;
 
     use crate::costs::budget::Budget;
-    use crate::costs::price::PriceVersion;
     use crate::kernel::PageRequest;
-    use crate::testing::MemoryStore;
-    use crate::workspaces::{Owner, Provisioned};
-    use crate::{Event, Money, Product, ProductId, WorkspaceId, WorkspaceName};
+    use crate::testing::{FakeEc2, MemoryStore, ProductBuilder, WorkspaceBuilder, write_history};
+    use crate::{Product, WorkspaceId};
 
     fn t(s: &str) -> Timestamp {
         s.parse().expect("timestamp")
     }
 
     fn product() -> Product {
-        let eur = |amount: &str| Money { amount: Decimal::from_str(amount).expect("decimal"), currency: "EUR".into() };
-        Product {
-            id: ProductId::parse("gpu").expect("id"),
-            name: "GPU".into(),
-            description: "d".into(),
-            instance_type: "g5.xlarge".into(),
-            vcpus: 4,
-            memory_gib: 16,
-            hourly_price: eur("10.00"),
-            storage_price: None,
-            prices: Vec::<PriceVersion>::new(),
-            hibernation: false,
-            image_id: "ami-1".into(),
-            volume_gib: 100,
-            service_catalog: None,
-        }
+        ProductBuilder::new("gpu")
+            .name("GPU")
+            .instance_type("g5.xlarge", 4, 16)
+            .hourly("10.00")
+            .no_storage_price()
+            .hibernation(false)
+            .build()
     }
 
-    /// A workspace of `owner` RUNNING since `since`.
-    async fn running(store: &MemoryStore, owner: &str, since: &str) -> WorkspaceId {
-        let mut workspace = Workspace {
-            id: WorkspaceId::generate(),
-            name: WorkspaceName::parse("w").expect("name"),
-            owner: Owner { username: owner.into(), sub: owner.into(), cost_centre: None },
-            product_id: product().id,
-            instance_type: "g5.xlarge".into(),
-            hibernation: false,
-            state: State::Provisioning,
-            provisioned: Provisioned { instance_id: Some(format!("i-{owner}")), ..Provisioned::default() },
-            provision_token: "p".into(),
-            created_at: t(since),
-            updated_at: t(since),
-            error: None,
-            version: 1,
-            schedule: Default::default(),
-            datasets: Vec::new(),
-        };
-        let event = |from, to| Event {
-            at: t(since),
-            actor: Actor::state_sync(),
-            action: EventAction::Sync,
-            from,
-            to,
-            reason: None,
-        };
-        store.insert(&workspace, &event(None, State::Provisioning), None).await.expect("insert");
-        workspace.state = State::Running;
-        workspace.version = 2;
-        store
-            .update(&workspace, State::Provisioning, Some(&event(Some(State::Provisioning), State::Running)))
-            .await
-            .expect("run");
-        workspace.id
+    /// A workspace of `owner` RUNNING since `since` (then, when given, each further step).
+    async fn running(store: &MemoryStore, owner: &str, since: &str, then: &[(&str, State)]) -> WorkspaceId {
+        let workspace = WorkspaceBuilder::new()
+            .owner(owner)
+            .product(product().id.as_str(), "g5.xlarge")
+            .hibernation(false)
+            .instance(&format!("i-{owner}"))
+            .build();
+        let mut steps = vec![(t(since), State::Provisioning), (t(since), State::Running)];
+        steps.extend(then.iter().map(|(at, state)| (t(at), *state)));
+        write_history(store, workspace, &steps).await.expect("written").id
     }
 
     #[tokio::test]
     async fn crossings_are_recorded_once_and_stop_at_100_stops_only_its_users() {
         let store = MemoryStore::default();
         store.put_product(product());
-        let alices = running(&store, "alice", "2026-03-01T00:00:00Z").await;
-        let bobs = running(&store, "bob", "2026-03-01T00:00:00Z").await;
+        let alices = running(&store, "alice", "2026-03-01T00:00:00Z", &[]).await;
+        let bobs = running(&store, "bob", "2026-03-01T00:00:00Z", &[]).await;
         let budget = |amount: &str, policy| Budget {
             amount: Some(Decimal::from_str(amount).expect("d")),
             thresholds: vec![50, 80, 100],
@@ -275,7 +240,8 @@ mod tests {
         };
         store.put_user_budget("alice", &budget("100", Policy::StopAt100), None).await.expect("alice's");
         store.put_org_budget(&budget("100", Policy::Notify), None).await.expect("default");
-        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &store };
+        let ec2 = FakeEc2::default();
+        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &ec2 };
 
         // 9 h at 10.00 = 90.00: 50 % and 80 % for both, nothing stopped.
         let report = watch.run(t("2026-03-01T09:00:00Z")).await.expect("run");
@@ -290,7 +256,7 @@ mod tests {
         let report = watch.run(t("2026-03-01T10:00:00Z")).await.expect("run");
         assert_eq!(report.crossed, ["alice@100", "bob@100"]);
         assert_eq!(report.stopped, [alices.to_string()]);
-        assert_eq!(store.stopped(), ["i-alice"]);
+        assert_eq!(ec2.stopped(), ["i-alice"]);
         let alice = store.get(&alices).await.expect("get").expect("alice's");
         assert_eq!(alice.state, State::Stopping);
         assert_eq!(store.get(&bobs).await.expect("get").expect("bob's").state, State::Running);
@@ -337,22 +303,11 @@ mod tests {
         store.put_product(product());
         // Created in February (so its March line starts with the month), in March, and
         // stopped in March; all keep running or stay stopped into April.
-        let feb = running(&store, "alice", "2026-02-20T08:00:00Z").await;
-        running(&store, "bob", "2026-03-10T12:00:00Z").await;
-        let stopped = running(&store, "carol", "2026-03-30T22:00:00Z").await;
-        let mut workspace = store.get(&stopped).await.expect("get").expect("carol's");
-        workspace.state = State::Stopped;
-        workspace.version += 1;
-        let stop = Event {
-            at: t("2026-03-31T06:00:00Z"),
-            actor: Actor::state_sync(),
-            action: EventAction::Sync,
-            from: Some(State::Running),
-            to: State::Stopped,
-            reason: None,
-        };
-        store.update(&workspace, State::Running, Some(&stop)).await.expect("stop");
-        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &store };
+        let feb = running(&store, "alice", "2026-02-20T08:00:00Z", &[]).await;
+        running(&store, "bob", "2026-03-10T12:00:00Z", &[]).await;
+        running(&store, "carol", "2026-03-30T22:00:00Z", &[("2026-03-31T06:00:00Z", State::Stopped)]).await;
+        let ec2 = FakeEc2::default();
+        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &ec2 };
         let march_month = Month::new(2026, 3).expect("m");
 
         let (mut computed, stats) = march(&store, "2026-04-01T01:30:00Z").await;

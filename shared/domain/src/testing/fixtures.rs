@@ -8,14 +8,19 @@
 //! let product = ProductBuilder::new("gpu").hourly("10.00").no_storage_price().build();
 //! assert_eq!(product.hourly_price.amount.to_string(), "10.00");
 //! ```
+//!
+//! [`write_history`] writes a workspace and its state changes through any
+//! [`WorkspaceStore`], as the use cases and state-sync would have.
 
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
-use crate::catalog::{PriceVersion, Product};
-use crate::kernel::{DatasetId, Money, ProductId, WorkspaceId};
+use crate::catalog::{PriceVersion, Product, ServiceCatalogRef};
+use crate::kernel::{DatasetId, Money, ProductId, StoreError, WorkspaceId};
 use crate::schedule::Schedule;
-use crate::workspaces::{Owner, Provisioned, State, Workspace, WorkspaceName};
+use crate::workspaces::{
+    Actor, Event, EventAction, Inserted, Owner, Provisioned, State, Workspace, WorkspaceName, WorkspaceStore,
+};
 
 /// The instant fixtures are created at unless told otherwise: a Monday, 08:00 UTC.
 pub const CREATED_AT: &str = "2026-11-23T08:00:00Z";
@@ -29,6 +34,13 @@ pub struct WorkspaceBuilder(Workspace);
 impl Default for WorkspaceBuilder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl From<Workspace> for WorkspaceBuilder {
+    /// Starts from `workspace`, to change a few fields of a fixture.
+    fn from(workspace: Workspace) -> Self {
+        Self(workspace)
     }
 }
 
@@ -75,9 +87,9 @@ impl WorkspaceBuilder {
         self
     }
 
-    /// With the cost centre recorded at creation.
-    pub fn cost_centre(mut self, cost_centre: &str) -> Self {
-        self.0.owner.cost_centre = Some(cost_centre.into());
+    /// With the cost centre recorded at creation (`None`: none).
+    pub fn cost_centre<'a>(mut self, cost_centre: impl Into<Option<&'a str>>) -> Self {
+        self.0.owner.cost_centre = cost_centre.into().map(str::to_owned);
         self
     }
 
@@ -166,6 +178,13 @@ pub fn eur(amount: &str) -> Money {
 #[derive(Debug, Clone)]
 pub struct ProductBuilder(Product);
 
+impl From<Product> for ProductBuilder {
+    /// Starts from `product`, to change a few fields of a fixture.
+    fn from(product: Product) -> Self {
+        Self(product)
+    }
+}
+
 impl ProductBuilder {
     /// The default product, with id `id` (panics when it is not a valid id).
     pub fn new(id: &str) -> Self {
@@ -189,6 +208,12 @@ impl ProductBuilder {
     /// Displayed as `name`.
     pub fn name(mut self, name: &str) -> Self {
         self.0.name = name.into();
+        self
+    }
+
+    /// Described as `description` on its catalog card.
+    pub fn description(mut self, description: &str) -> Self {
+        self.0.description = description.into();
         self
     }
 
@@ -242,8 +267,51 @@ impl ProductBuilder {
         self
     }
 
+    /// Provisioned from this Service Catalog product (`None`: launched directly).
+    pub fn service_catalog(mut self, service_catalog: Option<ServiceCatalogRef>) -> Self {
+        self.0.service_catalog = service_catalog;
+        self
+    }
+
     /// The product.
     pub fn build(self) -> Product {
         self.0
     }
+}
+
+/// Writes `workspace` and its history through `store`, as the API and state-sync would
+/// have: `steps` are (instant, state), the first its creation by its owner (the state
+/// `workspace` is stored in, at that instant), each next one a state-sync observation
+/// (version and last change moved, one event each). Returns the workspace as it is last
+/// stored, or the store's error; panics when the insert answers anything but created.
+pub async fn write_history(
+    store: &dyn WorkspaceStore,
+    mut workspace: Workspace,
+    steps: &[(Timestamp, State)],
+) -> Result<Workspace, StoreError> {
+    let (&(created, first), changes) = steps.split_first().expect("a creation step");
+    workspace.state = first;
+    workspace.created_at = created;
+    workspace.updated_at = created;
+    let owner = workspace.owner.username.clone();
+    let create = Event {
+        at: created,
+        actor: Actor::user(&owner),
+        action: EventAction::Create,
+        from: None,
+        to: first,
+        reason: None,
+    };
+    let inserted = store.insert(&workspace, &create, None).await?;
+    assert_eq!(inserted, Inserted::Created, "the workspace was created");
+    for &(at, to) in changes {
+        let from = workspace.state;
+        workspace.state = to;
+        workspace.version += 1;
+        workspace.updated_at = at;
+        let event =
+            Event { at, actor: Actor::state_sync(), action: EventAction::Sync, from: Some(from), to, reason: None };
+        store.update(&workspace, from, Some(&event)).await?;
+    }
+    Ok(workspace)
 }

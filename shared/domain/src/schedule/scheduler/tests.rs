@@ -1,116 +1,44 @@
-//! The scheduler tick on in-memory ports.
+//! The scheduler tick on the shared doubles.
 
-use std::{collections::HashMap, sync::Mutex};
-
-use async_trait::async_trait;
+use jiff::SignedDuration;
 
 use super::*;
-use crate::kernel::{Page, PageRequest, ProductId, WorkspaceId};
-use crate::workspaces::{IdempotencyRecord, Inserted, InstanceState, Owner, Provisioned, WorkspaceName};
+use crate::testing::{Call, FakeEc2, Hooked, MemoryStore, WorkspaceBuilder};
 
-/// Workspaces in memory, with the store's conditional update.
-#[derive(Default)]
-struct Store(Mutex<Vec<Workspace>>);
-
-#[async_trait]
-impl WorkspaceStore for Store {
-    async fn insert(&self, _: &Workspace, _: &Event, _: Option<&IdempotencyRecord>) -> Result<Inserted, StoreError> {
-        unimplemented!("not used by the scheduler")
-    }
-    async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
-        Ok(self.0.lock().unwrap().iter().find(|w| &w.id == id).cloned())
-    }
-    async fn idempotency(&self, _: &str, _: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        unimplemented!("not used by the scheduler")
-    }
-    async fn list(&self, filter: &WorkspaceFilter, _: &PageRequest) -> Result<Page<Workspace>, StoreError> {
-        let WorkspaceFilter::State(state) = filter else { panic!("the scheduler lists by state only") };
-        let items = self.0.lock().unwrap().iter().filter(|w| w.state == *state).cloned().collect();
-        Ok(Page { items, next_token: None })
-    }
-    async fn update(&self, next: &Workspace, expected: State, _: Option<&Event>) -> Result<(), StoreError> {
-        let mut all = self.0.lock().unwrap();
-        let stored = all.iter_mut().find(|w| w.id == next.id).ok_or(StoreError::Conflict)?;
-        if stored.version + 1 != next.version || stored.state != expected {
-            return Err(StoreError::Conflict);
-        }
-        *stored = next.clone();
-        Ok(())
-    }
-    async fn events(&self, _: &WorkspaceId, _: &PageRequest) -> Result<Page<Event>, StoreError> {
-        unimplemented!("not used by the scheduler")
-    }
-}
-
-/// EC2 that refuses any call naming `bad`, and counts calls.
-struct Power {
-    bad: &'static str,
-    calls: Mutex<Vec<Vec<String>>>,
-}
-
-#[async_trait]
-impl PowerSwitch for Power {
-    async fn start(&self, ids: &[String]) -> Result<(), UpstreamError> {
-        self.stop(ids, false).await
-    }
-    async fn stop(&self, ids: &[String], _: bool) -> Result<(), UpstreamError> {
-        self.calls.lock().unwrap().push(ids.to_vec());
-        if ids.iter().any(|id| id == self.bad) {
-            return Err(UpstreamError::new("ec2", "StopInstances", false, "InvalidInstanceID.Malformed"));
-        }
-        Ok(())
-    }
-    async fn observe(&self, _: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError> {
-        unimplemented!("not used by the scheduler")
-    }
-}
-
-#[derive(Default)]
-struct Runs(Mutex<Option<Timestamp>>);
-
-#[async_trait]
-impl SchedulerRuns for Runs {
-    async fn last_run(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(*self.0.lock().unwrap())
-    }
-    async fn record_run(&self, at: Timestamp) -> Result<(), StoreError> {
-        let mut last = self.0.lock().unwrap();
-        if last.is_some_and(|last| last >= at) {
-            return Err(StoreError::Conflict);
-        }
-        *last = Some(at);
-        Ok(())
-    }
-}
-
-fn running(instance: &str) -> Workspace {
+/// The `n`th fixture, RUNNING with `instance`: each one changed a second after the one
+/// before, so the store lists them (least recently changed first) in the order made.
+fn running(instance: &str, n: i64) -> Workspace {
     let now: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
-    Workspace {
-        id: WorkspaceId::generate(),
-        name: WorkspaceName::parse("Test").unwrap(),
-        owner: Owner { username: "alice".into(), sub: "sub".into(), cost_centre: None },
-        product_id: ProductId::parse("small-t3-large").unwrap(),
-        instance_type: "t3.large".into(),
-        hibernation: false,
-        state: State::Running,
-        provisioned: Provisioned { instance_id: Some(instance.into()), ..Default::default() },
-        provision_token: "token".into(),
-        created_at: now,
-        updated_at: now,
-        error: None,
-        version: 2,
-        schedule: Default::default(),
-        datasets: Vec::new(),
+    WorkspaceBuilder::new()
+        .hibernation(false)
+        .instance(instance)
+        .at(now)
+        .updated_at(now + SignedDuration::from_secs(n))
+        .version(2)
+        .build()
+}
+
+/// A store holding `workspaces`.
+fn store_of(workspaces: &[Workspace]) -> MemoryStore {
+    let store = MemoryStore::default();
+    for workspace in workspaces {
+        store.put_workspace(workspace.clone());
     }
+    store
+}
+
+/// The instances of every start or stop call, one list per call.
+fn calls(ec2: &FakeEc2) -> Vec<Vec<String>> {
+    ec2.calls().into_iter().map(|c| c.instances).collect()
 }
 
 #[tokio::test]
 async fn one_bad_instance_never_blocks_the_others() {
-    let workspaces = [running("i-good1"), running("i-bad"), running("i-good2")];
-    let store = Store(Mutex::new(workspaces.to_vec()));
-    let power = Power { bad: "i-bad", calls: Mutex::default() };
-    let runs = Runs::default();
-    let scheduler = Scheduler { store: &store, power: &power, runs: &runs };
+    let workspaces = [running("i-good1", 0), running("i-bad", 1), running("i-good2", 2)];
+    let store = store_of(&workspaces);
+    let power = FakeEc2::default();
+    power.refuse("i-bad");
+    let scheduler = Scheduler { store: &store, power: &power, runs: &store };
     // Monday 18:00 Paris is 17:00Z: the default window closes.
     let report = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
     let id = |i: usize| workspaces[i].id.to_string();
@@ -118,80 +46,45 @@ async fn one_bad_instance_never_blocks_the_others() {
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].0, id(1));
     // One batched call, then one call per instance.
-    let calls = power.calls.lock().unwrap().clone();
+    let calls = calls(&power);
     assert_eq!(calls[0].len(), 3);
     assert_eq!(calls.len(), 4);
     // The failed one stays STOPPING: state-sync reconciles it after its grace period. Its
     // history records the refusal (one more write after the claim).
-    assert!(store.0.lock().unwrap().iter().all(|w| w.state == State::Stopping));
-    let versions: Vec<u64> = store.0.lock().unwrap().iter().map(|w| w.version).collect();
+    let stored: Vec<Workspace> = workspaces.iter().map(|w| store.workspace(&w.id).unwrap()).collect();
+    assert!(stored.iter().all(|w| w.state == State::Stopping));
+    let versions: Vec<u64> = stored.iter().map(|w| w.version).collect();
     assert_eq!(versions, [3, 4, 3]);
 
     let replay = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
     assert_eq!(replay, SchedulerReport::default());
-    assert_eq!(power.calls.lock().unwrap().len(), 4, "a replay calls EC2 for nothing");
-}
-
-/// The in-memory store, cut after `budget` writes (a run that dies half-way), keeping
-/// every event written.
-struct Cut<'a> {
-    inner: &'a Store,
-    budget: Mutex<Option<usize>>,
-    events: Mutex<Vec<(WorkspaceId, Event)>>,
-}
-
-#[async_trait]
-impl WorkspaceStore for Cut<'_> {
-    async fn insert(&self, w: &Workspace, e: &Event, i: Option<&IdempotencyRecord>) -> Result<Inserted, StoreError> {
-        self.inner.insert(w, e, i).await
-    }
-    async fn get(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn idempotency(&self, o: &str, k: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.idempotency(o, k).await
-    }
-    async fn list(&self, f: &WorkspaceFilter, p: &PageRequest) -> Result<Page<Workspace>, StoreError> {
-        self.inner.list(f, p).await
-    }
-    async fn update(&self, next: &Workspace, expected: State, event: Option<&Event>) -> Result<(), StoreError> {
-        if let Some(left) = self.budget.lock().unwrap().as_mut() {
-            if *left == 0 {
-                return Err(StoreError::Upstream(UpstreamError::new("dynamodb", "TransactWriteItems", true, "cut")));
-            }
-            *left -= 1;
-        }
-        self.inner.update(next, expected, event).await?;
-        if let Some(event) = event {
-            self.events.lock().unwrap().push((next.id.clone(), event.clone()));
-        }
-        Ok(())
-    }
-    async fn events(&self, id: &WorkspaceId, p: &PageRequest) -> Result<Page<Event>, StoreError> {
-        self.inner.events(id, p).await
-    }
+    assert_eq!(power.calls().len(), 4, "a replay calls EC2 for nothing");
 }
 
 #[tokio::test]
 async fn a_run_cut_after_any_write_is_completed_by_the_next_with_each_stop_once() {
     for budget in 0..4 {
-        let workspaces = [running("i-1"), running("i-2"), running("i-3")];
-        let inner = Store(Mutex::new(workspaces.to_vec()));
-        let store = Cut { inner: &inner, budget: Mutex::new(Some(budget)), events: Mutex::default() };
-        let power = Power { bad: "none", calls: Mutex::default() };
-        let runs = Runs::default();
+        let workspaces = [running("i-1", 0), running("i-2", 1), running("i-3", 2)];
+        // Cut after `budget` writes (a run that dies half-way); the memory store keeps
+        // every event written.
+        let store = Hooked::new(store_of(&workspaces));
+        store.fail_after(budget, Call::is_write);
+        let power = FakeEc2::default();
+        let runs = MemoryStore::default();
         let scheduler = Scheduler { store: &store, power: &power, runs: &runs };
         let first = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
         assert_eq!(first.failed.len(), 3 - budget.min(3), "cut after {budget} writes");
-        *store.budget.lock().unwrap() = None;
+        store.heal();
         scheduler.run("2026-11-23T17:03:00Z".parse().unwrap()).await.unwrap();
-        assert!(inner.0.lock().unwrap().iter().all(|w| w.state == State::Stopping), "cut after {budget} writes");
-        let events = store.events.lock().unwrap().clone();
+        let inner = store.inner();
+        let stored: Vec<Workspace> = workspaces.iter().map(|w| inner.workspace(&w.id).unwrap()).collect();
+        assert!(stored.iter().all(|w| w.state == State::Stopping), "cut after {budget} writes");
+        let events = inner.all_events();
         let mut stopped: Vec<String> = events.iter().map(|(id, _)| id.to_string()).collect();
         stopped.sort();
         stopped.dedup();
         assert_eq!((events.len(), stopped.len()), (3, 3), "one stop event per workspace, cut after {budget}");
-        let instances: Vec<String> = power.calls.lock().unwrap().iter().flatten().cloned().collect();
+        let instances: Vec<String> = calls(&power).into_iter().flatten().collect();
         let mut unique = instances.clone();
         unique.sort();
         unique.dedup();

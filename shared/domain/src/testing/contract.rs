@@ -1,0 +1,181 @@
+//! The storage ports' contracts as executable checks, run against [`super::MemoryStore`]
+//! in the domain's tests and against the DynamoDB table in the integration tests, so the
+//! double and the adapter cannot drift apart. Each check writes under fresh owners and
+//! filters what it lists to what it wrote, so it runs on a table other tests share; it
+//! panics at the first breach, naming it.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::WorkspaceBuilder;
+use crate::costs::{MONTH_BOUNDARY, Month, MonthIndex};
+use crate::kernel::{PageRequest, StoreError, WorkspaceId, all_pages};
+use crate::schedule::SchedulerRuns;
+use crate::workspaces::{
+    Actor, Event, EventAction, IdempotencyRecord, Inserted, State, Workspace, WorkspaceFilter, WorkspaceStore,
+};
+
+fn at(s: &str) -> Timestamp {
+    s.parse().expect("an instant")
+}
+
+fn fresh(prefix: &str) -> String {
+    format!("{prefix}-{}", &WorkspaceId::generate().as_str()[3..13])
+}
+
+fn creation(workspace: &Workspace) -> Event {
+    Event {
+        at: workspace.created_at,
+        actor: Actor::user(&workspace.owner.username),
+        action: EventAction::Create,
+        from: None,
+        to: workspace.state,
+        reason: None,
+    }
+}
+
+/// `workspace` moved to `to` at `when` (version and last change moved), with its event.
+fn moved(workspace: &Workspace, to: State, when: Timestamp) -> (Workspace, Event) {
+    let next =
+        WorkspaceBuilder::from(workspace.clone()).state(to).version(workspace.version + 1).updated_at(when).build();
+    let event = Event {
+        at: when,
+        actor: Actor::state_sync(),
+        action: EventAction::Sync,
+        from: Some(workspace.state),
+        to,
+        reason: None,
+    };
+    (next, event)
+}
+
+fn ids(workspaces: &[Workspace], among: &[&WorkspaceId]) -> Vec<WorkspaceId> {
+    workspaces.iter().filter(|w| among.contains(&&w.id)).map(|w| w.id.clone()).collect()
+}
+
+/// [`WorkspaceStore`] and the month index its writes feed: inserts (a taken id, a taken
+/// idempotency key, the active cap of `max_active`), conditional updates (version and
+/// expected state), the history newest first page by page, the page tokens, the lists'
+/// orders, the month index entry of every write with an event, the active count moved
+/// by a move into an ended state. `max_active` is the store's cap, at least 2.
+pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex, max_active: u32) {
+    assert!(max_active >= 2, "the check writes two active workspaces for one owner");
+    let owner = fresh("contract");
+    let may = at("2026-05-31T23:00:00Z");
+    let june = at("2026-06-01T01:00:00Z");
+    let first = WorkspaceBuilder::new().owner(&owner).state(State::Provisioning).at(may).build();
+    assert_eq!(store.insert(&first, &creation(&first), None).await.expect("insert"), Inserted::Created);
+    assert_eq!(store.get(&first.id).await.expect("get").as_ref(), Some(&first), "read back as written");
+    let again = store.insert(&first, &creation(&first), None).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "a taken id: {again:?}");
+
+    // Idempotency: a live key answers KeyTaken, and nothing of the second request is written.
+    let second =
+        WorkspaceBuilder::new().owner(&owner).state(State::Provisioning).at(may + SignedDuration::from_mins(1)).build();
+    let record = IdempotencyRecord {
+        owner: owner.clone(),
+        key: fresh("key"),
+        request_hash: "hash".into(),
+        workspace_id: second.id.clone(),
+        expires_at: Timestamp::from_second(Timestamp::now().as_second() + 3600).expect("an instant"),
+    };
+    assert_eq!(store.insert(&second, &creation(&second), Some(&record)).await.expect("insert"), Inserted::Created);
+    let remembered = store.idempotency(&owner, &record.key).await.expect("idempotency");
+    assert_eq!(remembered.map(|r| r.workspace_id), Some(second.id.clone()), "the key is remembered");
+    let replay = WorkspaceBuilder::new().owner(&owner).state(State::Provisioning).at(may).build();
+    let taken = IdempotencyRecord { workspace_id: replay.id.clone(), ..record.clone() };
+    assert_eq!(store.insert(&replay, &creation(&replay), Some(&taken)).await.expect("insert"), Inserted::KeyTaken);
+    assert_eq!(store.get(&replay.id).await.expect("get"), None, "a taken key writes nothing");
+
+    // Updates are conditional on the stored version and state.
+    let (running, event) = moved(&first, State::Running, june);
+    let stale = WorkspaceBuilder::from(running.clone()).version(running.version + 1).build();
+    assert!(
+        matches!(store.update(&stale, State::Provisioning, Some(&event)).await, Err(StoreError::Conflict)),
+        "stale version"
+    );
+    assert!(
+        matches!(store.update(&running, State::Stopped, Some(&event)).await, Err(StoreError::Conflict)),
+        "wrong state"
+    );
+    let missing = WorkspaceBuilder::new().owner(&owner).version(2).build();
+    assert!(
+        matches!(store.update(&missing, State::Running, None).await, Err(StoreError::Conflict)),
+        "no such workspace"
+    );
+    store.update(&running, State::Provisioning, Some(&event)).await.expect("update");
+    assert_eq!(store.get(&first.id).await.expect("get").map(|w| (w.state, w.version)), Some((State::Running, 2)));
+
+    // The history: newest first, page by page; a token only continues its own list.
+    let page = store.events(&first.id, &PageRequest::first(1)).await.expect("events");
+    assert_eq!(page.items.iter().map(|e| e.to).collect::<Vec<_>>(), [State::Running], "newest first");
+    let token = page.next_token.clone().expect("more to read");
+    let first_id = &first.id;
+    let history = all_pages(|page| async move { store.events(first_id, &PageRequest { limit: 1, ..page }).await })
+        .await
+        .expect("history");
+    assert_eq!(history.iter().map(|e| e.to).collect::<Vec<_>>(), [State::Running, State::Provisioning]);
+    let foreign = store.events(&second.id, &PageRequest { limit: 1, token: Some(token) }).await;
+    assert!(matches!(foreign, Err(StoreError::BadPageToken)), "another list's token: {foreign:?}");
+    let garbage = store.events(&first.id, &PageRequest { limit: 1, token: Some("not-a-token".into()) }).await;
+    assert!(matches!(garbage, Err(StoreError::BadPageToken)), "a made-up token: {garbage:?}");
+
+    // By owner: newest first.
+    let filter = &WorkspaceFilter::Owner(owner.clone());
+    let listed = all_pages(|page| async move { store.list(filter, &PageRequest { limit: 1, ..page }).await })
+        .await
+        .expect("list");
+    assert_eq!(ids(&listed, &[&first.id, &second.id]), [second.id.clone(), first.id.clone()], "newest first");
+
+    // The month index: each write with an event indexes the workspace as it then is.
+    let indexed = |month: Month| async move {
+        let all = all_pages(|page| async move { index.indexed(month, &page).await }).await.expect("indexed");
+        all.into_iter().find(|w| w.id == *first_id).map(|w| w.state)
+    };
+    assert_eq!(indexed(Month::containing(may, &MONTH_BOUNDARY)).await, Some(State::Provisioning), "creation month");
+    assert_eq!(indexed(Month::containing(june, &MONTH_BOUNDARY)).await, Some(State::Running), "change month");
+
+    active_cap(store, max_active, june).await;
+}
+
+/// The owner's cap: `max_active` active workspaces, then [`Inserted::ActiveLimit`]; a
+/// move into an ended state frees a slot. By state, least recently changed first.
+async fn active_cap(store: &dyn WorkspaceStore, max_active: u32, since: Timestamp) {
+    let owner = fresh("capped");
+    let mut made = Vec::new();
+    for n in 0..max_active {
+        let workspace = WorkspaceBuilder::new()
+            .owner(&owner)
+            .at(since - SignedDuration::from_hours(1))
+            .updated_at(since + SignedDuration::from_mins(i64::from(max_active - n)))
+            .build();
+        assert_eq!(store.insert(&workspace, &creation(&workspace), None).await.expect("insert"), Inserted::Created);
+        made.push(workspace);
+    }
+    let over = WorkspaceBuilder::new().owner(&owner).build();
+    assert_eq!(
+        store.insert(&over, &creation(&over), None).await.expect("insert"),
+        Inserted::ActiveLimit { max: max_active }
+    );
+    let filter = &WorkspaceFilter::State(State::Running);
+    let listed = all_pages(|page| async move { store.list(filter, &page).await }).await.expect("list");
+    let mine: Vec<&WorkspaceId> = made.iter().map(|w| &w.id).collect();
+    let oldest_change_first: Vec<WorkspaceId> = made.iter().rev().map(|w| w.id.clone()).collect();
+    assert_eq!(ids(&listed, &mine), oldest_change_first, "by state, least recently changed first");
+    let (failed, event) = moved(&made[0], State::Failed, since + SignedDuration::from_hours(1));
+    store.update(&failed, State::Running, Some(&event)).await.expect("update");
+    assert_eq!(
+        store.insert(&over, &creation(&over), None).await.expect("insert"),
+        Inserted::Created,
+        "a slot was freed"
+    );
+}
+
+/// [`SchedulerRuns`]: runs are recorded only forward.
+pub async fn scheduler_runs(runs: &dyn SchedulerRuns) {
+    let last = runs.last_run().await.expect("last run").unwrap_or(at("2026-01-01T00:00:00Z"));
+    let next = last + SignedDuration::from_mins(5);
+    runs.record_run(next).await.expect("forward");
+    assert!(matches!(runs.record_run(next).await, Err(StoreError::Conflict)), "the same instant again");
+    assert!(matches!(runs.record_run(last).await, Err(StoreError::Conflict)), "backwards");
+    assert_eq!(runs.last_run().await.expect("last run"), Some(next));
+}

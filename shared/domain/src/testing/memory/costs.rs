@@ -1,0 +1,150 @@
+//! The month index and closed months' lines, budgets and their crossings, actuals.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::{MemoryStore, index_key, keyed_page, paged};
+use crate::costs::{ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Versioned, WorkspaceCost};
+use crate::kernel::{Page, PageRequest, StoreError};
+use crate::workspaces::{State, Workspace};
+
+#[async_trait]
+impl MonthIndex for MemoryStore {
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+        keyed_page(&format!("index/{month}"), self.lock().index.get(&month), page, self.limit(page))
+    }
+
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError> {
+        self.lock().index.entry(month).or_default().entry(index_key(workspace)).or_insert_with(|| workspace.clone());
+        Ok(())
+    }
+
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.lock().sealed.contains_key(&month))
+    }
+
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.lock().sealed.entry(month).or_insert(at);
+        Ok(())
+    }
+
+    async fn closed(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.lock().closed.contains_key(&month))
+    }
+
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let stored = data.lines.entry(month).or_default();
+        for line in lines {
+            stored.insert((line.info.created_at.as_microsecond(), line.info.workspace_id.clone()), line.clone());
+        }
+        Ok(())
+    }
+
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.lock().closed.entry(month).or_insert(at);
+        Ok(())
+    }
+
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<Page<WorkspaceCost>, StoreError> {
+        keyed_page(&format!("lines/{month}"), self.lock().lines.get(&month), page, self.limit(page))
+    }
+
+    /// Least recently changed first, as the `by-state` index.
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, StoreError> {
+        let data = self.lock();
+        let mut all: Vec<&Workspace> =
+            data.workspaces.values().filter(|w| w.state == state && w.updated_at >= since).collect();
+        all.sort_unstable_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+        paged(&format!("changed/{state}/{}", since.as_microsecond()), &all, page, self.limit(page))
+    }
+}
+
+#[async_trait]
+impl BudgetStore for MemoryStore {
+    async fn org_budget(&self) -> Result<Option<Versioned<Budget>>, StoreError> {
+        Ok(self.lock().org_budget.clone())
+    }
+
+    async fn put_org_budget(&self, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        if data.org_budget.as_ref().map(|v| v.version) != expected {
+            return Err(StoreError::Conflict);
+        }
+        data.org_budget = Some(Versioned { value: budget.clone(), version: expected.unwrap_or(0) + 1 });
+        Ok(())
+    }
+
+    async fn user_budget(&self, user: &str) -> Result<Option<Versioned<Budget>>, StoreError> {
+        Ok(self.lock().user_budgets.get(user).cloned())
+    }
+
+    async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        if data.user_budgets.get(user).map(|v| v.version) != expected {
+            return Err(StoreError::Conflict);
+        }
+        data.user_budgets
+            .insert(user.to_owned(), Versioned { value: budget.clone(), version: expected.unwrap_or(0) + 1 });
+        Ok(())
+    }
+
+    async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        if data.user_budgets.get(user).map(|v| v.version) != Some(expected) {
+            return Err(StoreError::Conflict);
+        }
+        data.user_budgets.remove(user);
+        Ok(())
+    }
+
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError> {
+        let all: Vec<(String, Budget)> =
+            self.lock().user_budgets.iter().map(|(u, v)| (u.clone(), v.value.clone())).collect();
+        paged("budgets", &all, page, self.limit(page))
+    }
+
+    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError> {
+        let mut data = self.lock();
+        let key = (crossing.month.clone(), crossing.user.clone(), crossing.threshold);
+        if data.crossings.contains_key(&key) {
+            return Ok(false);
+        }
+        data.crossings.insert(key, crossing.clone());
+        Ok(true)
+    }
+
+    async fn crossings(
+        &self,
+        month: Month,
+        user: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Crossing>, StoreError> {
+        let month = month.to_string();
+        let all: Vec<Crossing> = self
+            .lock()
+            .crossings
+            .values()
+            .filter(|c| c.month == month && user.is_none_or(|u| c.user == u))
+            .cloned()
+            .collect();
+        paged(&format!("crossings/{month}/{}", user.unwrap_or("*")), &all, page, self.limit(page))
+    }
+}
+
+#[async_trait]
+impl ActualStore for MemoryStore {
+    async fn actuals(&self, month: Month) -> Result<Actuals, StoreError> {
+        Ok(self.lock().actuals.get(&month).cloned().unwrap_or_default())
+    }
+
+    async fn put_actuals(&self, month: Month, actuals: &Actuals) -> Result<(), StoreError> {
+        self.lock().actuals.insert(month, actuals.clone());
+        Ok(())
+    }
+}
