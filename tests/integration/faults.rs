@@ -13,7 +13,7 @@ use atelier_domain::{
     kernel::StoreError,
     workspaces::{PowerSwitch, WorkspaceStore},
 };
-use atelier_tests::{call_router, spawn_app, unique};
+use atelier_tests::{TestResponse, call_router, spawn_app, unique};
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
 use http::{Method, StatusCode};
 
@@ -60,6 +60,13 @@ fn router_with_power(app: &LocalApp, power: Arc<dyn PowerSwitch>) -> axum::Route
     app.with_overrides(Overrides { power: Some(power), ..Overrides::default() }).root.workspaces_api()
 }
 
+/// `GET /v1/workspaces` as alice through the deployed router, with every DynamoDB `Query`
+/// answered by `query`.
+async fn list_with_queries(app: &atelier_tests::TestApp, token: &str, query: &aws_smithy_mocks::Rule) -> TestResponse {
+    let table = Arc::new(Table::new(mocked!(aws_sdk_dynamodb, [query]), "atelier"));
+    call_router(&router_with_store(&app.app, table), Method::GET, "/v1/workspaces", Some(token), None, &[]).await
+}
+
 #[tokio::test]
 async fn dynamodb_throttling_is_retried_by_the_sdk_and_a_short_burst_goes_unnoticed() {
     let app = spawn_app().await;
@@ -71,9 +78,7 @@ async fn dynamodb_throttling_is_retried_by_the_sdk_and_a_short_burst_goes_unnoti
             .times(2)
             .output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build())
             .build();
-        let table = Arc::new(Table::new(mocked!(aws_sdk_dynamodb, [&query]), "atelier"));
-        let router = router_with_store(&app.app, table);
-        let response = call_router(&router, Method::GET, "/v1/workspaces", Some(&token), None, &[]).await;
+        let response = list_with_queries(&app, &token, &query).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(query.num_calls(), 3, "two throttled attempts, then the one that succeeds");
     }
@@ -89,9 +94,7 @@ async fn dynamodb_throttling_that_outlasts_the_retries_answers_503_with_retry_af
             .http_status(400, Some(body.to_owned()))
             .repeatedly()
             .build();
-        let table = Arc::new(Table::new(mocked!(aws_sdk_dynamodb, [&query]), "atelier"));
-        let router = router_with_store(&app.app, table);
-        let response = call_router(&router, Method::GET, "/v1/workspaces", Some(&token), None, &[]).await;
+        let response = list_with_queries(&app, &token, &query).await;
         assert_eq!(query.num_calls(), PRODUCTION_ATTEMPTS as usize, "the SDK retried before giving up");
         assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.body);
         assert_eq!(response.headers["retry-after"], "2");
