@@ -12,7 +12,7 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
       is read from the composition root (shared/app/src/api.rs), the routes from
       shared/web/src/routes/*.rs;
   (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
-      shared/adapters/src/dynamodb.
+      shared/adapters/src/dynamodb/ (every file of the module, read as one source).
 """
 
 from __future__ import annotations
@@ -307,12 +307,14 @@ class DriftTest(unittest.TestCase):
         source = "\n".join(strip_comments(read(p)) for p in files)
         constants = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', source))
         indexes_src = re.search(r"pub const INDEXES[^=]*=\s*\[(.*?)\];", source, re.S)
-        self.assertIsNotNone(indexes_src, "INDEXES not found in dynamodb.rs")
+        self.assertIsNotNone(indexes_src, "INDEXES not found in shared/adapters/src/dynamodb/")
         expected_indexes = sorted(
             (constants.get(index, index.strip('"')), pk, sk)
             for index, pk, sk in re.findall(r'\(\s*(\w+|"[^"]+")\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"\s*\)', indexes_src.group(1))
         )
-        create = source[source.index("fn create"):]
+        create_fn = re.search(r"\bfn create\(", source)
+        self.assertIsNotNone(create_fn, "fn create( not found in shared/adapters/src/dynamodb/")
+        create = source[create_fn.start():]
         create = create[: matching(create, create.index("{"), "{", "}")]
         hash_key = re.search(r'key\("(\w+)",\s*KeyType::Hash\)', create).group(1)
         range_key = re.search(r'key\("(\w+)",\s*KeyType::Range\)', create).group(1)

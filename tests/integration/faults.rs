@@ -15,6 +15,14 @@ use atelier_domain::{
 };
 use atelier_tests::{TestResponse, call_router, spawn_app, unique};
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
+use aws_smithy_runtime_api::client::{
+    http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    },
+    orchestrator::{HttpRequest, HttpResponse},
+    runtime_components::RuntimeComponents,
+};
+use aws_smithy_types::body::SdkBody;
 use http::{Method, StatusCode};
 
 /// A client of SDK crate `$sdk` whose calls `rules` answer, with the standard retry policy
@@ -265,4 +273,59 @@ async fn the_lambda_configuration_talks_to_aws_and_retries_an_unreachable_endpoi
     let err = aws_sdk_dynamodb::Client::new(&config).list_tables().send().await.expect_err("nobody listens");
     assert!(matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// DynamoDB's wire answer to a transaction it cancelled because one of its items was
+/// throttled (the reasons come one per item, in order).
+const TRANSACTION_THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, None, ThrottlingError, None, None]","CancellationReasons":[{"Code":"None"},{"Code":"None"},{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity of your table or index."},{"Code":"None"},{"Code":"None"}]}"#;
+
+/// An HTTP client that answers [`TRANSACTION_THROTTLED`] to every `TransactWriteItems`
+/// writing a dataset attachment (its body names an `ATTACH#` key) and sends everything
+/// else on. The override hooks of the harness cannot replace the dataset store, so the
+/// fault goes in at the HTTP layer: the real router, use case and adapter all run.
+#[derive(Debug)]
+struct ThrottledAttachments(SharedHttpClient);
+
+impl HttpClient for ThrottledAttachments {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(ThrottledAttachmentsConnector(self.0.http_connector(settings, components)))
+    }
+}
+
+#[derive(Debug)]
+struct ThrottledAttachmentsConnector(SharedHttpConnector);
+
+impl HttpConnector for ThrottledAttachmentsConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let transaction = request.headers().get("x-amz-target") == Some("DynamoDB_20120810.TransactWriteItems");
+        let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+        if transaction && body.contains("\"ATTACH#") {
+            let status = 400.try_into().expect("a valid status");
+            return HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(TRANSACTION_THROTTLED))));
+        }
+        self.0.call(request)
+    }
+}
+
+#[tokio::test]
+async fn a_dataset_attach_cancelled_by_throttling_answers_503_with_retry_after() {
+    let app = spawn_app().await;
+    app.register_dataset("onco-2026", &["oncology"], &[]).await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    let sdk = app.app.root.sdk();
+    let http = sdk.http_client().expect("the harness sets the HTTP client");
+    let throttled = sdk.to_builder().http_client(ThrottledAttachments(http)).build();
+    let router = LocalApp::new(&throttled, &atelier_tests::moto().endpoint(), &app.seeded, "http://localhost").router();
+    let token = app.token("alice").await;
+    let path = format!("/v1/workspaces/{id}/datasets/onco-2026");
+
+    let response = call_router(&router, Method::POST, &path, Some(&token), None, &[]).await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.body);
+    assert_eq!(response.headers["retry-after"], "2");
+    assert_eq!(response.body["type"], "/problems/upstream-unavailable");
+    // Nothing was written, and the same attach succeeds once DynamoDB keeps up.
+    assert_eq!(app.get("alice", &format!("/v1/workspaces/{id}")).await.body["datasets"], serde_json::json!([]));
+    let retried = app.post("alice", &path, None).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(retried.body["datasets"], serde_json::json!(["onco-2026"]));
 }

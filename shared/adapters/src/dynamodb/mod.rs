@@ -1,0 +1,161 @@
+//! DynamoDB: the single table behind every store port ([`WorkspaceStore`], [`Catalog`],
+//! [`ScheduleDefaults`], [`SchedulerRuns`], [`MonthIndex`], [`BudgetStore`], [`ActualStore`],
+//! [`DatasetStore`]), all implemented on [`Table`].
+//!
+//! The key design, every item and every access pattern are in
+//! docs/adr/0002-single-table.md. Here: one file per store (`workspaces`, `catalog`,
+//! `schedule`, `costs`, `datasets`), and the mechanics they share written once: the key
+//! formats (`keys`), the item codec (`items`), reads and pages (`reads`), conditional
+//! writes and the one transaction helper (`writes`).
+//!
+//! [`WorkspaceStore`]: atelier_domain::workspaces::WorkspaceStore
+//! [`Catalog`]: atelier_domain::catalog::Catalog
+//! [`ScheduleDefaults`]: atelier_domain::schedule::ScheduleDefaults
+//! [`SchedulerRuns`]: atelier_domain::schedule::SchedulerRuns
+//! [`MonthIndex`]: atelier_domain::costs::MonthIndex
+//! [`BudgetStore`]: atelier_domain::costs::BudgetStore
+//! [`ActualStore`]: atelier_domain::costs::ActualStore
+//! [`DatasetStore`]: atelier_domain::datasets::DatasetStore
+
+use atelier_domain::{Product, kernel::StoreError};
+use aws_sdk_dynamodb::{
+    Client,
+    types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+        ScalarAttributeType, TimeToLiveSpecification,
+    },
+};
+
+use crate::upstream;
+
+mod catalog;
+mod costs;
+mod datasets;
+mod items;
+mod keys;
+mod reads;
+mod schedule;
+#[cfg(test)]
+mod tests;
+mod workspaces;
+mod writes;
+
+/// Index over one owner's workspaces, newest first.
+pub const BY_OWNER: &str = "by-owner";
+/// Index over workspaces in one state.
+pub const BY_STATE: &str = "by-state";
+/// Index over every item of one kind (workspaces, products).
+pub const BY_KIND: &str = "by-kind";
+
+/// The table's key schema and indexes, as (index name, partition attribute, sort attribute).
+/// `infra/` declares the same; a test compares them.
+pub const INDEXES: [(&str, &str, &str); 3] =
+    [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
+
+/// Most active workspaces (neither TERMINATED nor FAILED) one user may have, unless
+/// configured otherwise ([`Table::with_max_active`]).
+pub const DEFAULT_MAX_ACTIVE_WORKSPACES: u32 = 5;
+
+/// The Atelier table.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: Client,
+    name: String,
+    max_active: u32,
+}
+
+impl Table {
+    /// The table `name`, through `client`, with the default cap on active workspaces.
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into(), max_active: DEFAULT_MAX_ACTIVE_WORKSPACES }
+    }
+
+    /// The table `name`, with a client built from `config`.
+    pub fn from_config(config: &aws_types::SdkConfig, name: impl Into<String>) -> Self {
+        Self::new(Client::new(config), name)
+    }
+
+    /// The same table, letting each user have at most `max` active workspaces.
+    pub fn with_max_active(mut self, max: u32) -> Self {
+        self.max_active = max;
+        self
+    }
+
+    /// The cap on active workspaces per user.
+    pub fn max_active(&self) -> u32 {
+        self.max_active
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Creates the table with its indexes and TTL (local stack and tests; `infra/template.yaml`
+    /// declares the same in AWS, checked by `infra/tests/test_drift.py`).
+    pub async fn create(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(&self.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range));
+        for (index, pk, sk) in INDEXES {
+            request = request.attribute_definitions(attr(pk)).attribute_definitions(attr(sk)).global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(pk, KeyType::Hash))
+                    .key_schema(key(sk, KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("name, keys and projection are set"),
+            );
+        }
+        request.send().await.map_err(|e| upstream("dynamodb", "CreateTable", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().expect("fields are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| upstream("dynamodb", "UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    /// True when the table exists.
+    pub async fn exists(&self) -> Result<bool, StoreError> {
+        match self.client.describe_table().table_name(&self.name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if crate::error_code(&e) == Some("ResourceNotFoundException") => Ok(false),
+            Err(e) => Err(upstream("dynamodb", "DescribeTable", e).into()),
+        }
+    }
+
+    /// How many active workspaces the counter item says `owner` has (0 when none was ever
+    /// created).
+    pub async fn active_workspaces(&self, owner: &str) -> Result<i64, StoreError> {
+        let item = self.get_item(keys::active_pk(owner), keys::ACTIVE_SK.into()).await?;
+        let count = item.as_ref().and_then(|item| item.get("active")).and_then(|v| v.as_n().ok());
+        count.map_or(Ok(0), |n| n.parse().map_err(|e| items::corrupt("active workspaces counter", e)))
+    }
+
+    /// Writes (or replaces) a catalog product (the local seed; in AWS, infra/README.md).
+    pub async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        self.replace_item(&catalog::ProductItem::from(product)).await
+    }
+}
