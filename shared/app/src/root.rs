@@ -16,8 +16,12 @@ use crate::settings::Settings;
 /// that port (tests inject faults through them; production never sets one).
 #[derive(Clone, Default)]
 pub struct Overrides {
+    /// Replaces the table as the workspace store; the catalog, the month index and the
+    /// other stores stay the table.
     pub workspace_store: Option<Arc<dyn WorkspaceStore>>,
+    /// Replaces EC2 as the power switch; mount lists are still published through EC2.
     pub power: Option<Arc<dyn PowerSwitch>>,
+    /// Replaces the provisioner `ATELIER_PROVISIONER` would choose.
     pub provisioner: Option<Arc<dyn Provisioner>>,
 }
 

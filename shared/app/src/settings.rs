@@ -41,7 +41,10 @@ pub const BUDGET_EVERY: &str = "ATELIER_BUDGET_EVERY_MINUTES";
 pub struct Function {
     /// The crate in `functions/` and the binary in the template's `CodeUri`.
     pub name: &'static str,
+    /// Must be set and non-empty, or start-up fails ([`SettingsError::Missing`]).
     pub required: &'static [&'static str],
+    /// Read when set; unset or empty keeps the default. A variable in neither list is
+    /// never read, whatever the environment holds.
     pub optional: &'static [&'static str],
 }
 
@@ -93,10 +96,19 @@ pub const FUNCTIONS: [Function; 5] = [WORKSPACES_API, CATALOG_API, STATE_SYNC, S
 /// A missing or malformed variable, named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
+    /// A required variable is unset, or empty once trimmed.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// A declared variable holds a value that does not parse or is out of range.
     #[error("environment variable {name} is {value:?}: {expected}")]
-    Invalid { name: &'static str, value: String, expected: &'static str },
+    Invalid {
+        /// The variable, e.g. `ATELIER_POWER_TIMEOUT_MINUTES`.
+        name: &'static str,
+        /// Its value, trimmed.
+        value: String,
+        /// What it should hold, in words (`a whole number of minutes, 1 to 10080`).
+        expected: &'static str,
+    },
 }
 
 /// Which adapter creates workspaces' AWS resources.
@@ -111,8 +123,13 @@ pub enum ProvisionerKind {
 /// Settings of the provisioner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisionerSettings {
+    /// `ATELIER_PROVISIONER`; Service Catalog when unset.
     pub kind: ProvisionerKind,
+    /// `ATELIER_SUBNET_ID`, for `ec2-launch` only; `None` launches into the account's
+    /// default subnet.
     pub subnet_id: Option<String>,
+    /// `ATELIER_INSTANCE_PROFILE`, for `ec2-launch` only: the workspace role (SSM, data
+    /// lake read-only); `None` launches without one.
     pub instance_profile: Option<String>,
     /// The Service Catalog record output holding the instance id.
     pub output_key: String,
@@ -135,12 +152,20 @@ impl Default for ProvisionerSettings {
 pub struct Settings {
     /// The function these were read for (`local` for the dev server and the tests).
     pub function: &'static str,
+    /// `ATELIER_TABLE`: the DynamoDB table every store lives in (required by every function).
     pub table: String,
+    /// `ATELIER_USER_POOL_ID`; `None` for a function that does not declare it (read it with
+    /// [`Settings::user_pool_id`]).
     pub user_pool_id: Option<String>,
+    /// `ATELIER_USER_POOL_CLIENT_ID`; `None` for a function that does not declare it (read
+    /// it with [`Settings::user_pool_client_id`]).
     pub user_pool_client_id: Option<String>,
+    /// `ATELIER_COGNITO_JWKS_BASE`: the local Cognito's URL; always `None` in AWS, where
+    /// the keys come from the pool's public endpoint.
     pub cognito_jwks_base: Option<String>,
     /// Most active workspaces per user (default 5).
     pub max_active: u32,
+    /// Which provisioner creates workspaces, and its options.
     pub provisioner: ProvisionerSettings,
     /// State-sync's timeouts (defaults: 60, 30, 60 minutes).
     pub timeouts: Timeouts,

@@ -38,7 +38,10 @@ pub const SCHEDULER_TICK: Duration = Duration::from_secs(60);
 /// Everything the local product runs on.
 #[derive(Clone)]
 pub struct LocalApp {
+    /// The composition root on the local settings, shared by the routers and the timers.
     pub root: Arc<Root>,
+    /// What `/config.json` answers: this server's URL, the seeded pool and client, and the
+    /// local Cognito endpoint.
     pub portal: PortalConfig,
 }
 

@@ -12,12 +12,17 @@ const SUPERVISOR: &str = include_str!("moto_supervised.py");
 /// Why the local AWS server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
+    /// The virtualenv's python ([`venv_python`]) does not exist at that path.
     #[error("the moto virtualenv is missing ({0} not found): run `make venv` (make dev and make test do it for you)")]
     MissingVenv(PathBuf),
+    /// Something already listens on the port asked for; moto is not started beside it.
     #[error("port {0} on 127.0.0.1 is already in use (another `make dev`?): stop it or set ATELIER_MOTO_PORT")]
     PortBusy(u16),
+    /// The python process could not be spawned, its log file created, or it exited
+    /// before answering.
     #[error("could not start moto: {0}")]
     Spawn(#[from] std::io::Error),
+    /// Nothing answered on the endpoint (first) within the wait (second: 30 seconds).
     #[error("moto did not answer on {0} within {1:?}")]
     NotReady(String, Duration),
 }

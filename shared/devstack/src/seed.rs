@@ -19,9 +19,14 @@ pub const DEFAULT_PASSWORD: &str = "Atelier-dev-2026!";
 /// A demo user.
 #[derive(Debug, Clone)]
 pub struct DevUser {
+    /// Cognito username, what one signs in with (`alice`).
     pub username: &'static str,
+    /// Verified e-mail, `<username>@atelier.test` (a reserved domain: nothing is delivered).
     pub email: &'static str,
+    /// The one role group the user is in (one of [`GROUPS`]); data groups are in
+    /// [`DATA_GROUPS`].
     pub group: &'static str,
+    /// `custom:cost_centre`, tagged on the user's workspaces (`CC-...`).
     pub cost_centre: &'static str,
 }
 
@@ -43,8 +48,12 @@ pub const DATA_GROUPS: [(&str, &[&str]); 1] = [("oncology", &["alice"])];
 /// What to seed and under which names.
 #[derive(Debug, Clone)]
 pub struct Seed {
+    /// Table name, created unless it exists (`atelier`).
     pub table: String,
+    /// User pool name; a pool of that name among the first 60 listed is reused (`atelier`).
     pub user_pool_name: String,
+    /// Every demo user's password, set as permanent: `ATELIER_DEV_PASSWORD`, else
+    /// [`DEFAULT_PASSWORD`].
     pub password: String,
 }
 
@@ -61,18 +70,30 @@ impl Default for Seed {
 /// What the seed created (or found).
 #[derive(Debug, Clone)]
 pub struct Seeded {
+    /// The table name, as seeded.
     pub table: String,
+    /// The pool's id, as the local Cognito made it (it changes with every new server).
     pub user_pool_id: String,
+    /// The `portal` app client: password and refresh-token sign-in, no secret.
     pub client_id: String,
+    /// The demo catalog as written to the table, with an image the local EC2 lists.
     pub products: Vec<Product>,
+    /// The demo users' password.
     pub password: String,
 }
 
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
+    /// A Cognito or EC2 call to the local server failed.
     #[error("{operation} failed: {message}")]
-    Aws { operation: &'static str, message: String },
+    Aws {
+        /// The API operation, e.g. `CreateUserPool`.
+        operation: &'static str,
+        /// The SDK's error, with its context.
+        message: String,
+    },
+    /// Creating the table or writing a product failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -28,7 +28,9 @@ pub const SCHEDULER_TICK: SignedDuration = SignedDuration::from_mins(5);
 
 /// What the state-sync function runs on each tick.
 pub struct StateSyncJob<'a> {
+    /// The workspaces' pass, first.
     pub sync: StateSync<'a>,
+    /// The datasets' revocation pass, second: it sees the states the first one settled.
     pub datasets: &'a Datasets,
 }
 
@@ -56,7 +58,9 @@ impl StateSyncJob<'_> {
 
 /// What the scheduler function runs on each tick.
 pub struct SchedulerJob<'a> {
+    /// The working-window tick, first.
     pub scheduler: Scheduler<'a>,
+    /// The budget watch, second, so that its stops have the last word.
     pub watch: BudgetWatch<'a>,
     /// How often the budget watch totals the month against budgets
     /// (`ATELIER_BUDGET_EVERY_MINUTES`); at most one tick means every tick.
@@ -68,7 +72,9 @@ pub struct SchedulerJob<'a> {
 /// What one scheduler tick did (the function's answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchedulerOutcome {
+    /// What the working-window tick started, stopped and skipped.
     pub scheduler: SchedulerReport,
+    /// What the budget watch did: totals and stops on a due tick, upkeep only otherwise.
     pub budget: WatchReport,
 }
 

@@ -20,6 +20,8 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 // Money is decimal, never a float.
 #![cfg_attr(not(test), deny(clippy::float_arithmetic))]
+// Every public item says what it is for; rustdoc is the reference for the other crates.
+#![warn(missing_docs)]
 
 pub mod catalog;
 pub mod costs;

@@ -7,6 +7,8 @@
 
 // Production functions stay under 80 lines (clippy.toml); tests may be longer.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
+// Every public item says what it is for; rustdoc is the reference for the other crates.
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod extract;

@@ -20,7 +20,13 @@ pub enum ApiError {
     Unauthorized(String),
     /// A malformed request body or query; `field` names what is wrong when known.
     #[error("{message}")]
-    BadRequest { field: Option<String>, message: String },
+    BadRequest {
+        /// The field as the client spells it, dotted for nested ones (`limit`,
+        /// `windows[0].start`), when the decoder could tell; the problem's `field`.
+        field: Option<String>,
+        /// The problem's `detail`, as the client reads it.
+        message: String,
+    },
     /// Body larger than allowed.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -33,6 +39,8 @@ pub enum ApiError {
     /// The route exists, not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// What the use case answered; mapped variant by variant to a status, an upstream
+    /// failure's cause going to the logs only.
     #[error(transparent)]
     Domain(#[from] DomainError),
 }

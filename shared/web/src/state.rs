@@ -10,7 +10,10 @@ use crate::JwtVerifier;
 /// The state of one area's router: `cases` are the use cases its handlers call.
 #[derive(Clone)]
 pub struct Area<T> {
+    /// Verifies every request's bearer token ([`crate::Authenticated`]); one per function,
+    /// shared by its areas so the keys are fetched once.
     pub verifier: Arc<JwtVerifier>,
+    /// The area's use cases (`Workspaces`, `Costs`, ...), cheap to clone.
     pub cases: T,
 }
 

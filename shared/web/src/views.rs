@@ -106,7 +106,9 @@ impl WorkspaceView {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageView<T> {
+    /// The page's items, as the route shows them.
     pub items: Vec<T>,
+    /// `nextToken`: pass it back for the next page; `null` on the last one.
     pub next_token: Option<String>,
 }
 
@@ -121,7 +123,9 @@ impl<T> PageView<T> {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PageQuery {
+    /// `limit`: 1 to 100 items, 50 when absent.
     pub limit: Option<u32>,
+    /// `nextToken`: the previous page's, as it was answered.
     pub next_token: Option<String>,
 }
 

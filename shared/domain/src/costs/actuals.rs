@@ -27,8 +27,11 @@ pub const WORKSPACE_TAG: &str = "atelier:workspace";
 pub struct ActualGroup {
     /// `None` for resources without the tag (not Atelier's, or untagged).
     pub owner: Option<String>,
+    /// The `atelier:workspace` tag (a workspace id); `None` for resources without it.
     pub workspace: Option<String>,
+    /// Unblended cost of the days asked, exact as Cost Explorer gives it.
     pub amount: Decimal,
+    /// ISO 4217 code of `amount`.
     pub currency: String,
 }
 
@@ -38,9 +41,11 @@ pub struct ActualGroup {
 pub struct Actuals {
     /// Per owner: total and per workspace.
     pub owners: BTreeMap<String, OwnerActuals>,
+    /// ISO 4217 code of every amount; `None` when no owner was billed or nothing was fetched.
     pub currency: Option<String>,
     /// The first day not covered (the days before it are closed and counted).
     pub through: Option<Date>,
+    /// The instant of the run that stored these (its scheduled time); `None` when never fetched.
     pub fetched_at: Option<Timestamp>,
 }
 
@@ -48,6 +53,7 @@ pub struct Actuals {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerActuals {
+    /// Everything billed with the owner's tag, exact (summed, never rounded).
     pub total: Decimal,
     /// By workspace id; costs tagged with the owner but no workspace count in `total` only.
     pub workspaces: BTreeMap<String, Decimal>,
@@ -102,6 +108,7 @@ impl Actuals {
 pub struct FetchReport {
     /// Months fetched (`YYYY-MM`) with the first day not covered.
     pub months: Vec<(String, String)>,
+    /// Owners with costs, added up over the months fetched (one in both counts twice).
     pub owners: usize,
 }
 

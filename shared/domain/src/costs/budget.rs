@@ -155,7 +155,9 @@ fn parse_thresholds(list: &[i64]) -> Result<Vec<u16>, DomainError> {
 /// A stored rule with the version its conditional writes compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned<T> {
+    /// The rule as stored.
     pub value: T,
+    /// Starts at 1 and grows by one with every write; the next write must name it.
     pub version: u64,
 }
 
@@ -164,7 +166,9 @@ pub struct Versioned<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Crossing {
+    /// The Cognito username whose estimate crossed.
     pub user: String,
+    /// `YYYY-MM`, in the cost month's zone ([`super::MONTH_BOUNDARY`]).
     pub month: String,
     /// Percent.
     pub threshold: u16,
@@ -176,15 +180,18 @@ pub struct Crossing {
     pub spent: Decimal,
     /// The budget amount then.
     pub budget: Decimal,
+    /// ISO 4217 code of `spent` and `budget`: the estimate's.
     pub currency: String,
 }
 
 /// A user's budget as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserBudgetView {
+    /// The Cognito username (one the directory knows).
     pub user: String,
     /// Their own amount, if they have one.
     pub amount: Option<Decimal>,
+    /// Always [`DEFAULT_CURRENCY`]: amounts are in the catalog's currency.
     pub currency: String,
     /// The thresholds in force (their own, else the default's).
     pub thresholds: Vec<u16>,
@@ -204,7 +211,9 @@ pub fn effective(own: Option<&Budget>, default: &Budget) -> Budget {
 /// The budget use cases (admins; finance may read the default).
 #[derive(Clone)]
 pub struct Budgets {
+    /// The default, users' own budgets and the crossings.
     pub store: Arc<dyn BudgetStore>,
+    /// Refuses a budget for a username the directory does not know.
     pub users: Arc<dyn KnownUsers>,
 }
 
@@ -280,7 +289,9 @@ impl Budgets {
 /// Every user's own budget and the default, read once per report.
 #[derive(Debug, Clone, Default)]
 pub struct BudgetBook {
+    /// The organisation default; the built-in one (no amount) when none is stored.
     pub default: Budget,
+    /// Users' own budgets, by Cognito username.
     pub own: std::collections::HashMap<String, Budget>,
 }
 

@@ -47,6 +47,7 @@ pub const LIVE_STATES: [State; 8] = {
 /// Receives report lines as they are computed.
 #[async_trait]
 pub trait LineSink: Send {
+    /// Takes the next line; an error stops the read and is its answer.
     async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError>;
 }
 
@@ -83,8 +84,11 @@ pub struct ReadStats {
 /// and no e-mail; [`super::Costs`] adds the directory's.
 #[derive(Clone, Copy)]
 pub struct Ledger<'a> {
+    /// The event histories (the ledger itself) and the live workspaces.
     pub store: &'a dyn WorkspaceStore,
+    /// Each product's prices and volume size, asked once per product in a read.
     pub catalog: &'a dyn Catalog,
+    /// Which workspaces a month concerns, and a closed month's stored lines.
     pub index: &'a dyn MonthIndex,
 }
 

@@ -36,11 +36,18 @@ pub const DEFAULT_CURRENCY: &str = "EUR";
 /// The ports the cost use cases run on.
 #[derive(Clone)]
 pub struct Costs {
+    /// The event histories the lines are computed from.
     pub store: Arc<dyn WorkspaceStore>,
+    /// The products' prices.
     pub catalog: Arc<dyn Catalog>,
+    /// E-mails and cost centres, once per user per report; a user it no longer knows is
+    /// reported without them.
     pub directory: Arc<dyn UserDirectory>,
+    /// Which workspaces a month concerns, and closed months' lines.
     pub index: Arc<dyn MonthIndex>,
+    /// Budgets in force and crossings recorded.
     pub budgets: Arc<dyn BudgetStore>,
+    /// What Cost Explorer billed, as last fetched; never Cost Explorer itself.
     pub actuals: Arc<dyn ActualStore>,
 }
 
@@ -60,6 +67,7 @@ pub struct CostReport {
 /// A person's own month: their lines, their budget and what it has crossed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyCosts {
+    /// The caller's lines, computed up to the request's instant.
     pub report: CostReport,
     /// The budget amount in force, if any.
     pub budget: Option<Decimal>,
@@ -93,7 +101,9 @@ pub struct UserCost {
 /// The users report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsersReport {
+    /// The month reported.
     pub month: Month,
+    /// ISO 4217 code of every amount ([`DEFAULT_CURRENCY`] when there is no line).
     pub currency: String,
     /// The exact sum of every line's rounded total.
     pub total: Decimal,
@@ -106,8 +116,12 @@ pub struct UsersReport {
 /// An authorised export of one month, ready to stream ([`Costs::stream_export`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRequest {
+    /// The month to export; checked not to be in the future.
     pub month: Month,
+    /// Only lines of this cost centre (the directory's, else the one recorded on the
+    /// workspace); `None` for every line.
     pub cost_centre: Option<String>,
+    /// The instant an open month is computed up to: when the request was authorised.
     pub now: Timestamp,
 }
 

@@ -33,10 +33,15 @@ pub const BUDGET_ACTOR: &str = "budget";
 
 /// The ports the budget watch runs on.
 pub struct BudgetWatch<'a> {
+    /// The histories the totals come from, and the stops' conditional transitions.
     pub store: &'a dyn WorkspaceStore,
+    /// The products' prices.
     pub catalog: &'a dyn Catalog,
+    /// The month index the watch seals and closes.
     pub index: &'a dyn MonthIndex,
+    /// Budgets in force; crossings are recorded here.
     pub budgets: &'a dyn BudgetStore,
+    /// Stops the workspaces claimed under `stop-at-100`, one batched call per user.
     pub power: &'a dyn PowerSwitch,
 }
 
@@ -44,6 +49,7 @@ pub struct BudgetWatch<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WatchReport {
+    /// The month of the run's instant (`YYYY-MM`), the one totalled.
     pub month: String,
     /// Workspaces carried into the month index when this run sealed it.
     pub indexed: Option<usize>,

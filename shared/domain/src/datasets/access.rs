@@ -40,8 +40,11 @@ impl AccessAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessEvent {
+    /// When it happened; the trace is read and exported in this order.
     pub at: Timestamp,
+    /// The dataset concerned.
     pub dataset_id: DatasetId,
+    /// What happened.
     pub action: AccessAction,
     /// Who did it: an admin, a workspace owner, or `state-sync`.
     pub actor: Actor,
@@ -54,6 +57,8 @@ pub struct AccessEvent {
     /// The workspace of an attach or detach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<String>,
+    /// More in words: the location attached, why state-sync detached, `dataset registered`
+    /// or `dataset deleted` on the grants and revokes those make.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -62,9 +67,13 @@ pub struct AccessEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessInterval {
+    /// The dataset that could be read.
     pub dataset_id: DatasetId,
+    /// The workspace's owner, as the attach event names them (empty if it names nobody).
     pub user: String,
+    /// The workspace it was attached to (`ws-...`).
     pub workspace_id: String,
+    /// The attach.
     pub from: Timestamp,
     /// `None` while the dataset is still attached.
     pub until: Option<Timestamp>,

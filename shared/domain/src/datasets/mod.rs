@@ -39,9 +39,13 @@ pub const MAX_ATTACHED: usize = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Classification {
+    /// Open data, publishable as it is.
     Public,
+    /// The organisation's own, not for outside.
     Internal,
+    /// Sensitive business or personal data.
     Confidential,
+    /// Patient data, anonymised before ingestion (docs/adr/0007-datasets.md).
     Clinical,
 }
 
@@ -62,8 +66,11 @@ impl Classification {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Readers {
+    /// Cognito group names; membership is what the directory says now, so leaving a group
+    /// loses the data on state-sync's next pass.
     #[serde(default)]
     pub groups: BTreeSet<String>,
+    /// Cognito usernames admitted by name, whatever their groups.
     #[serde(default)]
     pub users: BTreeSet<String>,
 }
@@ -93,15 +100,23 @@ impl Readers {
 /// A registered dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dataset {
+    /// Chosen by the admin who registers it; never changes.
     pub id: DatasetId,
+    /// Display name, trimmed, 1-128 characters.
     pub name: String,
+    /// What the data is, for people choosing it: 0-2000 characters, newlines allowed.
     pub description: String,
+    /// Where the data lives; cannot change while a workspace has it attached.
     pub location: Location,
+    /// A label for people: no decision reads it; access follows `readers`, whatever the class.
     pub classification: Classification,
     /// The data owner (a person or team accountable for the data), free text.
     pub owner: String,
+    /// Who may attach it; only admins see the list.
     pub readers: Readers,
+    /// When it was registered.
     pub created_at: Timestamp,
+    /// When an admin last changed any field (set on every update, even one that changes nothing).
     pub updated_at: Timestamp,
     /// Optimistic-locking version; every write expects the version it read.
     pub version: u64,

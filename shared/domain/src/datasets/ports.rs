@@ -12,16 +12,23 @@ use crate::workspaces::{State, Workspace};
 /// A dataset as a workspace mounts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    /// Names the instance tag (`atelier:dataset:<id>`) and the mount point (`/data/<id>`).
     pub dataset_id: DatasetId,
+    /// What the machine mounts, read-only.
     pub location: Location,
 }
 
 /// An open attachment of a dataset to a workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
+    /// The dataset attached.
     pub dataset_id: DatasetId,
+    /// The workspace it is attached to.
     pub workspace_id: WorkspaceId,
+    /// The workspace owner's Cognito username, copied at attach time: the reader the
+    /// revocation pass checks.
     pub owner: String,
+    /// When the attach was written (the attach event's instant).
     pub since: Timestamp,
 }
 
@@ -43,12 +50,15 @@ pub enum AccessFilter {
 pub struct AttachmentChange<'a> {
     /// The workspace as it is to be stored (version already incremented).
     pub workspace: &'a Workspace,
+    /// The state the decision was made on, which the stored workspace must still be in.
     pub expected_state: State,
+    /// The dataset attached or detached.
     pub dataset: &'a DatasetId,
     /// The version of the dataset the decision was made on: an attach fails with
     /// [`StoreError::Conflict`] when the dataset changed (or was deleted) meanwhile. A
     /// detach does not care.
     pub dataset_version: Option<u64>,
+    /// The trace entry of the change (`attach` or `detach`).
     pub event: &'a AccessEvent,
     /// The workspace's new IAM policy document (JSON).
     pub policy: &'a str,

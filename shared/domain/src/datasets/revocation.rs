@@ -26,6 +26,7 @@ pub struct DatasetSyncReport {
 
 /// The revocation pass, on the dataset use cases' ports.
 pub struct DatasetSync<'a> {
+    /// The use cases' ports; detaching goes through the same write as a person's detach.
     pub datasets: &'a Datasets,
 }
 

@@ -21,11 +21,18 @@ const ATTEMPTS: usize = 4;
 /// A dataset's fields as an admin sends them (validated by [`DatasetInput::validate`]).
 #[derive(Debug, Clone)]
 pub struct DatasetInput {
+    /// Display name; trimmed when stored, 1-128 characters after trimming.
     pub name: String,
+    /// 0-2000 characters, stored as sent.
     pub description: String,
+    /// Where the data lives; refused on update when it differs while attached.
     pub location: Location,
+    /// How sensitive the data is.
     pub classification: Classification,
+    /// The accountable person or team; trimmed when stored, 1-128 characters.
     pub owner: String,
+    /// The whole new reader list (at most 90 names in all); the difference from the old
+    /// one becomes grants and revokes in the trace.
     pub readers: Readers,
 }
 
@@ -73,9 +80,13 @@ impl DatasetInput {
 /// The ports the dataset use cases run on.
 #[derive(Clone)]
 pub struct Datasets {
+    /// The registry, attachments, trace and policy documents.
     pub store: Arc<dyn DatasetStore>,
+    /// The workspaces datasets are attached to.
     pub workspaces: Arc<dyn WorkspaceStore>,
+    /// Owners' groups as the directory says now, not as their token said.
     pub groups: Arc<dyn GroupDirectory>,
+    /// Publishes each machine's mount list.
     pub mounts: Arc<dyn DataMounts>,
 }
 

@@ -35,13 +35,28 @@ impl UpstreamError {
 pub enum DomainError {
     /// The thing does not exist, or the caller may not know it exists.
     #[error("{kind} not found")]
-    NotFound { kind: &'static str },
+    NotFound {
+        /// What was looked for, in the singular (`workspace`, `dataset`, `user`): the only
+        /// detail the answer gives.
+        kind: &'static str,
+    },
     /// The input is malformed; `field` names the offending field.
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        /// The field as the client spells it (`name`, `productId`, `Idempotency-Key`); sent
+        /// back in the problem document's `field`.
+        field: String,
+        /// What is wrong, worded to follow the field's name (`must be 1 to 64 characters long`).
+        message: String,
+    },
     /// The input is well-formed but cannot be honoured (e.g. hibernate on a product without it).
     #[error("{field}: {message}")]
-    Unprocessable { field: String, message: String },
+    Unprocessable {
+        /// The field as the client spells it (`productId`, `month`, `thresholds`).
+        field: String,
+        /// Why it cannot be honoured, worded to follow the field's name.
+        message: String,
+    },
     /// The caller lacks the role for this operation.
     #[error("forbidden: {0}")]
     Forbidden(String),

@@ -27,6 +27,7 @@ impl PageRequest {
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
+    /// At most the request's `limit`, in the list's order; the last page may be empty.
     pub items: Vec<T>,
     /// Pass it back to get the next page; `None` on the last page.
     pub next_token: Option<String>,
@@ -41,6 +42,7 @@ pub enum StoreError {
     /// The page token is not one this list handed out.
     #[error("the page token is not valid for this list")]
     BadPageToken,
+    /// The store itself failed (throttled, unreachable, refused); see `retryable`.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
 }

@@ -17,6 +17,7 @@ const ATTEMPTS: usize = 4;
 /// The ports the schedule use cases run on.
 #[derive(Clone)]
 pub struct Schedules {
+    /// The workspaces, whose records carry their schedule and override.
     pub store: Arc<dyn WorkspaceStore>,
     /// The organisation's default schedule.
     pub defaults: Arc<dyn ScheduleDefaults>,

@@ -31,10 +31,16 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventAction {
+    /// The workspace was created (the first event, `from` is `None`), or its provisioning
+    /// could not even start (`to` is `FAILED`, `reason` says why).
     Create,
+    /// A start was asked, by a person or the scheduler.
     Start,
+    /// A stop was asked, by a person, the scheduler or the budget watch (actor `budget`).
     Stop,
+    /// A hibernate was asked, by a person or the scheduler.
     Hibernate,
+    /// A terminate was asked, by a person.
     Terminate,
     /// State-sync observed the machine or record and moved the workspace.
     Sync,

@@ -20,15 +20,26 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum State {
+    /// Just created: the provisioner is building its resources; no instance runs yet.
     Provisioning,
+    /// The instance runs and is billed by the hour.
     Running,
+    /// A stop was asked; waiting for EC2 to report the instance stopped.
     Stopping,
+    /// The instance is stopped; only its volume is billed.
     Stopped,
+    /// A start was asked; waiting for EC2 to report the instance running.
     Starting,
+    /// A hibernate was asked; waiting for EC2 to report the instance stopped.
     Hibernating,
+    /// Stopped with its memory saved on the volume; a start resumes where it was.
     Hibernated,
+    /// A terminate was asked; waiting for the provisioner to report everything gone.
     Terminating,
+    /// Everything is gone; the record and its history stay.
     Terminated,
+    /// Provisioning failed or a transitional state timed out; `Workspace::error` says why.
+    /// Only `terminate` is offered.
     Failed,
 }
 
@@ -97,9 +108,14 @@ impl fmt::Display for State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Command {
+    /// Power a stopped or hibernated instance on.
     Start,
+    /// Power a running instance off, keeping its volume.
     Stop,
+    /// Stop a running instance with its memory saved to the volume (products with
+    /// `hibernation` only).
     Hibernate,
+    /// Delete the workspace's AWS resources, for good.
     Terminate,
 }
 
@@ -155,7 +171,10 @@ impl Observation {
 /// Anything that can move a workspace from one state to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Trigger {
+    /// Asked by a person or the scheduler, out of a settled state.
     Command(Command),
+    /// What AWS shows, mostly through state-sync: it settles a transitional state, or
+    /// (`Vanished`) ends a settled one whose instance is gone.
     Observation(Observation),
 }
 

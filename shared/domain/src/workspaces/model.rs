@@ -80,18 +80,30 @@ pub struct Owner {
 /// A workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
+    /// Random, set once at creation ([`WorkspaceId::generate`]); the key of everything
+    /// stored about the workspace.
     pub id: WorkspaceId,
+    /// What the owner calls it; need not be unique, shown only.
     pub name: WorkspaceName,
+    /// Who created it; never changes. Only they and admins can see the workspace.
     pub owner: Owner,
+    /// The catalog product it was launched from.
     pub product_id: ProductId,
+    /// EC2 instance type (`m5.2xlarge`), copied from the product at creation: a later
+    /// catalog edit does not change a running workspace.
     pub instance_type: String,
     /// Whether the product supports hibernation.
     pub hibernation: bool,
+    /// Where it is in its lifecycle; changed only by [`super::transition`].
     pub state: State,
+    /// Handles on its AWS resources, filled in as the provisioner learns them.
     pub provisioned: Provisioned,
     /// Token that makes provisioning idempotent (Service Catalog ProvisionToken, EC2 ClientToken).
     pub provision_token: String,
+    /// When the create request was handled.
     pub created_at: Timestamp,
+    /// When the state last changed: schedule, dataset and handle writes leave it alone,
+    /// because state-sync's timeouts and grace periods count from it.
     pub updated_at: Timestamp,
     /// Why the workspace FAILED, in words for its owner.
     pub error: Option<String>,

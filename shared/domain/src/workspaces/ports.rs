@@ -42,11 +42,13 @@ pub struct IdempotencyRecord {
 /// Outcome of inserting a new workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
+    /// The workspace, its creation event and its idempotency record are written.
     Created,
     /// Another request with the same idempotency key won the race.
     KeyTaken,
     /// The owner already has `max` active workspaces (neither TERMINATED nor FAILED).
     ActiveLimit {
+        /// The store's cap per owner (`ATELIER_MAX_ACTIVE_WORKSPACES` in AWS).
         max: u32,
     },
 }
@@ -97,13 +99,18 @@ pub enum Progress {
     /// Termination only: nothing has asked AWS to tear the resources down yet (the call
     /// failed or never happened); state-sync asks again.
     NotStarted,
+    /// AWS is still working on it; ask again on the next run.
     InProgress,
     /// Done; for provisioning, the instance that was created.
     Succeeded {
+        /// The EC2 instance id (`i-...`) provisioning produced, when the provisioner can
+        /// tell (state-sync keeps the handle's otherwise); `None` for a termination.
         instance_id: Option<String>,
     },
     /// Failed, with a reason fit for the workspace's owner.
     Failed {
+        /// What AWS said went wrong, in words; a failed provisioning's ends up in
+        /// `Workspace::error`.
         reason: String,
     },
 }
@@ -111,7 +118,10 @@ pub enum Progress {
 /// What the provisioner needs to create a workspace's resources.
 #[derive(Debug, Clone, Copy)]
 pub struct ProvisionRequest<'a> {
+    /// The new workspace: its id, owner and cost centre become the resources' `atelier:*`
+    /// tags, its `provision_token` makes a repeated call harmless.
     pub workspace: &'a Workspace,
+    /// The catalog product it is launched from, as the catalog has it now.
     pub product: &'a Product,
 }
 
@@ -132,11 +142,17 @@ pub trait Provisioner: Send + Sync {
 /// What EC2 says of an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceState {
+    /// `pending`: launching or starting.
     Pending,
+    /// `running`: up, and EC2 bills its compute.
     Running,
+    /// `stopping`, also while a hibernation writes memory to the volume.
     Stopping,
+    /// `stopped`, also once hibernated.
     Stopped,
+    /// `shutting-down`: on its way to `terminated`, whoever asked.
     ShuttingDown,
+    /// `terminated`: gone, though EC2 still lists it for a while.
     Terminated,
     /// EC2 does not know the instance (any more).
     Missing,

@@ -22,25 +22,35 @@ pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
 /// A request to create a workspace, already parsed.
 #[derive(Debug, Clone)]
 pub struct CreateWorkspace {
+    /// The product to launch; `Unprocessable` when the catalog does not have it.
     pub product_id: ProductId,
+    /// The new workspace's name.
     pub name: WorkspaceName,
 }
 
 /// Whose workspaces a caller asks to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListScope {
+    /// The caller's own.
     Own,
+    /// Everybody's; admins only (`Forbidden` for anyone else).
     All,
+    /// One owner's, by Cognito username: admins, or the owner themselves.
     Owner(String),
 }
 
 /// The ports the workspace use cases run on.
 #[derive(Clone)]
 pub struct Workspaces {
+    /// Workspaces, their history and idempotency records.
     pub store: Arc<dyn WorkspaceStore>,
+    /// Where a create finds its product.
     pub catalog: Arc<dyn Catalog>,
+    /// Builds and tears down the AWS resources.
     pub provisioner: Arc<dyn Provisioner>,
+    /// Starts and stops the machines.
     pub power: Arc<dyn PowerSwitch>,
+    /// The caller's cost centre at creation, and `/v1/me`.
     pub directory: Arc<dyn UserDirectory>,
     /// The organisation's default schedule, given to new workspaces.
     pub defaults: Arc<dyn ScheduleDefaults>,

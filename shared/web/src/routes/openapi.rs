@@ -34,10 +34,29 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 /// Why the fragments do not make a document.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OpenApiError {
+    /// One fragment is not JSON, not an object, or has a key or section of the wrong shape.
     #[error("openapi/{file}: {message}")]
-    Fragment { file: String, message: String },
+    Fragment {
+        /// The fragment's file name in `shared/web/openapi/` (`workspaces.json`).
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Two fragments define the same thing.
     #[error("{what} {name:?} is defined in both openapi/{first} and openapi/{second}")]
-    Duplicate { what: &'static str, name: String, first: String, second: String },
+    Duplicate {
+        /// `path`, `component` or `tag`.
+        what: &'static str,
+        /// The path, component or tag name.
+        name: String,
+        /// The fragment merged first (file name).
+        first: String,
+        /// The fragment that defined it again.
+        second: String,
+    },
+    /// The merged document breaks a rule across fragments: a `$ref` to nothing, an
+    /// operation without responses or `x-atelier-roles`, an `operationId` used twice, no
+    /// `base.json`.
     #[error("{0}")]
     Document(String),
 }

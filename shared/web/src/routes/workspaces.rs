@@ -26,7 +26,9 @@ use crate::{
 /// the datasets a new workspace starts with.
 #[derive(Clone)]
 pub struct WorkspaceCases {
+    /// Everything under `/v1/me` and `/v1/workspaces`.
     pub workspaces: Workspaces,
+    /// Checks a create's `datasets` before anything is written, then attaches them.
     pub datasets: Datasets,
 }
 

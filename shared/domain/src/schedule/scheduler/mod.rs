@@ -55,8 +55,11 @@ fn serialize_failed<S: Serializer>(failed: &[(String, String)], serializer: S) -
 
 /// The ports the scheduler runs on.
 pub struct Scheduler<'a> {
+    /// The candidates, by state, and the claimed transitions.
     pub store: &'a dyn WorkspaceStore,
+    /// Carries the claimed transitions out, one batched call per action.
     pub power: &'a dyn PowerSwitch,
+    /// The instant the previous run covered up to, and this run's once it is done.
     pub runs: &'a dyn SchedulerRuns,
 }
 

@@ -91,9 +91,13 @@ pub struct SyncReport {
 
 /// The ports state-sync runs on.
 pub struct StateSync<'a> {
+    /// Lists the workspaces by state and records each move.
     pub store: &'a dyn WorkspaceStore,
+    /// The product, for a provisioning that never got under way.
     pub catalog: &'a dyn Catalog,
+    /// Reports (and restarts) provisioning and termination.
     pub provisioner: &'a dyn Provisioner,
+    /// Reports what EC2 says of the instances, one batched call per page.
     pub power: &'a dyn PowerSwitch,
     /// When to stop waiting for AWS.
     pub timeouts: Timeouts,
