@@ -167,7 +167,7 @@ impl BudgetWatch<'_> {
                 self.store,
                 workspace,
                 Command::Stop.into(),
-                Actor(BUDGET_ACTOR.to_owned()),
+                Actor::budget(),
                 EventAction::Stop,
                 Some(reason.to_owned()),
                 at,

@@ -4,7 +4,7 @@
 //! datasets gets its mount list republished, which also tags machines that appeared since
 //! the attach (Service Catalog reports the instance later).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -37,7 +37,7 @@ struct Pass {
     /// Each owner's groups, asked of the directory once per pass.
     groups: HashMap<String, Vec<String>>,
     /// The workspaces that keep datasets: their mount lists are republished.
-    keep: BTreeMap<WorkspaceId, ()>,
+    keep: BTreeSet<WorkspaceId>,
 }
 
 impl DatasetSync<'_> {
@@ -87,7 +87,7 @@ impl DatasetSync<'_> {
         } else if !dataset.readers.admit(&owner, owner_groups) {
             format!("{owner} is no longer one of the dataset's readers")
         } else {
-            pass.keep.insert(workspace.id.clone(), ());
+            pass.keep.insert(workspace.id.clone());
             return Ok(());
         };
         if !workspace.datasets.contains(&dataset.id) {
@@ -105,7 +105,7 @@ impl DatasetSync<'_> {
     /// Republishes the mount list of every workspace that keeps datasets.
     async fn republish(&self, pass: &mut Pass) -> Result<(), DomainError> {
         let d = self.datasets;
-        for id in std::mem::take(&mut pass.keep).into_keys() {
+        for id in std::mem::take(&mut pass.keep) {
             if let Some(workspace) = d.workspaces.get(&id).await? {
                 let mounts = d.mounts_of(&workspace.datasets).await?;
                 if let Err(err) = d.mounts.publish(&workspace, &mounts).await {

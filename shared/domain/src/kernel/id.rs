@@ -72,7 +72,7 @@ impl fmt::Display for WorkspaceId {
 pub struct ProductId(String);
 
 impl ProductId {
-    /// Parses a product id; `field` names the input field in the error.
+    /// Parses a product id; a malformed one is `Invalid` on field `productId`.
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let ok = !value.is_empty()
             && value.len() <= 64

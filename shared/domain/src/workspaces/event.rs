@@ -21,6 +21,11 @@ impl Actor {
         Actor("scheduler".to_owned())
     }
 
+    /// The budget watch (`stop-at-100`).
+    pub fn budget() -> Self {
+        Actor(crate::costs::watch::BUDGET_ACTOR.to_owned())
+    }
+
     /// A person, by username.
     pub fn user(username: &str) -> Self {
         Actor(username.to_owned())

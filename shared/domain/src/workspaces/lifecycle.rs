@@ -79,8 +79,9 @@ impl State {
         State::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
-    /// True for the two states nothing leaves: `TERMINATED` and `FAILED`. A workspace in one
-    /// bills nothing more, counts against no cap and can have nothing attached.
+    /// True for the two states a workspace's life has ended in: `TERMINATED`, which nothing
+    /// leaves, and `FAILED`, which only a `terminate` leaves (to clean up). A workspace in
+    /// one bills nothing more, counts against no cap and can have nothing attached.
     pub const fn is_ended(self) -> bool {
         matches!(self, State::Terminated | State::Failed)
     }

@@ -58,7 +58,7 @@ pub struct Workspaces {
 
 /// The workspace `id` as `caller` may see it: their own, or any for an admin. Anything
 /// else, malformed ids included, is NotFound, so that ids cannot be probed.
-pub async fn visible_workspace(
+pub(crate) async fn visible_workspace(
     store: &dyn WorkspaceStore,
     caller: &Caller,
     id: &str,
