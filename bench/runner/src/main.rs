@@ -129,7 +129,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("init: {} runs of {} binaries, interleaved", o.runs, binaries.len());
     let init = measure_init(&o.release_dir, &binaries, o.runs)?;
     let hello_size = std::fs::metadata(o.release_dir.join(HELLO))?.len();
-    let hello_init = median(&init[0]);
+    let hello_init = median(&init[0].poll);
     markdown.push_str(&format!(
         "### Binary size and init time\n\n{} runs per binary, interleaved; init = spawn until the first `GET /2018-06-01/runtime/invocation/next`.\n\n",
         o.runs
@@ -144,8 +144,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some((_, false, _)) => (Some(8 * MB), false),
             None => (None, false),
         };
-        let med = median(&init[i]);
-        let p90 = percentile(&init[i], 0.90);
+        let med = median(&init[i].poll);
+        let p90 = percentile(&init[i].poll, 0.90);
         markdown.push_str(&format!(
             "| {name} | {} | {} | {:.2} | {} | {} | {:.2} |\n",
             format_bytes(size),
@@ -162,9 +162,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "initMedianMs": med.as_secs_f64() * 1e3,
             "initP90Ms": p90.as_secs_f64() * 1e3,
             "initRatioToHello": med.as_secs_f64() / hello_init.as_secs_f64(),
-            "initSamplesMs": init[i].iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
+            "initSamplesMs": init[i].poll.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
+            "firstAnswerSamplesMs": init[i].answer.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
         }));
     }
+    markdown.push_str(&first_answers(binaries.as_slice(), &init));
 
     let mut latency_rows = Vec::new();
     if !o.skip_latency {
@@ -186,19 +188,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Init samples per binary, in `binaries` order.
-fn measure_init(dir: &Path, binaries: &[&str], runs: usize) -> Result<Vec<Vec<Duration>>, Box<dyn std::error::Error>> {
+/// The event path each HTTP binary answers at its first invocation without calling AWS:
+/// hello's only route, and a list without a token (401 once the router has routed it and
+/// the token check refused it, which needs no key download).
+const FIRST_EVENTS: &[(&str, &str)] =
+    &[(HELLO, "/hello"), ("workspaces-api", "/v1/workspaces"), ("catalog-api", "/v1/products")];
+
+/// Samples of one binary: spawn → first poll in every round, and in the rounds with an
+/// event, spawn → the answer to it.
+#[derive(Default, Clone)]
+struct InitSamples {
+    poll: Vec<Duration>,
+    answer: Vec<Duration>,
+}
+
+/// Init samples per binary, in `binaries` order. Rounds alternate: an init-only round (the
+/// function is killed once it polls), then, for the HTTP binaries, a round where the poll
+/// is answered with one event and the time to the function's response is kept too: a lazy
+/// start is only a gain if the first request does not pay it back.
+fn measure_init(dir: &Path, binaries: &[&str], runs: usize) -> Result<Vec<InitSamples>, Box<dyn std::error::Error>> {
     let stub = RuntimeStub::start()?;
     let home = std::env::temp_dir().join(format!("atelier-bench-home-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
-    let mut samples = vec![Vec::with_capacity(runs); binaries.len()];
+    let mut samples = vec![InitSamples::default(); binaries.len()];
     // Two warm-up rounds (page cache, the stub), not recorded.
-    for round in 0..runs + 2 {
+    for round in 0..2 * (runs + 2) {
+        let with_event = round % 2 == 1;
         for (i, name) in binaries.iter().enumerate() {
             let extra = FUNCTIONS.iter().find(|(n, ..)| n == name).map_or(&[][..], |(_, _, env)| env);
-            let elapsed = stub.time_to_first_poll(&dir.join(name), &home, name, extra)?;
-            if round >= 2 {
-                samples[i].push(elapsed);
+            let event = FIRST_EVENTS.iter().find(|(n, _)| n == name).map(|(_, path)| *path).filter(|_| with_event);
+            if with_event && event.is_none() {
+                continue;
+            }
+            let (polled, answered) = stub.time_to_first_poll(&dir.join(name), &home, name, extra, event)?;
+            if round >= 4 {
+                match answered {
+                    Some(answered) => samples[i].answer.push(answered),
+                    None => samples[i].poll.push(polled),
+                }
             }
         }
     }
@@ -206,50 +233,65 @@ fn measure_init(dir: &Path, binaries: &[&str], runs: usize) -> Result<Vec<Vec<Du
     Ok(samples)
 }
 
-/// A Lambda Runtime API that only notices the first `next` poll, and never answers it.
+/// A Lambda Runtime API that notices the first `next` poll and, when asked to, answers it
+/// with one API Gateway event and notices the function's response to it.
 struct RuntimeStub {
     address: String,
     polls: mpsc::Receiver<Instant>,
+    answers: mpsc::Receiver<Instant>,
+    /// The path of the event to hand out on the next poll, if any.
+    event: Arc<Mutex<Option<String>>>,
     held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+/// An API Gateway HTTP API (payload 2.0) event for `GET path`, without a token.
+fn api_event(path: &str) -> String {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": { "host": "bench.execute-api.eu-west-1.amazonaws.com" },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
+            "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "bench" },
+            "requestId": "bench", "routeKey": "$default", "stage": "$default",
+            "time": "01/Dec/2026:10:00:00 +0000", "timeEpoch": 0
+        },
+        "isBase64Encoded": false
+    })
+    .to_string()
 }
 
 impl RuntimeStub {
     fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
-        let (tx, polls) = mpsc::channel();
+        let (poll_tx, polls) = mpsc::channel();
+        let (answer_tx, answers) = mpsc::channel();
+        let event: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let held = Arc::new(Mutex::new(Vec::new()));
-        let keep = held.clone();
+        let (keep, handout) = (held.clone(), event.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (tx, keep) = (tx.clone(), keep.clone());
-                std::thread::spawn(move || {
-                    let mut line = String::new();
-                    let mut reader = BufReader::new(match stream.try_clone() {
-                        Ok(s) => s,
-                        Err(_) => return,
-                    });
-                    if reader.read_line(&mut line).is_ok()
-                        && line.starts_with("GET /2018-06-01/runtime/invocation/next")
-                    {
-                        let _ = tx.send(Instant::now());
-                    }
-                    // Keep the connection open: the function waits for an event until killed.
-                    keep.lock().expect("lock").push(stream);
-                });
+                let (poll_tx, answer_tx, keep, handout) =
+                    (poll_tx.clone(), answer_tx.clone(), keep.clone(), handout.clone());
+                std::thread::spawn(move || serve_runtime(stream, &poll_tx, &answer_tx, &keep, &handout));
             }
         });
-        Ok(Self { address, polls, held })
+        Ok(Self { address, polls, answers, event, held })
     }
 
+    /// Spawn → first `next` poll, and with `event` (a path), spawn → the function's
+    /// response to that API Gateway event.
     fn time_to_first_poll(
         &self,
         binary: &Path,
         home: &Path,
         name: &str,
         extra: &[(&str, &str)],
-    ) -> Result<Duration, Box<dyn std::error::Error>> {
+        event: Option<&str>,
+    ) -> Result<(Duration, Option<Duration>), Box<dyn std::error::Error>> {
         while self.polls.try_recv().is_ok() {}
+        while self.answers.try_recv().is_ok() {}
+        *self.event.lock().expect("lock") = event.map(api_event);
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -275,12 +317,76 @@ impl RuntimeStub {
         let started = Instant::now();
         let mut child = command.spawn()?;
         let polled = self.polls.recv_timeout(Duration::from_secs(10));
+        let answered = event.map(|_| self.answers.recv_timeout(Duration::from_secs(10)));
         let _ = child.kill();
         let status = child.wait()?;
         self.held.lock().expect("lock").clear();
-        match polled {
-            Ok(at) => Ok(at.duration_since(started)),
-            Err(_) => Err(format!("{name} never polled the runtime API within 10 s (exit: {status})").into()),
+        let polled = polled
+            .map_err(|_| format!("{name} never polled the runtime API within 10 s (exit: {status})"))?
+            .duration_since(started);
+        let answered = match answered {
+            None => None,
+            Some(Ok(at)) => Some(at.duration_since(started)),
+            Some(Err(_)) => return Err(format!("{name} never answered its first event within 10 s").into()),
+        };
+        Ok((polled, answered))
+    }
+}
+
+/// One connection of the runtime stub: `next` polls are noted (and answered with the event
+/// to hand out, once), responses are noted and acknowledged; a poll with nothing to hand
+/// out is held open, as the real Runtime API does, until the function is killed.
+fn serve_runtime(
+    stream: TcpStream,
+    polls: &mpsc::Sender<Instant>,
+    answers: &mpsc::Sender<Instant>,
+    keep: &Mutex<Vec<TcpStream>>,
+    handout: &Mutex<Option<String>>,
+) {
+    use std::io::{Read, Write};
+    let Ok(reader) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(reader);
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                break;
+            }
+            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if line.starts_with("GET /2018-06-01/runtime/invocation/next") {
+            let _ = polls.send(Instant::now());
+            let Some(event) = handout.lock().expect("lock").take() else {
+                keep.lock().expect("lock").push(writer);
+                return;
+            };
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+                + Duration::from_secs(30);
+            let _ = write!(
+                writer,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: bench\r\n\
+                 lambda-runtime-deadline-ms: {}\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:eu-west-1:123456789012:function:bench\r\n\
+                 content-length: {}\r\n\r\n{event}",
+                deadline.as_millis(),
+                event.len()
+            );
+        } else if line.starts_with("POST /2018-06-01/runtime/invocation/") {
+            let _ = answers.send(Instant::now());
+            let _ = write!(writer, "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+        } else {
+            let _ = write!(writer, "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
         }
     }
 }
@@ -342,6 +448,30 @@ async fn measure_latency(requests: usize) -> (String, Vec<Value>) {
         }
     }
     (table, rows)
+}
+
+/// The table of spawn → answer to the first event, for the binaries that got one.
+fn first_answers(binaries: &[&str], init: &[InitSamples]) -> String {
+    let hello = median(&init[0].answer);
+    let mut out = String::from(
+        "\n#### Cold start to the first answer\n\nspawn until the function's response to its first API Gateway event \
+         (one that needs no AWS call: GET /hello; GET /v1/workspaces and GET /v1/products without a token, 401): init plus \
+         everything deferred to the first request.\n\n| binary | event | first answer median | p90 | ratio to hello |\n|---|---|---:|---:|---:|\n",
+    );
+    for (name, samples) in binaries.iter().zip(init) {
+        let Some((_, path)) = FIRST_EVENTS.iter().find(|(n, _)| n == name) else { continue };
+        if samples.answer.is_empty() {
+            continue;
+        }
+        let med = median(&samples.answer);
+        out.push_str(&format!(
+            "| {name} | GET {path} | {} | {} | {:.2} |\n",
+            ms(med),
+            ms(percentile(&samples.answer, 0.90)),
+            med.as_secs_f64() / hello.as_secs_f64()
+        ));
+    }
+    out
 }
 
 fn median(samples: &[Duration]) -> Duration {

@@ -6,7 +6,8 @@
 
 use atelier_app::job::{self, Local};
 
-#[tokio::main]
+// Lambda runs one invocation at a time per execution environment: no worker threads to start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), atelier_app::Error> {
     job::init_tracing();
     let root = &atelier_app::from_env(&atelier_app::settings::COST_ACTUALS)?;

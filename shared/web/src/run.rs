@@ -20,12 +20,27 @@ pub fn finish(router: Router) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// Serves `router` on Lambda, or on `ATELIER_BIND` (default `127.0.0.1:8080`) elsewhere.
-pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
-    let router = finish(router);
+/// Serves the router `build` makes, on Lambda or on `ATELIER_BIND` (default
+/// `127.0.0.1:8080`) elsewhere. `build` must give a finished router ([`finish`]).
+///
+/// On Lambda the router is built when the first request arrives, not at start-up: building
+/// it creates the SDK clients, the token verifier and every route, which the function
+/// would otherwise do before it even polls for its first event (docs/benchmarks.md). What
+/// can fail is checked before (the settings), so a misconfigured function still fails at
+/// init.
+pub async fn serve<F>(build: F) -> Result<(), lambda_http::Error>
+where
+    F: FnOnce() -> Router + Send + 'static,
+{
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return lambda_http::run(router).await;
+        let router = std::sync::Arc::new(std::sync::LazyLock::new(build));
+        let service = tower::service_fn(move |request: lambda_http::Request| {
+            let router = std::sync::LazyLock::force(&router).clone();
+            tower::ServiceExt::oneshot(router, request)
+        });
+        return lambda_http::run(service).await;
     }
+    let router = build();
     let bind = std::env::var("ATELIER_BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     tracing::info!(address = %listener.local_addr()?, "serving");
