@@ -6,45 +6,30 @@ use atelier_tests::{TestApp, spawn_app};
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use proptest::{prelude::*, test_runner::TestRunner};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower::ServiceExt;
 
+/// Any JSON value, with the API's own field names and values among random ones.
 fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        "\\PC{0,16}".prop_map(Value::String),
-        prop::sample::select(vec!["small-t3-large", "09:00", "mon", "Europe/Paris", "2026-11-23T06:00:00Z", "fr"])
-            .prop_map(|s| Value::String(s.to_owned())),
-    ];
-    leaf.prop_recursive(4, 40, 6, |inner| {
-        let key = prop_oneof![
-            prop::sample::select(vec![
-                "productId",
-                "name",
-                "until",
-                "schedule",
-                "from",
-                "count",
-                "timezone",
-                "windows",
-                "days",
-                "start",
-                "end",
-                "holidays",
-                "outside",
-                "enabled",
-            ])
-            .prop_map(str::to_owned),
-            "\\PC{1,6}",
-        ];
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(key, inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    atelier_domain::testing::json::any_json(
+        &["small-t3-large", "09:00", "mon", "Europe/Paris", "2026-11-23T06:00:00Z", "fr"],
+        &[
+            "productId",
+            "name",
+            "until",
+            "schedule",
+            "from",
+            "count",
+            "timezone",
+            "windows",
+            "days",
+            "start",
+            "end",
+            "holidays",
+            "outside",
+            "enabled",
+        ],
+    )
 }
 
 /// A body: JSON (mostly) or raw bytes, sent as application/json either way.

@@ -75,17 +75,24 @@ async fn list_with_queries(app: &atelier_tests::TestApp, token: &str, query: &aw
     call_router(&router_with_store(&app.app, table), Method::GET, "/v1/workspaces", Some(token), None, &[]).await
 }
 
+/// DynamoDB `Query` answering `body` (a throttling error) the first `times` times and then
+/// an empty page, or every time.
+fn throttled_queries(body: &str, times: Option<usize>) -> aws_smithy_mocks::Rule {
+    let throttled = mock!(aws_sdk_dynamodb::Client::query).sequence().http_status(400, Some(body.to_owned()));
+    match times {
+        Some(times) => {
+            throttled.times(times).output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build()).build()
+        }
+        None => throttled.repeatedly().build(),
+    }
+}
+
 #[tokio::test]
 async fn dynamodb_throttling_is_retried_by_the_sdk_and_a_short_burst_goes_unnoticed() {
     let app = spawn_app().await;
     let token = app.token("alice").await;
     for body in [THROUGHPUT_EXCEEDED, THROTTLING] {
-        let query = mock!(aws_sdk_dynamodb::Client::query)
-            .sequence()
-            .http_status(400, Some(body.to_owned()))
-            .times(2)
-            .output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build())
-            .build();
+        let query = throttled_queries(body, Some(2));
         let response = list_with_queries(&app, &token, &query).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(query.num_calls(), 3, "two throttled attempts, then the one that succeeds");
@@ -97,11 +104,7 @@ async fn dynamodb_throttling_that_outlasts_the_retries_answers_503_with_retry_af
     let app = spawn_app().await;
     let token = app.token("alice").await;
     for body in [THROUGHPUT_EXCEEDED, THROTTLING] {
-        let query = mock!(aws_sdk_dynamodb::Client::query)
-            .sequence()
-            .http_status(400, Some(body.to_owned()))
-            .repeatedly()
-            .build();
+        let query = throttled_queries(body, None);
         let response = list_with_queries(&app, &token, &query).await;
         assert_eq!(query.num_calls(), PRODUCTION_ATTEMPTS as usize, "the SDK retried before giving up");
         assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.body);

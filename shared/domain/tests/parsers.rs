@@ -14,26 +14,10 @@ use serde_json::{Value, json};
 
 /// Any JSON value, a few levels deep, with the keys a schedule has among random ones.
 fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        "\\PC{0,12}".prop_map(Value::String),
-        prop::sample::select(vec!["09:00", "24:00", "9:00", "mon", "fr", "Europe/Paris"])
-            .prop_map(|s| Value::String(s.to_owned())),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        let key = prop_oneof![
-            prop::sample::select(vec!["timezone", "windows", "days", "start", "end", "holidays", "outside", "enabled"])
-                .prop_map(str::to_owned),
-            "[a-z]{1,6}",
-        ];
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key, inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    atelier_domain::testing::json::any_json(
+        &["09:00", "24:00", "9:00", "mon", "fr", "Europe/Paris"],
+        &["timezone", "windows", "days", "start", "end", "holidays", "outside", "enabled"],
+    )
 }
 
 /// A schedule-shaped body: the right keys with values that are often, not always, valid.

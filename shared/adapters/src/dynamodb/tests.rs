@@ -5,7 +5,7 @@
 //! once answered a throttled transaction as a non-retryable failure (502, not 503).
 
 use atelier_domain::{
-    Actor, Event, EventAction, State, Workspace,
+    Actor, State, Workspace,
     costs::{BudgetStore, Month, MonthIndex},
     datasets::{
         AccessAction, AccessEvent, Classification, Dataset, DatasetId, DatasetStore, Location, Readers,
@@ -13,7 +13,7 @@ use atelier_domain::{
     },
     kernel::StoreError,
     schedule::SchedulerRuns,
-    testing::WorkspaceBuilder,
+    testing::{WorkspaceBuilder, creation_event},
     workspaces::{IdempotencyRecord, Inserted, WorkspaceStore},
 };
 use aws_sdk_dynamodb::{
@@ -167,17 +167,6 @@ async fn a_transaction_cancelled_for_another_reason_is_an_upstream_failure_not_t
     }
 }
 
-fn creation(workspace: &Workspace) -> Event {
-    Event {
-        at: workspace.created_at,
-        actor: Actor::user(&workspace.owner.username),
-        action: EventAction::Create,
-        from: None,
-        to: workspace.state,
-        reason: None,
-    }
-}
-
 fn key_record(workspace: &Workspace) -> IdempotencyRecord {
     IdempotencyRecord {
         owner: workspace.owner.username.clone(),
@@ -191,7 +180,7 @@ fn key_record(workspace: &Workspace) -> IdempotencyRecord {
 #[tokio::test]
 async fn a_workspace_insert_tells_a_taken_key_from_the_active_limit_by_the_item_that_failed() {
     let workspace = WorkspaceBuilder::new().state(State::Provisioning).build();
-    let (event, record) = (creation(&workspace), key_record(&workspace));
+    let (event, record) = (creation_event(&workspace), key_record(&workspace));
     // The items: workspace, event, [idempotency key], counter, month index entry.
     let cases: [(&[&str], bool, &str); 5] = [
         (&["None", "None", "ConditionalCheckFailed", "None", "None"], true, "KeyTaken"),
@@ -219,11 +208,11 @@ async fn a_throttled_workspace_write_is_retryable() {
     let workspace = WorkspaceBuilder::new().state(State::Provisioning).build();
     let rule = cancelled(&["None", "ThrottlingError", "None", "None", "None"]);
     let table = table(&[&rule]);
-    let inserted = table.insert(&workspace, &creation(&workspace), Some(&key_record(&workspace))).await;
+    let inserted = table.insert(&workspace, &creation_event(&workspace), Some(&key_record(&workspace))).await;
     assert!(matches!(inserted, Err(StoreError::Upstream(ref e)) if e.retryable), "{inserted:?}");
     let mut next = workspace.clone();
     next.version += 1;
-    let updated = table.update(&next, State::Provisioning, Some(&creation(&next))).await;
+    let updated = table.update(&next, State::Provisioning, Some(&creation_event(&next))).await;
     assert!(matches!(updated, Err(StoreError::Upstream(ref e)) if e.retryable), "{updated:?}");
 }
 

@@ -6,7 +6,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::WorkspaceBuilder;
+use super::{WorkspaceBuilder, creation_event};
 use crate::costs::{MONTH_BOUNDARY, Month, MonthIndex};
 use crate::kernel::{PageRequest, StoreError, WorkspaceId, all_pages};
 use crate::schedule::SchedulerRuns;
@@ -20,17 +20,6 @@ fn at(s: &str) -> Timestamp {
 
 fn fresh(prefix: &str) -> String {
     format!("{prefix}-{}", &WorkspaceId::generate().as_str()[3..13])
-}
-
-fn creation(workspace: &Workspace) -> Event {
-    Event {
-        at: workspace.created_at,
-        actor: Actor::user(&workspace.owner.username),
-        action: EventAction::Create,
-        from: None,
-        to: workspace.state,
-        reason: None,
-    }
 }
 
 /// `workspace` moved to `to` at `when` (version and last change moved), with its event.
@@ -63,9 +52,9 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
     let may = at("2026-05-31T23:00:00Z");
     let june = at("2026-06-01T01:00:00Z");
     let first = WorkspaceBuilder::new().owner(&owner).state(State::Provisioning).at(may).build();
-    assert_eq!(store.insert(&first, &creation(&first), None).await.expect("insert"), Inserted::Created);
+    assert_eq!(store.insert(&first, &creation_event(&first), None).await.expect("insert"), Inserted::Created);
     assert_eq!(store.get(&first.id).await.expect("get").as_ref(), Some(&first), "read back as written");
-    let again = store.insert(&first, &creation(&first), None).await;
+    let again = store.insert(&first, &creation_event(&first), None).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "a taken id: {again:?}");
 
     // Idempotency: a live key answers KeyTaken, and nothing of the second request is written.
@@ -78,12 +67,18 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
         workspace_id: second.id.clone(),
         expires_at: Timestamp::from_second(Timestamp::now().as_second() + 3600).expect("an instant"),
     };
-    assert_eq!(store.insert(&second, &creation(&second), Some(&record)).await.expect("insert"), Inserted::Created);
+    assert_eq!(
+        store.insert(&second, &creation_event(&second), Some(&record)).await.expect("insert"),
+        Inserted::Created
+    );
     let remembered = store.idempotency(&owner, &record.key).await.expect("idempotency");
     assert_eq!(remembered.map(|r| r.workspace_id), Some(second.id.clone()), "the key is remembered");
     let replay = WorkspaceBuilder::new().owner(&owner).state(State::Provisioning).at(may).build();
     let taken = IdempotencyRecord { workspace_id: replay.id.clone(), ..record.clone() };
-    assert_eq!(store.insert(&replay, &creation(&replay), Some(&taken)).await.expect("insert"), Inserted::KeyTaken);
+    assert_eq!(
+        store.insert(&replay, &creation_event(&replay), Some(&taken)).await.expect("insert"),
+        Inserted::KeyTaken
+    );
     assert_eq!(store.get(&replay.id).await.expect("get"), None, "a taken key writes nothing");
 
     // Updates are conditional on the stored version and state.
@@ -148,12 +143,15 @@ async fn active_cap(store: &dyn WorkspaceStore, max_active: u32, since: Timestam
             .at(since - SignedDuration::from_hours(1))
             .updated_at(since + SignedDuration::from_mins(i64::from(max_active - n)))
             .build();
-        assert_eq!(store.insert(&workspace, &creation(&workspace), None).await.expect("insert"), Inserted::Created);
+        assert_eq!(
+            store.insert(&workspace, &creation_event(&workspace), None).await.expect("insert"),
+            Inserted::Created
+        );
         made.push(workspace);
     }
     let over = WorkspaceBuilder::new().owner(&owner).build();
     assert_eq!(
-        store.insert(&over, &creation(&over), None).await.expect("insert"),
+        store.insert(&over, &creation_event(&over), None).await.expect("insert"),
         Inserted::ActiveLimit { max: max_active }
     );
     let filter = &WorkspaceFilter::State(State::Running);
@@ -164,7 +162,7 @@ async fn active_cap(store: &dyn WorkspaceStore, max_active: u32, since: Timestam
     let (failed, event) = moved(&made[0], State::Failed, since + SignedDuration::from_hours(1));
     store.update(&failed, State::Running, Some(&event)).await.expect("update");
     assert_eq!(
-        store.insert(&over, &creation(&over), None).await.expect("insert"),
+        store.insert(&over, &creation_event(&over), None).await.expect("insert"),
         Inserted::Created,
         "a slot was freed"
     );

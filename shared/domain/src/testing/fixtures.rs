@@ -279,6 +279,19 @@ impl ProductBuilder {
     }
 }
 
+/// The event that creates `workspace`: its owner, at its creation instant, into its
+/// current state (`PROVISIONING` for a new one).
+pub fn creation_event(workspace: &Workspace) -> Event {
+    Event {
+        at: workspace.created_at,
+        actor: Actor::user(&workspace.owner.username),
+        action: EventAction::Create,
+        from: None,
+        to: workspace.state,
+        reason: None,
+    }
+}
+
 /// Writes `workspace` and its history through `store`, as the API and state-sync would
 /// have: `steps` are (instant, state), the first its creation by its owner (the state
 /// `workspace` is stored in, at that instant), each next one a state-sync observation
@@ -293,16 +306,7 @@ pub async fn write_history(
     workspace.state = first;
     workspace.created_at = created;
     workspace.updated_at = created;
-    let owner = workspace.owner.username.clone();
-    let create = Event {
-        at: created,
-        actor: Actor::user(&owner),
-        action: EventAction::Create,
-        from: None,
-        to: first,
-        reason: None,
-    };
-    let inserted = store.insert(&workspace, &create, None).await?;
+    let inserted = store.insert(&workspace, &creation_event(&workspace), None).await?;
     assert_eq!(inserted, Inserted::Created, "the workspace was created");
     for &(at, to) in changes {
         let from = workspace.state;

@@ -24,6 +24,7 @@ mod directory;
 mod ec2;
 pub mod fixtures;
 mod hooks;
+pub mod json;
 pub mod memory;
 mod provisioner;
 #[cfg(test)]
@@ -32,7 +33,7 @@ mod tests;
 pub use cost_source::FakeCostSource;
 pub use directory::FakeDirectory;
 pub use ec2::{FakeEc2, PowerAction, PowerCall};
-pub use fixtures::{ProductBuilder, WorkspaceBuilder, write_history};
+pub use fixtures::{ProductBuilder, WorkspaceBuilder, creation_event, write_history};
 pub use hooks::{Call, Hooked};
 pub use memory::MemoryStore;
 pub use provisioner::FakeProvisioner;
