@@ -16,16 +16,16 @@ impl Root {
     }
 
     fn workspaces_routes(&self) -> Router {
-        let area = |cases| Area::new(self.verifier().clone(), cases);
+        let verifier = self.verifier();
         let datasets = self.datasets();
         let workspaces =
             routes::workspaces::WorkspaceCases { workspaces: self.workspaces(), datasets: datasets.clone() };
         Router::new()
-            .merge(routes::workspaces::router(area(workspaces)))
-            .merge(routes::schedules::router(Area::new(self.verifier().clone(), self.schedules())))
-            .merge(routes::costs::router(Area::new(self.verifier().clone(), self.costs())))
-            .merge(routes::budgets::router(Area::new(self.verifier().clone(), self.budgets())))
-            .merge(routes::datasets::router(Area::new(self.verifier().clone(), datasets)))
+            .merge(routes::workspaces::router(Area::new(verifier.clone(), workspaces)))
+            .merge(routes::schedules::router(Area::new(verifier.clone(), self.schedules())))
+            .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
+            .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))
+            .merge(routes::datasets::router(Area::new(verifier.clone(), datasets)))
             .merge(routes::openapi::router())
     }
 }

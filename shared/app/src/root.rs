@@ -6,7 +6,7 @@ use atelier_adapters::dynamodb::Table;
 use atelier_domain::{
     catalog::Catalog,
     schedule::Schedules,
-    workspaces::{PowerSwitch, Provisioner, WorkspaceStore},
+    workspaces::{PowerSwitch, WorkspaceStore},
 };
 use aws_types::SdkConfig;
 
@@ -21,8 +21,6 @@ pub struct Overrides {
     pub workspace_store: Option<Arc<dyn WorkspaceStore>>,
     /// Replaces EC2 as the power switch; mount lists are still published through EC2.
     pub power: Option<Arc<dyn PowerSwitch>>,
-    /// Replaces the provisioner `ATELIER_PROVISIONER` would choose.
-    pub provisioner: Option<Arc<dyn Provisioner>>,
 }
 
 /// The composition root: settings and the SDK configuration in, adapters, use cases,
@@ -39,7 +37,7 @@ pub struct Root {
     #[cfg(feature = "ec2")]
     power: OnceLock<Arc<dyn PowerSwitch>>,
     #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
-    provisioner: OnceLock<Arc<dyn Provisioner>>,
+    provisioner: OnceLock<Arc<dyn atelier_domain::workspaces::Provisioner>>,
     #[cfg(feature = "cognito")]
     directory: OnceLock<Arc<atelier_adapters::cognito::CognitoDirectory>>,
     #[cfg(feature = "web")]
@@ -159,14 +157,11 @@ impl Root {
 
 #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
 impl Root {
-    /// The provisioner the settings choose (`ATELIER_PROVISIONER`), unless overridden. Both
-    /// adapters are linked: configuration, not a build per environment, decides.
-    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+    /// The provisioner the settings choose (`ATELIER_PROVISIONER`). Both adapters are
+    /// linked: configuration, not a build per environment, decides.
+    pub fn provisioner(&self) -> &Arc<dyn atelier_domain::workspaces::Provisioner> {
         use crate::settings::ProvisionerKind;
         self.provisioner.get_or_init(|| {
-            if let Some(provisioner) = &self.overrides.provisioner {
-                return provisioner.clone();
-            }
             let settings = &self.settings.provisioner;
             match settings.kind {
                 ProvisionerKind::ServiceCatalog => Arc::new(

@@ -15,7 +15,6 @@ use atelier_domain::{
     costs::WatchReport,
     datasets::{DatasetSync, DatasetSyncReport},
     jobs::{SchedulerOutcome, StateSyncOutcome},
-    kernel::event_instant,
     schedule::SchedulerReport,
     workspaces::SyncReport,
 };
@@ -89,7 +88,11 @@ impl LocalApp {
     /// Both API functions' routes plus `/config.json`, as API Gateway and the portal
     /// bucket would expose them.
     pub fn router(&self) -> Router {
-        atelier_web::finish(self.root.api_routes().merge(atelier_web::routes::config::router(self.portal.clone())))
+        atelier_web::finish(self.api_routes())
+    }
+
+    fn api_routes(&self) -> Router {
+        self.root.api_routes().merge(atelier_web::routes::config::router(self.portal.clone()))
     }
 
     /// [`LocalApp::router`] plus the local-only routes ([`LocalApp::local_router`]).
@@ -98,10 +101,7 @@ impl LocalApp {
     }
 
     fn dev_routes(&self) -> Router {
-        self.root
-            .api_routes()
-            .merge(atelier_web::routes::config::router(self.portal.clone()))
-            .merge(self.local_router())
+        self.api_routes().merge(self.local_router())
     }
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
@@ -237,6 +237,5 @@ async fn run_scheduler(
     State(app): State<LocalApp>,
     JsonBody(event): JsonBody<serde_json::Value>,
 ) -> Result<Json<SchedulerOutcome>, ApiError> {
-    let at = event_instant(event.get("time").and_then(serde_json::Value::as_str))?;
-    Ok(Json(app.scheduler_job(at).await?))
+    Ok(Json(app.scheduler_job(atelier_app::job::event_time(&event)?).await?))
 }

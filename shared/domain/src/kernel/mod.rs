@@ -17,4 +17,4 @@ pub use clock::event_instant;
 pub use error::{DomainError, UpstreamError, retry_concurrent};
 pub use id::{DatasetId, ProductId, WorkspaceId};
 pub use money::Money;
-pub use store::{MAX_PAGE_SIZE, Page, PageRequest, StoreError, all_pages, for_each_page};
+pub use store::{MAX_PAGE_SIZE, Page, PageRequest, StoreError, all_pages};

@@ -59,7 +59,7 @@ impl From<StoreError> for DomainError {
 
 /// Reads a list page by page ([`MAX_PAGE_SIZE`] items at a time) and hands each page's
 /// items to `each`, until the last page. `read` gets the page to read.
-pub async fn for_each_page<T, E, F, Fut>(mut read: F, mut each: impl FnMut(Vec<T>) -> Result<(), E>) -> Result<(), E>
+async fn for_each_page<T, E, F, Fut>(mut read: F, mut each: impl FnMut(Vec<T>) -> Result<(), E>) -> Result<(), E>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: Future<Output = Result<Page<T>, E>>,
@@ -75,7 +75,7 @@ where
     }
 }
 
-/// Every item of a list, in the list's order (see [`for_each_page`]).
+/// Every item of a list, in the list's order, read [`MAX_PAGE_SIZE`] items at a time.
 pub async fn all_pages<T, E, F, Fut>(read: F) -> Result<Vec<T>, E>
 where
     F: FnMut(PageRequest) -> Fut,
