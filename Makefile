@@ -109,7 +109,7 @@ e2e: venv portal chromium
 # Release binaries of the Lambda functions (slow: not part of `make test`), in a target
 # directory of their own so that release and debug builds never evict each other.
 RELEASE_TARGET_DIR ?= $(HOME)/.cache/atelier/release-target
-FUNCTIONS := workspaces-api catalog-api state-sync scheduler cost-actuals
+FUNCTIONS := workspaces-api catalog-api state-sync data-access scheduler cost-actuals
 
 # One function at a time: built together, cargo would unify the composition root's
 # features and every binary would carry every adapter's code paths.

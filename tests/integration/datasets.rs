@@ -166,7 +166,7 @@ async fn ada_registers_alice_mounts_bob_cannot_and_a_revocation_detaches_on_the_
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
     assert_eq!(app.get("alice", &format!("/v1/workspaces/{ws}")).await.body["datasets"], json!(["onco-2026"]));
-    let report = app.app.dataset_sync_once().await.expect("revocation pass");
+    let report = app.app.data_access_once().await.expect("revocation pass");
     assert_eq!(report.detached, [(ws.clone(), "onco-2026".to_owned())]);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(app.get("alice", &format!("/v1/workspaces/{ws}")).await.body["datasets"], json!([]));
@@ -190,7 +190,7 @@ async fn ada_registers_alice_mounts_bob_cannot_and_a_revocation_detaches_on_the_
         .iter()
         .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
         .collect();
-    assert_eq!(actions, [("grant", "ada"), ("attach", "alice"), ("revoke", "ada"), ("detach", "state-sync")]);
+    assert_eq!(actions, [("grant", "ada"), ("attach", "alice"), ("revoke", "ada"), ("detach", "data-access")]);
 
     // alice sees her own history; bob's is empty of it.
     let mine = app.get("alice", "/v1/me/data-access").await;
@@ -210,14 +210,14 @@ async fn leaving_the_group_in_cognito_detaches_without_any_registry_change() {
     let again = app.post("alice", &format!("/v1/workspaces/{ws}/datasets/onco-2026"), None).await;
     assert_eq!(again.body["datasets"], json!(["onco-2026"]));
 
-    assert!(app.app.dataset_sync_once().await.unwrap().detached.is_empty(), "still a member: nothing to do");
+    assert!(app.app.data_access_once().await.unwrap().detached.is_empty(), "still a member: nothing to do");
     let other = app.running_workspace("alice", "small-t3-large").await;
     remove_from_group(&app, "alice", "oncology").await;
     // alice's token still lists oncology, but the directory decides: no new attach...
     let refused = app.post("alice", &format!("/v1/workspaces/{other}/datasets/onco-2026"), None).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     // ...and the next pass detaches the open one.
-    let report = app.app.dataset_sync_once().await.unwrap();
+    let report = app.app.data_access_once().await.unwrap();
     assert_eq!(report.detached, [(ws.clone(), "onco-2026".to_owned())]);
     let events = app.get("ada", "/v1/datasets/onco-2026/access").await.body["events"].clone();
     let last = events.as_array().unwrap().last().unwrap().clone();

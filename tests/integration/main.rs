@@ -8,6 +8,7 @@ mod bodies;
 mod budgets;
 mod call_budgets;
 mod costs;
+mod data_access;
 mod datasets;
 mod faults;
 mod limits;

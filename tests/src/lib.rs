@@ -103,7 +103,8 @@ impl HttpConnector for CountingConnector {
 }
 
 /// `Service.Operation` of an SDK request: from `X-Amz-Target` for the JSON protocols
-/// (DynamoDB, Cognito, Service Catalog), from the `Action=` form field for EC2's query protocol.
+/// (DynamoDB, Cognito, Service Catalog), from the `Action=` form field for the query
+/// protocol (EC2, IAM, STS).
 fn operation_of(request: &HttpRequest) -> String {
     if let Some(target) = request.headers().get("x-amz-target") {
         let (service, operation) = target.split_once('.').unwrap_or(("unknown", target));
@@ -116,8 +117,19 @@ fn operation_of(request: &HttpRequest) -> String {
         return format!("{service}.{operation}");
     }
     let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+    // The query protocol (EC2, IAM, STS): the service from the signature's scope.
+    let service = request
+        .headers()
+        .get("authorization")
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|scope| scope.split('/').nth(3))
+        .map_or("EC2", |service| match service {
+            "iam" => "IAM",
+            "sts" => "STS",
+            _ => "EC2",
+        });
     match body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
-        Some(action) => format!("EC2.{action}"),
+        Some(action) => format!("{service}.{action}"),
         None => format!("unknown {}", request.uri()),
     }
 }
@@ -179,8 +191,19 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with at most `max_active` active workspaces per user.
 pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
-    let endpoint = moto().endpoint();
-    let sdk = sdk_config(&endpoint).await;
+    spawn_app_on(&moto().endpoint(), None, max_active).await
+}
+
+/// A new isolated application on the moto server at `endpoint` (a test's own, for tests
+/// that switch moto's IAM enforcement on). With `credentials`, the application's adapters
+/// sign as them instead of the harness's unchecked `testing` keys: an IAM user's, so
+/// that they keep working once moto enforces IAM.
+pub async fn spawn_app_on(
+    endpoint: &str,
+    credentials: Option<aws_credential_types::Credentials>,
+    max_active: u32,
+) -> TestApp {
+    let sdk = sdk_config(endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding the local stack");
     let aws_calls = AwsCalls::default();
@@ -190,8 +213,12 @@ pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https();
-    let counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() }).build();
-    let app = LocalApp::with_settings(&counted, &endpoint, &seeded, "http://localhost", |settings| {
+    let mut counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() });
+    if let Some(credentials) = credentials {
+        counted =
+            counted.credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials));
+    }
+    let app = LocalApp::with_settings(&counted.build(), endpoint, &seeded, "http://localhost", |settings| {
         settings.max_active = max_active;
     });
     let router = app.router();

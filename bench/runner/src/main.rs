@@ -51,15 +51,8 @@ const FUNCTIONS: &[Function] = &[
             ("ATELIER_USER_POOL_CLIENT_ID", "bench-client"),
         ],
     ),
-    (
-        "state-sync",
-        true,
-        &[
-            ("ATELIER_TABLE", "atelier"),
-            ("ATELIER_PROVISIONER", "service-catalog"),
-            ("ATELIER_USER_POOL_ID", "eu-west-1_bench"),
-        ],
-    ),
+    ("state-sync", true, &[("ATELIER_TABLE", "atelier"), ("ATELIER_PROVISIONER", "service-catalog")]),
+    ("data-access", true, &[("ATELIER_TABLE", "atelier"), ("ATELIER_USER_POOL_ID", "eu-west-1_bench")]),
     ("scheduler", true, &[("ATELIER_TABLE", "atelier")]),
     ("cost-actuals", false, &[("ATELIER_TABLE", "atelier")]),
 ];

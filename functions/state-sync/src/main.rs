@@ -1,6 +1,6 @@
-//! state-sync: on each EventBridge tick, one state-sync pass over transitional workspaces,
-//! then the datasets' revocation pass (`atelier_domain::jobs::StateSyncJob`), at the wall
-//! clock. Locally (no Lambda Runtime API) it runs one tick and prints its report.
+//! state-sync: on each EventBridge tick, one state-sync pass over transitional workspaces
+//! (`atelier_domain::jobs::StateSyncJob`), at the wall clock (dataset revocation is the
+//! data-access function's own job). Locally (no Lambda Runtime API) it runs one tick and prints its report.
 
 use atelier_app::job::{self, Local};
 

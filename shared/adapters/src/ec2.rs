@@ -111,23 +111,19 @@ fn instance_state(name: &InstanceStateName) -> InstanceState {
 pub struct Ec2Launch {
     ec2: Ec2,
     subnet_id: Option<String>,
-    instance_profile: Option<String>,
 }
 
 impl Ec2Launch {
-    /// Launches into `subnet_id` (the account's default when `None`) with the instance
-    /// profile `instance_profile` (the workspace role: SSM, data lake read-only).
-    pub fn new(client: Client, subnet_id: Option<String>, instance_profile: Option<String>) -> Self {
-        Self { ec2: Ec2::new(client), subnet_id, instance_profile }
+    /// Launches into `subnet_id` (the account's default when `None`), each machine with its
+    /// workspace's own instance profile ([`crate::workspace_role_name`]; wrap this
+    /// provisioner in `iam::WithWorkspaceRole` so that it exists first).
+    pub fn new(client: Client, subnet_id: Option<String>) -> Self {
+        Self { ec2: Ec2::new(client), subnet_id }
     }
 
     /// The same, through a client built from `config`.
-    pub fn from_config(
-        config: &aws_types::SdkConfig,
-        subnet_id: Option<String>,
-        instance_profile: Option<String>,
-    ) -> Self {
-        Self::new(Client::new(config), subnet_id, instance_profile)
+    pub fn from_config(config: &aws_types::SdkConfig, subnet_id: Option<String>) -> Self {
+        Self::new(Client::new(config), subnet_id)
     }
 }
 
@@ -151,7 +147,7 @@ impl Provisioner for Ec2Launch {
         let tags = workspace_tags(workspace);
         let tag_spec =
             |kind: ResourceType| TagSpecification::builder().resource_type(kind).set_tags(Some(tags.clone())).build();
-        let mut run = self
+        let run = self
             .ec2
             .client
             .run_instances()
@@ -179,12 +175,12 @@ impl Provisioner for Ec2Launch {
             )
             .tag_specifications(tag_spec(ResourceType::Instance))
             .tag_specifications(tag_spec(ResourceType::Volume))
-            .set_subnet_id(self.subnet_id.clone());
-        if let Some(profile) = &self.instance_profile {
-            run = run.iam_instance_profile(
-                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(profile).build(),
+            .set_subnet_id(self.subnet_id.clone())
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .name(crate::workspace_role_name(&workspace.id))
+                    .build(),
             );
-        }
         let output = run.send().await.map_err(|e| upstream("ec2", "RunInstances", e))?;
         let instance_id = output.instances().first().and_then(|i| i.instance_id()).map(str::to_owned);
         if instance_id.is_none() {
@@ -239,8 +235,28 @@ impl Provisioner for Ec2Launch {
 }
 
 /// Tag key prefix of a workspace's mounts: one tag `atelier:dataset:<id>` = `s3://bucket/prefix/`
-/// per attached dataset, which the machine's mount agent reads (instance metadata tags).
+/// per attached dataset, which the machine's agent reads (instance metadata tags).
 pub const DATASET_TAG_PREFIX: &str = "atelier:dataset:";
+
+/// Tag key prefix of the agent's reports: one tag `atelier:mounted:<id>` = the RFC 3339
+/// instant it mounted the dataset, per mounted dataset (docs/adr/0008-workspace-agent.md).
+pub const MOUNTED_TAG_PREFIX: &str = "atelier:mounted:";
+
+/// The agent's reports among an instance's tags; malformed ones are skipped (logged).
+fn mount_reports(tags: &HashMap<String, String>) -> Vec<atelier_domain::datasets::MountReport> {
+    let mut reports = Vec::new();
+    for (key, value) in tags {
+        let Some(id) = key.strip_prefix(MOUNTED_TAG_PREFIX) else { continue };
+        match (atelier_domain::datasets::DatasetId::parse(id), value.parse::<jiff::Timestamp>()) {
+            (Ok(dataset_id), Ok(mounted_at)) => {
+                reports.push(atelier_domain::datasets::MountReport { dataset_id, mounted_at });
+            }
+            _ => tracing::warn!(tag = %key, value = %value, "a malformed mount report is ignored"),
+        }
+    }
+    reports.sort_by(|a, b| a.dataset_id.cmp(&b.dataset_id));
+    reports
+}
 
 #[async_trait]
 impl atelier_domain::datasets::DataMounts for Ec2 {
@@ -248,9 +264,11 @@ impl atelier_domain::datasets::DataMounts for Ec2 {
         &self,
         workspace: &Workspace,
         mounts: &[atelier_domain::datasets::Mount],
-    ) -> Result<(), UpstreamError> {
-        let Some(instance) = workspace.provisioned.instance_id.clone() else { return Ok(()) };
-        let current = self.dataset_tags(&instance).await?;
+    ) -> Result<Vec<atelier_domain::datasets::MountReport>, UpstreamError> {
+        let Some(instance) = workspace.provisioned.instance_id.clone() else { return Ok(Vec::new()) };
+        let mut current = self.atelier_tags(&instance).await?;
+        let reports = mount_reports(&current);
+        current.retain(|k, _| k.starts_with(DATASET_TAG_PREFIX));
         let wanted: HashMap<String, String> =
             mounts.iter().map(|m| (format!("{DATASET_TAG_PREFIX}{}", m.dataset_id), m.location.to_string())).collect();
         let stale: Vec<Tag> = current
@@ -281,13 +299,20 @@ impl atelier_domain::datasets::DataMounts for Ec2 {
                 .await
                 .map_err(|e| upstream("ec2", "CreateTags", e))?;
         }
-        Ok(())
+        Ok(reports)
     }
 }
 
 impl Ec2 {
     /// The `atelier:dataset:*` tags of an instance, key to value.
     pub async fn dataset_tags(&self, instance_id: &str) -> Result<HashMap<String, String>, UpstreamError> {
+        let mut tags = self.atelier_tags(instance_id).await?;
+        tags.retain(|k, _| k.starts_with(DATASET_TAG_PREFIX));
+        Ok(tags)
+    }
+
+    /// The `atelier:dataset:*` and `atelier:mounted:*` tags of an instance, in one read.
+    async fn atelier_tags(&self, instance_id: &str) -> Result<HashMap<String, String>, UpstreamError> {
         let mut tags = HashMap::new();
         let mut pages = self
             .client
@@ -299,7 +324,7 @@ impl Ec2 {
             let page = page.map_err(|e| upstream("ec2", "DescribeTags", e))?;
             for tag in page.tags() {
                 if let (Some(k), Some(v)) = (tag.key(), tag.value())
-                    && k.starts_with(DATASET_TAG_PREFIX)
+                    && (k.starts_with(DATASET_TAG_PREFIX) || k.starts_with(MOUNTED_TAG_PREFIX))
                 {
                     tags.insert(k.to_owned(), v.to_owned());
                 }

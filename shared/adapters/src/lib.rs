@@ -19,11 +19,20 @@ pub mod costexplorer;
 pub mod dynamodb;
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "servicecatalog")]
 pub mod servicecatalog;
 
 pub mod lambda_config;
 pub use lambda_config::ConfigError;
+
+/// The name of a workspace's IAM role and instance profile (`atelier-<workspace id>`, at
+/// most 37 characters of IAM's 64): the provisioners launch its machine with that profile,
+/// the Service Catalog product derives it from its `WorkspaceId` parameter.
+pub fn workspace_role_name(id: &atelier_domain::kernel::WorkspaceId) -> String {
+    format!("atelier-{id}")
+}
 
 /// Error codes that mean "slow down or try again", across the services Atelier calls.
 const RETRYABLE_CODES: &[&str] = &[

@@ -48,3 +48,40 @@ where
 pub fn event_time(event: &Value) -> Result<jiff::Timestamp, atelier_domain::DomainError> {
     atelier_domain::kernel::event_instant(event.get("time").and_then(Value::as_str))
 }
+
+/// The CloudWatch namespace of Atelier's own metrics (`infra/template.yaml` alarms on them).
+pub const METRIC_NAMESPACE: &str = "Atelier";
+
+/// One count in CloudWatch's embedded metric format: a JSON log line that CloudWatch Logs
+/// turns into the metric `name` of [`METRIC_NAMESPACE`], dimension `Function` = `function`,
+/// at `at`. Printed on standard output, where Lambda sends it to the function's log group.
+pub fn metric_line(function: &str, name: &str, value: usize, at: jiff::Timestamp) -> Value {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": at.as_millisecond(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [{ "Name": name, "Unit": "Count" }]
+            }]
+        },
+        "Function": function,
+        name: value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metric_line_is_embedded_metric_format() {
+        let at: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let line = metric_line("data-access", "RevocationFailures", 2, at);
+        assert_eq!(line["_aws"]["Timestamp"], 1_764_583_200_000_i64);
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Atelier");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Function"]]));
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "RevocationFailures");
+        assert_eq!((line["Function"].as_str(), line["RevocationFailures"].as_u64()), (Some("data-access"), Some(2)));
+    }
+}

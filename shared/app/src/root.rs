@@ -36,8 +36,10 @@ pub struct Root {
     ec2: OnceLock<Arc<atelier_adapters::ec2::Ec2>>,
     #[cfg(feature = "ec2")]
     power: OnceLock<Arc<dyn PowerSwitch>>,
-    #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+    #[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "iam"))]
     provisioner: OnceLock<Arc<dyn atelier_domain::workspaces::Provisioner>>,
+    #[cfg(feature = "iam")]
+    roles: OnceLock<Arc<atelier_adapters::iam::WorkspaceRoles>>,
     #[cfg(feature = "cognito")]
     directory: OnceLock<Arc<atelier_adapters::cognito::CognitoDirectory>>,
     #[cfg(feature = "web")]
@@ -57,8 +59,10 @@ impl Root {
             ec2: OnceLock::new(),
             #[cfg(feature = "ec2")]
             power: OnceLock::new(),
-            #[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+            #[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "iam"))]
             provisioner: OnceLock::new(),
+            #[cfg(feature = "iam")]
+            roles: OnceLock::new(),
             #[cfg(feature = "cognito")]
             directory: OnceLock::new(),
             #[cfg(feature = "web")]
@@ -155,26 +159,50 @@ impl Root {
     }
 }
 
-#[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+#[cfg(feature = "iam")]
 impl Root {
-    /// The provisioner the settings choose (`ATELIER_PROVISIONER`). Both adapters are
+    /// The workspace roles (IAM): each machine's credentials.
+    pub fn workspace_roles(&self) -> &Arc<atelier_adapters::iam::WorkspaceRoles> {
+        self.roles.get_or_init(|| {
+            let settings = &self.settings.workspace_roles;
+            Arc::new(atelier_adapters::iam::WorkspaceRoles::from_config(
+                &self.sdk,
+                settings.boundary.clone(),
+                settings.policy.clone(),
+            ))
+        })
+    }
+}
+
+#[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "iam"))]
+impl Root {
+    /// The provisioner the settings choose (`ATELIER_PROVISIONER`), behind the workspace
+    /// role's creation: no machine starts without its own credentials. Both adapters are
     /// linked: configuration, not a build per environment, decides.
     pub fn provisioner(&self) -> &Arc<dyn atelier_domain::workspaces::Provisioner> {
         use crate::settings::ProvisionerKind;
         self.provisioner.get_or_init(|| {
             let settings = &self.settings.provisioner;
-            match settings.kind {
+            let launch: Arc<dyn atelier_domain::workspaces::Provisioner> = match settings.kind {
                 ProvisionerKind::ServiceCatalog => Arc::new(
                     atelier_adapters::servicecatalog::ServiceCatalogProvisioner::from_config(&self.sdk)
                         .with_output_key(&settings.output_key),
                 ),
-                ProvisionerKind::Ec2Launch => Arc::new(atelier_adapters::ec2::Ec2Launch::from_config(
-                    &self.sdk,
-                    settings.subnet_id.clone(),
-                    settings.instance_profile.clone(),
-                )),
-            }
+                ProvisionerKind::Ec2Launch => {
+                    Arc::new(atelier_adapters::ec2::Ec2Launch::from_config(&self.sdk, settings.subnet_id.clone()))
+                }
+            };
+            let roles = self.workspace_roles().as_ref().clone();
+            Arc::new(atelier_adapters::iam::WithWorkspaceRole::new(launch, roles))
         })
+    }
+
+    /// The state-sync function's job at `now`.
+    pub async fn state_sync_job(
+        &self,
+        now: jiff::Timestamp,
+    ) -> Result<atelier_domain::jobs::StateSyncOutcome, atelier_domain::DomainError> {
+        atelier_domain::jobs::StateSyncJob { sync: self.state_sync() }.run(now).await
     }
 
     /// State-sync, on the workspace store, the catalog, the provisioner and the power switch.
@@ -217,7 +245,7 @@ impl Root {
     }
 }
 
-#[cfg(all(feature = "ec2", feature = "cognito"))]
+#[cfg(all(feature = "ec2", feature = "cognito", feature = "iam"))]
 impl Root {
     /// The dataset use cases.
     pub fn datasets(&self) -> atelier_domain::datasets::Datasets {
@@ -226,11 +254,20 @@ impl Root {
             workspaces: self.workspace_store().clone(),
             groups: self.directory().clone(),
             mounts: self.ec2().clone(),
+            credentials: self.workspace_roles().clone(),
         }
+    }
+
+    /// The data-access function's job at `now`: revocation, credentials, mounts.
+    pub async fn data_access_job(
+        &self,
+        now: jiff::Timestamp,
+    ) -> Result<atelier_domain::datasets::DataAccessReport, atelier_domain::DomainError> {
+        atelier_domain::jobs::data_access(&self.datasets(), now).await
     }
 }
 
-#[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "cognito"))]
+#[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "cognito", feature = "iam"))]
 impl Root {
     /// The workspace use cases.
     pub fn workspaces(&self) -> atelier_domain::workspaces::Workspaces {
@@ -242,16 +279,6 @@ impl Root {
             directory: self.directory().clone(),
             defaults: self.table().clone(),
         }
-    }
-
-    /// The state-sync function's job at `now`: the state-sync pass, then the datasets'
-    /// revocation pass.
-    pub async fn state_sync_job(
-        &self,
-        now: jiff::Timestamp,
-    ) -> Result<atelier_domain::jobs::StateSyncOutcome, atelier_domain::DomainError> {
-        let datasets = self.datasets();
-        atelier_domain::jobs::StateSyncJob { sync: self.state_sync(), datasets: &datasets }.run(now).await
     }
 }
 

@@ -24,8 +24,10 @@ pub const PROVISIONER: &str = "ATELIER_PROVISIONER";
 pub const PROVISIONING_OUTPUT: &str = "ATELIER_PROVISIONING_OUTPUT";
 /// The subnet `ec2-launch` launches into.
 pub const SUBNET_ID: &str = "ATELIER_SUBNET_ID";
-/// The instance profile `ec2-launch` gives its instances.
-pub const INSTANCE_PROFILE: &str = "ATELIER_INSTANCE_PROFILE";
+/// The permissions boundary (managed policy ARN) of every workspace role.
+pub const WORKSPACE_ROLE_BOUNDARY: &str = "ATELIER_WORKSPACE_ROLE_BOUNDARY";
+/// The managed policy (ARN) attached to every workspace role besides its data policy.
+pub const WORKSPACE_ROLE_POLICY: &str = "ATELIER_WORKSPACE_ROLE_POLICY";
 /// State-sync's timeout for `PROVISIONING`, in minutes.
 pub const PROVISIONING_TIMEOUT: &str = "ATELIER_PROVISIONING_TIMEOUT_MINUTES";
 /// State-sync's timeout for `STARTING`, `STOPPING` and `HIBERNATING`, in minutes.
@@ -58,7 +60,8 @@ pub const WORKSPACES_API: Function = Function {
         PROVISIONER,
         PROVISIONING_OUTPUT,
         SUBNET_ID,
-        INSTANCE_PROFILE,
+        WORKSPACE_ROLE_BOUNDARY,
+        WORKSPACE_ROLE_POLICY,
     ],
 };
 
@@ -69,20 +72,24 @@ pub const CATALOG_API: Function = Function {
     optional: &[COGNITO_JWKS_BASE],
 };
 
-/// State-sync and the datasets' revocation pass.
+/// State-sync (it retries provisioning, so it creates workspace roles too).
 pub const STATE_SYNC: Function = Function {
     name: "state-sync",
-    required: &[TABLE, USER_POOL_ID],
+    required: &[TABLE],
     optional: &[
         PROVISIONER,
         PROVISIONING_OUTPUT,
         SUBNET_ID,
-        INSTANCE_PROFILE,
+        WORKSPACE_ROLE_BOUNDARY,
+        WORKSPACE_ROLE_POLICY,
         PROVISIONING_TIMEOUT,
         POWER_TIMEOUT,
         TERMINATING_TIMEOUT,
     ],
 };
+
+/// The data-access pass: revocation, workspace credentials, mounts.
+pub const DATA_ACCESS: Function = Function { name: "data-access", required: &[TABLE, USER_POOL_ID], optional: &[] };
 
 /// The scheduler tick and the budget watch.
 pub const SCHEDULER: Function = Function { name: "scheduler", required: &[TABLE], optional: &[BUDGET_EVERY] };
@@ -91,7 +98,7 @@ pub const SCHEDULER: Function = Function { name: "scheduler", required: &[TABLE]
 pub const COST_ACTUALS: Function = Function { name: "cost-actuals", required: &[TABLE], optional: &[] };
 
 /// Every deployed function.
-pub const FUNCTIONS: [Function; 5] = [WORKSPACES_API, CATALOG_API, STATE_SYNC, SCHEDULER, COST_ACTUALS];
+pub const FUNCTIONS: [Function; 6] = [WORKSPACES_API, CATALOG_API, STATE_SYNC, DATA_ACCESS, SCHEDULER, COST_ACTUALS];
 
 /// A missing or malformed variable, named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,21 +135,37 @@ pub struct ProvisionerSettings {
     /// `ATELIER_SUBNET_ID`, for `ec2-launch` only; `None` launches into the account's
     /// default subnet.
     pub subnet_id: Option<String>,
-    /// `ATELIER_INSTANCE_PROFILE`, for `ec2-launch` only: the workspace role (SSM, data
-    /// lake read-only); `None` launches without one.
-    pub instance_profile: Option<String>,
     /// The Service Catalog record output holding the instance id.
     pub output_key: String,
 }
 
 impl Default for ProvisionerSettings {
     fn default() -> Self {
-        Self {
-            kind: ProvisionerKind::ServiceCatalog,
-            subnet_id: None,
-            instance_profile: None,
-            output_key: "InstanceId".into(),
+        Self { kind: ProvisionerKind::ServiceCatalog, subnet_id: None, output_key: "InstanceId".into() }
+    }
+}
+
+/// What every workspace role is created with (the template sets both; the local stack
+/// neither, and moto's roles are then unbounded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspaceRoleSettings {
+    /// `ATELIER_WORKSPACE_ROLE_BOUNDARY`: the permissions boundary's ARN.
+    pub boundary: Option<String>,
+    /// `ATELIER_WORKSPACE_ROLE_POLICY`: the base managed policy's ARN.
+    pub policy: Option<String>,
+}
+
+/// An IAM managed policy's ARN (`arn:<partition>:iam::<account>:policy/...`).
+fn policy_arn(name: &'static str, value: Option<String>) -> Result<Option<String>, SettingsError> {
+    match value {
+        Some(v) if !(v.starts_with("arn:") && v.contains(":iam::") && v.contains(":policy/")) => {
+            Err(SettingsError::Invalid {
+                name,
+                value: v,
+                expected: "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)",
+            })
         }
+        value => Ok(value),
     }
 }
 
@@ -167,6 +190,8 @@ pub struct Settings {
     pub max_active: u32,
     /// Which provisioner creates workspaces, and its options.
     pub provisioner: ProvisionerSettings,
+    /// The workspace roles' permissions boundary and base policy.
+    pub workspace_roles: WorkspaceRoleSettings,
     /// State-sync's timeouts (defaults: 60, 30, 60 minutes).
     pub timeouts: Timeouts,
     /// How often the budget watch totals budgets (default an hour; at most one tick:
@@ -213,12 +238,11 @@ impl Settings {
             user_pool_client_id: get(USER_POOL_CLIENT_ID)?,
             cognito_jwks_base: get(COGNITO_JWKS_BASE)?,
             max_active: max_active(get(MAX_ACTIVE_WORKSPACES)?)?,
-            provisioner: provisioner(
-                get(PROVISIONER)?,
-                get(PROVISIONING_OUTPUT)?,
-                get(SUBNET_ID)?,
-                get(INSTANCE_PROFILE)?,
-            )?,
+            provisioner: provisioner(get(PROVISIONER)?, get(PROVISIONING_OUTPUT)?, get(SUBNET_ID)?)?,
+            workspace_roles: WorkspaceRoleSettings {
+                boundary: policy_arn(WORKSPACE_ROLE_BOUNDARY, get(WORKSPACE_ROLE_BOUNDARY)?)?,
+                policy: policy_arn(WORKSPACE_ROLE_POLICY, get(WORKSPACE_ROLE_POLICY)?)?,
+            },
             timeouts,
             budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
@@ -238,6 +262,7 @@ impl Settings {
             cognito_jwks_base: Some(endpoint.to_owned()),
             max_active: atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES,
             provisioner: ProvisionerSettings { kind: ProvisionerKind::Ec2Launch, ..ProvisionerSettings::default() },
+            workspace_roles: WorkspaceRoleSettings::default(),
             timeouts: Timeouts::default(),
             budget_every: SignedDuration::ZERO,
             scheduler_tick: tick,
@@ -273,7 +298,6 @@ fn provisioner(
     kind: Option<String>,
     output: Option<String>,
     subnet_id: Option<String>,
-    instance_profile: Option<String>,
 ) -> Result<ProvisionerSettings, SettingsError> {
     let kind = match kind.as_deref() {
         None | Some("service-catalog") => ProvisionerKind::ServiceCatalog,
@@ -286,12 +310,7 @@ fn provisioner(
             });
         }
     };
-    Ok(ProvisionerSettings {
-        kind,
-        subnet_id,
-        instance_profile,
-        output_key: output.unwrap_or_else(|| "InstanceId".into()),
-    })
+    Ok(ProvisionerSettings { kind, subnet_id, output_key: output.unwrap_or_else(|| "InstanceId".into()) })
 }
 
 /// A whole number of minutes, 1 to a week, or `default` when unset.
@@ -325,7 +344,8 @@ mod tests {
             vars(&[(TABLE, "atelier"), (USER_POOL_ID, "pool"), (POWER_TIMEOUT, "45"), (BUDGET_EVERY, "5")]),
         )
         .expect("valid");
-        assert_eq!((settings.table.as_str(), settings.user_pool_id()), ("atelier", "pool"));
+        assert_eq!(settings.table, "atelier");
+        assert_eq!(settings.user_pool_id, None, "state-sync no longer declares the pool");
         assert_eq!(settings.timeouts.power, SignedDuration::from_mins(45));
         assert_eq!(settings.budget_every, SignedDuration::from_hours(1), "state-sync does not read the budget rate");
         assert_eq!(settings.provisioner, ProvisionerSettings::default());
@@ -360,6 +380,12 @@ mod tests {
             invalid(&STATE_SYNC, PROVISIONING_TIMEOUT, bad);
         }
         invalid(&STATE_SYNC, POWER_TIMEOUT, "2");
+        invalid(&WORKSPACES_API, WORKSPACE_ROLE_BOUNDARY, "atelier-boundary");
+        invalid(&STATE_SYNC, WORKSPACE_ROLE_POLICY, "arn:aws:iam::123456789012:role/not-a-policy");
+        let arn = "arn:aws:iam::123456789012:policy/atelier-workspace-boundary";
+        let pairs = [(TABLE, "t"), (WORKSPACE_ROLE_BOUNDARY, arn)];
+        let roles = Settings::from_vars(&STATE_SYNC, vars(&pairs)).expect("valid").workspace_roles;
+        assert_eq!(roles, WorkspaceRoleSettings { boundary: Some(arn.into()), policy: None });
         let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (BUDGET_EVERY, "ten")])).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -374,7 +400,11 @@ mod tests {
             asked.borrow_mut().clear();
             Settings::from_vars(&function, |name| {
                 asked.borrow_mut().push(name.to_owned());
-                Some(if name == PROVISIONER { "ec2-launch" } else { "45" }.into())
+                Some(match name {
+                    PROVISIONER => "ec2-launch".into(),
+                    WORKSPACE_ROLE_BOUNDARY | WORKSPACE_ROLE_POLICY => "arn:aws:iam::123456789012:policy/p".into(),
+                    _ => "45".into(),
+                })
             })
             .expect("valid values");
             let mut declared: Vec<&str> = function.required.iter().chain(function.optional).copied().collect();

@@ -13,7 +13,7 @@ use atelier_app::{Overrides, Root, Settings};
 use atelier_domain::{
     DomainError,
     costs::WatchReport,
-    datasets::{DatasetSync, DatasetSyncReport},
+    datasets::DataAccessReport,
     jobs::{SchedulerOutcome, StateSyncOutcome},
     schedule::SchedulerReport,
     workspaces::SyncReport,
@@ -140,19 +140,18 @@ impl LocalApp {
             .fallback(portal)
     }
 
-    /// One state-sync tick at the wall clock, as the state-sync function runs it: the
-    /// workspaces' states, then the datasets' revocation pass.
+    /// One state-sync tick at the wall clock, as the state-sync function runs it.
     pub async fn sync_once(&self) -> Result<StateSyncOutcome, DomainError> {
         self.root.state_sync_job(Timestamp::now()).await
     }
 
-    /// One dataset revocation pass (part of [`LocalApp::sync_once`]).
-    pub async fn dataset_sync_once(&self) -> Result<DatasetSyncReport, DomainError> {
-        DatasetSync { datasets: &self.root.datasets() }.run(Timestamp::now()).await
+    /// One data-access pass at the wall clock, as the data-access function runs it:
+    /// revocation, workspace credentials in IAM, mounts.
+    pub async fn data_access_once(&self) -> Result<DataAccessReport, DomainError> {
+        self.root.data_access_job(Timestamp::now()).await
     }
 
-    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts);
-    /// without the dataset pass, which records real instants.
+    /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
     pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, DomainError> {
         self.root.state_sync().run(now).await
     }
@@ -186,24 +185,35 @@ impl LocalApp {
         .await
     }
 
-    /// Runs the state-sync function's job every `interval` until the task is dropped.
+    /// Runs the state-sync function's job, then the data-access function's, every
+    /// `interval` until the task is dropped (two jobs, two outcomes: one failing does not
+    /// hold the other back).
     pub async fn sync_forever(self, interval: Duration) {
         every(interval, || async {
             match self.sync_once().await {
-                Ok(outcome)
-                    if outcome.settled > 0
-                        || !outcome.failed.is_empty()
-                        || !outcome.datasets.detached.is_empty()
-                        || !outcome.datasets.failed.is_empty() =>
-                {
+                Ok(outcome) if outcome.settled > 0 || !outcome.failed.is_empty() => {
                     tracing::info!(?outcome, "state-sync");
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = ?err, "state-sync run failed"),
             }
+            match self.data_access_once().await {
+                Ok(report) if busy_data_access(&report) => tracing::info!(?report, "data-access"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "data-access run failed"),
+            }
         })
         .await
     }
+}
+
+/// Whether a data-access pass did (or failed to do) anything worth a log line.
+fn busy_data_access(report: &DataAccessReport) -> bool {
+    !(report.detached.is_empty()
+        && report.policies_applied.is_empty()
+        && report.roles_removed.is_empty()
+        && report.mounts_recorded.is_empty()
+        && report.failed.is_empty())
 }
 
 /// Calls `tick` every `interval` (a late tick delays the next), forever.

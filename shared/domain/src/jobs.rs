@@ -4,7 +4,8 @@
 //!
 //! | job | Lambda function | steps, in order |
 //! |---|---|---|
-//! | [`StateSyncJob`] | `state-sync` (every minute) | state-sync pass, then the datasets' revocation pass |
+//! | [`StateSyncJob`] | `state-sync` (every minute, and on EC2 state changes) | state-sync pass |
+//! | [`data_access`] | `data-access` (every minute) | revocation, workspace credentials, mounts ([`DataAccessPass`]) |
 //! | [`SchedulerJob`] | `scheduler` (every 5 minutes) | scheduler tick, then the budget watch (its totals once per `budget_every`, its upkeep every tick) |
 //! | [`cost_actuals`] | `cost-actuals` (daily) | Cost Explorer's closed days of the month, stored |
 //!
@@ -17,7 +18,7 @@ use serde::Serialize;
 use crate::costs::actuals::{self, FetchReport};
 use crate::costs::watch::budgets_due;
 use crate::costs::{ActualStore, BudgetWatch, CostSource, WatchReport};
-use crate::datasets::{DatasetSync, DatasetSyncReport, Datasets};
+use crate::datasets::{DataAccessPass, DataAccessReport, Datasets};
 use crate::kernel::DomainError;
 use crate::schedule::{Scheduler, SchedulerReport};
 use crate::workspaces::{StateSync, SyncReport};
@@ -28,10 +29,8 @@ pub const SCHEDULER_TICK: SignedDuration = SignedDuration::from_mins(5);
 
 /// What the state-sync function runs on each tick.
 pub struct StateSyncJob<'a> {
-    /// The workspaces' pass, first.
+    /// The workspaces' pass.
     pub sync: StateSync<'a>,
-    /// The datasets' revocation pass, second: it sees the states the first one settled.
-    pub datasets: &'a Datasets,
 }
 
 /// What one state-sync tick did (the function's answer).
@@ -43,17 +42,21 @@ pub struct StateSyncOutcome {
     pub settled: usize,
     /// Workspaces whose check failed, with why (retried on the next tick).
     pub failed: Vec<(String, String)>,
-    /// The datasets' revocation pass.
-    pub datasets: DatasetSyncReport,
 }
 
 impl StateSyncJob<'_> {
-    /// The state-sync pass at `now`, then the datasets' revocation pass.
+    /// The state-sync pass at `now`.
     pub async fn run(&self, now: Timestamp) -> Result<StateSyncOutcome, DomainError> {
         let SyncReport { examined, settled, failed } = self.sync.run(now).await?;
-        let datasets = DatasetSync { datasets: self.datasets }.run(now).await?;
-        Ok(StateSyncOutcome { examined, settled, failed, datasets })
+        Ok(StateSyncOutcome { examined, settled, failed })
     }
+}
+
+/// What the data-access function runs on each tick: the revocation, credentials and
+/// mounts pass at `now`. Its own job, so that revocation never waits on state-sync (nor
+/// fails with it).
+pub async fn data_access(datasets: &Datasets, now: Timestamp) -> Result<DataAccessReport, DomainError> {
+    DataAccessPass { datasets }.run(now).await
 }
 
 /// What the scheduler function runs on each tick.

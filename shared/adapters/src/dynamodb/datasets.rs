@@ -23,13 +23,14 @@ use atelier_domain::{
     },
     kernel::{Page, PageRequest, StoreError, all_pages},
 };
+use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{
     BY_KIND, BY_OWNER, Table,
     items::corrupt,
-    keys::{self, ATTACHMENT_PREFIX, DATASET_KIND, DATASET_SK, EVENT_PREFIX, POLICY_SK, dataset_pk},
+    keys::{self, ATTACHMENT_PREFIX, DATASET_KIND, DATASET_SK, EVENT_PREFIX, GUARD_SK, POLICY_SK, dataset_pk},
     reads::Query,
     writes::{Condition, Transaction},
 };
@@ -105,6 +106,8 @@ struct AttachmentItem {
     workspace_id: String,
     owner: String,
     since: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mounted_at: Option<Timestamp>,
 }
 
 impl AttachmentItem {
@@ -116,6 +119,7 @@ impl AttachmentItem {
             workspace_id: change.workspace.id.to_string(),
             owner: change.workspace.owner.username.clone(),
             since: change.event.at,
+            mounted_at: None,
         }
     }
 }
@@ -128,6 +132,7 @@ impl TryFrom<AttachmentItem> for Attachment {
             workspace_id: WorkspaceId::parse(&i.workspace_id).map_err(|e| corrupt("workspace id", e))?,
             owner: i.owner,
             since: i.since,
+            mounted_at: i.mounted_at,
         })
     }
 }
@@ -190,6 +195,14 @@ impl Transaction<'_> {
     /// (conditional on its version and state) first, then `attachment` (the attachment's own
     /// write), the event and the workspace's new policy document. The policy is
     /// unconditional: it is derived from the workspace written in the same transaction.
+    /// The dataset's guard item: `update` (`ADD` or `DELETE`) the workspace in its set.
+    /// DynamoDB removes an emptied set, which is what a delete of the dataset requires.
+    fn guard(&mut self, change: &AttachmentChange<'_>, update: &'static str) -> Result<usize, StoreError> {
+        let workspace = AttributeValue::Ss(vec![change.workspace.id.to_string()]);
+        let placeholders = Condition::new("").name("workspaces").value(":workspace", workspace);
+        self.update(dataset_pk(change.dataset), GUARD_SK.into(), update, placeholders, false)
+    }
+
     fn change_attachment(
         &mut self,
         change: &AttachmentChange<'_>,
@@ -236,6 +249,12 @@ impl DatasetStore for Table {
     async fn delete_dataset(&self, dataset: &Dataset, events: &[AccessEvent]) -> Result<(), StoreError> {
         let mut tx = self.transaction();
         tx.delete_if(dataset_pk(&dataset.id), DATASET_SK.into(), Condition::version(dataset.version))?;
+        // No attach written since the caller looked (a missing guard is an empty one).
+        tx.delete_if(
+            dataset_pk(&dataset.id),
+            GUARD_SK.into(),
+            Condition::new("attribute_not_exists(#workspaces)").name("workspaces"),
+        )?;
         tx.put_events(events)?;
         Ok(tx.send().await?)
     }
@@ -254,6 +273,7 @@ impl DatasetStore for Table {
         if let Some(version) = change.dataset_version {
             tx.check(dataset_pk(change.dataset), DATASET_SK.into(), Condition::version(version))?;
         }
+        tx.guard(&change, "ADD #workspaces :workspace")?;
         Ok(tx.send().await?)
     }
 
@@ -261,6 +281,7 @@ impl DatasetStore for Table {
         let mut tx = self.transaction();
         let (pk, sk) = (dataset_pk(change.dataset), keys::attachment_sk(&change.workspace.id));
         tx.change_attachment(&change, |tx| tx.delete_if(pk, sk, Condition::present()))?;
+        tx.guard(&change, "DELETE #workspaces :workspace")?;
         Ok(tx.send().await?)
     }
 
@@ -276,5 +297,17 @@ impl DatasetStore for Table {
     async fn policy(&self, workspace: &WorkspaceId) -> Result<Option<String>, StoreError> {
         let item: Option<PolicyItem> = self.get_as(keys::workspace_pk(workspace), POLICY_SK.into()).await?;
         Ok(item.map(|p| p.document))
+    }
+
+    async fn record_mount(&self, attachment: &Attachment, event: &AccessEvent) -> Result<(), StoreError> {
+        let mut tx = self.transaction();
+        let at = serde_dynamo::to_attribute_value(event.at).map_err(|e| corrupt("mount instant", e))?;
+        let placeholders = Condition::new("attribute_exists(pk) AND attribute_not_exists(#mountedAt)")
+            .name("mountedAt")
+            .value(":at", at);
+        let (pk, sk) = (dataset_pk(&attachment.dataset_id), keys::attachment_sk(&attachment.workspace_id));
+        tx.update(pk, sk, "SET #mountedAt = :at", placeholders, true)?;
+        tx.put_if(&AccessEventItem::new(event), Condition::absent())?;
+        Ok(tx.send().await?)
     }
 }

@@ -199,6 +199,9 @@ pub(super) fn data_month_pk(month: impl Display) -> String {
 
 /// A workspace's dataset policy document (in the workspace's partition).
 pub(super) const POLICY_SK: &str = "DATAPOLICY";
+/// Sort key of a dataset's guard item (its partition): the set of workspaces it is
+/// attached to, which a delete requires empty.
+pub(super) const GUARD_SK: &str = "INUSE";
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use atelier_domain::kernel::StoreError;
 use aws_sdk_dynamodb::{
     error::SdkError,
     operation::transact_write_items::TransactWriteItemsError,
-    types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem},
+    types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update},
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
@@ -129,6 +129,29 @@ impl Transaction<'_> {
         let delete = Delete::builder().table_name(self.table.name()).set_key(Some(keys::key(pk, sk)));
         let delete = with_condition!(delete, condition).build().map_err(build_error)?;
         Ok(self.push(TransactWriteItem::builder().delete(delete).build()))
+    }
+
+    /// Adds an update of the item `pk`/`sk` with the update expression `update`, on
+    /// `condition` (`None`: unconditional); the placeholders of both come from `placeholders`
+    /// (a [`Condition`] whose expression is ignored when `condition` is `None`). Answers its
+    /// index.
+    pub(super) fn update(
+        &mut self,
+        pk: String,
+        sk: String,
+        update: &'static str,
+        placeholders: Condition,
+        conditional: bool,
+    ) -> Result<usize, StoreError> {
+        let Condition { expression, names, values } = placeholders;
+        let builder = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(keys::key(pk, sk)))
+            .update_expression(update)
+            .set_condition_expression(conditional.then(|| expression.to_owned()))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values));
+        Ok(self.push(TransactWriteItem::builder().update(builder.build().map_err(build_error)?).build()))
     }
 
     /// Adds a check that the item `pk`/`sk` meets `condition`, writing nothing; answers its index.

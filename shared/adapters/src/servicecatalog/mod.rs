@@ -161,6 +161,9 @@ impl Provisioner for ServiceCatalogProvisioner {
         let parameters = vec![
             parameter("InstanceType", &product.instance_type),
             parameter("WorkspaceName", workspace.name.as_str()),
+            // The product names the workspace's own instance profile after it
+            // (`atelier-<workspace id>`, created before this call: crate::iam).
+            parameter("WorkspaceId", workspace.id.as_str()),
         ];
 
         let output = self

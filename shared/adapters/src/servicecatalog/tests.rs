@@ -109,6 +109,7 @@ async fn provision_sends_the_product_token_name_tags_and_parameters() {
                 && req.tags().len() == 3
                 && parameter_value(req.provisioning_parameters(), "InstanceType") == Some("m5.2xlarge")
                 && parameter_value(req.provisioning_parameters(), "WorkspaceName") == Some("Étude oncologie 2026")
+                && parameter_value(req.provisioning_parameters(), "WorkspaceId") == Some(expected.id.as_str())
         })
         .then_output(|| ProvisionProductOutput::builder().record_detail(record(RecordStatus::Created)).build());
     let sc = provisioner(&[&rule]);

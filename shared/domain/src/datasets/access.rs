@@ -22,6 +22,9 @@ pub enum AccessAction {
     Attach,
     /// The dataset was detached from a workspace.
     Detach,
+    /// The workspace's agent reported the dataset mounted on the machine (`at` is the
+    /// agent's instant; the data-access pass records it).
+    Mount,
 }
 
 impl AccessAction {
@@ -32,6 +35,7 @@ impl AccessAction {
             AccessAction::Revoke => "revoke",
             AccessAction::Attach => "attach",
             AccessAction::Detach => "detach",
+            AccessAction::Mount => "mount",
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct AccessInterval {
     pub workspace_id: String,
     /// The attach.
     pub from: Timestamp,
+    /// When the workspace's agent reported it mounted (`None`: not reported, for example
+    /// while the machine is stopped).
+    pub mounted_at: Option<Timestamp>,
     /// `None` while the dataset is still attached.
     pub until: Option<Timestamp>,
 }
@@ -84,7 +91,8 @@ pub struct AccessInterval {
 /// ignored; an attach without a detach is an open interval.
 pub fn intervals(events: &[AccessEvent]) -> Vec<AccessInterval> {
     let mut sorted: Vec<&AccessEvent> = events.iter().collect();
-    sorted.sort_by_key(|e| e.at);
+    // A mount recorded at its attach's instant comes after it.
+    sorted.sort_by_key(|e| (e.at, e.action == AccessAction::Mount));
     let mut open: HashMap<(DatasetId, String), usize> = HashMap::new();
     let mut out: Vec<AccessInterval> = Vec::new();
     for event in sorted {
@@ -98,8 +106,14 @@ pub fn intervals(events: &[AccessEvent]) -> Vec<AccessInterval> {
                     user: event.user.clone().unwrap_or_default(),
                     workspace_id: workspace,
                     from: event.at,
+                    mounted_at: None,
                     until: None,
                 });
+            }
+            AccessAction::Mount => {
+                if let Some(&index) = open.get(&key) {
+                    out[index].mounted_at.get_or_insert(event.at);
+                }
             }
             AccessAction::Detach => {
                 if let Some(index) = open.remove(&key) {
@@ -185,6 +199,20 @@ mod tests {
         events.reverse();
         assert_eq!(intervals(&events), forward);
         assert_eq!(forward.len(), 1);
+    }
+
+    #[test]
+    fn a_mount_report_marks_its_open_interval_only() {
+        let events = [
+            event("2026-11-02T10:00:00Z", AccessAction::Attach, "ws-a"),
+            event("2026-11-02T10:01:00Z", AccessAction::Mount, "ws-a"),
+            event("2026-11-02T12:00:00Z", AccessAction::Detach, "ws-a"),
+            event("2026-11-02T12:30:00Z", AccessAction::Mount, "ws-a"),
+            event("2026-11-02T13:00:00Z", AccessAction::Attach, "ws-a"),
+        ];
+        let got = intervals(&events);
+        assert_eq!(got[0].mounted_at, Some(at("2026-11-02T10:01:00Z")));
+        assert_eq!(got[1].mounted_at, None, "a report outside an interval marks nothing");
     }
 
     #[test]

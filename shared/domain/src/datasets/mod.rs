@@ -7,7 +7,7 @@
 //!
 //! Owns the registry, attachments, the access trace ([`access`]), the per-workspace policy
 //! document ([`policy`]), their ports ([`ports`]), the use cases the API exposes
-//! ([`use_cases`]) and the revocation pass state-sync runs ([`revocation`]). May use: the
+//! ([`use_cases`]) and the data-access pass (revocation, credentials, mounts: [`revocation`]). May use: the
 //! kernel, workspaces (a dataset is attached to a workspace, conditionally on its version
 //! and state), and the month and CSV writer of costs (the monthly trace export).
 
@@ -17,6 +17,9 @@ pub mod policy;
 pub mod ports;
 pub mod revocation;
 pub mod use_cases;
+
+#[cfg(test)]
+mod pass_tests;
 
 use std::collections::BTreeSet;
 
@@ -28,8 +31,8 @@ use crate::kernel::{Caller, DomainError};
 pub use crate::kernel::DatasetId;
 pub use access::{AccessAction, AccessEvent, AccessInterval, intervals};
 pub use location::Location;
-pub use ports::{DataMounts, DatasetStore, GroupDirectory, Mount};
-pub use revocation::{DatasetSync, DatasetSyncReport};
+pub use ports::{DataCredentials, DataMounts, DatasetStore, GroupDirectory, Mount, MountReport};
+pub use revocation::{DataAccessPass, DataAccessReport};
 pub use use_cases::{DatasetInput, Datasets};
 
 /// Most datasets one workspace may have attached (each is one instance tag; EC2 allows 50).

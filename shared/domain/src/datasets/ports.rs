@@ -1,6 +1,6 @@
 //! What the dataset use cases need from the outside world: storage of the registry, the
-//! attachments and the trace (DynamoDB), users' groups (Cognito), and the machine's mount
-//! list (EC2 instance tags).
+//! attachments and the trace (DynamoDB), users' groups (Cognito), the machine's mount list
+//! and the agent's reports (EC2 instance tags), and the machine's credentials (IAM).
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -30,6 +30,18 @@ pub struct Attachment {
     pub owner: String,
     /// When the attach was written (the attach event's instant).
     pub since: Timestamp,
+    /// When the workspace agent reported the dataset mounted (recorded by the data-access
+    /// pass, once per attachment); `None` until then.
+    pub mounted_at: Option<Timestamp>,
+}
+
+/// What the workspace agent reports it has mounted (`atelier:mounted:<id>` = the instant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountReport {
+    /// The dataset mounted under `/data/<id>`.
+    pub dataset_id: DatasetId,
+    /// When the agent mounted it, by the machine's clock.
+    pub mounted_at: Timestamp,
 }
 
 /// Which part of the trace to read.
@@ -87,6 +99,10 @@ pub trait DatasetStore: Send + Sync {
     async fn access_events(&self, filter: &AccessFilter, page: &PageRequest) -> Result<Page<AccessEvent>, StoreError>;
     /// The stored policy document of a workspace, if it ever had a dataset.
     async fn policy(&self, workspace: &WorkspaceId) -> Result<Option<String>, StoreError>;
+    /// Records that the agent mounted an attached dataset: sets the attachment's
+    /// `mounted_at` and appends `event` (a `mount`), all or nothing. [`StoreError::Conflict`]
+    /// when the attachment is gone or already has its mount recorded.
+    async fn record_mount(&self, attachment: &Attachment, event: &AccessEvent) -> Result<(), StoreError>;
 }
 
 /// Users' group memberships as the directory knows them now (not as an old token says).
@@ -99,7 +115,26 @@ pub trait GroupDirectory: Send + Sync {
 /// Tells a workspace's machine what to mount.
 #[async_trait]
 pub trait DataMounts: Send + Sync {
-    /// Makes the machine's published mount list exactly `mounts` (idempotent). Does nothing
+    /// Makes the machine's published mount list exactly `mounts` (idempotent), and answers
+    /// what the machine's agent reports it has mounted. Does nothing and answers nothing
     /// when the workspace has no machine yet.
-    async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) -> Result<(), UpstreamError>;
+    async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) -> Result<Vec<MountReport>, UpstreamError>;
+}
+
+/// The AWS credentials a workspace's machine holds: one IAM role (and instance profile)
+/// per workspace, whose data permissions are exactly the workspace's policy document
+/// ([`super::policy::document`]). What IAM holds, not what the table says, decides what the
+/// machine may read.
+#[async_trait]
+pub trait DataCredentials: Send + Sync {
+    /// Makes the workspace role's data policy `policy` (JSON). Idempotent. The role exists
+    /// from the workspace's provisioning on; a workspace without one is an error.
+    async fn apply(&self, workspace: &Workspace, policy: &str) -> Result<(), UpstreamError>;
+    /// The data policy IAM holds for the workspace's role (JSON); `None` when the workspace
+    /// has no role.
+    async fn applied(&self, workspace: &WorkspaceId) -> Result<Option<String>, UpstreamError>;
+    /// The workspaces that hold a role, whatever their state in the table.
+    async fn holders(&self) -> Result<Vec<WorkspaceId>, UpstreamError>;
+    /// Deletes the workspace's role and instance profile; nothing when it has none.
+    async fn remove(&self, workspace: &WorkspaceId) -> Result<(), UpstreamError>;
 }

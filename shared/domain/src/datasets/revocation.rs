@@ -1,56 +1,95 @@
-//! Revocation on state-sync: one pass over every open attachment. A dataset is detached
-//! when its workspace's owner is no longer one of its readers (groups as the directory says
-//! now), or when the workspace ended (TERMINATED, FAILED). Every workspace that keeps
-//! datasets gets its mount list republished, which also tags machines that appeared since
-//! the attach (Service Catalog reports the instance later).
+//! The data-access pass (the `data-access` function, every minute; its own job, not behind
+//! state-sync): makes what AWS lets each machine read follow the attachments.
+//!
+//! 1. **Revocation**: every open attachment whose workspace ended (TERMINATED, FAILED) or
+//!    whose owner is no longer one of the dataset's readers (groups as the directory says
+//!    now) is detached, through the same write as a person's detach.
+//! 2. **Credentials**: every workspace role IAM holds is compared with what it should be:
+//!    the role of an ended or unknown workspace is deleted; a live workspace's data policy
+//!    is rewritten when IAM's differs from the document of its attachments (a failed write
+//!    at attach or detach time, or a change made by hand, is repaired here).
+//! 3. **Mounts**: the mount list of every workspace that keeps datasets is republished
+//!    (which also tags machines that appeared since the attach), and what its agent
+//!    reports mounted is recorded in the trace once per attachment (`mount`).
+//!
+//! Every step isolates its items: one owner the directory cannot answer for, one role IAM
+//! refuses to change or one machine whose tags cannot be read is reported in `failed` and
+//! retried on the next pass; the others go on. The runner turns the count of failures into
+//! the `RevocationFailures` metric, which raises an alarm.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use serde::Serialize;
+use serde_json::Value;
 
-use super::{Dataset, Datasets, ports::Attachment};
+use super::{
+    AccessAction, AccessEvent, Dataset, DatasetId, Datasets, policy,
+    ports::{Attachment, MountReport},
+};
 use crate::kernel::{DomainError, MAX_PAGE_SIZE, PageRequest, WorkspaceId};
-use crate::workspaces::Actor;
+use crate::workspaces::{Actor, Workspace};
+
+/// How far a machine's clock may be behind the control plane's before its mount report
+/// is taken for an earlier attachment's.
+const REPORT_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct DatasetSyncReport {
+pub struct DataAccessReport {
     /// Open attachments looked at.
     pub examined: usize,
     /// `(workspace id, dataset id)` pairs detached.
     pub detached: Vec<(String, String)>,
-    /// What could not be done this pass (retried on the next), with why.
+    /// Workspaces whose role's data policy was rewritten in IAM.
+    pub policies_applied: Vec<String>,
+    /// Workspaces whose role was deleted (the workspace ended or is unknown).
+    pub roles_removed: Vec<String>,
+    /// `(workspace id, dataset id)` pairs whose mount the agent reported, recorded.
+    pub mounts_recorded: Vec<(String, String)>,
+    /// What could not be done this pass (retried on the next), with why: `(subject, why)`.
     pub failed: Vec<(String, String)>,
 }
 
-/// The revocation pass, on the dataset use cases' ports.
-pub struct DatasetSync<'a> {
+/// The data-access pass, on the dataset use cases' ports.
+pub struct DataAccessPass<'a> {
     /// The use cases' ports; detaching goes through the same write as a person's detach.
     pub datasets: &'a Datasets,
 }
 
-/// What a pass carries from one attachment to the next.
+/// What a pass carries from one step to the next.
 #[derive(Default)]
 struct Pass {
-    report: DatasetSyncReport,
-    /// Each owner's groups, asked of the directory once per pass.
-    groups: HashMap<String, Vec<String>>,
-    /// The workspaces that keep datasets: their mount lists are republished.
-    keep: BTreeSet<WorkspaceId>,
+    report: DataAccessReport,
+    /// Each owner's groups, asked of the directory once per pass (`None`: it failed).
+    groups: HashMap<String, Option<Vec<String>>>,
+    /// The attachments kept, per workspace: their mounts are republished and reported.
+    keep: BTreeMap<WorkspaceId, Vec<Attachment>>,
 }
 
-impl DatasetSync<'_> {
-    /// One pass at `now`.
-    pub async fn run(&self, now: Timestamp) -> Result<DatasetSyncReport, DomainError> {
+impl Pass {
+    fn fail(&mut self, subject: impl ToString, why: impl ToString) {
+        self.report.failed.push((subject.to_string(), why.to_string()));
+    }
+}
+
+impl DataAccessPass<'_> {
+    /// One pass at `now`. Fails only when the registry itself cannot be listed; every
+    /// other failure is an entry of the report's `failed`.
+    pub async fn run(&self, now: Timestamp) -> Result<DataAccessReport, DomainError> {
         let d = self.datasets;
         let mut pass = Pass::default();
         let mut page = PageRequest::first(MAX_PAGE_SIZE);
         loop {
             let datasets = d.store.datasets(&page).await?;
             for dataset in &datasets.items {
-                for attachment in d.store.attachments(&dataset.id).await? {
-                    self.examine(dataset, attachment, &mut pass, now).await?;
+                match d.store.attachments(&dataset.id).await {
+                    Ok(attachments) => {
+                        for attachment in attachments {
+                            self.examine(dataset, attachment, &mut pass, now).await;
+                        }
+                    }
+                    Err(err) => pass.fail(&dataset.id, format!("attachments could not be read: {err}")),
                 }
             }
             match datasets.next_token {
@@ -58,61 +97,148 @@ impl DatasetSync<'_> {
                 None => break,
             }
         }
-        self.republish(&mut pass).await?;
+        self.credentials(&mut pass).await;
+        self.mounts(&mut pass, now).await;
+        for (subject, why) in &pass.report.failed {
+            tracing::warn!(subject, why, "data-access pass: retried on the next pass");
+        }
         Ok(pass.report)
     }
 
+    /// The owner's groups, from the pass's cache or the directory.
+    async fn groups_of<'p>(&self, owner: &str, pass: &'p mut Pass) -> Option<&'p [String]> {
+        if !pass.groups.contains_key(owner) {
+            let groups = match self.datasets.groups.groups(owner).await {
+                Ok(groups) => Some(groups),
+                Err(err) => {
+                    pass.fail(owner, format!("the directory did not answer: {err}"));
+                    None
+                }
+            };
+            pass.groups.insert(owner.to_owned(), groups);
+        }
+        pass.groups.get(owner).and_then(Option::as_deref)
+    }
+
     /// Detaches `attachment` when its workspace ended or its owner is no longer a reader;
-    /// otherwise notes that the workspace keeps datasets.
-    async fn examine(
-        &self,
-        dataset: &Dataset,
-        Attachment { workspace_id, owner, .. }: Attachment,
-        pass: &mut Pass,
-        now: Timestamp,
-    ) -> Result<(), DomainError> {
+    /// otherwise keeps it for the mounts step.
+    async fn examine(&self, dataset: &Dataset, attachment: Attachment, pass: &mut Pass, now: Timestamp) {
         let d = self.datasets;
         pass.report.examined += 1;
-        let Some(workspace) = d.workspaces.get(&workspace_id).await? else {
-            pass.report.failed.push((workspace_id.to_string(), "workspace not found".into()));
-            return Ok(());
+        let id = attachment.workspace_id.clone();
+        let workspace = match d.workspaces.get(&id).await {
+            Ok(Some(workspace)) => workspace,
+            Ok(None) => return pass.fail(&id, "workspace not found"),
+            Err(err) => return pass.fail(&id, err),
         };
-        if !pass.groups.contains_key(&owner) {
-            let groups = d.groups.groups(&owner).await?;
-            pass.groups.insert(owner.clone(), groups);
-        }
-        let owner_groups = pass.groups.get(&owner).map(Vec::as_slice).unwrap_or_default();
         let reason = if workspace.state.is_ended() {
             format!("workspace {}", workspace.state)
-        } else if !dataset.readers.admit(&owner, owner_groups) {
-            format!("{owner} is no longer one of the dataset's readers")
         } else {
-            pass.keep.insert(workspace.id.clone());
-            return Ok(());
+            let Some(groups) = self.groups_of(&attachment.owner, pass).await else { return };
+            if dataset.readers.admit(&attachment.owner, groups) {
+                pass.keep.entry(id).or_default().push(attachment);
+                return;
+            }
+            format!("{} is no longer one of the dataset's readers", attachment.owner)
         };
         if !workspace.datasets.contains(&dataset.id) {
-            pass.report.failed.push((workspace_id.to_string(), format!("{} attached but not listed", dataset.id)));
-            return Ok(());
+            return pass.fail(&id, format!("{} attached but not listed", dataset.id));
         }
-        let id = workspace.id.to_string();
-        match d.detach_from(workspace, &dataset.id, Actor::state_sync(), Some(reason), now).await {
-            Ok(_) => pass.report.detached.push((id, dataset.id.to_string())),
-            Err(err) => pass.report.failed.push((id, err.to_string())),
+        match d.detach_from(workspace, &dataset.id, Actor::data_access(), Some(reason), now).await {
+            Ok(_) => pass.report.detached.push((id.to_string(), dataset.id.to_string())),
+            Err(err) => pass.fail(&id, err),
+        }
+    }
+
+    /// Deletes the roles of ended and unknown workspaces, and rewrites the data policy of
+    /// a live workspace's role when IAM's differs from its attachments' document.
+    async fn credentials(&self, pass: &mut Pass) {
+        let d = self.datasets;
+        let holders = match d.credentials.holders().await {
+            Ok(holders) => holders,
+            Err(err) => return pass.fail("workspace roles", format!("IAM could not list them: {err}")),
+        };
+        for id in holders {
+            let workspace = match d.workspaces.get(&id).await {
+                Ok(workspace) => workspace,
+                Err(err) => {
+                    pass.fail(&id, err);
+                    continue;
+                }
+            };
+            match workspace {
+                Some(workspace) if !workspace.state.is_ended() => {
+                    if let Err(err) = self.converge(&workspace, pass).await {
+                        pass.fail(&id, err);
+                    }
+                }
+                _ => match d.credentials.remove(&id).await {
+                    Ok(()) => pass.report.roles_removed.push(id.to_string()),
+                    Err(err) => pass.fail(&id, format!("its role could not be deleted: {err}")),
+                },
+            }
+        }
+    }
+
+    /// Makes IAM's data policy of `workspace` its attachments' document.
+    async fn converge(&self, workspace: &Workspace, pass: &mut Pass) -> Result<(), DomainError> {
+        let d = self.datasets;
+        let mounts = d.mounts_of(&workspace.datasets).await?;
+        let wanted = policy::document(workspace.id.as_str(), &mounts);
+        let applied = d.credentials.applied(&workspace.id).await?;
+        if applied.as_deref().and_then(|doc| serde_json::from_str::<Value>(doc).ok()).as_ref() != Some(&wanted) {
+            d.credentials.apply(workspace, &wanted.to_string()).await?;
+            pass.report.policies_applied.push(workspace.id.to_string());
         }
         Ok(())
     }
 
-    /// Republishes the mount list of every workspace that keeps datasets.
-    async fn republish(&self, pass: &mut Pass) -> Result<(), DomainError> {
+    /// Republishes the mount list of every workspace that keeps datasets, and records what
+    /// its agent reports mounted.
+    async fn mounts(&self, pass: &mut Pass, now: Timestamp) {
         let d = self.datasets;
-        for id in std::mem::take(&mut pass.keep) {
-            if let Some(workspace) = d.workspaces.get(&id).await? {
-                let mounts = d.mounts_of(&workspace.datasets).await?;
-                if let Err(err) = d.mounts.publish(&workspace, &mounts).await {
-                    pass.report.failed.push((id.to_string(), err.to_string()));
+        for (id, attachments) in std::mem::take(&mut pass.keep) {
+            let reports = match self.republish(&id).await {
+                Ok(reports) => reports,
+                Err(err) => {
+                    pass.fail(&id, format!("mounts could not be published: {err}"));
+                    continue;
+                }
+            };
+            let reported: BTreeMap<&DatasetId, Timestamp> =
+                reports.iter().map(|r| (&r.dataset_id, r.mounted_at)).collect();
+            for attachment in attachments.iter().filter(|a| a.mounted_at.is_none()) {
+                let Some(&at) = reported.get(&attachment.dataset_id) else { continue };
+                // A report older than the attach belongs to an earlier attachment; one a
+                // little older is the machine's clock (and the agent's whole seconds).
+                if at < attachment.since - REPORT_SKEW {
+                    continue;
+                }
+                let event = AccessEvent {
+                    at: at.max(attachment.since).min(now),
+                    dataset_id: attachment.dataset_id.clone(),
+                    action: AccessAction::Mount,
+                    actor: Actor::agent(),
+                    user: Some(attachment.owner.clone()),
+                    group: None,
+                    workspace_id: Some(id.to_string()),
+                    reason: Some(format!("mounted read-only at /data/{}", attachment.dataset_id)),
+                };
+                match d.store.record_mount(attachment, &event).await {
+                    Ok(()) => pass.report.mounts_recorded.push((id.to_string(), attachment.dataset_id.to_string())),
+                    Err(err) => {
+                        pass.fail(&id, format!("the mount of {} was not recorded: {err}", attachment.dataset_id))
+                    }
                 }
             }
         }
-        Ok(())
+    }
+
+    /// Publishes one workspace's mount list; answers its agent's reports.
+    async fn republish(&self, id: &WorkspaceId) -> Result<Vec<MountReport>, DomainError> {
+        let d = self.datasets;
+        let Some(workspace) = d.workspaces.get(id).await? else { return Ok(Vec::new()) };
+        let mounts = d.mounts_of(&workspace.datasets).await?;
+        Ok(d.mounts.publish(&workspace, &mounts).await?)
     }
 }

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::{
     AccessAction, AccessEvent, AccessInterval, Classification, Dataset, DatasetId, Location, MAX_ATTACHED, Readers,
     intervals, policy,
-    ports::{AccessFilter, AttachmentChange, DataMounts, DatasetStore, GroupDirectory, Mount},
+    ports::{AccessFilter, AttachmentChange, DataCredentials, DataMounts, DatasetStore, GroupDirectory, Mount},
 };
 use crate::costs::{MONTH_BOUNDARY, Month};
 use crate::kernel::{Caller, DomainError, Page, PageRequest, StoreError, all_pages, retry_concurrent};
@@ -86,8 +86,10 @@ pub struct Datasets {
     pub workspaces: Arc<dyn WorkspaceStore>,
     /// Owners' groups as the directory says now, not as their token said.
     pub groups: Arc<dyn GroupDirectory>,
-    /// Publishes each machine's mount list.
+    /// Publishes each machine's mount list and reads its agent's reports.
     pub mounts: Arc<dyn DataMounts>,
+    /// Each workspace's machine credentials (its IAM role's data policy).
+    pub credentials: Arc<dyn DataCredentials>,
 }
 
 fn not_found() -> DomainError {
@@ -201,7 +203,14 @@ impl Datasets {
 
     /// Removes a dataset from the registry (admins), revoking every reader. Refused while
     /// it is attached: remove its readers first, and state-sync detaches it.
+    /// The delete is conditional on the dataset's version and on no attach having been
+    /// written meanwhile (the store's guard): an attach and a delete of the same dataset
+    /// racing each other cannot both succeed, the loser re-reads and decides again.
     pub async fn delete(&self, caller: &Caller, id: &str, now: Timestamp) -> Result<(), DomainError> {
+        retry_concurrent(ATTEMPTS, || self.delete_once(caller, id, now)).await
+    }
+
+    async fn delete_once(&self, caller: &Caller, id: &str, now: Timestamp) -> Result<(), DomainError> {
         let current = self.get(caller, id).await?;
         require_admin(caller, "delete datasets")?;
         let attached = self.store.attachments(&current.id).await?;
@@ -331,8 +340,9 @@ impl Datasets {
         .await
     }
 
-    /// Detaches `dataset_id` from `workspace` (conditional write) and republishes the
-    /// machine's mounts. Used by [`Datasets::detach`] and state-sync's revocation pass.
+    /// Detaches `dataset_id` from `workspace` (conditional write), then narrows the
+    /// machine's credentials and mounts. Used by [`Datasets::detach`] and the data-access
+    /// pass.
     pub(crate) async fn detach_from(
         &self,
         workspace: Workspace,
@@ -384,7 +394,7 @@ impl Datasets {
             debug_assert_eq!(event.action, AccessAction::Attach, "only attach and detach change attachments");
             self.store.attach(change).await?;
         }
-        self.publish(&next, &mounts).await;
+        self.publish(&next, &policy, &mounts).await;
         Ok(next)
     }
 
@@ -399,11 +409,15 @@ impl Datasets {
         Ok(mounts)
     }
 
-    /// Publishes the mount list to the machine. A failure is logged, not returned: the
-    /// decision is stored, and state-sync republishes on every pass.
-    pub(crate) async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) {
+    /// Applies `policy` to the workspace's credentials in IAM, then publishes the mount
+    /// list to the machine. A failure is logged, not returned: the decision is stored, and
+    /// the data-access pass converges IAM and the tags on every run (at most a minute).
+    pub(crate) async fn publish(&self, workspace: &Workspace, policy: &str, mounts: &[Mount]) {
+        if let Err(err) = self.credentials.apply(workspace, policy).await {
+            tracing::warn!(workspace = %workspace.id, error = ?err, "applying the data policy failed; the data-access pass retries");
+        }
         if let Err(err) = self.mounts.publish(workspace, mounts).await {
-            tracing::warn!(workspace = %workspace.id, error = ?err, "publishing mounts failed; state-sync retries");
+            tracing::warn!(workspace = %workspace.id, error = ?err, "publishing mounts failed; the data-access pass retries");
         }
     }
 

@@ -13,6 +13,8 @@ use crate::kernel::{Profile, UpstreamError, UserDirectory};
 struct User {
     profile: Profile,
     groups: Vec<String>,
+    /// [`GroupDirectory::groups`] fails for this user (Cognito throttling, say).
+    unreachable: bool,
 }
 
 /// The users a test names, each with a profile and groups. A user it does not know is
@@ -45,6 +47,12 @@ impl FakeDirectory {
         self.lock().entry(username.to_owned()).or_default().groups = groups.iter().map(|g| (*g).to_owned()).collect();
     }
 
+    /// From now on, asking for `username`'s groups fails (retryable), as when Cognito
+    /// throttles.
+    pub fn fail_groups(&self, username: &str) {
+        self.lock().entry(username.to_owned()).or_default().unreachable = true;
+    }
+
     /// Forgets `username`, as when the user is deleted from the pool.
     pub fn forget(&self, username: &str) {
         self.lock().remove(username);
@@ -71,6 +79,11 @@ impl KnownUsers for FakeDirectory {
 #[async_trait]
 impl GroupDirectory for FakeDirectory {
     async fn groups(&self, username: &str) -> Result<Vec<String>, UpstreamError> {
-        Ok(self.lock().get(username).map(|u| u.groups.clone()).unwrap_or_default())
+        match self.lock().get(username) {
+            Some(u) if u.unreachable => {
+                Err(UpstreamError::new("cognito-idp", "AdminListGroupsForUser", true, "TooManyRequestsException"))
+            }
+            user => Ok(user.map(|u| u.groups.clone()).unwrap_or_default()),
+        }
     }
 }

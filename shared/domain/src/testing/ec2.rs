@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::datasets::{DataMounts, Mount};
+use crate::datasets::{DataMounts, DatasetId, Mount, MountReport};
 use crate::kernel::UpstreamError;
 use crate::workspaces::{InstanceState, PowerSwitch, Workspace};
 
@@ -38,6 +38,8 @@ struct Ec2Data {
     refused: HashSet<String>,
     calls: Vec<PowerCall>,
     mounts: HashMap<String, Vec<Mount>>,
+    /// What each machine's agent reports mounted.
+    reported: HashMap<String, Vec<MountReport>>,
 }
 
 /// EC2 as each test sets it: instance states ([`FakeEc2::set`]; an instance never set is
@@ -97,6 +99,12 @@ impl FakeEc2 {
         self.lock().mounts.get(instance).cloned()
     }
 
+    /// The machine `instance`'s agent reports `dataset` mounted since `at`.
+    pub fn report_mounted(&self, instance: &str, dataset: &str, at: jiff::Timestamp) {
+        let dataset_id = DatasetId::parse(dataset).expect("a valid dataset id");
+        self.lock().reported.entry(instance.to_owned()).or_default().push(MountReport { dataset_id, mounted_at: at });
+    }
+
     fn power(&self, action: PowerAction, instances: &[String]) -> Result<(), UpstreamError> {
         let mut data = self.lock();
         let accepted = !instances.iter().any(|i| data.refused.contains(i));
@@ -140,11 +148,12 @@ impl PowerSwitch for FakeEc2 {
 
 #[async_trait]
 impl DataMounts for FakeEc2 {
-    /// Replaces the machine's list; nothing when the workspace has no machine yet.
-    async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) -> Result<(), UpstreamError> {
-        if let Some(instance) = &workspace.provisioned.instance_id {
-            self.lock().mounts.insert(instance.clone(), mounts.to_vec());
-        }
-        Ok(())
+    /// Replaces the machine's list and answers its agent's reports; nothing when the
+    /// workspace has no machine yet.
+    async fn publish(&self, workspace: &Workspace, mounts: &[Mount]) -> Result<Vec<MountReport>, UpstreamError> {
+        let Some(instance) = &workspace.provisioned.instance_id else { return Ok(Vec::new()) };
+        let mut data = self.lock();
+        data.mounts.insert(instance.clone(), mounts.to_vec());
+        Ok(data.reported.get(instance).cloned().unwrap_or_default())
     }
 }

@@ -16,6 +16,16 @@ impl Actor {
         Actor("state-sync".to_owned())
     }
 
+    /// The data-access function (revocation, workspace credentials, mounts).
+    pub fn data_access() -> Self {
+        Actor("data-access".to_owned())
+    }
+
+    /// A workspace's agent, reporting what it did on the machine.
+    pub fn agent() -> Self {
+        Actor("workspace-agent".to_owned())
+    }
+
     /// The working-window scheduler function.
     pub fn scheduler() -> Self {
         Actor("scheduler".to_owned())

@@ -64,7 +64,9 @@ impl DatasetStore for MemoryStore {
 
     async fn delete_dataset(&self, dataset: &Dataset, events: &[AccessEvent]) -> Result<(), StoreError> {
         let mut data = self.lock();
-        if data.datasets.get(&dataset.id).map(|d| d.version) != Some(dataset.version) {
+        // The table's guard: no delete while an attach exists.
+        let attached = data.attachments.keys().any(|(d, _)| *d == dataset.id);
+        if attached || data.datasets.get(&dataset.id).map(|d| d.version) != Some(dataset.version) {
             return Err(StoreError::Conflict);
         }
         data.datasets.remove(&dataset.id);
@@ -97,6 +99,7 @@ impl DatasetStore for MemoryStore {
             workspace_id: change.workspace.id.clone(),
             owner: change.workspace.owner.username.clone(),
             since: change.event.at,
+            mounted_at: None,
         };
         data.attachments.insert(key, attachment);
         write_change(&mut data, &change);
@@ -139,5 +142,17 @@ impl DatasetStore for MemoryStore {
 
     async fn policy(&self, workspace: &WorkspaceId) -> Result<Option<String>, StoreError> {
         Ok(self.lock().policies.get(workspace).cloned())
+    }
+
+    /// All or nothing: the attachment (present, no mount recorded yet) and the event.
+    async fn record_mount(&self, attachment: &Attachment, event: &AccessEvent) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let key = (attachment.dataset_id.clone(), attachment.workspace_id.clone());
+        match data.attachments.get_mut(&key) {
+            Some(stored) if stored.mounted_at.is_none() => stored.mounted_at = Some(event.at),
+            _ => return Err(StoreError::Conflict),
+        }
+        data.access_events.push(event.clone());
+        Ok(())
     }
 }
