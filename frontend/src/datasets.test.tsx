@@ -120,8 +120,15 @@ describe('admin dataset registry', () => {
         json(200, {
           datasetId: 'onco-2026',
           intervals: [
-            { datasetId: 'onco-2026', user: 'alice', workspaceId: 'ws-1', from: '2026-11-02T10:00:00Z', until: '2026-11-02T12:00:00Z' },
-            { datasetId: 'onco-2026', user: 'carol', workspaceId: 'ws-2', from: '2026-11-03T10:00:00Z', until: null },
+            {
+              datasetId: 'onco-2026',
+              user: 'alice',
+              workspaceId: 'ws-1',
+              from: '2026-11-02T10:00:00Z',
+              mountedAt: '2026-11-02T10:01:00Z',
+              until: '2026-11-02T12:00:00Z',
+            },
+            { datasetId: 'onco-2026', user: 'carol', workspaceId: 'ws-2', from: '2026-11-03T10:00:00Z', mountedAt: null, until: null },
           ],
           events: [],
         }),
@@ -135,6 +142,8 @@ describe('admin dataset registry', () => {
     const report = await screen.findByTestId('dataset-access');
     expect(within(report).getByText('alice')).toBeTruthy();
     expect(within(report).getByText('still attached')).toBeTruthy();
+    // What the machine's agent reported, not only what the API allowed.
+    expect(within(report).getByText('not reported')).toBeTruthy();
 
     fireEvent.change(screen.getByLabelText('Identifier'), { target: { value: 'cardio-2026' } });
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Cardiology 2026' } });

@@ -285,6 +285,8 @@ export const en = {
   colFrom: 'From',
   colUntil: 'Until',
   stillAttached: 'still attached',
+  colMounted: 'Mounted on the machine',
+  notMounted: 'not reported',
   accessExport: 'Download the month’s access trace (CSV)',
 } as const;
 
@@ -566,6 +568,8 @@ export const fr: Table = {
   colFrom: 'Du',
   colUntil: 'Au',
   stillAttached: 'toujours attaché',
+  colMounted: 'Monté sur la machine',
+  notMounted: 'non signalé',
   accessExport: 'Télécharger la trace d’accès du mois (CSV)',
 };
 

@@ -177,7 +177,7 @@ async fn the_data_access_pass_keeps_iam_and_the_trace_in_step() {
     let bobs = app.running_workspace("bob", "small-t3-large").await;
     let role = iam.get_role().role_name(format!("atelier-{ws}")).send().await.expect("alice's workspace role");
     let role = role.role.expect("a role");
-    assert_eq!(role.path, ROLE_PATH);
+    assert_eq!(role.path, format!("{ROLE_PATH}{}/", app.seeded.table), "the deployment's own folder");
     let tag = |key: &str| role.tags().iter().find(|t| t.key == key).map(|t| t.value.clone());
     assert_eq!((tag("atelier:workspace"), tag("atelier:owner")), (Some(ws.clone()), Some("alice".into())));
     let profile = iam.get_instance_profile().instance_profile_name(format!("atelier-{ws}")).send().await;
@@ -208,7 +208,7 @@ async fn the_data_access_pass_keeps_iam_and_the_trace_in_step() {
 
     let report = app.app.data_access_once().await.expect("the data-access pass");
     assert!(report.failed.is_empty(), "{report:?}");
-    assert_eq!(report.policies_applied, [ws.clone()], "only the changed role is rewritten: {report:?}");
+    assert!(report.policies_applied.contains(&ws), "the role changed by hand is put back: {report:?}");
     assert_eq!(report.mounts_recorded, [(ws.clone(), "onco-2026".to_owned())]);
     assert_eq!(readable(&iam, &ws).await, ["arn:aws:s3:::atelier-lake/onco-2026/*"]);
     let again = app.app.data_access_once().await.expect("a second pass");
@@ -223,14 +223,13 @@ async fn the_data_access_pass_keeps_iam_and_the_trace_in_step() {
     let from: jiff::Timestamp = access["intervals"][0]["from"].as_str().expect("an instant").parse().expect("RFC 3339");
     assert!(recorded >= from && recorded >= mounted_at, "{access}");
 
-    // Terminated: the pass detaches and deletes the role and its profile.
+    // Terminated: the next pass detaches and deletes the role and its profile.
     let terminated = app.delete("alice", &format!("/v1/workspaces/{ws}")).await;
     assert_eq!(terminated.status, StatusCode::ACCEPTED, "{}", terminated.body);
     app.sync().await;
     app.sync().await;
     assert_eq!(app.state("alice", &ws).await, "TERMINATED");
-    let report = app.app.data_access_once().await.expect("the data-access pass");
-    assert!(report.roles_removed.contains(&ws), "{report:?}");
+    // (`sync` runs the data-access pass after state-sync, as the dev server does.)
     assert!(iam.get_role().role_name(format!("atelier-{ws}")).send().await.is_err(), "the role is gone");
     assert!(iam.get_instance_profile().instance_profile_name(format!("atelier-{ws}")).send().await.is_err());
     assert!(data_policy(&iam, &bobs).await.is_some(), "bob's running workspace keeps its role");

@@ -321,10 +321,13 @@ impl TestApp {
         response.str("id")
     }
 
-    /// Runs state-sync once and returns how many workspaces it settled.
+    /// Runs state-sync once, then the data-access pass (as the dev server's loop does), and
+    /// returns how many workspaces state-sync settled; either failing an item fails the test.
     pub async fn sync(&self) -> usize {
         let report = self.app.sync_once().await.expect("state-sync runs");
         assert!(report.failed.is_empty(), "state-sync failures: {:?}", report.failed);
+        let access = self.app.data_access_once().await.expect("the data-access pass runs");
+        assert!(access.failed.is_empty(), "data-access failures: {:?}", access.failed);
         report.settled
     }
 

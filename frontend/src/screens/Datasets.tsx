@@ -203,6 +203,7 @@ export function AdminDatasets() {
                   <th scope="col">{t('colUser')}</th>
                   <th scope="col">{t('colWorkspace')}</th>
                   <th scope="col">{t('colFrom')}</th>
+                  <th scope="col">{t('colMounted')}</th>
                   <th scope="col">{t('colUntil')}</th>
                 </tr>
               </thead>
@@ -212,6 +213,7 @@ export function AdminDatasets() {
                     <td>{i.user}</td>
                     <td>{i.workspaceId}</td>
                     <td>{formatDateTime(i.from, locale)}</td>
+                    <td>{i.mountedAt ? formatDateTime(i.mountedAt, locale) : t('notMounted')}</td>
                     <td>{i.until ? formatDateTime(i.until, locale) : t('stillAttached')}</td>
                   </tr>
                 ))}

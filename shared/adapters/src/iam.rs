@@ -1,6 +1,6 @@
 //! IAM: the machine credentials of each workspace (docs/adr/0007-datasets.md). Every
 //! workspace gets a role and an instance profile named [`crate::workspace_role_name`]
-//! (`atelier-<workspace id>`), under the path [`ROLE_PATH`], trusted by EC2 only, bounded by
+//! (`atelier-<workspace id>`), under the deployment's folder of [`ROLE_PATH`], trusted by EC2 only, bounded by
 //! the permissions boundary the template defines, with the template's base policy attached
 //! (Session Manager, packages, the agent's report tags) and one inline policy,
 //! [`DATA_POLICY`], that is the workspace's dataset document: exactly the attached prefixes,
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use atelier_domain::{
-    datasets::{DataCredentials, policy},
+    datasets::DataCredentials,
     kernel::{UpstreamError, WorkspaceId},
     workspaces::{Progress, ProvisionRequest, Provisioned, Provisioner, Workspace},
 };
@@ -21,8 +21,10 @@ use aws_sdk_iam::{Client, types::Tag};
 
 use crate::{error_code, upstream, workspace_role_name};
 
-/// The path of every workspace role and instance profile: the functions' IAM permissions
-/// are limited to it.
+/// The path every workspace role and instance profile is under: the functions' IAM
+/// permissions are limited to it. Each deployment has its own folder below it
+/// ([`WorkspaceRoles::path`]), so that two stacks in one account (or two tests on one
+/// local server) never take each other's roles for ended workspaces.
 pub const ROLE_PATH: &str = "/atelier/workspaces/";
 
 /// The inline policy holding the workspace's data permissions.
@@ -35,26 +37,41 @@ const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Al
 #[derive(Clone, Debug)]
 pub struct WorkspaceRoles {
     client: Client,
+    path: String,
     boundary: Option<String>,
     base_policy: Option<String>,
 }
 
 impl WorkspaceRoles {
-    /// Roles bounded by `boundary` (a managed policy ARN) with `base_policy` attached; the
-    /// deployed template always sets both (`ATELIER_WORKSPACE_ROLE_BOUNDARY`,
-    /// `ATELIER_WORKSPACE_ROLE_POLICY`).
-    pub fn new(client: Client, boundary: Option<String>, base_policy: Option<String>) -> Self {
-        Self { client, boundary, base_policy }
+    /// The roles of the deployment whose table is `table` (their path:
+    /// [`WorkspaceRoles::path`]), bounded by `boundary` (a managed policy ARN) with
+    /// `base_policy` attached; the deployed template always sets both
+    /// (`ATELIER_WORKSPACE_ROLE_BOUNDARY`, `ATELIER_WORKSPACE_ROLE_POLICY`).
+    pub fn new(client: Client, table: &str, boundary: Option<String>, base_policy: Option<String>) -> Self {
+        Self { client, path: format!("{ROLE_PATH}{table}/"), boundary, base_policy }
     }
 
     /// The same, through a client built from `config`.
-    pub fn from_config(config: &aws_types::SdkConfig, boundary: Option<String>, base_policy: Option<String>) -> Self {
-        Self::new(Client::new(config), boundary, base_policy)
+    pub fn from_config(
+        config: &aws_types::SdkConfig,
+        table: &str,
+        boundary: Option<String>,
+        base_policy: Option<String>,
+    ) -> Self {
+        Self::new(Client::new(config), table, boundary, base_policy)
+    }
+
+    /// The IAM path of this deployment's roles and profiles: `/atelier/workspaces/<table>/`.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// Makes sure the workspace's role and instance profile exist, creating what is
-    /// missing (a new role's data policy allows nothing). Answers whether anything was
-    /// created: IAM takes a few seconds before EC2 accepts a new instance profile.
+    /// missing: create first, and "already exists" is success, so that a first launch costs
+    /// three IAM calls (four with the base policy). A new role has no inline policy: it may
+    /// read nothing of the lake until the dataset use cases write its `datasets` policy.
+    /// Answers whether anything was created: IAM takes a few seconds before EC2 accepts a
+    /// new instance profile.
     pub async fn ensure(&self, workspace: &Workspace) -> Result<bool, UpstreamError> {
         let name = workspace_role_name(&workspace.id);
         let created_role = self.ensure_role(workspace, &name).await?;
@@ -63,31 +80,25 @@ impl WorkspaceRoles {
     }
 
     async fn ensure_role(&self, workspace: &Workspace, name: &str) -> Result<bool, UpstreamError> {
-        match self.client.get_role().role_name(name).send().await {
-            Ok(_) => return Ok(false),
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => {}
-            Err(e) => return Err(upstream("iam", "GetRole", e)),
-        }
         let created = self
             .client
             .create_role()
             .role_name(name)
-            .path(ROLE_PATH)
+            .path(&self.path)
             .assume_role_policy_document(TRUST_POLICY)
             .description(format!("Atelier workspace {}: its machine's credentials", workspace.id))
             .set_permissions_boundary(self.boundary.clone())
             .set_tags(Some(tags(workspace)))
             .send()
             .await;
-        match created {
-            Ok(_) => {}
-            // Another provisioning of the same workspace got there first.
-            Err(e) if error_code(&e) == Some("EntityAlreadyExists") => return Ok(false),
+        let created = match created {
+            Ok(_) => true,
+            // An earlier attempt, or another provisioning of the same workspace, got there first.
+            Err(e) if error_code(&e) == Some("EntityAlreadyExists") => false,
             Err(e) => return Err(upstream("iam", "CreateRole", e)),
-        }
-        let nothing = policy::document(workspace.id.as_str(), &[]).to_string();
-        self.put_policy(name, &nothing).await?;
+        };
         if let Some(arn) = &self.base_policy {
+            // Idempotent: attaching an attached policy changes nothing.
             self.client
                 .attach_role_policy()
                 .role_name(name)
@@ -96,43 +107,30 @@ impl WorkspaceRoles {
                 .await
                 .map_err(|e| upstream("iam", "AttachRolePolicy", e))?;
         }
-        Ok(true)
+        Ok(created)
     }
 
     async fn ensure_profile(&self, workspace: &Workspace, name: &str) -> Result<bool, UpstreamError> {
-        let existing = match self.client.get_instance_profile().instance_profile_name(name).send().await {
-            Ok(out) => out.instance_profile,
-            Err(e) if error_code(&e) == Some("NoSuchEntity") => None,
-            Err(e) => return Err(upstream("iam", "GetInstanceProfile", e)),
+        let out = self
+            .client
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .path(&self.path)
+            .set_tags(Some(tags(workspace)))
+            .send()
+            .await;
+        let created = match out {
+            Ok(_) => true,
+            Err(e) if error_code(&e) == Some("EntityAlreadyExists") => false,
+            Err(e) => return Err(upstream("iam", "CreateInstanceProfile", e)),
         };
-        let created = existing.is_none();
-        let has_role = existing.as_ref().is_some_and(|p| p.roles().iter().any(|r| r.role_name() == name));
-        if created {
-            let out = self
-                .client
-                .create_instance_profile()
-                .instance_profile_name(name)
-                .path(ROLE_PATH)
-                .set_tags(Some(tags(workspace)))
-                .send()
-                .await;
-            match out {
-                Ok(_) => {}
-                Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {}
-                Err(e) => return Err(upstream("iam", "CreateInstanceProfile", e)),
-            }
+        let out = self.client.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
+        match out {
+            Ok(_) => Ok(true),
+            // A profile holds one role: it already holds this one.
+            Err(e) if error_code(&e) == Some("LimitExceeded") => Ok(created),
+            Err(e) => Err(upstream("iam", "AddRoleToInstanceProfile", e)),
         }
-        if !has_role {
-            let out =
-                self.client.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
-            match out {
-                Ok(_) => {}
-                // A profile holds one role: it already holds this one.
-                Err(e) if error_code(&e) == Some("LimitExceeded") => {}
-                Err(e) => return Err(upstream("iam", "AddRoleToInstanceProfile", e)),
-            }
-        }
-        Ok(created || !has_role)
     }
 
     async fn put_policy(&self, name: &str, document: &str) -> Result<(), UpstreamError> {
@@ -160,8 +158,12 @@ impl WorkspaceRoles {
             out.map(drop).or_else(|e| absent(e, "DeleteRolePolicy"))?;
         }
         let attached = self.client.list_attached_role_policies().role_name(name).send().await;
-        let attached = attached.map_err(|e| upstream("iam", "ListAttachedRolePolicies", e))?;
-        for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        let attached = match attached {
+            Ok(out) => out.attached_policies.unwrap_or_default(),
+            Err(e) if error_code(&e) == Some("NoSuchEntity") => return Ok(()),
+            Err(e) => return Err(upstream("iam", "ListAttachedRolePolicies", e)),
+        };
+        for arn in attached.iter().filter_map(|p| p.policy_arn()) {
             let out = self.client.detach_role_policy().role_name(name).policy_arn(arn).send().await;
             out.map(drop).or_else(|e| absent(e, "DetachRolePolicy"))?;
         }
@@ -237,7 +239,7 @@ impl DataCredentials for WorkspaceRoles {
 
     async fn holders(&self) -> Result<Vec<WorkspaceId>, UpstreamError> {
         let mut holders = Vec::new();
-        let mut pages = self.client.list_roles().path_prefix(ROLE_PATH).into_paginator().send();
+        let mut pages = self.client.list_roles().path_prefix(&self.path).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| upstream("iam", "ListRoles", e))?;
             let ids = page.roles().iter().filter_map(|r| r.role_name().strip_prefix("atelier-"));

@@ -78,7 +78,7 @@ mod tests {
     fn a_metric_line_is_embedded_metric_format() {
         let at: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
         let line = metric_line("data-access", "RevocationFailures", 2, at);
-        assert_eq!(line["_aws"]["Timestamp"], 1_764_583_200_000_i64);
+        assert_eq!(line["_aws"]["Timestamp"], 1_796_119_200_000_i64);
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Atelier");
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Function"]]));
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "RevocationFailures");

@@ -167,6 +167,7 @@ impl Root {
             let settings = &self.settings.workspace_roles;
             Arc::new(atelier_adapters::iam::WorkspaceRoles::from_config(
                 &self.sdk,
+                &self.settings.table,
                 settings.boundary.clone(),
                 settings.policy.clone(),
             ))
