@@ -172,6 +172,19 @@ pub async fn call_router(
     TestResponse { status, headers, body }
 }
 
+/// `sdk` with every AWS API call made through it counted in the returned [`AwsCalls`].
+pub fn counted(sdk: &aws_config::SdkConfig) -> (aws_config::SdkConfig, AwsCalls) {
+    let calls = AwsCalls::default();
+    // The client aws-config would pick (rustls with aws-lc), wrapped to count.
+    let inner = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    let counted = sdk.to_builder().http_client(CountingClient { inner, calls: calls.clone() }).build();
+    (counted, calls)
+}
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_max_active(TEST_MAX_ACTIVE).await
@@ -183,14 +196,7 @@ pub async fn spawn_app_with_max_active(max_active: u32) -> TestApp {
     let sdk = sdk_config(&endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding the local stack");
-    let aws_calls = AwsCalls::default();
-    // The client aws-config would pick (rustls with aws-lc), wrapped to count.
-    let inner = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https();
-    let counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() }).build();
+    let (counted, aws_calls) = counted(&sdk);
     let app = LocalApp::with_settings(&counted, &endpoint, &seeded, "http://localhost", |settings| {
         settings.max_active = max_active;
     });
