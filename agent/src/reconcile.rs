@@ -158,6 +158,8 @@ impl Agent {
         loop {
             self.run_once().await;
             tokio::select! {
+                // A shutdown wins over a timer that is due at the same time.
+                biased;
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(interval) => {}
             }
@@ -241,13 +243,49 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
+    /// Counts its passes and asks for shutdown at the `stop_at`-th.
+    struct Stopping {
+        runs: Arc<AtomicUsize>,
+        stop_at: usize,
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+    }
+
+    #[async_trait]
+    impl Reconciler for Stopping {
+        fn name(&self) -> &'static str {
+            "stopping"
+        }
+        async fn reconcile(&mut self) -> Result<Outcome, ReconcileError> {
+            if self.runs.fetch_add(1, Ordering::SeqCst) + 1 == self.stop_at
+                && let Some(stop) = self.stop.take()
+            {
+                let _ = stop.send(());
+            }
+            Ok(Outcome::default())
+        }
+    }
+
+    /// How many passes the loop makes when shutdown is asked during the `stop_at`-th.
+    async fn passes_until_shutdown(interval: Duration, stop_at: usize) -> usize {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let stopping = Stopping { runs: runs.clone(), stop_at, stop: Some(stop) };
+        let mut agent = Agent::new(vec![Box::new(stopping)]);
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        agent.run_until(interval, shutdown).await;
+        runs.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
     async fn the_loop_passes_every_interval_until_shutdown() {
-        let (counted, runs) = fixed("counted", Ok(Outcome::default()));
-        let mut agent = Agent::new(vec![counted]);
-        let shutdown = tokio::time::sleep(Duration::from_secs(95));
-        agent.run_until(Duration::from_secs(30), shutdown).await;
-        // At 0, 30, 60 and 90 s; the shutdown at 95 s ends the wait before the pass at 120 s.
-        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        assert_eq!(passes_until_shutdown(Duration::from_millis(1), 3).await, 3);
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_does_not_wait_for_the_interval() {
+        // An hour between passes: the test would hang if the wait were not cut short.
+        assert_eq!(passes_until_shutdown(Duration::from_secs(3600), 1).await, 1);
     }
 }
