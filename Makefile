@@ -18,7 +18,7 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes bench clean portal-types portal portal-test e2e chromium
+.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes agent bench clean portal-types portal portal-test e2e chromium
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
@@ -119,6 +119,21 @@ release:
 sizes: release
 	@for f in $(FUNCTIONS); do \
 		printf '%-16s %s bytes\n' $$f $$(stat -c %s $(RELEASE_TARGET_DIR)/release/$$f); done
+
+# The workspace agent (agent/, ADR 0008), as the products install it: a release binary for
+# x86_64-unknown-linux-gnu (the products' Amazon Linux 2023 image), built on such a host. Prints
+# its path, its size and the newest glibc symbol version it needs: Amazon Linux 2023 has
+# glibc 2.34, so a build that needs a newer one (a newer build host) fails here, not on the machine.
+AGENT_GLIBC_MAX := 2.34
+agent:
+	@[ "$$(rustc -vV | sed -n 's/^host: //p')" = x86_64-unknown-linux-gnu ] \
+		|| { echo "make agent builds on an x86_64-unknown-linux-gnu host"; exit 1; }
+	CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) cargo build --release -p atelier-agent
+	@bin=$(RELEASE_TARGET_DIR)/release/atelier-agent; \
+	glibc=$$(objdump -T $$bin | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1); \
+	printf '%s %s bytes (needs glibc %s)\n' $$bin $$(stat -c %s $$bin) $$glibc; \
+	[ "$$(printf '%s\n' $$glibc $(AGENT_GLIBC_MAX) | sort -V | tail -1)" = $(AGENT_GLIBC_MAX) ] \
+		|| { echo "needs glibc $$glibc, newer than Amazon Linux 2023's $(AGENT_GLIBC_MAX)"; exit 1; }
 
 # Benchmarks (docs/benchmarks.md; slow, not part of `make test`, no timing assertions):
 # stripped release sizes, Lambda init time against a local runtime-API stub compared with

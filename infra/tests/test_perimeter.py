@@ -359,7 +359,7 @@ class PerimeterTest(unittest.TestCase):
             self.assertIn("chmod 755 /usr/local/bin/atelier-agent", script, name)
             unit = script[script.index("/etc/systemd/system/atelier-agent.service"):]
             unit = unit[: unit.index("\nEOF")]
-            for line in ("Restart=always", "After=network-online.target", "Environment=ATELIER_AGENT_DATA_ROOT=/data", "ExecStart=/usr/local/bin/atelier-agent"):
+            for line in ("Restart=always", "KillMode=process", "After=network-online.target", "Environment=ATELIER_AGENT_DATA_ROOT=/data", "ExecStart=/usr/local/bin/atelier-agent"):
                 self.assertIn(line, unit.splitlines(), f"{name}: atelier-agent.service needs {line}")
             self.assertNotRegex(unit, r"(?m)^User=", f"{name}: the agent runs as root (FUSE mounts)")
             self.assertIn("systemctl enable --now atelier-agent.service", script, name)

@@ -3,6 +3,7 @@
 
 mod actuals;
 mod adapters;
+mod agent;
 mod authorization;
 mod bodies;
 mod budgets;

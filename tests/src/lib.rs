@@ -184,6 +184,19 @@ pub async fn call_router(
     TestResponse { status, headers, body }
 }
 
+/// `sdk` with every AWS API call made through it counted in the returned [`AwsCalls`].
+pub fn counted(sdk: &aws_config::SdkConfig) -> (aws_config::SdkConfig, AwsCalls) {
+    let calls = AwsCalls::default();
+    // The client aws-config would pick (rustls with aws-lc), wrapped to count.
+    let inner = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    let counted = sdk.to_builder().http_client(CountingClient { inner, calls: calls.clone() }).build();
+    (counted, calls)
+}
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_max_active(TEST_MAX_ACTIVE).await
@@ -206,19 +219,15 @@ pub async fn spawn_app_on(
     let sdk = sdk_config(endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding the local stack");
-    let aws_calls = AwsCalls::default();
-    // The client aws-config would pick (rustls with aws-lc), wrapped to count.
-    let inner = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https();
-    let mut counted = sdk.to_builder().http_client(CountingClient { inner, calls: aws_calls.clone() });
-    if let Some(credentials) = credentials {
-        counted =
-            counted.credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials));
-    }
-    let app = LocalApp::with_settings(&counted.build(), endpoint, &seeded, "http://localhost", |settings| {
+    let sdk_for_app = match credentials {
+        Some(credentials) => sdk
+            .to_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .build(),
+        None => sdk.clone(),
+    };
+    let (counted, aws_calls) = counted(&sdk_for_app);
+    let app = LocalApp::with_settings(&counted, endpoint, &seeded, "http://localhost", |settings| {
         settings.max_active = max_active;
     });
     let router = app.router();
