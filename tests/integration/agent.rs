@@ -228,3 +228,55 @@ async fn the_agent_built_from_its_environment_runs_the_mount_command() {
     assert!(workstation.mounted_tags().await.contains_key("atelier:mounted:oncology"));
     std::fs::remove_dir_all(&scratch).unwrap();
 }
+
+/// The issue's "done when", control plane and agent together on the dev stack: alice's
+/// attach reaches the machine, the agent mounts and its report reaches the trace; ada's
+/// revocation narrows IAM, clears the tag, and the agent unmounts.
+#[tokio::test]
+async fn the_agent_follows_an_attach_and_a_revocation_made_through_the_api() {
+    use atelier_adapters::iam::{DATA_POLICY, decode_policy};
+    use atelier_domain::datasets::policy::readable_object_arns;
+    use http::StatusCode;
+    use serde_json::json;
+
+    let app = atelier_tests::spawn_app().await;
+    app.register_dataset("onco-2026", &["oncology"], &[]).await;
+    let launch = json!({ "productId": "small-t3-large", "name": "l'étude 2", "datasets": ["onco-2026"] });
+    let launched = app.post("alice", "/v1/workspaces", Some(launch)).await;
+    assert_eq!(launched.status, StatusCode::ACCEPTED, "{}", launched.body);
+    let ws = launched.str("id");
+    app.sync().await;
+    let instance_id = app.get("alice", &format!("/v1/workspaces/{ws}")).await.str("instanceId");
+    let (agent_sdk, _) = counted(&app.sdk);
+    let tags = Ec2Tags::new(aws_sdk_ec2::Client::new(&agent_sdk), &instance_id);
+    let mounter = RecordingMounter::default();
+    let mut agent = MountsReconciler::new(Box::new(tags.clone()), Box::new(tags), Box::new(mounter.clone()), "/data");
+    let iam = aws_sdk_iam::Client::new(&app.sdk);
+    let readable = || async {
+        let out = iam.get_role_policy().role_name(format!("atelier-{ws}")).policy_name(DATA_POLICY).send().await;
+        let doc = out.expect("the role's data policy").policy_document;
+        readable_object_arns(&serde_json::from_str(&decode_policy(&doc)).expect("JSON"))
+    };
+
+    agent.reconcile().await.expect("the agent's pass");
+    assert_eq!(mounter.take_calls(), ["mount onco-2026 s3://atelier-lake/onco-2026/ /data/onco-2026"]);
+    assert_eq!(readable().await, ["arn:aws:s3:::atelier-lake/onco-2026/*"], "IAM allows exactly the prefix");
+    app.sync().await;
+    let access = app.get("ada", "/v1/datasets/onco-2026/access").await.body;
+    assert!(access["intervals"][0]["mountedAt"].is_string(), "the trace says mounted: {access}");
+
+    // ada removes the group; the next pass detaches, IAM denies, the agent unmounts.
+    let body = json!({
+        "name": "Dataset onco-2026",
+        "description": "Registered by a test",
+        "location": "s3://atelier-lake/onco-2026/",
+        "classification": "clinical",
+        "owner": "data-office",
+        "readers": { "groups": [], "users": [] },
+    });
+    assert_eq!(app.put("ada", "/v1/datasets/onco-2026", body).await.status, StatusCode::OK);
+    app.sync().await;
+    assert_eq!(readable().await, Vec::<String>::new(), "IAM no longer allows it");
+    agent.reconcile().await.expect("the agent's pass");
+    assert_eq!(mounter.take_calls(), ["unmount /data/onco-2026"]);
+}
