@@ -266,15 +266,7 @@ async fn the_agent_follows_an_attach_and_a_revocation_made_through_the_api() {
     assert!(access["intervals"][0]["mountedAt"].is_string(), "the trace says mounted: {access}");
 
     // ada removes the group; the next pass detaches, IAM denies, the agent unmounts.
-    let body = json!({
-        "name": "Dataset onco-2026",
-        "description": "Registered by a test",
-        "location": "s3://atelier-lake/onco-2026/",
-        "classification": "clinical",
-        "owner": "data-office",
-        "readers": { "groups": [], "users": [] },
-    });
-    assert_eq!(app.put("ada", "/v1/datasets/onco-2026", body).await.status, StatusCode::OK);
+    app.set_readers("onco-2026", &[], &[]).await;
     app.sync().await;
     assert_eq!(readable().await, Vec::<String>::new(), "IAM no longer allows it");
     agent.reconcile().await.expect("the agent's pass");

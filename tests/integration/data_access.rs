@@ -150,16 +150,7 @@ async fn aws_lets_a_machine_read_exactly_its_attached_prefix_until_revoked() {
 
     // ada removes alice from the readers; the next data-access pass detaches, and IAM
     // refuses the very same credentials.
-    let body = json!({
-        "name": "Dataset onco-2026",
-        "description": "Registered by a test",
-        "location": "s3://atelier-lake/onco-2026/",
-        "classification": "clinical",
-        "owner": "data-office",
-        "readers": { "groups": [], "users": [] },
-    });
-    let put = app.put("ada", "/v1/datasets/onco-2026", body).await;
-    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    app.set_readers("onco-2026", &[], &[]).await;
     let report = app.app.data_access_once().await.expect("the data-access pass");
     assert_eq!(report.detached, [(alices.clone(), "onco-2026".to_owned())], "{report:?}");
     assert!(report.failed.is_empty(), "{report:?}");

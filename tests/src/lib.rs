@@ -369,6 +369,21 @@ impl TestApp {
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     }
 
+    /// Replaces the readers of a dataset [`TestApp::register_dataset`] registered (as ada,
+    /// asserting 200); everything else stays as registered.
+    pub async fn set_readers(&self, id: &str, groups: &[&str], users: &[&str]) {
+        let body = serde_json::json!({
+            "name": format!("Dataset {id}"),
+            "description": "Registered by a test",
+            "location": format!("s3://atelier-lake/{id}/"),
+            "classification": "clinical",
+            "owner": "data-office",
+            "readers": { "groups": groups, "users": users },
+        });
+        let response = self.put("ada", &format!("/v1/datasets/{id}"), body).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    }
+
     /// Writes, through the store, a workspace of `owner` named `name` whose history is
     /// `steps` (instant, state): the first is its creation in `PROVISIONING` by `owner`,
     /// each next one a state-sync observation. Returns its id. For cost tests, whose
