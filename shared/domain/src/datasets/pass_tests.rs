@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::{Classification, DataAccessPass, Dataset, DatasetId, DatasetStore, Datasets, Location, Readers, policy};
+use super::{
+    Classification, DataAccessPass, DataCredentials, Dataset, DatasetId, DatasetStore, Datasets, Location, Readers,
+    policy,
+};
 use crate::kernel::{Caller, WorkspaceId};
 use crate::testing::{FakeDirectory, FakeEc2, FakeIam, MemoryStore, WorkspaceBuilder};
 use crate::workspaces::{State, Workspace};
@@ -148,6 +151,19 @@ async fn a_role_iam_refuses_is_reported_and_the_others_converge() {
     assert_eq!(report.policies_applied, [second.id.to_string()]);
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].0, first.id.to_string());
+}
+
+#[tokio::test]
+async fn a_workspace_with_datasets_but_no_role_is_reported() {
+    let w = world();
+    w.dataset("onco", &["oncology"]).await;
+    w.directory.set_groups("alice", &["oncology"]);
+    let ws = w.workspace("alice", "i-a", &["onco"]).await;
+    w.iam.remove(&ws.id).await.expect("removed");
+    let report = w.pass("2026-12-01T09:01:00Z").await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].0, ws.id.to_string());
+    assert!(report.failed[0].1.contains("no role"), "{report:?}");
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@
 //! retried on the next pass; the others go on. The runner turns the count of failures into
 //! the `RevocationFailures` metric, which raises an alarm.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -65,6 +65,8 @@ struct Pass {
     groups: HashMap<String, Option<Vec<String>>>,
     /// The attachments kept, per workspace: their mounts are republished and reported.
     keep: BTreeMap<WorkspaceId, Vec<Attachment>>,
+    /// The workspaces IAM holds a role for (`None`: IAM could not list them).
+    holders: Option<BTreeSet<WorkspaceId>>,
 }
 
 impl Pass {
@@ -158,6 +160,7 @@ impl DataAccessPass<'_> {
             Ok(holders) => holders,
             Err(err) => return pass.fail("workspace roles", format!("IAM could not list them: {err}")),
         };
+        pass.holders = Some(holders.iter().cloned().collect());
         for id in holders {
             let workspace = match d.workspaces.get(&id).await {
                 Ok(workspace) => workspace,
@@ -198,6 +201,11 @@ impl DataAccessPass<'_> {
     async fn mounts(&self, pass: &mut Pass, now: Timestamp) {
         let d = self.datasets;
         for (id, attachments) in std::mem::take(&mut pass.keep) {
+            if pass.holders.as_ref().is_some_and(|holders| !holders.contains(&id)) {
+                // Launched before per-workspace roles: its machine's credentials are not its
+                // own (runbook, "Workspaces without a role").
+                pass.fail(&id, "the workspace has no role of its own: relaunch it or give it one");
+            }
             let reports = match self.republish(&id).await {
                 Ok(reports) => reports,
                 Err(err) => {
