@@ -183,15 +183,26 @@ impl DataAccessPass<'_> {
         }
     }
 
-    /// Makes IAM's data policy of `workspace` its attachments' document.
+    /// Makes IAM's data policy of `workspace` its attachments' document. IAM has no
+    /// conditional write: when the workspace changed while the document was being written
+    /// (a detach that wrote IAM just before), the write may be stale, so the workspace is
+    /// read again and the document written again until it holds still.
     async fn converge(&self, workspace: &Workspace, pass: &mut Pass) -> Result<(), DomainError> {
         let d = self.datasets;
-        let mounts = d.mounts_of(&workspace.datasets).await?;
-        let wanted = policy::document(workspace.id.as_str(), &mounts);
-        let applied = d.credentials.applied(&workspace.id).await?;
-        if applied.as_deref().and_then(|doc| serde_json::from_str::<Value>(doc).ok()).as_ref() != Some(&wanted) {
-            d.credentials.apply(workspace, &wanted.to_string()).await?;
-            pass.report.policies_applied.push(workspace.id.to_string());
+        let mut current = workspace.clone();
+        for _ in 0..3 {
+            let mounts = d.mounts_of(&current.datasets).await?;
+            let wanted = policy::document(current.id.as_str(), &mounts);
+            let applied = d.credentials.applied(&current.id).await?;
+            if applied.as_deref().and_then(|doc| serde_json::from_str::<Value>(doc).ok()).as_ref() == Some(&wanted) {
+                return Ok(());
+            }
+            d.credentials.apply(&current, &wanted.to_string()).await?;
+            pass.report.policies_applied.push(current.id.to_string());
+            match d.workspaces.get(&current.id).await? {
+                Some(now) if now.version != current.version => current = now,
+                _ => return Ok(()),
+            }
         }
         Ok(())
     }
