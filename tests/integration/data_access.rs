@@ -191,7 +191,9 @@ async fn the_data_access_pass_keeps_iam_and_the_trace_in_step() {
     put.send().await.expect("PutRolePolicy by hand");
     // The agent reports the mount on the machine's tags.
     let instance = instance_of(&app, "alice", &ws).await;
-    let mounted_at = jiff::Timestamp::now().round(jiff::Unit::Second).expect("rounded");
+    // Whole seconds, truncated, as the agent writes them (rounding could land in the future).
+    let whole_seconds = jiff::TimestampRound::new().smallest(jiff::Unit::Second).mode(jiff::RoundMode::Trunc);
+    let mounted_at = jiff::Timestamp::now().round(whole_seconds).expect("rounded");
     let ec2 = aws_sdk_ec2::Client::new(&app.sdk);
     let report_tag =
         aws_sdk_ec2::types::Tag::builder().key("atelier:mounted:onco-2026").value(mounted_at.to_string()).build();
