@@ -197,6 +197,19 @@ pub fn counted(sdk: &aws_config::SdkConfig) -> (aws_config::SdkConfig, AwsCalls)
     (counted, calls)
 }
 
+/// The registry fields of the test dataset `id` (all but `id` itself), as
+/// [`TestApp::register_dataset`] and [`TestApp::set_readers`] send them.
+fn dataset_body(id: &str, groups: &[&str], users: &[&str]) -> Value {
+    serde_json::json!({
+        "name": format!("Dataset {id}"),
+        "description": "Registered by a test",
+        "location": format!("s3://atelier-lake/{id}/"),
+        "classification": "clinical",
+        "owner": "data-office",
+        "readers": { "groups": groups, "users": users },
+    })
+}
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_max_active(TEST_MAX_ACTIVE).await
@@ -356,15 +369,8 @@ impl TestApp {
     /// Registers a clinical dataset `id` as ada at `s3://atelier-lake/<id>/`, readable by
     /// `groups` and `users`, asserting 201.
     pub async fn register_dataset(&self, id: &str, groups: &[&str], users: &[&str]) {
-        let body = serde_json::json!({
-            "id": id,
-            "name": format!("Dataset {id}"),
-            "description": "Registered by a test",
-            "location": format!("s3://atelier-lake/{id}/"),
-            "classification": "clinical",
-            "owner": "data-office",
-            "readers": { "groups": groups, "users": users },
-        });
+        let mut body = dataset_body(id, groups, users);
+        body["id"] = serde_json::json!(id);
         let response = self.post("ada", "/v1/datasets", Some(body)).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     }
@@ -372,15 +378,7 @@ impl TestApp {
     /// Replaces the readers of a dataset [`TestApp::register_dataset`] registered (as ada,
     /// asserting 200); everything else stays as registered.
     pub async fn set_readers(&self, id: &str, groups: &[&str], users: &[&str]) {
-        let body = serde_json::json!({
-            "name": format!("Dataset {id}"),
-            "description": "Registered by a test",
-            "location": format!("s3://atelier-lake/{id}/"),
-            "classification": "clinical",
-            "owner": "data-office",
-            "readers": { "groups": groups, "users": users },
-        });
-        let response = self.put("ada", &format!("/v1/datasets/{id}"), body).await;
+        let response = self.put("ada", &format!("/v1/datasets/{id}"), dataset_body(id, groups, users)).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     }
 
