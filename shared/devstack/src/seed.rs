@@ -3,7 +3,7 @@
 //! exists already is reused.
 
 use atelier_adapters::{cognito::COST_CENTRE_ATTRIBUTE, dynamodb::Table};
-use atelier_domain::{Money, Product, ProductId, kernel::StoreError};
+use atelier_domain::{Money, Product, ProductId, catalog::AppName, kernel::StoreError};
 use aws_sdk_cognitoidentityprovider::{
     Client as Cognito,
     types::{AttributeDataType, AttributeType, ExplicitAuthFlowsType, MessageActionType, SchemaAttributeType},
@@ -275,7 +275,8 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
                    memory_gib,
                    price: &str,
                    hibernation,
-                   volume_gib| Product {
+                   volume_gib,
+                   apps: &[&str]| Product {
         id: ProductId::parse(id).expect("literal ids are valid"),
         name: name.into(),
         description: description.into(),
@@ -289,6 +290,7 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
         image_id: image_id.into(),
         volume_gib,
         service_catalog: None,
+        apps: apps.iter().map(|app| AppName::parse("apps", app).expect("literal apps are valid")).collect(),
     };
     vec![
         product(
@@ -301,6 +303,7 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
             "0.35",
             true,
             100,
+            &["jupyterlab", "rstudio"],
         ),
         product(
             "small-t3-large",
@@ -312,6 +315,7 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
             "0.09",
             true,
             50,
+            &["jupyterlab"],
         ),
         product(
             "memory-r5-8xlarge",
@@ -323,6 +327,7 @@ pub fn catalog(image_id: &str) -> Vec<Product> {
             "2.20",
             false,
             200,
+            &["jupyterlab", "rstudio"],
         ),
     ]
 }

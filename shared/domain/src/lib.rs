@@ -5,7 +5,8 @@
 //! | module | owns |
 //! |---|---|
 //! | [`kernel`] | ids, errors, pages and store errors, callers and roles, money, instants |
-//! | [`catalog`] | products and their prices; the `Catalog` port |
+//! | [`catalog`] | products, their prices and the apps they serve; the `Catalog` port |
+//! | [`apps`] | opening a workspace's apps through the gateway: who may, break-glass, connections |
 //! | [`workspaces`] | the workspace, its lifecycle table and writer, its ports, its use cases, state-sync |
 //! | [`schedule`] | the pure schedule, its ports, the schedule edits, the scheduler tick |
 //! | [`costs`] | the estimate, budgets and their watch, actuals, their ports |
@@ -23,6 +24,7 @@
 // Every public item says what it is for; rustdoc is the reference for the other crates.
 #![warn(missing_docs)]
 
+pub mod apps;
 pub mod catalog;
 pub mod costs;
 pub mod datasets;

@@ -12,6 +12,55 @@ use serde::{Deserialize, Serialize};
 pub use crate::kernel::{Money, ProductId};
 pub use ports::Catalog;
 
+use crate::kernel::DomainError;
+
+/// An app's name as products declare it and URLs carry it: 1 to 32 of `a-z`, `0-9`, `-`,
+/// starting with a letter (`jupyterlab`, `rstudio`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AppName(String);
+
+impl AppName {
+    /// The name, if it is one; `Invalid` on `field` otherwise.
+    pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
+        let ok = (1..=32).contains(&value.len())
+            && value.starts_with(|c: char| c.is_ascii_lowercase())
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                field,
+                "must be 1 to 32 lowercase letters, digits or dashes, starting with a letter",
+            ))
+        }
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AppName {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, DomainError> {
+        Self::parse("app", &value)
+    }
+}
+
+impl From<AppName> for String {
+    fn from(name: AppName) -> Self {
+        name.0
+    }
+}
+
+impl std::fmt::Display for AppName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A product's prices from `effective_from` until the next version takes over (see
 /// [`crate::costs::PriceBook`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,4 +125,8 @@ pub struct Product {
     pub volume_gib: u32,
     /// The Service Catalog product behind it (used by the `ServiceCatalog` provisioner).
     pub service_catalog: Option<ServiceCatalogRef>,
+    /// The apps its machines serve through the gateway (`jupyterlab`, `rstudio`), in the
+    /// order the portal offers them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppName>,
 }

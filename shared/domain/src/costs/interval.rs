@@ -150,7 +150,15 @@ mod tests {
     }
 
     fn event(at: i64, from: Option<State>, to: State) -> Event {
-        Event { at: ts(at), actor: Actor::state_sync(), action: EventAction::Sync, from, to, reason: None }
+        Event {
+            at: ts(at),
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from,
+            to,
+            reason: None,
+            connection: None,
+        }
     }
 
     fn iv(usage: Usage, start: i64, end: i64) -> Interval {

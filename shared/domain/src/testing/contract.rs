@@ -33,6 +33,7 @@ fn moved(workspace: &Workspace, to: State, when: Timestamp) -> (Workspace, Event
         from: Some(workspace.state),
         to,
         reason: None,
+        connection: None,
     };
     (next, event)
 }

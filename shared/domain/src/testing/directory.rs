@@ -15,6 +15,10 @@ struct User {
     groups: Vec<String>,
     /// [`GroupDirectory::groups`] fails for this user (Cognito throttling, say).
     unreachable: bool,
+    /// Their `sub`: `sub-<username>` unless set.
+    sub: Option<String>,
+    /// Disabled in the pool.
+    disabled: bool,
 }
 
 /// The users a test names, each with a profile and groups. A user it does not know is
@@ -53,6 +57,17 @@ impl FakeDirectory {
         self.lock().entry(username.to_owned()).or_default().unreachable = true;
     }
 
+    /// Disables `username` (known from now on), as an admin does in the pool.
+    pub fn disable(&self, username: &str) {
+        self.lock().entry(username.to_owned()).or_default().disabled = true;
+    }
+
+    /// Gives `username` (known from now on) the `sub` the pool issued them (a recreated
+    /// user has a new one).
+    pub fn set_sub(&self, username: &str, sub: &str) {
+        self.lock().entry(username.to_owned()).or_default().sub = Some(sub.to_owned());
+    }
+
     /// Forgets `username`, as when the user is deleted from the pool.
     pub fn forget(&self, username: &str) {
         self.lock().remove(username);
@@ -85,5 +100,21 @@ impl GroupDirectory for FakeDirectory {
             }
             user => Ok(user.map(|u| u.groups.clone()).unwrap_or_default()),
         }
+    }
+}
+
+/// A known user stands with their groups and `sub` (`sub-<username>` unless set), active
+/// unless disabled; an unknown one is inactive.
+#[async_trait]
+impl crate::apps::Standings for FakeDirectory {
+    async fn standing(&self, username: &str) -> Result<crate::apps::Standing, UpstreamError> {
+        Ok(match self.lock().get(username) {
+            Some(u) => crate::apps::Standing {
+                active: !u.disabled,
+                sub: Some(u.sub.clone().unwrap_or_else(|| format!("sub-{username}"))),
+                groups: u.groups.clone(),
+            },
+            None => crate::apps::Standing { active: false, sub: None, groups: Vec::new() },
+        })
     }
 }

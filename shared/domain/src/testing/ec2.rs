@@ -40,6 +40,8 @@ struct Ec2Data {
     mounts: HashMap<String, Vec<Mount>>,
     /// What each machine's agent reports mounted.
     reported: HashMap<String, Vec<MountReport>>,
+    /// What each machine's agent reports of its apps (`atelier:app:*`).
+    apps: HashMap<String, std::collections::BTreeMap<String, bool>>,
 }
 
 /// EC2 as each test sets it: instance states ([`FakeEc2::set`]; an instance never set is
@@ -60,6 +62,11 @@ impl FakeEc2 {
     /// Makes EC2 show `instance` in `state`.
     pub fn set(&self, instance: &str, state: InstanceState) {
         self.lock().states.insert(instance.to_owned(), state);
+    }
+
+    /// Makes `instance`'s agent report `app` answering (`true`) or not.
+    pub fn report_app(&self, instance: &str, app: &str, ready: bool) {
+        self.lock().apps.entry(instance.to_owned()).or_default().insert(app.to_owned(), ready);
     }
 
     /// What EC2 shows of `instance`.
@@ -155,5 +162,19 @@ impl DataMounts for FakeEc2 {
         let mut data = self.lock();
         data.mounts.insert(instance.clone(), mounts.to_vec());
         Ok(data.reported.get(instance).cloned().unwrap_or_default())
+    }
+}
+
+/// A running instance's guard is at `<instance id>:8443` (the fake's stand-in for its
+/// private address); any other state has no endpoint.
+#[async_trait]
+impl crate::apps::AppEndpoints for FakeEc2 {
+    async fn endpoint(&self, instance_id: &str) -> Result<Option<crate::apps::Endpoint>, UpstreamError> {
+        let data = self.lock();
+        if data.states.get(instance_id) != Some(&InstanceState::Running) {
+            return Ok(None);
+        }
+        let ready = data.apps.get(instance_id).cloned().unwrap_or_default();
+        Ok(Some(crate::apps::Endpoint { upstream: format!("{instance_id}:8443"), ready }))
     }
 }

@@ -15,7 +15,7 @@
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
-use crate::catalog::{PriceVersion, Product, ServiceCatalogRef};
+use crate::catalog::{AppName, PriceVersion, Product, ServiceCatalogRef};
 use crate::kernel::{DatasetId, Money, ProductId, StoreError, WorkspaceId};
 use crate::schedule::Schedule;
 use crate::workspaces::{
@@ -202,6 +202,7 @@ impl ProductBuilder {
             image_id: "ami-1".into(),
             volume_gib: 100,
             service_catalog: None,
+            apps: vec![AppName::parse("app", "jupyterlab").expect("a valid app")],
         })
     }
 
@@ -273,6 +274,12 @@ impl ProductBuilder {
         self
     }
 
+    /// Serving these apps through the gateway (panics on an invalid name).
+    pub fn apps(mut self, apps: &[&str]) -> Self {
+        self.0.apps = apps.iter().map(|a| AppName::parse("app", a).expect("a valid app")).collect();
+        self
+    }
+
     /// The product.
     pub fn build(self) -> Product {
         self.0
@@ -289,6 +296,7 @@ pub fn creation_event(workspace: &Workspace) -> Event {
         from: None,
         to: workspace.state,
         reason: None,
+        connection: None,
     }
 }
 
@@ -313,8 +321,15 @@ pub async fn write_history(
         workspace.state = to;
         workspace.version += 1;
         workspace.updated_at = at;
-        let event =
-            Event { at, actor: Actor::state_sync(), action: EventAction::Sync, from: Some(from), to, reason: None };
+        let event = Event {
+            at,
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from: Some(from),
+            to,
+            reason: None,
+            connection: None,
+        };
         store.update(&workspace, from, Some(&event)).await?;
     }
     Ok(workspace)

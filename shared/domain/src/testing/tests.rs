@@ -17,6 +17,7 @@ fn sync(workspace: &crate::Workspace) -> Event {
         from: None,
         to: workspace.state,
         reason: None,
+        connection: None,
     }
 }
 

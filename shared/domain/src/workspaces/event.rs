@@ -64,6 +64,16 @@ pub enum EventAction {
     /// The workspace's "keep running until" override was set or removed (the state does
     /// not change).
     Override,
+    /// A person opened one of the workspace's apps through the gateway (`connection` says
+    /// which, from where, and on what grounds; the state does not change).
+    Connect,
+    /// That session ended: signed out, idle, the workspace stopped, or the person lost
+    /// access (`reason` says which; `connection.startedAt` when it began).
+    Disconnect,
+    /// An admin asked for access to someone else's workspace apps, with a reason: the
+    /// audited break-glass grant the gateway requires of admins (the state does not change).
+    #[serde(rename = "break-glass")]
+    BreakGlass,
 }
 
 impl From<Command> for EventAction {
@@ -92,4 +102,36 @@ pub struct Event {
     pub to: State,
     /// Why, in words, when there is more to say than the action (errors, observations).
     pub reason: Option<String>,
+    /// For `connect` and `disconnect`: the app session it opens or closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
+}
+
+/// On what grounds the gateway let someone into a workspace's app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The workspace's owner (by Cognito `sub`).
+    Owner,
+    /// An admin holding a live break-glass grant for this workspace.
+    BreakGlass,
+}
+
+/// One app session through the gateway, as the history records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    /// The app (`jupyterlab`, `rstudio`, ...).
+    pub app: String,
+    /// The gateway's id for the session (the same in its `connect` and `disconnect`
+    /// events, and in the gateway's logs).
+    pub session: String,
+    /// The caller's address as the gateway saw it (the load balancer's `X-Forwarded-For`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// On what grounds the gateway let them in.
+    pub via: Via,
+    /// For a `disconnect`: when the session began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
 }

@@ -19,7 +19,7 @@ pub mod state_sync;
 pub mod use_cases;
 pub mod writer;
 
-pub use event::{Actor, Event, EventAction};
+pub use event::{Actor, Connection, Event, EventAction, Via};
 pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, allowed_commands};
 pub use model::{Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{

@@ -171,6 +171,7 @@ impl Workspaces {
             from: None,
             to: State::Provisioning,
             reason: Some(format!("product {}", workspace.product_id)),
+            connection: None,
         };
         let record = key.map(|key| IdempotencyRecord {
             owner: caller.username.clone(),

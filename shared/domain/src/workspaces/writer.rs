@@ -49,7 +49,7 @@ pub async fn transition(
     if to == State::Failed {
         next.error = reason.clone();
     }
-    let event = Event { at: now, actor, action, from: Some(from), to, reason };
+    let event = Event { at: now, actor, action, from: Some(from), to, reason, connection: None };
     store.update(&next, from, Some(&event)).await?;
     Ok(next)
 }

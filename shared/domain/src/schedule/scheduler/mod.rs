@@ -236,6 +236,7 @@ impl Scheduler<'_> {
             from: Some(workspace.state),
             to: workspace.state,
             reason: Some(format!("EC2 refused to {}: {reason}", command.as_str())),
+            connection: None,
         };
         if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");

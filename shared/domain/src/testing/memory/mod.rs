@@ -9,6 +9,7 @@
 //! One file per area: [`workspaces`](self) (workspaces, catalog), costs (month index,
 //! budgets, actuals), schedule (default schedule, scheduler runs), datasets.
 
+mod apps;
 mod costs;
 mod datasets;
 mod schedule;
@@ -67,6 +68,10 @@ struct Data {
     /// In the order written (stable-sorted by instant when read).
     access_events: Vec<AccessEvent>,
     policies: HashMap<WorkspaceId, String>,
+    /// (workspace, admin sub) → break-glass grant.
+    grants: BTreeMap<(WorkspaceId, String), crate::apps::BreakGlass>,
+    /// Keys of the connection events recorded.
+    recorded: std::collections::HashSet<(WorkspaceId, String)>,
 }
 
 /// The in-memory store behind every storage port: [`WorkspaceStore`](crate::workspaces::WorkspaceStore),
