@@ -111,3 +111,21 @@ impl atelier_domain::datasets::GroupDirectory for CognitoDirectory {
         }
     }
 }
+
+#[async_trait]
+impl atelier_domain::apps::Standings for CognitoDirectory {
+    /// Never cached here (the gateway bounds how often it asks): a disabled, deleted or
+    /// recreated user, or one removed from `admins`, stands as they are now.
+    async fn standing(&self, username: &str) -> Result<atelier_domain::apps::Standing, UpstreamError> {
+        let user = match self.client.admin_get_user().user_pool_id(&self.user_pool_id).username(username).send().await {
+            Ok(user) => user,
+            Err(e) if crate::error_code(&e) == Some("UserNotFoundException") => {
+                return Ok(atelier_domain::apps::Standing { active: false, sub: None, groups: Vec::new() });
+            }
+            Err(e) => return Err(upstream("cognito-idp", "AdminGetUser", e)),
+        };
+        let sub = user.user_attributes().iter().find(|a| a.name() == "sub").and_then(|a| a.value()).map(str::to_owned);
+        let groups = atelier_domain::datasets::GroupDirectory::groups(self, username).await?;
+        Ok(atelier_domain::apps::Standing { active: user.enabled(), sub, groups })
+    }
+}

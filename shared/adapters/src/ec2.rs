@@ -92,6 +92,46 @@ impl PowerSwitch for Ec2 {
     }
 }
 
+/// The tag a workspace's agent reports each app's readiness in (`ready` or `down`).
+pub const APP_TAG_PREFIX: &str = "atelier:app:";
+
+/// [`AppEndpoints`](atelier_domain::apps::AppEndpoints) on EC2: a running instance's
+/// private address with the guard port, and what its agent reports in its
+/// `atelier:app:<app>` tags.
+#[derive(Clone)]
+pub struct Ec2AppEndpoints {
+    client: Client,
+    guard_port: u16,
+}
+
+impl Ec2 {
+    /// The app endpoints of this EC2, the guards listening on `guard_port`.
+    pub fn app_endpoints(&self, guard_port: u16) -> Ec2AppEndpoints {
+        Ec2AppEndpoints { client: self.client.clone(), guard_port }
+    }
+}
+
+#[async_trait]
+impl atelier_domain::apps::AppEndpoints for Ec2AppEndpoints {
+    async fn endpoint(&self, instance_id: &str) -> Result<Option<atelier_domain::apps::Endpoint>, UpstreamError> {
+        let output = self.client.describe_instances().instance_ids(instance_id).send().await;
+        let output = match output {
+            Ok(output) => output,
+            Err(e) if crate::error_code(&e).is_some_and(|c| c.starts_with("InvalidInstanceID")) => return Ok(None),
+            Err(e) => return Err(upstream("ec2", "DescribeInstances", e)),
+        };
+        let Some(instance) = output.reservations().iter().flat_map(|r| r.instances()).next() else { return Ok(None) };
+        let running = instance.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running);
+        let (true, Some(address)) = (running, instance.private_ip_address()) else { return Ok(None) };
+        let ready = instance
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.strip_prefix(APP_TAG_PREFIX)?.to_owned(), t.value()? == "ready")))
+            .collect();
+        Ok(Some(atelier_domain::apps::Endpoint { upstream: format!("{address}:{}", self.guard_port), ready }))
+    }
+}
+
 fn instance_state(name: &InstanceStateName) -> InstanceState {
     match name {
         InstanceStateName::Pending => InstanceState::Pending,

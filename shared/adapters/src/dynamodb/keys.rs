@@ -53,6 +53,23 @@ pub(super) fn event_sk(at: Timestamp, version: u64) -> String {
     format!("EV#{}#{version:010}", sort_instant(at))
 }
 
+/// An event that changes no version (break-glass grants, connections): after the instant,
+/// a suffix that tells it apart (the versioned events' suffix is all digits, these start
+/// with a letter).
+pub(super) fn stateless_event_sk(at: Timestamp, suffix: &str) -> String {
+    format!("EV#{}#{suffix}", sort_instant(at))
+}
+
+/// An admin's break-glass grant on a workspace, in the workspace's partition.
+pub(super) fn break_glass_sk(sub: &str) -> String {
+    format!("BREAKGLASS#{sub}")
+}
+
+/// The marker that a connection event was recorded (its key), in the workspace's partition.
+pub(super) fn connection_sk(key: &str) -> String {
+    format!("CONN#{key}")
+}
+
 /// What every event's `sk` begins with (workspace and dataset events alike).
 pub(super) const EVENT_PREFIX: &str = "EV#";
 

@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::{
 
 use crate::upstream;
 
+mod apps;
 mod catalog;
 mod costs;
 mod datasets;

@@ -30,7 +30,7 @@ use super::{
 
 /// A workspace event, in the workspace's partition.
 #[derive(Serialize, Deserialize)]
-struct EventItem {
+pub(super) struct EventItem {
     pk: String,
     sk: String,
     #[serde(flatten)]
@@ -40,6 +40,12 @@ struct EventItem {
 impl EventItem {
     fn new(id: &WorkspaceId, version: u64, event: &Event) -> Self {
         Self { pk: keys::workspace_pk(id), sk: keys::event_sk(event.at, version), event: event.clone() }
+    }
+
+    /// An event that changes no state (a grant, a connection), told apart from the other
+    /// events of its instant by `suffix`.
+    pub(super) fn stateless(id: &WorkspaceId, suffix: &str, event: &Event) -> Self {
+        Self { pk: keys::workspace_pk(id), sk: keys::stateless_event_sk(event.at, suffix), event: event.clone() }
     }
 }
 
