@@ -12,7 +12,10 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
       is read from the composition root (shared/app/src/api.rs), the routes from
       shared/web/src/routes/*.rs;
   (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
-      shared/adapters/src/dynamodb/ (every file of the module, read as one source).
+      shared/adapters/src/dynamodb/ (every file of the module, read as one source);
+  (e) the gateway's container (an ECS task definition, not a Lambda function) is not given
+      exactly the variables `GATEWAY` declares in settings.rs, as environment variables or
+      Secrets Manager secrets.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ NOT_IN_TEMPLATE_PREFIXES = ("ATELIER_MOTO_", "ATELIER_DEV_")
 # Read by the code but must stay unset in AWS (the JWKS of a local Cognito): the test also
 # checks that no function sets it.
 MUST_NOT_BE_SET = {"ATELIER_COGNITO_JWKS_BASE"}
+# Declared in settings.rs like the functions, but deployed as containers: the `Function` name ->
+# (the task definition's logical id, the container's name).
+CONTAINERS = {"gateway": ("GatewayTaskDefinition", "gateway")}
 # The composition root's router functions -> the function that serves them.
 ROUTER_FUNCTIONS = {"workspaces_routes": "workspaces-api", "catalog_routes": "catalog-api"}
 # Sources that may read the environment for something else than a function's settings: the
@@ -232,7 +238,7 @@ class DriftTest(unittest.TestCase):
     def test_environment_matches_what_the_code_reads(self) -> None:
         declared = declared_variables()
         problems = []
-        for name in sorted(set(self.functions) | set(declared)):
+        for name in sorted(set(self.functions) | (set(declared) - set(CONTAINERS))):
             if name not in declared:
                 problems.append(f"{name}: no Function in shared/app/src/settings.rs declares its variables")
                 continue
@@ -250,6 +256,28 @@ class DriftTest(unittest.TestCase):
                 problems.append(f"{name}: {v} must not be set in AWS")
         if problems:
             self.fail("\n" + "\n".join(problems))
+
+    # (e)
+    def test_gateway_container_gets_what_the_gateway_reads(self) -> None:
+        declared = declared_variables()
+        for name, (task_definition, container_name) in CONTAINERS.items():
+            self.assertIn(name, declared, f"shared/app/src/settings.rs declares no Function named {name}")
+            task = self.template.resources.get(task_definition)
+            self.assertIsNotNone(task, f"{task_definition} is not in infra/template.yaml")
+            self.assertEqual(task["Type"], "AWS::ECS::TaskDefinition")
+            containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+            container = containers[container_name]
+            environment = [e["Name"] for e in container.get("Environment") or []]
+            secrets = [e["Name"] for e in container.get("Secrets") or []]
+            given = environment + secrets
+            self.assertEqual(len(given), len(set(given)), f"{name}: a variable is given twice")
+            reads = {v for v in declared[name] if deployable(v)} - MUST_NOT_BE_SET
+            self.assertEqual(sorted(set(given)), sorted(reads), f"{name}: the container's environment and secrets")
+            for v in sorted(set(given) & (MUST_NOT_BE_SET | NOT_IN_TEMPLATE)):
+                self.fail(f"{name}: {v} must not be set in AWS")
+            # The private key comes from Secrets Manager, never as a plain value.
+            self.assertEqual(secrets, ["ATELIER_GATEWAY_SIGNING_KEY"], f"{name}: secrets")
+            self.assertEqual(container["Secrets"][0]["ValueFrom"], {"Ref": "GatewaySigningKeySecretArn"})
 
     def test_settings_are_read_in_one_place(self) -> None:
         self.assertEqual(env_readers(), [], "read settings through shared/app/src/settings.rs")

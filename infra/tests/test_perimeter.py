@@ -51,6 +51,9 @@ SESSION_MANAGER_ACTIONS = {
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 }
+# What the workspace gateway calls on the table (infra/template.yaml, GatewayTaskRole), the most
+# the DynamoDB gateway endpoint admits.
+DYNAMODB_GATEWAY_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
 WORKSPACE_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/atelier/workspaces/*"}
 WORKSPACE_PROFILES = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/atelier/workspaces/*"}
 WORKSPACE_ID_PATTERN = "^ws-[0-9A-HJKMNP-TV-Z]{26}$"
@@ -288,6 +291,11 @@ class PerimeterTest(unittest.TestCase):
                 if gateway:
                     resource_owner = equals.get("aws:ResourceAccount") == {"Ref": "AWS::AccountId"} or "aws:ResourceOrgID" in equals
                     self.assertTrue(resource_owner, f"{where}: aws:ResourceAccount or aws:ResourceOrgID")
+                    if str(props["ServiceName"].get("Fn::Sub", "")).endswith(".dynamodb"):
+                        # The gateway's table calls only, on this account's tables in this region.
+                        self.assertEqual(sorted(actions(s)), sorted(DYNAMODB_GATEWAY_ACTIONS), where)
+                        self.assertEqual(as_list(s["Resource"]), [{"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"}], where)
+                        continue
                     self.assertFalse([a for a in actions(s) if not a.startswith("s3:Get") and not a.startswith("s3:List")], f"{where}: reads only")
 
     def test_flow_logs_record_all_traffic(self) -> None:

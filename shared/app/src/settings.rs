@@ -36,6 +36,16 @@ pub const POWER_TIMEOUT: &str = "ATELIER_POWER_TIMEOUT_MINUTES";
 pub const TERMINATING_TIMEOUT: &str = "ATELIER_TERMINATING_TIMEOUT_MINUTES";
 /// How often the scheduler function totals the month against budgets, in minutes.
 pub const BUDGET_EVERY: &str = "ATELIER_BUDGET_EVERY_MINUTES";
+/// The gateway's base URL (`https://<gateway host>`): where the workspaces' apps are opened.
+pub const GATEWAY_URL: &str = "ATELIER_GATEWAY_URL";
+/// The gateway's Ed25519 private key (PKCS#8 PEM), injected by ECS from Secrets Manager.
+pub const GATEWAY_SIGNING_KEY: &str = "ATELIER_GATEWAY_SIGNING_KEY";
+/// The gateway's listen address (`0.0.0.0:8080` in its container).
+pub const GATEWAY_BIND: &str = "ATELIER_GATEWAY_BIND";
+/// The port of the workspace guard the gateway forwards to (8443).
+pub const GATEWAY_GUARD_PORT: &str = "ATELIER_GATEWAY_GUARD_PORT";
+/// The portal's URL (the gateway sends unauthenticated browsers there).
+pub const PORTAL_URL: &str = "ATELIER_PORTAL_URL";
 
 /// A deployed function and the variables it reads: `required` must be set (non-empty),
 /// `optional` have defaults.
@@ -62,6 +72,7 @@ pub const WORKSPACES_API: Function = Function {
         SUBNET_ID,
         WORKSPACE_ROLE_BOUNDARY,
         WORKSPACE_ROLE_POLICY,
+        GATEWAY_URL,
     ],
 };
 
@@ -96,6 +107,13 @@ pub const SCHEDULER: Function = Function { name: "scheduler", required: &[TABLE]
 
 /// Cost Explorer's actuals.
 pub const COST_ACTUALS: Function = Function { name: "cost-actuals", required: &[TABLE], optional: &[] };
+
+/// The gateway (`atelier-gateway`, an ECS service, not a Lambda function: not in [`FUNCTIONS`]).
+pub const GATEWAY: Function = Function {
+    name: "gateway",
+    required: &[TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID, GATEWAY_SIGNING_KEY],
+    optional: &[GATEWAY_BIND, GATEWAY_GUARD_PORT, PORTAL_URL],
+};
 
 /// Every deployed function.
 pub const FUNCTIONS: [Function; 6] = [WORKSPACES_API, CATALOG_API, STATE_SYNC, DATA_ACCESS, SCHEDULER, COST_ACTUALS];
@@ -192,6 +210,8 @@ pub struct Settings {
     pub provisioner: ProvisionerSettings,
     /// The workspace roles' permissions boundary and base policy.
     pub workspace_roles: WorkspaceRoleSettings,
+    /// `ATELIER_GATEWAY_URL`: the gateway's base URL, for the apps' links; `None` when unset.
+    pub gateway_url: Option<String>,
     /// State-sync's timeouts (defaults: 60, 30, 60 minutes).
     pub timeouts: Timeouts,
     /// How often the budget watch totals budgets (default an hour; at most one tick:
@@ -243,6 +263,7 @@ impl Settings {
                 boundary: policy_arn(WORKSPACE_ROLE_BOUNDARY, get(WORKSPACE_ROLE_BOUNDARY)?)?,
                 policy: policy_arn(WORKSPACE_ROLE_POLICY, get(WORKSPACE_ROLE_POLICY)?)?,
             },
+            gateway_url: get(GATEWAY_URL)?,
             timeouts,
             budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
@@ -263,6 +284,7 @@ impl Settings {
             max_active: atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES,
             provisioner: ProvisionerSettings { kind: ProvisionerKind::Ec2Launch, ..ProvisionerSettings::default() },
             workspace_roles: WorkspaceRoleSettings::default(),
+            gateway_url: None,
             timeouts: Timeouts::default(),
             budget_every: SignedDuration::ZERO,
             scheduler_tick: tick,
