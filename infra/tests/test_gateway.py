@@ -6,8 +6,9 @@ Run by `make infra-lint`. One test per rule:
   - no security group in any template admits 0.0.0.0/0 (or ::/0);
   - the ALB is internal, listens on HTTPS only with the TLS 1.3 policy, drops invalid headers,
     logs its requests and keeps WebSockets an hour; its group admits only the corporate CIDR
-    on 443, the gateway's only the ALB on 8080, and the gateway reaches only the guards (8443)
-    and the AWS endpoints (443);
+    on 443, the gateway's only the ALB on 8080, and the gateway reaches only the guards (8443),
+    the AWS endpoints (443) and HTTPS out (Cognito's public endpoints, through its NAT gateway;
+    where that can go is held by test_egress.py);
   - the gateway tasks have no public IP, a read-only root filesystem and a non-root user;
   - every product writes the gateway's public key, binds JupyterLab and RStudio to 127.0.0.1
     and starts the guard on 8443; the portfolio pins the key and the group.
@@ -116,7 +117,8 @@ class GatewayNetworkTest(unittest.TestCase):
             ("tcp", 443, 443, "S3PrefixListId"),
             ("tcp", 443, 443, "DynamoDbPrefixListId"),
             ("tcp", 8443, 8443, WORKSPACE_SG),
-        ]), "the gateway reaches the guards and the AWS endpoints, nothing else")
+            ("tcp", 443, 443, "0.0.0.0/0"),
+        ]), "the gateway reaches the guards, the AWS endpoints and (HTTPS, through its NAT gateway) Cognito, nothing else")
         # The platform stack uses exactly these groups (SSM parameters written by network.yaml).
         written = {str(p["Properties"]["Name"]): ref(p["Properties"]["Value"]) for p in resources(NETWORK, "AWS::SSM::Parameter").values()}
         parameters = load(TEMPLATE)["Parameters"]
