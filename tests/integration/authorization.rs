@@ -50,6 +50,13 @@ pub(crate) fn rows() -> Vec<Row> {
             body: None,
             expected: [401, 200, 404, 200, 404],
         },
+        Row { method: Method::GET, path: "/v1/workspaces/{id}/apps", body: None, expected: [401, 200, 404, 200, 404] },
+        Row {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/break-glass",
+            body: Some(json!({ "reason": "INC-1: the matrix" })),
+            expected: [401, 403, 403, 201, 403],
+        },
         Row { method: Method::POST, path: "/v1/workspaces/{id}/stop", body: None, expected: [401, 202, 404, 202, 404] },
         Row {
             method: Method::POST,

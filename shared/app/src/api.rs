@@ -8,7 +8,7 @@ use crate::Root;
 
 #[cfg(feature = "workspaces-api")]
 impl Root {
-    /// The workspaces-api function's router, as deployed: `/v1/me`, workspaces, schedules,
+    /// The workspaces-api function's router, as deployed: `/v1/me`, workspaces, their apps, schedules,
     /// costs, budgets, datasets and `/v1/openapi.json`, with the problem+json fallbacks and
     /// the body limit.
     pub fn workspaces_api(&self) -> Router {
@@ -22,6 +22,7 @@ impl Root {
             routes::workspaces::WorkspaceCases { workspaces: self.workspaces(), datasets: datasets.clone() };
         Router::new()
             .merge(routes::workspaces::router(Area::new(verifier.clone(), workspaces)))
+            .merge(routes::apps::router(Area::new(verifier.clone(), self.apps())))
             .merge(routes::schedules::router(Area::new(verifier.clone(), self.schedules())))
             .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
             .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))

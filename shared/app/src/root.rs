@@ -21,6 +21,9 @@ pub struct Overrides {
     pub workspace_store: Option<Arc<dyn WorkspaceStore>>,
     /// Replaces EC2 as the power switch; mount lists are still published through EC2.
     pub power: Option<Arc<dyn PowerSwitch>>,
+    /// Replaces EC2 as where the gateway finds machines (the local stack's machines listen
+    /// on loopback ports, not at their moto private addresses).
+    pub app_endpoints: Option<Arc<dyn atelier_domain::apps::AppEndpoints>>,
 }
 
 /// The composition root: settings and the SDK configuration in, adapters, use cases,
@@ -279,6 +282,30 @@ impl Root {
             power: self.power().clone(),
             directory: self.directory().clone(),
             defaults: self.table().clone(),
+        }
+    }
+}
+
+#[cfg(all(feature = "ec2", feature = "cognito"))]
+impl Root {
+    /// Where the gateway finds machines: EC2 (private address, guard port), unless overridden.
+    pub fn app_endpoints(&self) -> Arc<dyn atelier_domain::apps::AppEndpoints> {
+        match &self.overrides.app_endpoints {
+            Some(endpoints) => endpoints.clone(),
+            None => Arc::new(self.ec2().app_endpoints(self.settings.gateway.guard_port)),
+        }
+    }
+
+    /// The app use cases: the API's list and break-glass, the gateway's authorization.
+    pub fn apps(&self) -> atelier_domain::apps::Apps {
+        let table = self.table();
+        atelier_domain::apps::Apps {
+            store: self.workspace_store().clone(),
+            catalog: table.clone(),
+            endpoints: self.app_endpoints(),
+            access: table.clone(),
+            standings: self.directory().clone(),
+            gateway_url: self.settings.gateway_url.clone().unwrap_or_default(),
         }
     }
 }

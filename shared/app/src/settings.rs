@@ -63,7 +63,7 @@ pub struct Function {
 /// `/v1/me`, workspaces, schedules, costs, budgets, datasets, the OpenAPI document.
 pub const WORKSPACES_API: Function = Function {
     name: "workspaces-api",
-    required: &[TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
+    required: &[GATEWAY_URL, TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
     optional: &[
         COGNITO_JWKS_BASE,
         MAX_ACTIVE_WORKSPACES,
@@ -72,7 +72,6 @@ pub const WORKSPACES_API: Function = Function {
         SUBNET_ID,
         WORKSPACE_ROLE_BOUNDARY,
         WORKSPACE_ROLE_POLICY,
-        GATEWAY_URL,
     ],
 };
 
@@ -210,8 +209,11 @@ pub struct Settings {
     pub provisioner: ProvisionerSettings,
     /// The workspace roles' permissions boundary and base policy.
     pub workspace_roles: WorkspaceRoleSettings,
-    /// `ATELIER_GATEWAY_URL`: the gateway's base URL, for the apps' links; `None` when unset.
+    /// `ATELIER_GATEWAY_URL`: the gateway's base URL, for the apps' links (required by
+    /// the workspaces API; `None` elsewhere).
     pub gateway_url: Option<String>,
+    /// The gateway's own settings (the gateway service only).
+    pub gateway: GatewaySettings,
     /// State-sync's timeouts (defaults: 60, 30, 60 minutes).
     pub timeouts: Timeouts,
     /// How often the budget watch totals budgets (default an hour; at most one tick:
@@ -264,6 +266,12 @@ impl Settings {
                 policy: policy_arn(WORKSPACE_ROLE_POLICY, get(WORKSPACE_ROLE_POLICY)?)?,
             },
             gateway_url: get(GATEWAY_URL)?,
+            gateway: GatewaySettings {
+                signing_key: get(GATEWAY_SIGNING_KEY)?,
+                bind: get(GATEWAY_BIND)?.unwrap_or_else(|| DEFAULT_GATEWAY_BIND.to_owned()),
+                guard_port: port(GATEWAY_GUARD_PORT, get(GATEWAY_GUARD_PORT)?, DEFAULT_GUARD_PORT)?,
+                portal_url: get(PORTAL_URL)?,
+            },
             timeouts,
             budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
@@ -284,7 +292,8 @@ impl Settings {
             max_active: atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES,
             provisioner: ProvisionerSettings { kind: ProvisionerKind::Ec2Launch, ..ProvisionerSettings::default() },
             workspace_roles: WorkspaceRoleSettings::default(),
-            gateway_url: None,
+            gateway_url: Some(LOCAL_GATEWAY_URL.to_owned()),
+            gateway: GatewaySettings::default(),
             timeouts: Timeouts::default(),
             budget_every: SignedDuration::ZERO,
             scheduler_tick: tick,
@@ -301,6 +310,43 @@ impl Settings {
         self.user_pool_client_id
             .as_deref()
             .unwrap_or_else(|| panic!("{} does not declare {USER_POOL_CLIENT_ID}", self.function))
+    }
+}
+
+/// The local gateway's URL unless the dev server or a test binds it elsewhere.
+pub const LOCAL_GATEWAY_URL: &str = "http://127.0.0.1:8081";
+
+/// Where the gateway listens unless told otherwise (its container port).
+pub const DEFAULT_GATEWAY_BIND: &str = "0.0.0.0:8080";
+/// The workspace guard's port unless told otherwise.
+pub const DEFAULT_GUARD_PORT: u16 = 8443;
+
+/// The gateway's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// `ATELIER_GATEWAY_SIGNING_KEY`: its Ed25519 private key (PKCS#8 PEM); required by the
+    /// gateway, `None` elsewhere.
+    pub signing_key: Option<String>,
+    /// `ATELIER_GATEWAY_BIND`: its listen address (default `0.0.0.0:8080`).
+    pub bind: String,
+    /// `ATELIER_GATEWAY_GUARD_PORT`: the port of the workspace guards (default 8443).
+    pub guard_port: u16,
+    /// `ATELIER_PORTAL_URL`: where it sends a browser without a session (`None`: it answers
+    /// 401 without a link).
+    pub portal_url: Option<String>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self { signing_key: None, bind: DEFAULT_GATEWAY_BIND.to_owned(), guard_port: DEFAULT_GUARD_PORT, portal_url: None }
+    }
+}
+
+fn port(name: &'static str, value: Option<String>, default: u16) -> Result<u16, SettingsError> {
+    let Some(value) = value else { return Ok(default) };
+    match value.parse::<u16>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(SettingsError::Invalid { name, value, expected: "a TCP port number, 1 to 65535" }),
     }
 }
 
@@ -382,7 +428,13 @@ mod tests {
             "blank is unset"
         );
         let invalid = |function: &Function, name: &'static str, value: &str| {
-            let mut pairs = vec![(TABLE, "t"), (USER_POOL_ID, "p"), (USER_POOL_CLIENT_ID, "c")];
+            let mut pairs = vec![
+                (TABLE, "t"),
+                (USER_POOL_ID, "p"),
+                (USER_POOL_CLIENT_ID, "c"),
+                (GATEWAY_URL, "https://g"),
+                (GATEWAY_SIGNING_KEY, "k"),
+            ];
             pairs.push((name, value));
             match Settings::from_vars(function, vars(&pairs)) {
                 Err(SettingsError::Invalid { name: named, .. }) => assert_eq!(named, name, "{value:?}"),
@@ -390,8 +442,17 @@ mod tests {
             }
         };
         invalid(&WORKSPACES_API, PROVISIONER, "terraform");
+        for bad in ["0", "65536", "http"] {
+            invalid(&GATEWAY, GATEWAY_GUARD_PORT, bad);
+        }
         for (value, cap) in [("5", 5), (" 12 ", 12)] {
-            let pairs = [(TABLE, "t"), (USER_POOL_ID, "p"), (USER_POOL_CLIENT_ID, "c"), (MAX_ACTIVE_WORKSPACES, value)];
+            let pairs = [
+                (TABLE, "t"),
+                (USER_POOL_ID, "p"),
+                (USER_POOL_CLIENT_ID, "c"),
+                (GATEWAY_URL, "https://g"),
+                (MAX_ACTIVE_WORKSPACES, value),
+            ];
             assert_eq!(Settings::from_vars(&WORKSPACES_API, vars(&pairs)).expect("valid").max_active, cap, "{value:?}");
         }
         for bad in ["0", "-1", "five", "2.5"] {
