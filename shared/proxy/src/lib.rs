@@ -1,5 +1,5 @@
-//! Opening a workspace's apps ([design](../../../design/gateway.md), ADR 0008's "The guard and
-//! app readiness"): the pieces the gateway (ECS, in front of every workspace) and the
+//! Opening a workspace's apps (issue #17, the design `design/gateway.md`; ADR 0008's "The guard
+//! and app readiness"): the pieces the gateway (ECS, in front of every workspace) and the
 //! workspace guard (in the agent, on each workstation) share.
 //!
 //! | module | what it is for |
