@@ -161,10 +161,11 @@ fn outgoing(
         headers.insert(X_FORWARDED_HOST, host);
     }
     if let Some(client) = client {
-        let value = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-            Some(previous) => format!("{previous}, {client}"),
-            None => client.to_string(),
-        };
+        // Every earlier hop's addresses, however many header lines they came in.
+        let mut value: Vec<String> =
+            headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+        value.push(client.to_string());
+        let value = value.join(", ");
         headers.insert(X_FORWARDED_FOR, HeaderValue::from_str(&value).map_err(|e| e.to_string())?);
     }
     let proto = HeaderValue::from_str(proto).map_err(|e| format!("bad X-Forwarded-Proto {proto:?}: {e}"))?;

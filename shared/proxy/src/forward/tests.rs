@@ -63,6 +63,7 @@ async fn a_request_reaches_the_upstream_with_its_path_host_and_forwarding_header
     let mut request = request("/w/ws-1/jupyterlab/api/contents?type=notebook");
     let headers = request.headers_mut();
     headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+    headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.2"));
     headers.insert("connection", HeaderValue::from_static("keep-alive, x-hop"));
     headers.insert("x-hop", HeaderValue::from_static("one hop only"));
     headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
@@ -80,7 +81,7 @@ async fn a_request_reaches_the_upstream_with_its_path_host_and_forwarding_header
     assert_eq!(headers["host"], "gateway.example");
     assert_eq!(headers["x-forwarded-host"], "gateway.example");
     assert_eq!(headers["x-forwarded-proto"], "https");
-    assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 10.0.0.9");
+    assert_eq!(headers["x-forwarded-for"], "203.0.113.7, 198.51.100.2, 10.0.0.9");
     assert_eq!(headers["x-end-to-end"], "kept");
     for gone in ["x-hop", "keep-alive", "te", "proxy-authorization", "upgrade"] {
         assert!(headers.get(gone).is_none(), "{gone} was forwarded: {headers}");
