@@ -18,7 +18,7 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes agent bench clean portal-types portal portal-test e2e chromium
+.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes agent bench bench-gateway clean portal-types portal portal-test e2e chromium
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
@@ -141,13 +141,19 @@ agent:
 # clients. Prints the tables; writes bench-results/results.md and results.json.
 BENCH_RUNS ?= 21
 BENCH_REQUESTS ?= 200
-bench: venv release
+bench: venv release bench-gateway
 	# The floor is built on its own: in the same cargo invocation it would inherit the
 	# functions' dependency features and grow.
 	CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) cargo build --release -p hello-lambda
 	cargo build --quiet -p atelier-bench
 	$(CARGO_TARGET_DIR)/debug/atelier-bench --release-dir $(RELEASE_TARGET_DIR)/release \
 		--runs $(BENCH_RUNS) --requests $(BENCH_REQUESTS) --out bench-results
+
+# The cost of opening apps through the gateway (docs/benchmarks-gateway.md): latency of
+# sequential GETs and WebSocket round trips, direct to an app vs through the gateway hop and
+# the workspace guard, in process. Prints the tables; asserts nothing about time.
+bench-gateway:
+	CARGO_TARGET_DIR=$(RELEASE_TARGET_DIR) cargo run --quiet --release -p gateway-bench
 
 clean:
 	rm -rf $(VENV)

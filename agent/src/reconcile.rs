@@ -54,6 +54,9 @@ pub struct Action {
     /// The dataset it concerns, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// The app it concerns (`jupyterlab`, `rstudio`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     /// The path it concerns, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -76,6 +79,10 @@ pub enum ActionKind {
     Unreport,
     /// Left an input alone because it is malformed.
     Skip,
+    /// Reported an app ready (`atelier:app:<app>` = `ready`).
+    Ready,
+    /// Reported an app down (`atelier:app:<app>` = `down`).
+    Down,
 }
 
 impl ActionKind {
@@ -87,6 +94,8 @@ impl ActionKind {
             Self::Report => "report",
             Self::Unreport => "unreport",
             Self::Skip => "skip",
+            Self::Ready => "ready",
+            Self::Down => "down",
         }
     }
 }
@@ -170,11 +179,14 @@ impl Agent {
 fn log_action(reconciler: &'static str, action: &Action) {
     let kind = action.action.as_str();
     let dataset = action.dataset.as_deref().unwrap_or_default();
+    let app = action.app.as_deref().unwrap_or_default();
     let path = action.path.as_deref().unwrap_or_default();
     match (&action.error, action.action) {
-        (None, _) => tracing::info!(reconciler, action = kind, dataset, path, "done"),
-        (Some(error), ActionKind::Skip) => tracing::warn!(reconciler, action = kind, dataset, path, error, "skipped"),
-        (Some(error), _) => tracing::error!(reconciler, action = kind, dataset, path, error, "failed"),
+        (None, _) => tracing::info!(reconciler, action = kind, dataset, app, path, "done"),
+        (Some(error), ActionKind::Skip) => {
+            tracing::warn!(reconciler, action = kind, dataset, app, path, error, "skipped")
+        }
+        (Some(error), _) => tracing::error!(reconciler, action = kind, dataset, app, path, error, "failed"),
     }
 }
 
@@ -229,6 +241,7 @@ mod tests {
         let step = |action, error: Option<&str>| Action {
             action,
             dataset: Some("oncology".into()),
+            app: None,
             path: None,
             error: error.map(str::to_owned),
         };

@@ -1,5 +1,6 @@
-//! The instance's tags: the agent's input (`atelier:dataset:*`, written by the control
-//! plane) and its report (`atelier:mounted:*`, written by the agent). Read through a
+//! The instance's tags: the agent's input (`atelier:dataset:*` and `atelier:workspace`,
+//! written by the control plane) and its reports (`atelier:mounted:*`, `atelier:app:*`,
+//! written by the agent). Read through a
 //! [`TagSource`] (instance metadata in production, EC2 `DescribeTags` locally), written with
 //! EC2 `CreateTags`/`DeleteTags` on the instance itself ([`TagWriter`]).
 
@@ -11,7 +12,13 @@ use aws_sdk_ec2::{
     types::{Filter, Tag},
 };
 
-use crate::dataset::{DATASET_TAG_PREFIX, MOUNTED_TAG_PREFIX};
+use crate::{
+    apps::{APP_TAG_PREFIX, WORKSPACE_TAG},
+    dataset::{DATASET_TAG_PREFIX, MOUNTED_TAG_PREFIX},
+};
+
+#[cfg(test)]
+pub(crate) mod memory;
 
 /// An instance's tags, key to value.
 pub type Tags = BTreeMap<String, String>;
@@ -36,8 +43,8 @@ impl TagError {
 /// Where the agent reads its instance's tags.
 #[async_trait]
 pub trait TagSource: Send + Sync {
-    /// The instance's `atelier:dataset:*` and `atelier:mounted:*` tags (others may be
-    /// included; the reconcilers ignore them).
+    /// The instance's tags that [`is_agent_key`] accepts (others may be included; the
+    /// reconcilers ignore them).
     async fn read(&self) -> Result<Tags, TagError>;
 }
 
@@ -50,9 +57,11 @@ pub trait TagWriter: Send + Sync {
     async fn delete(&self, keys: &[String]) -> Result<(), TagError>;
 }
 
-/// True for the keys the agent reads.
+/// True for the keys the agent reads: `atelier:dataset:*`, `atelier:mounted:*`,
+/// `atelier:app:*` and `atelier:workspace`.
 pub fn is_agent_key(key: &str) -> bool {
-    key.starts_with(DATASET_TAG_PREFIX) || key.starts_with(MOUNTED_TAG_PREFIX)
+    key == WORKSPACE_TAG
+        || [DATASET_TAG_PREFIX, MOUNTED_TAG_PREFIX, APP_TAG_PREFIX].iter().any(|prefix| key.starts_with(prefix))
 }
 
 /// Instance metadata, IMDSv2 through the SDK's client: lists
@@ -194,8 +203,12 @@ mod tests {
 
     #[test]
     fn only_the_agents_keys_are_read_from_metadata() {
-        let listing = "Name\natelier:owner\natelier:dataset:oncology\natelier:mounted:oncology\r\natelier:workspace\n";
-        assert_eq!(agent_keys(listing), ["atelier:dataset:oncology", "atelier:mounted:oncology"]);
+        let listing = "Name\natelier:owner\natelier:dataset:oncology\natelier:mounted:oncology\r\natelier:workspace\n\
+                       atelier:app:rstudio\natelier:workspaces\natelier:cost-centre\n";
+        assert_eq!(
+            agent_keys(listing),
+            ["atelier:dataset:oncology", "atelier:mounted:oncology", "atelier:workspace", "atelier:app:rstudio"]
+        );
         assert!(agent_keys("").is_empty());
     }
 }

@@ -101,6 +101,7 @@ impl Wanted {
                     wanted.skipped.push(Action {
                         action: ActionKind::Skip,
                         dataset: Some(raw_id.to_owned()),
+                        app: None,
                         path: None,
                         error: Some(error),
                     });
@@ -243,6 +244,7 @@ fn step(action: ActionKind, dataset: &str, path: Option<&Path>, error: Option<Mo
     Action {
         action,
         dataset: Some(dataset.to_owned()),
+        app: None,
         path: path.map(|p| p.display().to_string()),
         error: error.map(|e| e.to_string()),
     }
@@ -252,6 +254,7 @@ fn report_step(action: ActionKind, key: &str, error: Option<&crate::tags::TagErr
     Action {
         action,
         dataset: Some(key.strip_prefix(MOUNTED_TAG_PREFIX).unwrap_or(key).to_owned()),
+        app: None,
         path: None,
         error: error.map(ToString::to_string),
     }

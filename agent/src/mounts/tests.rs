@@ -6,69 +6,7 @@ use std::sync::{
 };
 
 use super::*;
-use crate::tags::TagError;
-
-/// The instance's tags in memory, with the write calls counted.
-#[derive(Clone, Default)]
-struct MemoryTags {
-    tags: Arc<Mutex<Tags>>,
-    writes: Arc<Mutex<Vec<String>>>,
-    unreadable: Arc<Mutex<bool>>,
-    unwritable: Arc<Mutex<bool>>,
-}
-
-impl MemoryTags {
-    fn with(tags: &[(&str, &str)]) -> Self {
-        let store = Self::default();
-        for (k, v) in tags {
-            store.set(k, v);
-        }
-        store
-    }
-    fn set(&self, key: &str, value: &str) {
-        self.tags.lock().unwrap().insert(key.to_owned(), value.to_owned());
-    }
-    fn remove(&self, key: &str) {
-        self.tags.lock().unwrap().remove(key);
-    }
-    fn mounted_tags(&self) -> Vec<(String, String)> {
-        let tags = self.tags.lock().unwrap();
-        tags.iter().filter(|(k, _)| k.starts_with(MOUNTED_TAG_PREFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-    fn take_writes(&self) -> Vec<String> {
-        std::mem::take(&mut *self.writes.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl TagSource for MemoryTags {
-    async fn read(&self) -> Result<Tags, TagError> {
-        if *self.unreadable.lock().unwrap() {
-            return Err(TagError::new("ec2:DescribeTags", "throttled"));
-        }
-        Ok(self.tags.lock().unwrap().clone())
-    }
-}
-
-#[async_trait]
-impl TagWriter for MemoryTags {
-    async fn put(&self, tags: &Tags) -> Result<(), TagError> {
-        self.writes.lock().unwrap().push(format!("put {}", tags.keys().cloned().collect::<Vec<_>>().join(",")));
-        if *self.unwritable.lock().unwrap() {
-            return Err(TagError::new("ec2:CreateTags", "UnauthorizedOperation"));
-        }
-        self.tags.lock().unwrap().extend(tags.clone());
-        Ok(())
-    }
-    async fn delete(&self, keys: &[String]) -> Result<(), TagError> {
-        self.writes.lock().unwrap().push(format!("delete {}", keys.join(",")));
-        let mut tags = self.tags.lock().unwrap();
-        keys.iter().for_each(|k| {
-            tags.remove(k);
-        });
-        Ok(())
-    }
-}
+use crate::tags::memory::MemoryTags;
 
 /// Mounts in memory: a set of mount points, the calls made, and ids whose mount fails.
 #[derive(Clone, Default)]
@@ -168,7 +106,10 @@ async fn new_datasets_are_mounted_and_reported() {
     );
     assert_eq!(kinds(&outcome), ["mount cardio", "mount oncology", "report cardio", "report oncology"]);
     assert_eq!(outcome.actions[0].path.as_deref(), Some("/data/cardio"));
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:cardio", T0), ("atelier:mounted:oncology", T0)]));
+    assert_eq!(
+        tags.prefixed(MOUNTED_TAG_PREFIX),
+        pairs(&[("atelier:mounted:cardio", T0), ("atelier:mounted:oncology", T0)])
+    );
     assert_eq!(tags.take_writes(), ["put atelier:mounted:cardio,atelier:mounted:oncology"], "one CreateTags");
 }
 
@@ -189,7 +130,7 @@ async fn a_detached_dataset_is_unmounted_and_its_report_removed() {
     assert_eq!(mounter.take_calls(), ["unmount /data/cardio"]);
     assert_eq!(kinds(&outcome), ["unmount cardio", "unreport cardio"]);
     assert_eq!(mounter.points(), ["/data/oncology"]);
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]));
+    assert_eq!(tags.prefixed(MOUNTED_TAG_PREFIX), pairs(&[("atelier:mounted:oncology", T0)]));
     assert_eq!(tags.take_writes(), ["delete atelier:mounted:cardio"], "one DeleteTags, no CreateTags");
 }
 
@@ -209,7 +150,11 @@ async fn a_steady_state_changes_nothing_and_writes_no_tag() {
     }
     assert!(mounter.take_calls().is_empty());
     assert!(tags.take_writes().is_empty());
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]), "the first instant is kept");
+    assert_eq!(
+        tags.prefixed(MOUNTED_TAG_PREFIX),
+        pairs(&[("atelier:mounted:oncology", T0)]),
+        "the first instant is kept"
+    );
 }
 
 #[tokio::test]
@@ -227,14 +172,18 @@ async fn a_failing_mount_does_not_stop_the_others_and_is_retried() {
     assert_eq!(kinds(&outcome), ["mount broken", "mount oncology", "report oncology"]);
     assert!(outcome.actions[0].error.as_deref().unwrap().contains("denied"));
     assert_eq!(outcome.actions[1].error, None);
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]), "no report for what failed");
+    assert_eq!(
+        tags.prefixed(MOUNTED_TAG_PREFIX),
+        pairs(&[("atelier:mounted:oncology", T0)]),
+        "no report for what failed"
+    );
 
     mounter.heal();
     clock.advance(30);
     let outcome = agent.reconcile().await.unwrap();
     assert_eq!(kinds(&outcome), ["mount broken", "report broken"]);
     assert_eq!(
-        tags.mounted_tags(),
+        tags.prefixed(MOUNTED_TAG_PREFIX),
         pairs(&[("atelier:mounted:broken", "2025-03-01T09:00:30Z"), ("atelier:mounted:oncology", T0)])
     );
 }
@@ -292,7 +241,7 @@ async fn mounts_found_at_start_keep_their_reported_instant() {
     assert!(mounter.take_calls().is_empty(), "nothing remounted");
     assert_eq!(kinds(&outcome), ["report cardio", "report genomics", "unreport gone"]);
     assert_eq!(
-        tags.mounted_tags(),
+        tags.prefixed(MOUNTED_TAG_PREFIX),
         pairs(&[
             ("atelier:mounted:cardio", T0),
             ("atelier:mounted:genomics", T0),
@@ -314,7 +263,11 @@ async fn a_report_changed_by_hand_is_put_back() {
     clock.advance(60);
     let outcome = agent.reconcile().await.unwrap();
     assert_eq!(kinds(&outcome), ["report oncology", "unreport invented"]);
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]), "this process's own instant");
+    assert_eq!(
+        tags.prefixed(MOUNTED_TAG_PREFIX),
+        pairs(&[("atelier:mounted:oncology", T0)]),
+        "this process's own instant"
+    );
 }
 
 #[tokio::test]
@@ -330,7 +283,7 @@ async fn a_busy_mount_stays_reported_until_it_is_unmounted() {
     assert!(outcome.failed());
     assert_eq!(kinds(&outcome), ["unmount oncology"]);
     assert!(outcome.actions[0].error.as_deref().unwrap().contains("busy"));
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]));
+    assert_eq!(tags.prefixed(MOUNTED_TAG_PREFIX), pairs(&[("atelier:mounted:oncology", T0)]));
     assert!(tags.take_writes().is_empty());
     mounter.heal();
     let outcome = agent.reconcile().await.unwrap();
@@ -363,7 +316,11 @@ async fn a_failed_report_is_a_failed_step_and_is_retried() {
     clock.advance(30);
     let outcome = agent.reconcile().await.unwrap();
     assert_eq!(kinds(&outcome), ["report oncology"]);
-    assert_eq!(tags.mounted_tags(), pairs(&[("atelier:mounted:oncology", T0)]), "the mount's instant, not the retry's");
+    assert_eq!(
+        tags.prefixed(MOUNTED_TAG_PREFIX),
+        pairs(&[("atelier:mounted:oncology", T0)]),
+        "the mount's instant, not the retry's"
+    );
 }
 
 #[tokio::test]
