@@ -137,13 +137,19 @@ impl Gateway {
             .route("/w/{id}/{app}", any(add_slash))
             .route("/w/{id}/{app}/", any(proxy))
             .route("/w/{id}/{app}/{*rest}", any(proxy))
-            .fallback(|| async { refusal(StatusCode::NOT_FOUND, "Nothing here: workspace apps are at /w/<workspace>/<app>/.", None) })
+            .fallback(|| async {
+                refusal(StatusCode::NOT_FOUND, "Nothing here: workspace apps are at /w/<workspace>/<app>/.", None)
+            })
             .with_state(self)
     }
 
     /// Serves the gateway on `listener` until `shutdown`, re-checking open sessions in
     /// the background; on shutdown every open session ends (`disconnect` events).
-    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
         let watch = tokio::spawn(self.clone().watch(shutdown.clone()));
         let app = self.clone().router().into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
@@ -169,7 +175,9 @@ impl Gateway {
                     Due::End(sid, _, reason) => self.end(&sid, reason).await,
                     Due::Recheck(sid, s) => {
                         let (id, app) = (s.target.workspace_id.to_string(), s.target.app.to_string());
-                        if let Err(e) = self.authorize(&s.caller, &sid, &id, &app, s.source, s.started_at, s.expires_at).await {
+                        if let Err(e) =
+                            self.authorize(&s.caller, &sid, &id, &app, s.source, s.started_at, s.expires_at).await
+                        {
                             tracing::info!(session = %sid, error = %e, "session refused on re-check");
                         }
                     }
@@ -195,9 +203,14 @@ impl Gateway {
             via: session.target.via,
             started_at: Some(session.started_at),
         };
-        let result = self.apps.record(&session.caller, &session.target, connection, Some(reason.to_owned()), Timestamp::now()).await;
+        let result = self
+            .apps
+            .record(&session.caller, &session.target, connection, Some(reason.to_owned()), Timestamp::now())
+            .await;
         match result {
-            Ok(()) => tracing::info!(session = %sid, username = %session.caller.username, workspace = %session.target.workspace_id, reason, "session ended"),
+            Ok(()) => {
+                tracing::info!(session = %sid, username = %session.caller.username, workspace = %session.target.workspace_id, reason, "session ended")
+            }
             Err(e) => tracing::error!(session = %sid, error = %e, "could not record the end of a session"),
         }
     }
@@ -248,7 +261,8 @@ impl Gateway {
         let unauthorised = |why: &str| refusal(StatusCode::UNAUTHORIZED, why, self.config.portal_url.as_deref());
         if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             let token = value.strip_prefix("Bearer ").ok_or_else(|| unauthorised("Not a bearer token."))?.trim();
-            let caller = self.verifier.verify(token).await.map_err(|e| unauthorised(&format!("The token was refused: {e}.")))?;
+            let caller =
+                self.verifier.verify(token).await.map_err(|e| unauthorised(&format!("The token was refused: {e}.")))?;
             let sid = format!("b-{}", &hex(&Sha256::digest(token.as_bytes()))[..24]);
             return Ok(Identity { caller, sid, started_at: Timestamp::now(), expires_at: None });
         }
@@ -275,7 +289,14 @@ impl Gateway {
     ) -> Result<(Target, CancellationToken), Response> {
         let recheck = Duration::try_from(RECHECK).expect("a positive bound");
         if let Some(target) = self.sessions.fresh(&identity.sid, recheck) {
-            let close = self.sessions.authorised(&identity.sid, &identity.caller, target.clone(), source, identity.started_at, identity.expires_at);
+            let close = self.sessions.authorised(
+                &identity.sid,
+                &identity.caller,
+                target.clone(),
+                source,
+                identity.started_at,
+                identity.expires_at,
+            );
             return Ok((target, close));
         }
         self.authorize(&identity.caller, &identity.sid, id, app, source, identity.started_at, identity.expires_at)
@@ -398,7 +419,8 @@ async fn proxy(
     };
     let proto = proto(request.headers());
     prepare(request.headers_mut());
-    let assertion = Assertion::new(&p.id, &p.app, &identity.caller.sub, &identity.caller.username, Timestamp::now().as_second());
+    let assertion =
+        Assertion::new(&p.id, &p.app, &identity.caller.sub, &identity.caller.username, Timestamp::now().as_second());
     if let Ok(value) = HeaderValue::from_str(&gw.key.sign(&assertion)) {
         request.headers_mut().insert(IDENTITY_HEADER, value);
     }
@@ -421,8 +443,12 @@ async fn proxy(
 /// any `X-Atelier-*` header a client sent.
 fn prepare(headers: &mut HeaderMap) {
     headers.remove(header::AUTHORIZATION);
-    let cookies: Vec<String> =
-        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).filter_map(cookie::without_ours).collect();
+    let cookies: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(cookie::without_ours)
+        .collect();
     headers.remove(header::COOKIE);
     if !cookies.is_empty()
         && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))

@@ -30,12 +30,18 @@ pub fn refusal(status: StatusCode, message: &str, portal: Option<&str>) -> Respo
 /// The answer for a refused authorisation.
 pub fn domain(error: &DomainError, portal: Option<&str>) -> Response {
     match error {
-        DomainError::NotFound { kind } => refusal(StatusCode::NOT_FOUND, &format!("No such {kind}, or it is not yours."), portal),
-        DomainError::Forbidden(why) => refusal(StatusCode::FORBIDDEN, &format!("Access refused: {why}."), portal),
-        DomainError::Unprocessable { message, .. } => refusal(StatusCode::CONFLICT, &format!("Not available: {message}."), portal),
-        DomainError::Upstream(e) if e.retryable => {
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "Atelier could not check your access just now; try again in a moment.", portal)
+        DomainError::NotFound { kind } => {
+            refusal(StatusCode::NOT_FOUND, &format!("No such {kind}, or it is not yours."), portal)
         }
+        DomainError::Forbidden(why) => refusal(StatusCode::FORBIDDEN, &format!("Access refused: {why}."), portal),
+        DomainError::Unprocessable { message, .. } => {
+            refusal(StatusCode::CONFLICT, &format!("Not available: {message}."), portal)
+        }
+        DomainError::Upstream(e) if e.retryable => refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Atelier could not check your access just now; try again in a moment.",
+            portal,
+        ),
         other => {
             tracing::error!(error = %other, "authorisation failed");
             refusal(StatusCode::BAD_GATEWAY, "Atelier could not check your access.", portal)

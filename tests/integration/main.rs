@@ -12,6 +12,7 @@ mod costs;
 mod data_access;
 mod datasets;
 mod faults;
+mod gateway;
 mod limits;
 mod openapi;
 mod scheduler;

@@ -91,7 +91,7 @@ async fn requests_without_a_bearer_token_are_refused() {
 }
 
 /// A token minted with the local server's Cognito signing key (see tests/mint_token.py).
-fn mint(header: serde_json::Value, claims: serde_json::Value, mode: &str) -> String {
+pub(crate) fn mint(header: serde_json::Value, claims: serde_json::Value, mode: &str) -> String {
     use std::io::Write;
     let script = atelier_devstack::moto::repo_root().join("tests/mint_token.py");
     let mut child = std::process::Command::new(atelier_devstack::moto::venv_python())

@@ -338,7 +338,12 @@ pub struct GatewaySettings {
 
 impl Default for GatewaySettings {
     fn default() -> Self {
-        Self { signing_key: None, bind: DEFAULT_GATEWAY_BIND.to_owned(), guard_port: DEFAULT_GUARD_PORT, portal_url: None }
+        Self {
+            signing_key: None,
+            bind: DEFAULT_GATEWAY_BIND.to_owned(),
+            guard_port: DEFAULT_GUARD_PORT,
+            portal_url: None,
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 use crate::{Seeded, seed::USERS};
 
 /// The start-up message: where the portal is, and who can sign in.
-pub fn banner(url: &str, moto: &str, seeded: &Seeded) -> String {
+pub fn banner(url: &str, gateway: &str, moto: &str, seeded: &Seeded) -> String {
     let mut out = String::new();
     out.push_str("\nAtelier is running locally.\n\n");
     out.push_str(&format!("  Portal and API   {url}/\n"));
     out.push_str(&format!("  Portal config    {url}/config.json\n"));
+    out.push_str(&format!("  Gateway          {gateway}/  (JupyterLab of each running workspace, from the portal)\n"));
     out.push_str(&format!(
         "  Local AWS (moto) {moto}  (user pool {}, app client {})\n\n",
         seeded.user_pool_id, seeded.client_id

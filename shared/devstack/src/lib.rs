@@ -11,6 +11,7 @@
 pub mod banner;
 pub mod dev_server;
 pub mod local;
+pub mod machines;
 pub mod moto;
 pub mod seed;
 

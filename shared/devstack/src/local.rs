@@ -29,7 +29,11 @@ use axum::{
 use jiff::{SignedDuration, Timestamp};
 use tower::ServiceExt;
 
-use crate::{Seeded, seed::REGION};
+use crate::{
+    Seeded,
+    machines::{App, LocalMachines},
+    seed::REGION,
+};
 
 /// How often the dev server's scheduler ticks unless told otherwise (`ATELIER_SCHEDULER_SECONDS`).
 pub const SCHEDULER_TICK: Duration = Duration::from_secs(60);
@@ -42,6 +46,10 @@ pub struct LocalApp {
     /// What `/config.json` answers: this server's URL, the seeded pool and client, and the
     /// local Cognito endpoint.
     pub portal: PortalConfig,
+    /// The local workstations behind the gateway (an app, a guard, readiness reports).
+    pub machines: Arc<LocalMachines>,
+    /// The gateway's signing key (PKCS#8 PEM), made for this stack.
+    pub gateway_key: Arc<str>,
 }
 
 impl LocalApp {
@@ -70,14 +78,46 @@ impl LocalApp {
             user_pool_client_id: seeded.client_id.clone(),
             cognito_endpoint: Some(endpoint.to_owned()),
         };
-        Self { root: Arc::new(Root::new(sdk.clone(), settings)), portal }
+        let (gateway_key, public) = atelier_proxy::identity::keygen();
+        let public = atelier_proxy::identity::GatewayPublicKey::from_pem(&public).expect("a key just made");
+        let machines = Arc::new(LocalMachines::new(App::Echo, public, sdk));
+        let root =
+            Root::new(sdk.clone(), settings).with_overrides(local_overrides(sdk, &machines, Overrides::default()));
+        Self { root: Arc::new(root), portal, machines, gateway_key: gateway_key.into() }
+    }
+
+    /// The same product whose machines serve `app` (the dev server: a real JupyterLab).
+    pub fn with_app(&self, app: App) -> Self {
+        let public =
+            atelier_proxy::identity::GatewayKey::from_pem(&self.gateway_key).expect("the stack's key").public_pem();
+        let public = atelier_proxy::identity::GatewayPublicKey::from_pem(&public).expect("a key just made");
+        let machines = Arc::new(LocalMachines::new(app, public, self.root.sdk()));
+        let overrides = local_overrides(self.root.sdk(), &machines, Overrides::default());
+        let root = Root::new(self.root.sdk().clone(), self.root.settings().clone()).with_overrides(overrides);
+        Self { root: Arc::new(root), machines, ..self.clone() }
+    }
+
+    /// The gateway of this stack, sending browsers without a session to `portal_url` and
+    /// opening sessions from its origin only.
+    pub fn gateway(&self, portal_url: Option<String>) -> Arc<atelier_gateway::Gateway> {
+        let config = atelier_gateway::GatewayConfig { portal_url, secure_cookies: false };
+        let gateway =
+            atelier_gateway::Gateway::new(self.root.apps(), self.root.verifier().clone(), &self.gateway_key, config);
+        Arc::new(gateway.expect("the stack's key is valid"))
+    }
+
+    /// One pass of the local machines: started for RUNNING workspaces, stopped for the
+    /// others, their app readiness reported to moto's EC2.
+    pub async fn machines_once(&self) -> Result<(), String> {
+        self.machines.reconcile(self.root.workspace_store().as_ref()).await
     }
 
     /// The same product with `overrides` in place of the adapters they name (tests that
     /// inject faults), wired by the same root.
     pub fn with_overrides(&self, overrides: Overrides) -> Self {
+        let overrides = local_overrides(self.root.sdk(), &self.machines, overrides);
         let root = Root::new(self.root.sdk().clone(), self.root.settings().clone()).with_overrides(overrides);
-        Self { root: Arc::new(root), portal: self.portal.clone() }
+        Self { root: Arc::new(root), ..self.clone() }
     }
 
     /// The table.
@@ -202,9 +242,20 @@ impl LocalApp {
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = ?err, "data-access run failed"),
             }
+            if let Err(err) = self.machines_once().await {
+                tracing::warn!(error = %err, "local machines pass failed");
+            }
         })
         .await
     }
+}
+
+/// `overrides`, with the gateway finding machines at their local guards (unless a test
+/// overrides that too).
+fn local_overrides(sdk: &aws_config::SdkConfig, machines: &LocalMachines, overrides: Overrides) -> Overrides {
+    let ec2 =
+        Arc::new(atelier_adapters::ec2::Ec2::from_config(sdk).app_endpoints(atelier_app::settings::DEFAULT_GUARD_PORT));
+    Overrides { app_endpoints: overrides.app_endpoints.clone().or_else(|| Some(machines.endpoints(ec2))), ..overrides }
 }
 
 /// Whether a data-access pass did (or failed to do) anything worth a log line.

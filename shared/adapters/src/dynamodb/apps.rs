@@ -59,7 +59,10 @@ impl AppAccessStore for Table {
         let mut write = self.transaction();
         write.check(pk, keys::WORKSPACE_SK.to_owned(), Condition::present())?;
         write.put(&item)?;
-        write.put_if(&EventItem::stateless(&grant.workspace_id, &format!("break-glass-{}", grant.sub), event), Condition::absent())?;
+        write.put_if(
+            &EventItem::stateless(&grant.workspace_id, &format!("break-glass-{}", grant.sub), event),
+            Condition::absent(),
+        )?;
         Ok(write.send().await?)
     }
 
