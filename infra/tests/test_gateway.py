@@ -150,7 +150,12 @@ class GatewayServiceTest(unittest.TestCase):
             props = group["Properties"]
             self.assertEqual((props["TargetType"], props["Port"], props["HealthCheckPath"]), ("ip", 8080, "/_atelier/health"), logical_id)
             attributes = {a["Key"]: a["Value"] for a in props["TargetGroupAttributes"]}
-            self.assertEqual(attributes, {"deregistration_delay.timeout_seconds": "30", "stickiness.enabled": "false"}, logical_id)
+            self.assertEqual(attributes, {
+                "deregistration_delay.timeout_seconds": "30",
+                "stickiness.enabled": "true",
+                "stickiness.type": "lb_cookie",
+                "stickiness.lb_cookie.duration_seconds": "36000",
+            }, logical_id)
 
     def test_the_gateway_tasks_have_no_public_ip_and_run_locked_down(self) -> None:
         services = resources(TEMPLATE, "AWS::ECS::Service")

@@ -252,7 +252,9 @@ class PerimeterTest(unittest.TestCase):
         report = next(s for s in self.workspace_policy().statements() if s.get("Sid") == "ReportMounts")
         self.assertEqual(sorted(actions(report)), ["ec2:CreateTags", "ec2:DeleteTags"])
         self.assertEqual(report["Condition"]["StringEquals"], {"aws:ResourceTag/atelier:workspace": "${aws:PrincipalTag/atelier:workspace}"})
-        self.assertEqual(report["Condition"]["ForAllValues:StringLike"], {"aws:TagKeys": "atelier:mounted:*"})
+        self.assertEqual(
+            report["Condition"]["ForAllValues:StringLike"], {"aws:TagKeys": ["atelier:mounted:*", "atelier:app:*"]}
+        )
         self.assertEqual(report["Condition"]["Null"], {"aws:TagKeys": "false"})
         # Every other tag grant of the platform names its keys too (a DeleteTags naming no
         # tag deletes them all), except tagging on launch.

@@ -303,6 +303,15 @@ pub(crate) fn resource_rows() -> Vec<ResourceRow> {
         row(Method::PUT, "/v1/workspaces/{id}/schedule", edit.0, edit.1),
         row(Method::POST, "/v1/workspaces/{id}/override", edit.0, edit.1),
         row(Method::DELETE, "/v1/workspaces/{id}/override", edit.0, edit.1),
+        row(Method::GET, "/v1/workspaces/{id}/apps", read.0, read.1),
+        // Admins only, whosever the workspace: the others are refused before any look-up.
+        ResourceRow {
+            method: Method::POST,
+            path: "/v1/workspaces/{id}/break-glass",
+            own: [N, 403, 403, 201, N],
+            others: [401, 403, 403, 201, 403],
+            missing: [401, 403, 403, 404, 403],
+        },
     ]
 }
 
