@@ -49,7 +49,7 @@ fmt:
 # set compiles without warnings (and links only its SDK crates).
 lint:
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	for f in $(FUNCTIONS); do cargo clippy --quiet -p $$f -- -D warnings; done
+	for f in $(FUNCTIONS) atelier-gateway; do cargo clippy --quiet -p $$f -- -D warnings; done
 
 test-rust:
 	cargo test --workspace --quiet

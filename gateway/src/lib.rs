@@ -318,8 +318,7 @@ fn source_address(headers: &HeaderMap, peer: SocketAddr) -> String {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .last()
+        .rfind(|v| !v.is_empty())
         .map_or_else(|| peer.ip().to_string(), str::to_owned)
 }
 

@@ -10,15 +10,16 @@
 //! - [`job`]: the runner of the scheduled functions (feature `job`).
 //!
 //! Cargo features, one per function (`workspaces-api`, `catalog-api`, `state-sync`,
-//! `scheduler`, `cost-actuals`), enable only the adapters that function needs, so each
-//! binary links only its SDK crates; `all` is for the dev server, the tests and benchmarks.
+//! `scheduler`, `cost-actuals`, and `gateway` for the gateway service), enable only the
+//! adapters that function needs, so each binary links only its SDK crates; `all` is for the
+//! dev server, the tests and benchmarks.
 
 // Production functions stay under 80 lines (clippy.toml); tests may be longer.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 // Every public item says what it is for; rustdoc is the reference for the other crates.
 #![warn(missing_docs)]
 
-#[cfg(feature = "web")]
+#[cfg(any(feature = "workspaces-api", feature = "catalog-api"))]
 mod api;
 #[cfg(feature = "job")]
 pub mod job;

@@ -60,7 +60,7 @@ fn reason(value: &str) -> Result<String, DomainError> {
     if value.is_empty() || value.chars().count() > MAX_REASON_CHARS || value.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             "reason",
-            &format!("must say why, in 1 to {MAX_REASON_CHARS} characters without control characters"),
+            format!("must say why, in 1 to {MAX_REASON_CHARS} characters without control characters"),
         ));
     }
     Ok(value.to_owned())
