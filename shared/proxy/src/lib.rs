@@ -1,4 +1,4 @@
-//! Opening a workspace's apps (issue #17, the design `design/gateway.md`; ADR 0008's "The guard
+//! Opening a workspace's apps (issue #17, [ADR 0009](../../../docs/adr/0009-gateway.md); ADR 0008's "The guard
 //! and app readiness"): the pieces the gateway (ECS, in front of every workspace) and the
 //! workspace guard (in the agent, on each workstation) share.
 //!
