@@ -2,8 +2,11 @@
 //! cost, in process on 127.0.0.1. An app (axum, a tiny JSON answer) and a WebSocket echo
 //! app are reached directly, then through the gateway hop (a fresh signed assertion per
 //! request, `atelier_proxy::testing::GatewayHop`) and the workspace guard (verifying it,
-//! `atelier_proxy::guard::serve`). Prints the figures; asserts nothing about time (only that
-//! every answer is the app's).
+//! `atelier_proxy::guard::serve`); then through the real gateway (`atelier_gateway::Gateway`:
+//! the session cookie's check, the authorisation cache, the session registry, the signed
+//! assertion), its ports in memory (`atelier_domain::testing`), so that only the gateway's
+//! own work is measured. Prints the figures; asserts nothing about time (only that every
+//! answer is the app's).
 
 use std::{
     net::SocketAddr,
@@ -28,6 +31,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 const WORKSPACE: &str = "ws-bench";
+
+mod real;
 const USAGE: &str = "usage: gateway-bench [--requests N (2000)] [--messages N (20000)] [--seconds S (10)]";
 
 struct Options {
@@ -102,13 +107,20 @@ async fn stack() -> Result<Stack, String> {
 async fn run(options: &Options) -> Result<(), String> {
     let stack = stack().await?;
     let path = format!("/w/{WORKSPACE}/jupyterlab/api/status");
-    let direct = latencies(&format!("http://{}{path}", stack.app), options.requests).await?;
-    let through = latencies(&format!("http://{}{path}", stack.gateway), options.requests).await?;
+    let direct = latencies(&format!("http://{}{path}", stack.app), options.requests, None).await?;
+    let through = latencies(&format!("http://{}{path}", stack.gateway), options.requests, None).await?;
+    let real = real::gateway(stack.app, stack.echo).await?;
+    let real_path = format!("/w/{}/jupyterlab/api/status", real.workspace);
+    let gated = latencies(&format!("http://{}{real_path}", real.address), options.requests, Some(&real.cookie)).await?;
     println!("## HTTP: {} sequential GETs, one keep-alive connection per hop", options.requests);
     println!();
     println!("| path | p50 | p99 | mean |");
     println!("|---|---|---|---|");
-    for (name, figures) in [("direct to the app", &direct), ("gateway hop → guard → app", &through)] {
+    for (name, figures) in [
+        ("direct to the app", &direct),
+        ("gateway hop → guard → app", &through),
+        ("the gateway (session, authorisation) → guard → app", &gated),
+    ] {
         println!("| {name} | {} | {} | {} |", us(figures.p50), us(figures.p99), us(figures.mean));
     }
     // Signed: at p99 the noise of one machine can exceed what the hops add.
@@ -118,14 +130,22 @@ async fn run(options: &Options) -> Result<(), String> {
         added(direct.p99, through.p99),
         added(direct.mean, through.mean)
     );
+    println!(
+        "| added by the gateway and the guard | {} | {} | {} |",
+        added(direct.p50, gated.p50),
+        added(direct.p99, gated.p99),
+        added(direct.mean, gated.mean)
+    );
     let (sign, verify) = assertion_costs(options.requests)?;
     println!();
     println!("Of which the assertion: sign {}, verify {} (mean of {} each).", us(sign), us(verify), options.requests);
     println!();
     let limit = Duration::from_secs(options.seconds);
-    let ws_direct = round_trips(&format!("ws://{}/", stack.echo), options.messages, limit).await?;
+    let ws_direct = round_trips(&format!("ws://{}/", stack.echo), options.messages, limit, None).await?;
     let ws_through =
-        round_trips(&format!("ws://{}/w/{WORKSPACE}/rstudio/ws", stack.gateway), options.messages, limit).await?;
+        round_trips(&format!("ws://{}/w/{WORKSPACE}/rstudio/ws", stack.gateway), options.messages, limit, None).await?;
+    let ws_url = format!("ws://{}/w/{}/rstudio/ws", real.address, real.workspace);
+    let ws_gated = round_trips(&ws_url, options.messages, limit, Some(&real.rstudio_cookie)).await?;
     println!(
         "## WebSocket: 1 KiB text messages, one at a time (send, await the echo), up to {} messages or {} s",
         options.messages, options.seconds
@@ -133,8 +153,11 @@ async fn run(options: &Options) -> Result<(), String> {
     println!();
     println!("| path | messages | round trips/s | p50 round trip | p99 round trip |");
     println!("|---|---|---|---|---|");
-    for (name, figures) in [("direct to the echo app", &ws_direct), ("gateway hop → guard → echo app", &ws_through)]
-    {
+    for (name, figures) in [
+        ("direct to the echo app", &ws_direct),
+        ("gateway hop → guard → echo app", &ws_through),
+        ("the gateway → guard → echo app", &ws_gated),
+    ] {
         println!(
             "| {name} | {} | {:.0} | {} | {} |",
             figures.count,
@@ -198,13 +221,18 @@ fn added(direct: Duration, through: Duration) -> String {
 
 /// `count` sequential GETs of `url` (after 100 unmeasured ones), each timed to the end of
 /// its body. Every answer must be the app's 200.
-async fn latencies(url: &str, count: usize) -> Result<Latency, String> {
+async fn latencies(url: &str, count: usize, cookie: Option<&str>) -> Result<Latency, String> {
     let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
     let mut samples = Vec::with_capacity(count);
     for i in 0..count + 100 {
         let started = Instant::now();
-        let response = client.get(uri.clone()).await.map_err(|e| format!("{url}: {e}"))?;
+        let mut request = http::Request::get(uri.clone());
+        if let Some(cookie) = cookie {
+            request = request.header(http::header::COOKIE, cookie);
+        }
+        let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
+        let response = client.request(request).await.map_err(|e| format!("{url}: {e}"))?;
         let status = response.status();
         let body = response.into_body().collect().await.map_err(|e| format!("{url}: {e}"))?.to_bytes();
         let elapsed = started.elapsed();
@@ -225,8 +253,13 @@ struct Throughput {
 }
 
 /// Round trips of 1 KiB text messages on one WebSocket until `count` or `limit`.
-async fn round_trips(url: &str, count: usize, limit: Duration) -> Result<Throughput, String> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| format!("{url}: {e}"))?;
+async fn round_trips(url: &str, count: usize, limit: Duration, cookie: Option<&str>) -> Result<Throughput, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().map_err(|e| format!("{url}: {e}"))?;
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert(http::header::COOKIE, cookie.parse().map_err(|_| "a cookie header".to_owned())?);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| format!("{url}: {e}"))?;
     let text = "x".repeat(1024);
     let mut samples = Vec::with_capacity(count);
     let started = Instant::now();
