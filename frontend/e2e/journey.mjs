@@ -99,6 +99,7 @@ async function stopAndWait() {
 async function launch([cmd, args], targetDir) {
   const apiPort = await freePort();
   const motoPort = await freePort();
+  const gatewayPort = await freePort();
   const log = createWriteStream(path.join(results, 'dev-server.log'));
   server = spawn(cmd, args, {
     cwd: repo,
@@ -110,6 +111,8 @@ async function launch([cmd, args], targetDir) {
       ATELIER_VENV: process.env.ATELIER_VENV ?? path.join(repo, '.venv'),
       ATELIER_BIND: `127.0.0.1:${apiPort}`,
       ATELIER_MOTO_PORT: String(motoPort),
+      // The gateway (its own origin) in front of each RUNNING workspace's local JupyterLab.
+      ATELIER_GATEWAY_BIND: `127.0.0.1:${gatewayPort}`,
       ATELIER_SYNC_SECONDS: '1',
       // Keep the scheduler out of the journey (it would act on office hours).
       ATELIER_SCHEDULER_SECONDS: '3600',
@@ -244,6 +247,22 @@ function row(page, name) {
 async function waitState(page, name, state) {
   await row(page, name).locator(`[data-state="${state}"]`).waitFor({ timeout: STEP_TIMEOUT });
 }
+
+/** The signed-in portal user's access token (the portal keeps its session in sessionStorage). */
+function accessToken(page) {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('atelier.session') ?? '{}').accessToken);
+}
+
+/** The gateway URL of a workspace's app, as the API gives it (`…/w/<id>/<app>/`). */
+async function appUrl(base, token, id, app) {
+  const r = await fetch(`${base}/v1/workspaces/${encodeURIComponent(id)}/apps`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) throw new Error(`GET apps answered ${r.status}: ${await r.text()}`);
+  const item = (await r.json()).items.find((a) => a.app === app);
+  if (!item) throw new Error(`the workspace has no ${app}`);
+  return item.url;
+}
+
+const JUPYTER_TIMEOUT = 90_000;
 
 async function main() {
   console.log('e2e journey');
@@ -390,6 +409,113 @@ async function main() {
     await confirm.click();
     await dialog.waitFor({ state: 'detached' });
     await waitState(page, name, 'TERMINATED');
+  });
+  // JupyterLab through the gateway (issue #17): a small notebook, the only app it declares.
+  const notebook = `Notebook ${Date.now().toString(36)}`;
+  let notebookId;
+  let lab;
+  await step('alice launches a small notebook; "Open JupyterLab" is enabled once it answers', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Catalog' }).click();
+    await page.getByRole('button', { name: 'Launch Small notebook' }).click();
+    await page.getByLabel('Workspace name').fill(notebook);
+    await page.getByLabel(/Always on/).check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Launch' }).click();
+    await waitState(page, notebook, 'RUNNING');
+    await row(page, notebook).getByRole('link', { name: notebook }).click();
+    await page.getByRole('heading', { name: notebook, level: 1 }).waitFor();
+    notebookId = decodeURIComponent(new URL(page.url()).hash.replace(/^#\/workspaces\//, ''));
+    const apps = page.getByTestId('workspace-apps');
+    const open = apps.getByRole('button', { name: 'Open JupyterLab' });
+    await open.waitFor();
+    // JupyterLab starts in a few seconds; the sync loop then reports it up.
+    await apps.locator('button[data-app="jupyterlab"]:not([disabled])').waitFor({ timeout: JUPYTER_TIMEOUT });
+    await axe(page, 'workspace page with apps');
+    await shot(page, '13-workspace-apps');
+    const [tab] = await Promise.all([alice.waitForEvent('page'), open.click()]);
+    lab = tab;
+    lab.setDefaultTimeout(JUPYTER_TIMEOUT);
+    await lab.waitForLoadState('domcontentloaded');
+    if (/access_token|eyJ/.test(lab.url())) throw new Error(`the token is in the URL: ${lab.url()}`);
+  });
+  await step('JupyterLab runs a Python 3 cell through the gateway (kernel WebSocket)', async () => {
+    await lab.locator('.jp-LabShell').waitFor();
+    await lab.locator('.jp-LauncherCard[data-category="Notebook"][title="Python 3 (ipykernel)"]').first().click();
+    const cell = lab.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first();
+    const editor = cell.locator('.cm-content');
+    await editor.waitFor();
+    await editor.click();
+    await lab.keyboard.type('1+1');
+    await lab.keyboard.press('Shift+Enter');
+    await cell.locator('.jp-OutputArea-output').filter({ hasText: /^\s*2\s*$/ }).waitFor();
+    await lab.screenshot({ path: path.join(results, '14-jupyterlab.png') });
+  });
+  await step("bob is refused on alice's JupyterLab: 404 with his token, 401 without a session", async () => {
+    const url = await appUrl(base, await accessToken(page), notebookId, 'jupyterlab');
+    const bobCtx = await browser.newContext();
+    bobCtx.setDefaultTimeout(STEP_TIMEOUT);
+    const bobPage = await bobCtx.newPage();
+    await signIn(bobPage, base, 'bob');
+    const bobToken = await accessToken(bobPage);
+    await bobCtx.close();
+    if (!bobToken) throw new Error('no access token for bob');
+    const post = await fetch(`${url}_atelier/session`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Origin: base, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ access_token: bobToken }),
+    });
+    if (post.status !== 404) throw new Error(`bob's session POST answered ${post.status}, not 404`);
+    if (post.headers.get('set-cookie')) throw new Error('the gateway set a cookie for bob');
+    const bearer = await fetch(`${url}lab`, { redirect: 'manual', headers: { Authorization: `Bearer ${bobToken}` } });
+    if (bearer.status !== 404) throw new Error(`bob's bearer GET answered ${bearer.status}, not 404`);
+    const anonymous = await fetch(`${url}lab`, { redirect: 'manual' });
+    if (anonymous.status !== 401) throw new Error(`a GET without a session answered ${anonymous.status}, not 401`);
+  });
+  await step("ada (admin) gets break-glass access to alice's notebook with a reason, and opens JupyterLab", async () => {
+    const adaCtx = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+    adaCtx.setDefaultTimeout(STEP_TIMEOUT);
+    try {
+      const admin = await adaCtx.newPage();
+      await signIn(admin, base, 'ada');
+      await admin.goto(`${base}/#/workspaces/${encodeURIComponent(notebookId)}`);
+      await admin.getByRole('heading', { name: notebook, level: 1 }).waitFor();
+      const apps = admin.getByTestId('workspace-apps');
+      await apps.getByText('This workspace belongs to alice.', { exact: false }).waitFor();
+      if ((await apps.getByRole('button', { name: 'Open JupyterLab' }).count()) !== 0) throw new Error('ada can open JupyterLab without break-glass');
+      await apps.getByRole('button', { name: 'Break-glass access' }).click();
+      const form = apps.getByRole('form', { name: 'Break-glass access' });
+      await form.getByRole('button', { name: 'Grant access' }).click();
+      await form.getByText('Give a reason for the access.').waitFor();
+      await form.getByLabel('Reason').fill('INC-4242 kernel stuck');
+      await axe(admin, 'break-glass form');
+      await form.getByRole('button', { name: 'Grant access' }).click();
+      await apps.getByTestId('break-glass-active').filter({ hasText: /^Break-glass access until / }).waitFor();
+      const open = apps.locator('button[data-app="jupyterlab"]:not([disabled])');
+      await open.waitFor();
+      await shot(admin, '16-break-glass');
+      const [tab] = await Promise.all([adaCtx.waitForEvent('page'), open.click()]);
+      await tab.locator('.jp-LabShell').waitFor({ timeout: JUPYTER_TIMEOUT });
+    } finally {
+      await adaCtx.close();
+    }
+  });
+  await step("alice's history shows the connection and the break-glass; she terminates the notebook", async () => {
+    await lab.close();
+    await page.bringToFront();
+    await page.reload();
+    await page.getByRole('heading', { name: notebook, level: 1 }).waitFor();
+    await page.getByRole('cell', { name: /^Opened JupyterLab from / }).first().waitFor({ timeout: 30_000 });
+    const glass = page.locator('tr').filter({ has: page.getByRole('cell', { name: 'Break-glass access', exact: true }) });
+    await glass.getByRole('cell', { name: 'INC-4242 kernel stuck' }).waitFor();
+    await glass.getByRole('cell', { name: 'ada' }).waitFor();
+    await page.getByRole('cell', { name: /^Opened JupyterLab from .* \(break-glass\)$/ }).waitFor();
+    await shot(page, '15-workspace-history-connect');
+    // Nothing of alice's may run on: the cost report and the CSV are compared later.
+    await page.getByRole('navigation').getByRole('link', { name: 'My workspaces' }).click();
+    await row(page, notebook).getByRole('button', { name: `Terminate ${notebook}` }).click();
+    await page.getByRole('dialog').getByLabel('Type the workspace name to confirm').fill(notebook);
+    await page.getByRole('dialog').getByRole('button', { name: 'Terminate workspace' }).click();
+    await waitState(page, notebook, 'TERMINATED');
   });
   await step('alice signs out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -45,6 +45,22 @@ describe('Api', () => {
     expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual(['POST /v1/workspaces/ws-1/stop', 'DELETE /v1/workspaces/ws-1']);
   });
 
+  it('lists the apps and asks for break-glass access with the reason', async () => {
+    const fetchMock = vi.fn(async () => response(200, '{"items":[]}', 'application/json'));
+    const api = new Api({ baseUrl: '', getToken: () => 't', fetch: fetchMock as unknown as typeof fetch });
+    await api.apps('ws 1');
+    await api.breakGlass('ws-1', 'INC-42');
+    const calls = await Promise.all((fetchMock.mock.calls as unknown as [Request][]).map(([r]) => sent(r)));
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual(['GET /v1/workspaces/ws%201/apps', 'POST /v1/workspaces/ws-1/break-glass']);
+    expect(JSON.parse(calls[1][1].body as string)).toEqual({ reason: 'INC-42' });
+    expect(calls[1][1].headers['Content-Type']).toBe('application/json');
+  });
+
+  it('gives the current access token (for the gateway), null when signed out', async () => {
+    expect(await new Api({ baseUrl: '', getToken: async () => 'fresh' }).accessToken()).toBe('fresh');
+    expect(await new Api({ baseUrl: '', getToken: () => null }).accessToken()).toBeNull();
+  });
+
   it('turns a problem document into an ApiError carrying its detail', async () => {
     const fetchMock = vi.fn(async () =>
       response(409, problem(409, '/problems/illegal-transition', 'cannot stop a STOPPED workspace')),

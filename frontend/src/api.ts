@@ -46,6 +46,13 @@ export type DatasetInput = Schemas['DatasetInput'];
 export type AccessInterval = Schemas['AccessInterval'];
 export type AccessEvent = Schemas['AccessEvent'];
 export type DataAccess = Schemas['DataAccess'];
+/** An app a workspace serves through the gateway (`GET /v1/workspaces/{id}/apps`). */
+export type WorkspaceApp = Schemas['App'];
+export type AppList = Schemas['AppList'];
+/** An admin's break-glass grant (`POST /v1/workspaces/{id}/break-glass`). */
+export type BreakGlass = Schemas['BreakGlass'];
+/** An app session of a connect or disconnect event. */
+export type Connection = Schemas['Connection'];
 export type Separator = NonNullable<paths['/v1/costs/export.csv']['get']['parameters']['query']['separator']>;
 
 /** A page of any list route (`ProductPage`, `WorkspacePage`, … in the document). */
@@ -213,6 +220,8 @@ export const ROUTES = {
   myDataAccess: { method: 'GET', path: '/v1/me/data-access' },
   attachDataset: { method: 'POST', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
   detachDataset: { method: 'DELETE', path: '/v1/workspaces/{id}/datasets/{datasetId}' },
+  workspaceApps: { method: 'GET', path: '/v1/workspaces/{id}/apps' },
+  breakGlass: { method: 'POST', path: '/v1/workspaces/{id}/break-glass' },
 } as const satisfies Record<string, ApiRoute>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -319,6 +328,14 @@ export class Api {
   ): Promise<CsvFile> {
     const { data, response } = await this.send(name, init, 'text');
     return { filename: dispositionFilename(response.headers.get('Content-Disposition'), fallback), text: data as string };
+  }
+
+  /**
+   * The current access token (refreshed if need be), or null when signed out: what the
+   * portal posts to the gateway to open an app (see components/Apps.tsx).
+   */
+  async accessToken(): Promise<string | null> {
+    return (await this.opts.getToken()) ?? null;
   }
 
   me(): Promise<Me> {
@@ -476,6 +493,16 @@ export class Api {
 
   detachDataset(id: string, datasetId: string): Promise<Workspace> {
     return this.call('detachDataset', { params: { path: { id, datasetId } } });
+  }
+
+  /** The apps the workspace serves through the gateway, with their URL and whether they answer now. */
+  apps(id: string): Promise<AppList> {
+    return this.call('workspaceApps', { params: { path: { id } } });
+  }
+
+  /** An admin's audited access to another person's workspace apps (403 for others). */
+  breakGlass(id: string, reason: string): Promise<BreakGlass> {
+    return this.call('breakGlass', { params: { path: { id } }, body: { reason } });
   }
 }
 

@@ -67,6 +67,8 @@ describe('the route table', () => {
       api.myDataAccess(),
       api.attachDataset('w', 'd'),
       api.detachDataset('w', 'd'),
+      api.apps('w'),
+      api.breakGlass('w', 'INC-1'),
     ]);
     const unmatched = seen.filter((s) => match(...(s.split(' ') as [string, string])) === null);
     expect(unmatched).toEqual([]);

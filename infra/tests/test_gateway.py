@@ -187,6 +187,25 @@ class GatewayServiceTest(unittest.TestCase):
             self.assertEqual(a["AlarmActions"], {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}, a["MetricName"])
 
 
+class PortalOpensAppsTest(unittest.TestCase):
+    def test_the_portal_may_post_its_forms_to_cognito_and_the_gateway_only(self) -> None:
+        # "Open JupyterLab" posts a form to https://<GatewayDomainName>/w/<id>/<app>/_atelier/session:
+        # a CSP without the gateway in form-action would block every click in AWS.
+        policies = resources(TEMPLATE, "AWS::CloudFront::ResponseHeadersPolicy")
+        csps = [
+            p["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            for p in policies.values()
+        ]
+        self.assertTrue(csps, "the portal has a content security policy")
+        for csp in csps:
+            text = csp["Fn::Sub"] if isinstance(csp, dict) else csp
+            form_action = next(d for d in text.split(";") if d.strip().startswith("form-action"))
+            self.assertEqual(
+                form_action.split()[1:],
+                ["'self'", "https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com", "https://${GatewayDomainName}"],
+            )
+
+
 class GatewayProductsTest(unittest.TestCase):
     def script(self, product: Path) -> str:
         template = resources(product, "AWS::EC2::LaunchTemplate")["LaunchTemplate"]

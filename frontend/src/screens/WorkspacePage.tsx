@@ -3,6 +3,7 @@ import { TRANSITIONAL, type Workspace, type WorkspaceEvent } from '../api';
 import { useAction } from '../action';
 import { useApp } from '../app-context';
 import { WorkspaceActions } from '../components/actions';
+import { describeEvent, WorkspaceApps } from '../components/Apps';
 import { ErrorMessage, Loading, StateBadge } from '../components/common';
 import { ScheduleEditor } from '../components/ScheduleEditor';
 import { WorkspaceDatasets } from '../components/DatasetPicker';
@@ -83,6 +84,7 @@ export function WorkspacePage({ id }: { id: string }) {
           </dl>
           <WorkspaceActions workspace={w} onChanged={changed} />
         </div>
+        <WorkspaceApps workspace={w} onGranted={() => void reload()} />
         <SchedulePanel workspace={w} onChanged={changed} />
         <WorkspaceDatasets workspace={w} onChanged={changed} />
       </div>
@@ -106,7 +108,7 @@ export function WorkspacePage({ id }: { id: string }) {
                 <tr key={`${e.at}-${i}`}>
                   <td>{formatDateTime(e.at, locale)}</td>
                   <td>{e.actor}</td>
-                  <td>{t(`ev_${e.action}`)}</td>
+                  <td>{describeEvent(e, t)}</td>
                   <td>
                     {e.from ? `${t(`state_${e.from}`)} → ` : ''}
                     {t(`state_${e.to}`)}

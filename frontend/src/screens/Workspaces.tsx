@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { TRANSITIONAL, type Workspace } from '../api';
 import { useApp } from '../app-context';
 import { WorkspaceActions } from '../components/actions';
+import { QuickOpen } from '../components/Apps';
 import { ErrorMessage, Loading, StateBadge } from '../components/common';
 import { formatDateTime } from '../format';
 import { useI18n } from '../i18n';
@@ -16,10 +17,13 @@ export function pollInterval(items: Workspace[]): number {
 export function WorkspaceTable({
   items,
   showOwner,
+  showApps = false,
   onChanged,
 }: {
   items: Workspace[];
   showOwner: boolean;
+  /** An "Open …" button per app that answers (the owner's list: admins need break-glass first). */
+  showApps?: boolean;
   onChanged: (w: Workspace) => void;
 }) {
   const { t, locale } = useI18n();
@@ -54,6 +58,7 @@ export function WorkspaceTable({
               <td>{formatDateTime(w.createdAt, locale)}</td>
               <td>
                 <WorkspaceActions workspace={w} onChanged={onChanged} />
+                {showApps && <QuickOpen workspace={w} />}
               </td>
             </tr>
           ))}
@@ -99,6 +104,7 @@ export function MyWorkspaces() {
         <WorkspaceTable
           items={data}
           showOwner={false}
+          showApps
           onChanged={(w) => {
             setData(replaceIn(data, w));
             void reload();

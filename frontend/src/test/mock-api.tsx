@@ -2,7 +2,7 @@
 // component tests of screens that talk to the API.
 import { render } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import { Api, type Problem } from '../api';
+import { Api, type Me, type Problem } from '../api';
 import { AppContext } from '../app-context';
 import { I18nProvider, type Lang } from '../i18n';
 
@@ -57,10 +57,10 @@ export function mockApi(routes: Record<string, Handler>) {
   return { api, calls };
 }
 
-export function renderWith(api: Api, ui: ReactNode, lang: Lang = 'en') {
+export function renderWith(api: Api, ui: ReactNode, lang: Lang = 'en', me: Me | null = null) {
   return render(
     <I18nProvider lang={lang}>
-      <AppContext.Provider value={{ api, config: { apiUrl: '', region: 'r', userPoolId: 'p', userPoolClientId: 'c' }, me: null }}>
+      <AppContext.Provider value={{ api, config: { apiUrl: '', region: 'r', userPoolId: 'p', userPoolClientId: 'c' }, me }}>
         {ui}
       </AppContext.Provider>
     </I18nProvider>,

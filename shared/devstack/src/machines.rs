@@ -148,6 +148,8 @@ impl LocalMachines {
             .args(["--no-browser", "--ip=127.0.0.1", &format!("--port={port}")])
             .arg(format!("--ServerApp.base_url=/w/{}/jupyterlab/", workspace.id))
             .args(["--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.allow_remote_access=True"])
+            // Development machines and CI often run as root, which JupyterLab refuses otherwise.
+            .arg("--ServerApp.allow_root=True")
             .arg(format!("--ServerApp.root_dir={}", dir.display()))
             .env("JUPYTER_CONFIG_DIR", dir.join(".jupyter"))
             .env("JUPYTER_DATA_DIR", dir.join(".local"))
