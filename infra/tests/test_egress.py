@@ -22,7 +22,7 @@ import unittest
 from pathlib import Path
 from typing import Any, Iterator
 
-from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
+from cfn import load, resources
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE = INFRA / "template.yaml"
@@ -37,19 +37,6 @@ DEFAULT_ROUTES = {"0.0.0.0/0", "::/0"}
 # go through an appliance: none belongs on a workspace table).
 ROUTE_TARGETS = ("GatewayId", "NatGatewayId", "EgressOnlyInternetGatewayId", "TransitGatewayId", "VpcPeeringConnectionId",
                  "InstanceId", "NetworkInterfaceId", "VpcEndpointId", "CarrierGatewayId", "LocalGatewayId", "CoreNetworkArn")
-
-_loaded: dict[Path, dict] = {}
-
-
-def load(path: Path) -> dict:
-    if path not in _loaded:
-        _loaded[path] = load_cfn_yaml(str(path))
-    return _loaded[path]
-
-
-def resources(path: Path, kind: str) -> dict[str, dict]:
-    return {k: v for k, v in load(path)["Resources"].items() if v.get("Type") == kind}
-
 
 def refs(value: Any) -> Iterator[str]:
     """Every logical id `value` names (Ref, GetAtt, inside Fn::If, Fn::Join, ...)."""

@@ -22,7 +22,7 @@ import unittest
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
+from cfn import load, resources
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE = INFRA / "template.yaml"
@@ -33,18 +33,6 @@ ALL_TEMPLATES = sorted(INFRA.glob("*.yaml")) + sorted((INFRA / "products").glob(
 
 WORKSPACE_SG, GATEWAY_SG, ALB_SG, ENDPOINT_SG = "WorkspaceSecurityGroup", "GatewaySecurityGroup", "GatewayAlbSecurityGroup", "EndpointSecurityGroup"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-
-_loaded: dict[Path, dict] = {}
-
-
-def load(path: Path) -> dict:
-    if path not in _loaded:
-        _loaded[path] = load_cfn_yaml(str(path))
-    return _loaded[path]
-
-
-def resources(path: Path, kind: str) -> dict[str, dict]:
-    return {k: v for k, v in load(path)["Resources"].items() if v.get("Type") == kind}
 
 
 def ref(value: Any) -> str | None:
