@@ -76,7 +76,8 @@ pub async fn gateway(app: SocketAddr, echo: SocketAddr) -> Result<Real, String> 
         "bench",
         Some("http://127.0.0.1:9"),
     )));
-    let gateway = Arc::new(Gateway::new(apps, verifier, &private, GatewayConfig::default()).map_err(|e| e.to_string())?);
+    let gateway =
+        Arc::new(Gateway::new(apps, verifier, &private, GatewayConfig::default()).map_err(|e| e.to_string())?);
     let listener = bind().await?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(gateway.serve(listener, CancellationToken::new()));

@@ -142,7 +142,9 @@ impl LocalMachines {
         port: u16,
     ) -> Result<tokio::process::Child, String> {
         let dir = self.root.join(workspace.id.as_str());
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // The scientist's files in `home`, the app's log and state beside it, out of sight.
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).map_err(|e| format!("{}: {e}", home.display()))?;
         let log = std::fs::File::create(dir.join("jupyterlab.log")).map_err(|e| e.to_string())?;
         tokio::process::Command::new(venv.join("bin/jupyter-lab"))
             .args(["--no-browser", "--ip=127.0.0.1", &format!("--port={port}")])
@@ -150,7 +152,7 @@ impl LocalMachines {
             .args(["--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.allow_remote_access=True"])
             // Development machines and CI often run as root, which JupyterLab refuses otherwise.
             .arg("--ServerApp.allow_root=True")
-            .arg(format!("--ServerApp.root_dir={}", dir.display()))
+            .arg(format!("--ServerApp.root_dir={}", home.display()))
             .env("JUPYTER_CONFIG_DIR", dir.join(".jupyter"))
             .env("JUPYTER_DATA_DIR", dir.join(".local"))
             .env("JUPYTER_RUNTIME_DIR", dir.join(".runtime"))
