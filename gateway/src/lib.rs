@@ -288,16 +288,10 @@ impl Gateway {
         source: Option<String>,
     ) -> Result<(Target, CancellationToken), Response> {
         let recheck = Duration::try_from(RECHECK).expect("a positive bound");
-        if let Some(target) = self.sessions.fresh(&identity.sid, recheck) {
-            let close = self.sessions.authorised(
-                &identity.sid,
-                &identity.caller,
-                target.clone(),
-                source,
-                identity.started_at,
-                identity.expires_at,
-            );
-            return Ok((target, close));
+        // A use of a fresh authorisation does not renew it: a busy session is checked again
+        // after RECHECK like an idle one.
+        if let Some(fresh) = self.sessions.fresh(&identity.sid, recheck) {
+            return Ok(fresh);
         }
         self.authorize(&identity.caller, &identity.sid, id, app, source, identity.started_at, identity.expires_at)
             .await

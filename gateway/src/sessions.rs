@@ -52,12 +52,14 @@ impl Sessions {
         self.0.lock().expect("sessions lock")
     }
 
-    /// The session `sid`'s target when it was authorised less than `recheck` ago.
-    pub fn fresh(&self, sid: &str, recheck: Duration) -> Option<Target> {
+    /// The session `sid`'s target and close token when it was authorised less than
+    /// `recheck` ago (a use, not a check: the authorisation keeps its age).
+    pub fn fresh(&self, sid: &str, recheck: Duration) -> Option<(Target, CancellationToken)> {
         let mut sessions = self.lock();
         let session = sessions.get_mut(sid)?;
         session.last_seen = Instant::now();
-        (session.checked_at.elapsed() < recheck && !session.close.is_cancelled()).then(|| session.target.clone())
+        (session.checked_at.elapsed() < recheck && !session.close.is_cancelled())
+            .then(|| (session.target.clone(), session.close.clone()))
     }
 
     /// Whether `sid` is known (its `connect` event was written by this task).
@@ -125,6 +127,14 @@ impl Sessions {
         due
     }
 
+    /// Makes `sid`'s authorisation look `age` old (tests of the re-check bound).
+    #[cfg(test)]
+    fn age(&self, sid: &str, age: Duration) {
+        if let Some(session) = self.lock().get_mut(sid) {
+            session.checked_at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        }
+    }
+
     /// Every open session's id.
     pub fn all(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
@@ -138,5 +148,38 @@ impl Sessions {
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atelier_domain::{
+        WorkspaceId,
+        apps::{AppName, Via},
+    };
+
+    fn target() -> Target {
+        Target {
+            workspace_id: WorkspaceId::generate(),
+            app: AppName::parse("app", "jupyterlab").expect("an app"),
+            upstream: "10.0.0.1:8443".into(),
+            via: Via::Owner,
+        }
+    }
+
+    #[test]
+    fn using_a_session_never_extends_its_authorisation() {
+        let sessions = Sessions::default();
+        let caller = Caller { sub: "s".into(), username: "alice".into(), groups: vec![] };
+        sessions.authorised("s-1", &caller, target(), None, Timestamp::now(), None);
+        let bound = Duration::from_secs(30);
+        assert!(sessions.fresh("s-1", bound).is_some());
+        sessions.age("s-1", Duration::from_secs(29));
+        for _ in 0..100 {
+            assert!(sessions.fresh("s-1", bound).is_some(), "still within the bound");
+        }
+        sessions.age("s-1", Duration::from_secs(30));
+        assert!(sessions.fresh("s-1", bound).is_none(), "a busy session is checked again after the bound");
     }
 }

@@ -204,6 +204,17 @@ async fn websockets_pass_and_close_when_the_workspace_stops() {
     let stopped = r.app.post("alice", &format!("/v1/workspaces/{}/stop", r.workspace), None).await;
     assert_eq!(stopped.status, StatusCode::ACCEPTED, "{}", stopped.body);
     r.app.sync().await;
+    // A busy session (JupyterLab polls every few seconds) is checked again within the bound
+    // too: requests served from the 30 s cache never renew it.
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let (status, _) = r.get_as(Some(&token)).await;
+        if status == StatusCode::CONFLICT || started.elapsed() > std::time::Duration::from_secs(45) {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(refused, StatusCode::CONFLICT, "a busy session outlived the workspace");
     // Within the re-check bound (30 s) plus the watcher's tick, the tunnel closes.
     let closed = tokio::time::timeout(std::time::Duration::from_secs(45), async {
         while let Some(Ok(message)) = socket.next().await {
