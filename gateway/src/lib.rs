@@ -58,7 +58,6 @@ use atelier_proxy::{
 use atelier_web::JwtVerifier;
 use axum::{
     Router,
-    body::Body,
     extract::{ConnectInfo, Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -121,11 +120,6 @@ impl Gateway {
         let cookies = CookieKey::derive(signing_key_pem);
         let (forwarder, sessions) = (Forwarder::new(), Sessions::default());
         Ok(Self { apps, verifier, key, cookies, forwarder, sessions, config })
-    }
-
-    /// The open sessions of this gateway.
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
     }
 
     /// The gateway's router (serve it with the peer address: [`Gateway::serve`]).
@@ -453,9 +447,6 @@ fn prepare(headers: &mut HeaderMap) {
         headers.remove(name);
     }
 }
-
-/// A body for any response type (re-exported for the tests' convenience).
-pub type GatewayBody = Body;
 
 #[cfg(test)]
 mod tests {

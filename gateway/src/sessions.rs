@@ -139,16 +139,6 @@ impl Sessions {
     pub fn all(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
     }
-
-    /// How many are open.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -87,9 +87,23 @@ async fn stack() -> Result<Stack, String> {
     let app = spawn(Router::new().fallback(|| async { Json(serde_json::json!({"status": "ok"})) })).await;
     let echo = spawn_echo().await;
     let (private, public) = keygen();
+    let guard = spawn_guard(WORKSPACE, &public, app, echo).await?;
+    let key = GatewayKey::from_pem(&private).map_err(|e| e.to_string())?;
+    let gateway = spawn(GatewayHop::new(key, guard).router()).await;
+    Ok(Stack { app, echo, gateway })
+}
+
+/// A workspace guard for `workspace_id` trusting `public` (PEM), in front of `app`
+/// (jupyterlab) and `echo` (rstudio, prefix stripped); its address.
+pub(crate) async fn spawn_guard(
+    workspace_id: &str,
+    public: &str,
+    app: SocketAddr,
+    echo: SocketAddr,
+) -> Result<SocketAddr, String> {
     let config = GuardConfig {
-        workspace_id: WORKSPACE.to_owned(),
-        key: GatewayPublicKey::from_pem(&public).map_err(|e| e.to_string())?,
+        workspace_id: workspace_id.to_owned(),
+        key: GatewayPublicKey::from_pem(public).map_err(|e| e.to_string())?,
         apps: vec![
             GuardApp { name: "jupyterlab".into(), port: app.port(), strip_prefix: false },
             GuardApp { name: "rstudio".into(), port: echo.port(), strip_prefix: true },
@@ -99,9 +113,7 @@ async fn stack() -> Result<Stack, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let guard = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(atelier_proxy::guard::serve(listener, config, CancellationToken::new()));
-    let key = GatewayKey::from_pem(&private).map_err(|e| e.to_string())?;
-    let gateway = spawn(GatewayHop::new(key, guard).router()).await;
-    Ok(Stack { app, echo, gateway })
+    Ok(guard)
 }
 
 async fn run(options: &Options) -> Result<(), String> {

@@ -15,10 +15,7 @@ use atelier_gateway::{
     Gateway, GatewayConfig,
     cookie::{CookieKey, SessionClaims},
 };
-use atelier_proxy::{
-    guard::{GuardApp, GuardConfig},
-    identity::{GatewayPublicKey, keygen},
-};
+use atelier_proxy::identity::keygen;
 use tokio_util::sync::CancellationToken;
 
 /// Where the real gateway listens, for which workspace, with which cookies.
@@ -49,18 +46,7 @@ pub async fn gateway(app: SocketAddr, echo: SocketAddr) -> Result<Real, String> 
     let directory = Arc::new(FakeDirectory::default());
     directory.set_groups("alice", &["scientists"]);
     let (private, public) = keygen();
-    let config = GuardConfig {
-        workspace_id: id.clone(),
-        key: GatewayPublicKey::from_pem(&public).map_err(|e| e.to_string())?,
-        apps: vec![
-            GuardApp { name: "jupyterlab".into(), port: app.port(), strip_prefix: false },
-            GuardApp { name: "rstudio".into(), port: echo.port(), strip_prefix: true },
-        ],
-        app_host: "127.0.0.1".into(),
-    };
-    let guard = bind().await?;
-    let upstream = guard.local_addr().map_err(|e| e.to_string())?.to_string();
-    tokio::spawn(atelier_proxy::guard::serve(guard, config, CancellationToken::new()));
+    let upstream = crate::spawn_guard(&id, &public, app, echo).await?.to_string();
     let apps = Apps {
         store: store.clone(),
         catalog: store.clone(),
