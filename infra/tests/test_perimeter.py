@@ -483,7 +483,7 @@ class PerimeterTest(unittest.TestCase):
                 found = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda" and a["Properties"].get("MetricName") == metric
                          and a["Properties"].get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": logical_id}}]]
                 self.assertEqual(len(found), 1, f"{logical_id} needs one {metric} alarm")
-                self.assertEqual(found[0]["Properties"]["AlarmActions"], {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]})
+                self.assertEqual(found[0]["Properties"]["AlarmActions"], [{"Ref": "AlarmTopicArn"}])
 
     def test_the_revocation_failures_alarm_watches_data_access(self) -> None:
         found = [a["Properties"] for a in resources(TEMPLATE, "AWS::CloudWatch::Alarm").values() if a["Properties"].get("MetricName") == "RevocationFailures"]
@@ -493,7 +493,7 @@ class PerimeterTest(unittest.TestCase):
         self.assertEqual(alarm["Dimensions"], [{"Name": "Function", "Value": "data-access"}])
         self.assertEqual((alarm["Statistic"], alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"], alarm["TreatMissingData"]),
                          ("Sum", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"))
-        self.assertEqual(alarm["AlarmActions"], {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]})
+        self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopicArn"}])
         data_access = resources(TEMPLATE, "AWS::Serverless::Function")["DataAccessFunction"]["Properties"]
         self.assertEqual(data_access["CodeUri"], "../target/lambda/data-access/", "the Function dimension names this binary")
 
