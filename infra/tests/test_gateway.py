@@ -220,10 +220,18 @@ class GatewayProductsTest(unittest.TestCase):
             for line in ("Environment=ATELIER_AGENT_GUARD_BIND=0.0.0.0:8443", "Environment=ATELIER_AGENT_GATEWAY_KEY_FILE=/etc/atelier/gateway.pub",
                          "Environment=ATELIER_AGENT_APPS=jupyterlab=8888,rstudio=8787"):
                 self.assertIn(line, agent, name)
-            jupyter = [line for line in self.unit(script, "jupyterlab.service") if line.startswith("ExecStart=")]
+            jupyterlab = self.unit(script, "jupyterlab.service")
+            jupyter = [line for line in jupyterlab if line.startswith("ExecStart=")]
             self.assertEqual(len(jupyter), 1, name)
             flags = jupyter[0].split()
-            for flag in ("--ip=127.0.0.1", "--port=8888", "--no-browser", "--ServerApp.base_url=/w/${WorkspaceId}/jupyterlab/",
+            # The base URL is the gateway's /w/<workspace id>/jupyterlab/: the id comes from the
+            # instance's atelier:workspace tag (one script for every product and ec2-launch),
+            # written to workspace.env, which systemd expands (the Sub's ${!…} is a literal ${…}).
+            self.assertIn("EnvironmentFile=/etc/atelier/workspace.env", jupyterlab, name)
+            self.assertIn("WORKSPACE_ID=$(imds tags/instance/atelier:workspace)", script, name)
+            self.assertIn("printf 'ATELIER_WORKSPACE_ID=%s\\n' \"$WORKSPACE_ID\" > /etc/atelier/workspace.env", script, name)
+            self.assertNotIn("${WorkspaceId}", script, f"{name}: the script takes nothing from the product's WorkspaceId")
+            for flag in ("--ip=127.0.0.1", "--port=8888", "--no-browser", "--ServerApp.base_url=/w/${!ATELIER_WORKSPACE_ID}/jupyterlab/",
                          "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.allow_remote_access=True"):
                 self.assertIn(flag, flags, name)
             self.assertFalse([f for f in flags if re.match(r"--(ServerApp\.)?ip=(?!127\.0\.0\.1$)", f)], f"{name}: Jupyter on loopback only")
