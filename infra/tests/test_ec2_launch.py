@@ -14,7 +14,14 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
     pseudo parameters are the same in both stacks, which share account and region;
   - the image, subnet and security group the portfolio hands to ec2-launch are not the products'
     pinned SSM names, or the volume key is not the products' key;
-  - an output the platform's ec2-launch parameters are filled from is missing.
+  - an output the platform's ec2-launch parameters are filled from is missing;
+  - the settings differ from `EC2_LAUNCH` in shared/app/src/settings.rs (read as text), a function
+    that provisions does not get each of them from the platform parameter named like the
+    portfolio output, or gets it with another provisioner than ec2-launch (`Fn::If IsEc2Launch`,
+    else `AWS::NoValue`), or a parameter has a default or accepts malformed values;
+  - the provisioning roles may run an instance without the launch template, or into another
+    subnet, with another group or image, or may use another key than the workspace key for the
+    root volume.
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from cfn import load, resources
+from test_drift import SETTINGS, Template, declared_variables, strip_comments
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
+TEMPLATE = INFRA / "template.yaml"
 PORTFOLIO = INFRA / "products" / "portfolio.yaml"
 PRODUCTS = sorted((INFRA / "products").glob("workstation-*.yaml"))
 LAUNCH_TEMPLATE = "WorkspaceLaunchTemplate"
@@ -45,6 +54,16 @@ EC2_LAUNCH_OUTPUTS = {
 # The portfolio's parameters ec2-launch takes its machine from -> the products' parameter of
 # the same role (both pinned to one SSM name).
 SAME_AS_THE_PRODUCTS = {"WorkspaceImageId": "ImageId", "WorkspaceSubnetId": "SubnetId", "WorkspaceSecurityGroupId": "WorkspaceSecurityGroupId"}
+
+# A well-formed value of each platform parameter, and a malformed one.
+SAMPLES = {
+    "WorkspaceSubnetId": ("subnet-0123456789abcdef0", "sg-0123456789abcdef0"),
+    "WorkspaceSecurityGroupId": ("sg-0123456789abcdef0", "subnet-0123456789abcdef0"),
+    "WorkspaceVolumeKeyId": ("1234abcd-12ab-34cd-56ef-1234567890ab", "alias/atelier-workspaces"),
+    "WorkspaceImageId": ("ami-0123456789abcdef0", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
+    "WorkspaceLaunchTemplateId": ("lt-0123456789abcdef0", "atelier-workspaces"),
+}
+IS_EC2_LAUNCH = "IsEc2Launch"
 
 SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
 
@@ -201,6 +220,131 @@ class LaunchTemplateTest(unittest.TestCase):
         for output, value in expected.items():
             self.assertIn(output, outputs)
             self.assertEqual(outputs[output]["Value"], value, output)
+
+
+
+def ec2_launch_settings() -> set[str]:
+    """The variable names of `EC2_LAUNCH` in shared/app/src/settings.rs."""
+    source = strip_comments(SETTINGS.read_text(encoding="utf-8"))
+    constants = dict(re.findall(r'pub const (\w+): &str = "([A-Z][A-Z0-9_]*)";', source))
+    m = re.search(r"\bconst EC2_LAUNCH: \[&str; \d+\] = \[([^\]]*)\];", source)
+    if m is None:
+        raise AssertionError(f"{SETTINGS.relative_to(ROOT)}: no `const EC2_LAUNCH: [&str; N] = [...]`")
+    return {constants[name] for name in re.findall(r"\w+", m.group(1))}
+
+
+def statements(policy_document: dict) -> list[tuple[str | None, dict]]:
+    """(condition or None, statement) of a policy document, Fn::If branches unwrapped."""
+    out = []
+    for item in policy_document["Statement"]:
+        if isinstance(item, dict) and list(item) == ["Fn::If"]:
+            condition, then, otherwise = item["Fn::If"]
+            if otherwise != {"Ref": "AWS::NoValue"}:
+                raise AssertionError(f"a conditional statement must be absent otherwise: {item}")
+            out.append((condition, then))
+        else:
+            out.append((None, item))
+    return out
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def sub(arn: str) -> dict:
+    return {"Fn::Sub": arn}
+
+
+class PlatformTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = Template()
+        cls.functions = cls.template.functions()
+        cls.declared = declared_variables()
+        cls.provisioning = sorted(name for name, names in cls.declared.items() if set(EC2_LAUNCH_OUTPUTS) <= names)
+
+    def test_the_settings_are_the_ones_ec2_launch_requires(self) -> None:
+        self.assertEqual(ec2_launch_settings(), set(EC2_LAUNCH_OUTPUTS), f"EC2_LAUNCH in {SETTINGS.relative_to(ROOT)}")
+        self.assertEqual(self.provisioning, ["state-sync", "workspaces-api"], "the functions that provision declare them")
+
+    def test_the_functions_that_provision_get_them_with_ec2_launch_only(self) -> None:
+        doc = self.template.doc
+        self.assertEqual(doc["Conditions"][IS_EC2_LAUNCH], {"Fn::Equals": [{"Ref": "Provisioner"}, "ec2-launch"]})
+        for name, props in sorted(self.functions.items()):
+            variables = (props.get("Environment") or {}).get("Variables") or {}
+            for setting, parameter in sorted(EC2_LAUNCH_OUTPUTS.items()):
+                if name in self.provisioning:
+                    expected = {"Fn::If": [IS_EC2_LAUNCH, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+                    self.assertEqual(variables.get(setting), expected, f"{name}: {setting}")
+                else:
+                    self.assertNotIn(setting, variables, name)
+            if name in self.provisioning:
+                self.assertEqual(variables.get("ATELIER_PROVISIONER"), {"Ref": "Provisioner"}, name)
+
+    def test_the_parameters_are_empty_by_default_and_only_take_well_formed_ids(self) -> None:
+        parameters = self.template.doc["Parameters"]
+        self.assertEqual(set(SAMPLES), set(EC2_LAUNCH_OUTPUTS.values()))
+        for name, (good, bad) in sorted(SAMPLES.items()):
+            parameter = parameters[name]
+            self.assertEqual((parameter.get("Type"), parameter.get("Default")), ("String", ""), name)
+            pattern = parameter.get("AllowedPattern", "")
+            self.assertTrue(re.fullmatch(pattern, ""), f"{name}: empty (service-catalog) is allowed")
+            self.assertTrue(re.fullmatch(pattern, good), f"{name}: {good}")
+            self.assertFalse(re.fullmatch(pattern, bad), f"{name}: {bad}")
+            self.assertIn(name, str(parameter.get("Description")), f"{name}: says which portfolio output to take")
+
+    def role_statements(self, function: str) -> list[tuple[str | None, dict]]:
+        role = self.functions[function]["Role"]["Fn::GetAtt"]
+        role = role[0] if isinstance(role, list) else role.split(".")[0]
+        out = []
+        for policy in self.template.resources[role]["Properties"]["Policies"]:
+            out += statements(policy["PolicyDocument"])
+        return out
+
+    def test_ec2_launch_runs_only_the_launch_template_in_the_workspace_network(self) -> None:
+        arn = "arn:${AWS::Partition}:ec2:${AWS::Region}:"
+        launch_template = sub(arn + "${AWS::AccountId}:launch-template/${WorkspaceLaunchTemplateId}")
+        expected_resources = [
+            sub(arn + "${AWS::AccountId}:instance/*"),
+            sub(arn + "${AWS::AccountId}:volume/*"),
+            sub(arn + "${AWS::AccountId}:subnet/${WorkspaceSubnetId}"),
+            sub(arn + "${AWS::AccountId}:network-interface/*"),
+            sub(arn + "${AWS::AccountId}:security-group/${WorkspaceSecurityGroupId}"),
+            sub(arn + ":image/${WorkspaceImageId}"),
+            launch_template,
+        ]
+        key = sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/${WorkspaceVolumeKeyId}")
+        for function in self.provisioning:
+            found = []
+            for condition, statement in self.role_statements(function):
+                if "ec2:RunInstances" not in as_list(statement["Action"]):
+                    continue
+                self.assertEqual(condition, IS_EC2_LAUNCH, f"{function} {statement.get('Sid')}: ec2-launch only")
+                self.assertEqual(as_list(statement["Action"]), ["ec2:RunInstances"], f"{function} {statement.get('Sid')}")
+                resources_ = as_list(statement["Resource"])
+                found += resources_
+                if sub(arn + "${AWS::AccountId}:instance/*") in resources_:
+                    # The instance exists only from the launch template (its bootstrap), tagged.
+                    self.assertEqual(resources_, [sub(arn + "${AWS::AccountId}:instance/*")], f"{function}: the instance alone")
+                    self.assertEqual(statement["Condition"]["ArnEquals"], {"ec2:LaunchTemplate": launch_template}, function)
+                    self.assertEqual(statement["Condition"]["Null"], {"aws:RequestTag/atelier:owner": "false"}, function)
+                if sub(arn + "${AWS::AccountId}:volume/*") in resources_:
+                    self.assertEqual(statement["Condition"]["Null"], {"aws:RequestTag/atelier:owner": "false"}, function)
+            self.assertEqual(sorted(map(str, found)), sorted(map(str, expected_resources)), f"{function}: what RunInstances may use")
+            # The root volume: the workspace key only, through EC2 only.
+            kms = [(c, s) for c, s in self.role_statements(function) if any(a.startswith("kms:") for a in as_list(s["Action"]))
+                   and "kms:GenerateDataKeyWithoutPlaintext" in as_list(s["Action"])]
+            self.assertEqual(len(kms), 1, f"{function}: one statement encrypts root volumes")
+            condition, statement = kms[0]
+            self.assertEqual(condition, IS_EC2_LAUNCH, function)
+            self.assertEqual(statement["Resource"], key, function)
+            self.assertEqual(statement["Condition"], {"StringEquals": {"kms:ViaService": sub("ec2.${AWS::Region}.amazonaws.com")}}, function)
+            grants = [s for _, s in self.role_statements(function) if "kms:CreateGrant" in as_list(s["Action"])]
+            self.assertTrue(grants, f"{function}: EBS creates a grant on the key at launch")
+            for statement in grants:
+                self.assertEqual(statement["Condition"]["Bool"], {"kms:GrantIsForAWSResource": "true"}, function)
 
 
 if __name__ == "__main__":
