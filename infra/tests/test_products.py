@@ -19,8 +19,11 @@ product, the parameter, the resource and the property that breaks one:
   - rendered with names the API accepts (l'étude 2, 64 four-byte letters...), every field
     WorkspaceName reaches matches that field's documented character set and length, and the
     parameter's own MinLength/MaxLength/AllowedPattern accept it;
-  - only Atelier's two provisioning roles are associated with the portfolio, nothing shares
-    it, and every product has its launch role and its template constraint.
+  - only Atelier's two provisioning roles may launch from the portfolio: they and the
+    catalog-api role (which reads products as an end user to publish them) are the only
+    principals associated with it, and of all the identity policies of the platform template
+    only theirs grant servicecatalog:ProvisionProduct (the catalog-api role's does not); nothing
+    shares the portfolio, and every product has its launch role and its template constraint.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, Iterator
 import regex  # \p{L} and friends, as the AWS API references write their patterns (a cfn-lint dependency)
 
 from cfn import load, resources
+from test_perimeter import grants, identity_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -56,6 +60,10 @@ WORKSPACE_ID_PATTERN = "^ws-[0-9A-HJKMNP-TV-Z]{26}$"
 SAMPLE_WORKSPACE_ID = "ws-01HZY3Q7K8M9N0P1R2S3T4V5W6"
 # Atelier's two provisioning roles (parameters of portfolio.yaml, outputs of template.yaml).
 LAUNCHERS = {"WorkspacesApiRoleArn": "WorkspacesApiRole", "StateSyncRoleArn": "StateSyncRole"}
+# Associated with the portfolio so that Service Catalog's end-user reads see its products, but
+# without ProvisionProduct: it cannot launch.
+READERS = {"CatalogApiRoleArn": "CatalogApiRole"}
+ASSOCIATED = LAUNCHERS | READERS
 
 # Properties whose values AWS restricts to a narrow character set, or that are code: no user
 # text may reach them. (The reach test below is stricter still: it admits the name only in a
@@ -485,15 +493,29 @@ class ProductParametersTest(unittest.TestCase):
             self.assertEqual(props.get("PrincipalType"), "IAM", f"{logical_id}: one role, not a pattern")
             self.assertEqual(props.get("PortfolioId"), {"Ref": "Portfolio"}, logical_id)
             principals[logical_id] = props["PrincipalARN"]
-        self.assertEqual(sorted(principals.values(), key=str), [{"Ref": p} for p in sorted(LAUNCHERS)], "only Atelier's two provisioning roles")
+        self.assertEqual(sorted(principals.values(), key=str), [{"Ref": p} for p in sorted(ASSOCIATED)], "Atelier's two provisioning roles and catalog-api's")
         portfolio_parameters = parameters(PORTFOLIO)
-        for parameter in LAUNCHERS:
+        for parameter in ASSOCIATED:
             self.assertNotIn("Default", portfolio_parameters[parameter], parameter)
             self.assertTrue(portfolio_parameters[parameter].get("AllowedPattern", "").startswith("^arn:aws"), f"{parameter} is a role ARN")
-        # They are the platform's own roles (its outputs), the two that provision.
+        # They are the platform's own roles (its outputs).
         outputs = load(TEMPLATE)["Outputs"]
-        for output, role in LAUNCHERS.items():
+        for output, role in ASSOCIATED.items():
             self.assertEqual(outputs[output]["Value"], {"Fn::GetAtt": [role, "Arn"]}, output)
+        # Of the associated roles, only the two that provision may launch: no identity policy of
+        # the platform grants ProvisionProduct to any other role (catalog-api's included), by
+        # name, wildcard or NotAction.
+        may_launch: dict[str, list[str]] = {}
+        for policy in identity_policies(TEMPLATE):
+            for statement in policy.statements():
+                if grants(statement, "servicecatalog:ProvisionProduct") or (statement.get("Effect") == "Allow" and "NotAction" in statement):
+                    for role in policy.roles:
+                        may_launch.setdefault(str(role.get("Ref") if isinstance(role, dict) else role), []).append(f"{policy} {statement.get('Sid')}")
+        self.assertEqual(sorted(may_launch), sorted(LAUNCHERS.values()), f"who holds servicecatalog:ProvisionProduct: {may_launch}")
+        for role in READERS.values():
+            self.assertNotIn(role, may_launch, f"{role} is associated with the portfolio: it must not hold ProvisionProduct")
+            managed = load(TEMPLATE)["Resources"][role]["Properties"].get("ManagedPolicyArns")
+            self.assertIsNone(managed, f"{role}: no managed policy (AWS's could grant ProvisionProduct)")
         for path in ALL_TEMPLATES:
             for kind in ("AWS::ServiceCatalog::PortfolioShare", "AWS::ServiceCatalog::AcceptedPortfolioShare"):
                 self.assertEqual(resources(path, kind), {}, f"{path.name}: the portfolio is not shared")
