@@ -15,11 +15,16 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
       shared/adapters/src/dynamodb/ (every file of the module, read as one source);
   (e) the gateway's container (an ECS task definition, not a Lambda function) is not given
       exactly the variables `GATEWAY` declares in settings.rs, as environment variables or
-      Secrets Manager secrets.
+      Secrets Manager secrets;
+  (f) the template's HttpApi routes are not exactly the operations of the OpenAPI document
+      (shared/web/openapi/*.json, the API's contract; /config.json aside, which CloudFront
+      serves), or the routes without a token are not exactly its public operations
+      (`security: []`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unittest
 from pathlib import Path
@@ -34,6 +39,7 @@ SETTINGS = SHARED / "app" / "src" / "settings.rs"
 COMPOSITION = SHARED / "app" / "src" / "api.rs"
 ROUTES = SHARED / "web" / "src" / "routes"
 DYNAMODB = SHARED / "adapters" / "src" / "dynamodb"
+OPENAPI = SHARED / "web" / "openapi"
 
 # Crates that are never deployed.
 NOT_DEPLOYED = {"dev-server"}
@@ -69,6 +75,9 @@ ENV_READERS_ALLOWED = {
 # The only routes served without a token (Auth: Authorizer: NONE in the template).
 PUBLIC_ROUTES = {("GET", "/v1/openapi.json")}
 IGNORED_ROUTES = ("/_local/", "/config.json")
+# Documented operations no function serves in AWS: CloudFront serves config.json from the portal
+# bucket (infra/write-config.sh).
+NOT_API_ROUTES = {("GET", "/config.json")}
 
 ENV_READ = re.compile(r"\b(?:required|optional|var|var_os)\(\s*\"([A-Z][A-Z0-9_]*)\"\s*\)")
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
@@ -187,6 +196,19 @@ def registered_routes(path: Path) -> set[tuple[str, str]]:
         for method in re.findall(r"(?<![\w.:])\.?(" + "|".join(HTTP_METHODS) + r")\(", handlers):
             routes.add((method.upper(), route_path.group(1)))
     return routes
+
+
+def documented_operations() -> dict[tuple[str, str], dict]:
+    """(METHOD, path) -> the operation, from every fragment of the OpenAPI document."""
+    out: dict[tuple[str, str], dict] = {}
+    for path in sorted(OPENAPI.glob("*.json")):
+        for route, operations in (json.loads(read(path)).get("paths") or {}).items():
+            for method, operation in operations.items():
+                if method in HTTP_METHODS:
+                    key = (method.upper(), route)
+                    assert key not in out, f"{key} is documented twice ({path.name})"
+                    out[key] = operation
+    return out
 
 
 class Template:
@@ -317,6 +339,20 @@ class DriftTest(unittest.TestCase):
                 problems.append(f"route {route[0]} {route[1]} of {function} is not in the template")
         if problems:
             self.fail("\n" + "\n".join(problems))
+
+    # (f)
+    def test_routes_match_the_openapi_document(self) -> None:
+        documented = documented_operations()
+        self.assertTrue(documented, f"no operation in {OPENAPI.relative_to(ROOT)}")
+        self.assertLessEqual(NOT_API_ROUTES, set(documented))
+        template = self.template.routes()
+        problems = [f"{m} {p} is documented but not a route of the template" for m, p in sorted(set(documented) - NOT_API_ROUTES - set(template))]
+        problems += [f"{m} {p} ({template[(m, p)]}) is a route of the template but not documented" for m, p in sorted(set(template) - set(documented))]
+        problems += [f"{m} {p} is documented but served by CloudFront, not the API" for m, p in sorted(NOT_API_ROUTES & set(template))]
+        if problems:
+            self.fail("\n" + "\n".join(problems))
+        public = {route for route, operation in documented.items() if operation.get("security") == []} - NOT_API_ROUTES
+        self.assertEqual(public, PUBLIC_ROUTES, "the documented public operations are the template's routes without a token")
 
     def test_every_route_requires_a_token_except_the_public_ones(self) -> None:
         api = next(r for r in self.template.resources.values() if r.get("Type") == "AWS::Serverless::HttpApi")
