@@ -273,7 +273,15 @@ function units(amount) {
 function tomorrowIn(zone, hhmm) {
   const parts = (at) =>
     Object.fromEntries(
-      new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+      })
         .formatToParts(at)
         .map((p) => [p.type, p.value]),
     );
@@ -749,7 +757,7 @@ async function main() {
     await axe(admin, 'admin catalog');
     await shot(admin, '17-admin-catalog');
   });
-  await step("ada publishes the dev stack's unpublished Service Catalog product: t3.large, 50 GiB, hibernation, scientists, 0.09 / 0.0928 EUR", async () => {
+  await step("ada publishes the dev stack's unpublished Service Catalog product (t3.large, 50 GiB, hibernation, scientists, 0.09 / 0.0928 EUR)", async () => {
     const items = await serviceCatalogProducts(base);
     scProduct = items.find((i) => i.published === false);
     if (!scProduct || !/^prod-/.test(scProduct.id ?? '') || !scProduct.name) {
@@ -781,7 +789,9 @@ async function main() {
     await r.getByRole('cell', { name: 'scientists', exact: true }).waitFor();
     const product = (await apiProducts(base, await accessToken(admin))).find((p) => p.id === newId);
     if (!product) throw new Error(`GET /v1/products (ada) has no ${newId}`);
-    if (product.serviceCatalog?.productId !== scProduct.id) throw new Error(`${newId} is not backed by ${scProduct.id}: ${JSON.stringify(product.serviceCatalog)}`);
+    if (product.serviceCatalog?.productId !== scProduct.id) {
+      throw new Error(`${newId} is not backed by ${scProduct.id}: ${JSON.stringify(product.serviceCatalog)}`);
+    }
     if (product.volumeGiB !== 50 || product.hibernation !== true || product.published !== true) {
       throw new Error(`${newId} was published as ${JSON.stringify(product)}`);
     }
@@ -789,7 +799,9 @@ async function main() {
       throw new Error(`${newId} has apps ${JSON.stringify(product.apps)} and visibleTo ${JSON.stringify(product.visibleTo)}`);
     }
     const { amount, currency } = product.hourlyPrice;
-    if (typeof amount !== 'string' || units(amount) !== units('0.09') || currency !== 'EUR') throw new Error(`hourly price ${JSON.stringify(product.hourlyPrice)}`);
+    if (typeof amount !== 'string' || units(amount) !== units('0.09') || currency !== 'EUR') {
+      throw new Error(`hourly price ${JSON.stringify(product.hourlyPrice)}`);
+    }
     if (typeof product.storagePrice?.amount !== 'string' || units(product.storagePrice.amount) !== units('0.0928')) {
       throw new Error(`storage price ${JSON.stringify(product.storagePrice)}`);
     }

@@ -233,7 +233,16 @@ describe('admin catalog', () => {
     fireEvent.click(within(publishForm()).getByRole('button', { name: 'Publish' }));
     await waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true));
     const body = calls.find((c) => c.method === 'POST')!.body as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['apps', 'hibernation', 'id', 'instanceType', 'price', 'serviceCatalogProductId', 'visibleTo', 'volumeGiB']);
+    expect(Object.keys(body).sort()).toEqual([
+      'apps',
+      'hibernation',
+      'id',
+      'instanceType',
+      'price',
+      'serviceCatalogProductId',
+      'visibleTo',
+      'volumeGiB',
+    ]);
     expect(body.price).toEqual({ computePerHour: '0.09', storagePerGbMonth: '0.0928', currency: 'EUR' });
   });
 
@@ -401,7 +410,8 @@ describe('admin catalog', () => {
       'Publication',
     ]);
     expect(within(rows[3]).getByText('catalog-import')).toBeTruthy();
-    expect(within(rows[1]).getAllByRole('cell')[3].textContent?.replace(/\s/g, ' ')).toMatch(/^0,10 € par heure, 0,0928 € par Go-mois, à partir du /);
+    const priceDetails = within(rows[1]).getAllByRole('cell')[3].textContent?.replace(/\s/g, ' ');
+    expect(priceDetails).toMatch(/^0,10 € par heure, 0,0928 € par Go-mois, à partir du /);
   });
 
   it('speaks French', async () => {

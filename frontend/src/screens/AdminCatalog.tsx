@@ -295,7 +295,7 @@ export function publishInput(f: PublishForm, t: I18n['t']): PublishProductInput 
   const serviceCatalogProductId = required('serviceCatalogProductId', f.serviceCatalogProductId);
   const instanceType = required('instanceType', f.instanceType);
   const volume = f.volumeGiB.trim();
-  if (!/^\d{1,5}$/.test(volume)) errors.volumeGiB = t('invalidVolume');
+  if (!/^\d{1,5}$/.test(volume) || Number(volume) < 8 || Number(volume) > 16384) errors.volumeGiB = t('invalidVolume');
   const visibleTo = parseNames(f.visibleTo);
   if (visibleTo.length === 0) errors.visibleTo = t('invalidGroups');
   const price: PublishProductInput['price'] = {
@@ -333,7 +333,8 @@ function PublishProduct({ onPublished }: { onPublished: (p: Product) => void }) 
   const { busy, fields, other, form, run } = useSubmit(PUBLISH_KEYS);
   const zone = browserTimeZone();
   const set = (key: keyof PublishForm) => (e: React.ChangeEvent<HTMLInputElement>) => setF({ ...f, [key]: e.target.value });
-  const text = (key: 'id' | 'serviceCatalogProductId' | 'provisioningArtifactId' | 'launchPathId' | 'instanceType' | 'visibleTo', label: string, help?: string, extra: object = {}) => (
+  type TextKey = 'id' | 'serviceCatalogProductId' | 'provisioningArtifactId' | 'launchPathId' | 'instanceType' | 'visibleTo';
+  const text = (key: TextKey, label: string, help?: string, extra: object = {}) => (
     <Field id={`pub-${key}`} label={label} help={help} error={fields[key]}>
       {(a) => <input {...a} {...extra} value={f[key]} onChange={set(key)} autoComplete="off" />}
     </Field>
@@ -455,7 +456,14 @@ function PriceInputs({
     <>
       <Field id={id('computePerHour')} label={t('priceCompute')} help={t('priceComputeHelp')} error={error('computePerHour')}>
         {(a) => (
-          <input {...a} inputMode="decimal" required autoComplete="off" value={value.computePerHour} onChange={(e) => onChange({ computePerHour: e.target.value })} />
+          <input
+            {...a}
+            inputMode="decimal"
+            required
+            autoComplete="off"
+            value={value.computePerHour}
+            onChange={(e) => onChange({ computePerHour: e.target.value })}
+          />
         )}
       </Field>
       <Field id={id('storagePerGbMonth')} label={t('priceStorage')} help={t('priceStorageHelp')} error={error('storagePerGbMonth')}>
