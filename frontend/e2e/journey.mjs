@@ -262,6 +262,63 @@ async function appUrl(base, token, id, app) {
   return item.url;
 }
 
+/** "0.0928" → 928n (ten-thousandths): the catalog's prices have at most four decimals. */
+function units(amount) {
+  const m = /^(\d+)(?:\.(\d{1,4}))?$/.exec(String(amount));
+  if (!m) throw new Error(`not a price: ${amount}`);
+  return BigInt(m[1]) * 10000n + BigInt((m[2] ?? '').padEnd(4, '0'));
+}
+
+/** Tomorrow's date in `zone` (YYYY-MM-DD), and the UTC instant of `hh:mm` that day there (RFC 3339). */
+function tomorrowIn(zone, hhmm) {
+  const parts = (at) =>
+    Object.fromEntries(
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+      })
+        .formatToParts(at)
+        .map((p) => [p.type, p.value]),
+    );
+  const { year, month, day } = parts(new Date(Date.now() + 24 * 3600 * 1000));
+  const [h, m] = hhmm.split(':').map(Number);
+  // The zone's offset at that wall time (09:00 is never inside a daylight-saving change).
+  const guess = Date.UTC(Number(year), Number(month) - 1, Number(day), h, m);
+  const seen = parts(new Date(guess));
+  const offset = Date.UTC(Number(seen.year), Number(seen.month) - 1, Number(seen.day), Number(seen.hour), Number(seen.minute)) - guess;
+  const utc = new Date(guess - offset).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { date: `${year}-${month}-${day}`, local: `${year}-${month}-${day}T${hhmm}`, utc };
+}
+
+/** The dev stack's Service Catalog products (moto), as `GET /_local/service-catalog` lists them (no token: local only). */
+async function serviceCatalogProducts(base) {
+  const r = await fetch(`${base}/_local/service-catalog`, { headers: { Accept: 'application/json' } });
+  if (!r.ok) throw new Error(`GET /_local/service-catalog answered ${r.status}: ${await r.text()}`);
+  const body = await r.json();
+  if (!Array.isArray(body.items)) throw new Error(`GET /_local/service-catalog: no items list in ${JSON.stringify(body)}`);
+  return body.items;
+}
+
+/** `GET /v1/products` (every page) with `token`. */
+async function apiProducts(base, token) {
+  const items = [];
+  let next = null;
+  do {
+    const q = new URLSearchParams({ limit: '100', ...(next ? { nextToken: next } : {}) });
+    const r = await fetch(`${base}/v1/products?${q}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+    if (!r.ok) throw new Error(`GET /v1/products answered ${r.status}: ${await r.text()}`);
+    const page = await r.json();
+    items.push(...page.items);
+    next = page.nextToken;
+  } while (next);
+  return items;
+}
+
 const JUPYTER_TIMEOUT = 90_000;
 
 async function main() {
@@ -659,6 +716,156 @@ async function main() {
     await shot(ada, '10-admin-default-schedule');
   });
   await adaContext.close();
+
+  // The catalog (issue #15): ada publishes the Service Catalog product the dev stack left
+  // unpublished, then appends a price version; alice (in `scientists`) can launch it. The
+  // browser is in Paris, so the price version's local time is checked to arrive in UTC.
+  const CATALOG_ZONE = 'Europe/Paris';
+  const newId = 'gpu-less-notebook';
+  let scProduct;
+  const catalogContext = await browser.newContext({ viewport: { width: 1366, height: 800 }, timezoneId: CATALOG_ZONE });
+  catalogContext.setDefaultTimeout(STEP_TIMEOUT);
+  const admin = await catalogContext.newPage();
+  const adminErrors = [];
+  admin.on('pageerror', (e) => adminErrors.push(String(e)));
+  const adminTab = (name) => admin.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name, exact: true });
+  await step('ada opens Admin › Catalog and sees the seeded products, published', async () => {
+    await signIn(admin, base, 'ada');
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+    await adminTab('Catalog').click();
+    await admin.getByRole('heading', { name: 'Catalog administration', level: 1 }).waitFor();
+    if (!admin.url().endsWith('#/admin/catalog')) throw new Error(`not on #/admin/catalog: ${admin.url()}`);
+    for (const [id, name, type, price] of [
+      ['python-r-standard', 'Python & R workstation', 'm5.2xlarge', '€0.35 per hour'],
+      ['small-t3-large', 'Small notebook', 't3.large', '€0.09 per hour'],
+      ['memory-r5-8xlarge', 'Memory-heavy analysis', 'r5.8xlarge', '€2.20 per hour'],
+    ]) {
+      const r = admin.locator(`tr[data-product="${id}"][data-published="true"]`);
+      await r.getByRole('rowheader').filter({ hasText: name }).waitFor();
+      await r.getByRole('cell', { name: type, exact: true }).waitFor();
+      await r.getByText(price).waitFor();
+    }
+    await admin.locator('tr[data-product="python-r-standard"]').getByText('8 vCPU / 32 GiB').waitFor();
+    await admin.locator('tr[data-product="python-r-standard"]').getByText('€0.0928 per GB-month').waitFor();
+    await admin.locator('tr[data-product="memory-r5-8xlarge"]').getByRole('cell', { name: 'No', exact: true }).waitFor();
+    await admin.getByLabel('Language').selectOption('fr');
+    await admin.getByRole('heading', { name: 'Administration du catalogue', level: 1 }).waitFor();
+    await admin.getByRole('form', { name: 'Publier un produit Service Catalog' }).waitFor();
+    await axe(admin, 'admin catalog (fr)');
+    await admin.getByLabel('Langue').selectOption('en');
+    await admin.getByRole('heading', { name: 'Catalog administration', level: 1 }).waitFor();
+    await axe(admin, 'admin catalog');
+    await shot(admin, '17-admin-catalog');
+  });
+  await step("ada publishes the dev stack's unpublished Service Catalog product (t3.large, 50 GiB, hibernation, scientists, 0.09 / 0.0928 EUR)", async () => {
+    const items = await serviceCatalogProducts(base);
+    scProduct = items.find((i) => i.published === false);
+    if (!scProduct || !/^prod-/.test(scProduct.id ?? '') || !scProduct.name) {
+      throw new Error(`GET /_local/service-catalog lists no unpublished product with an id and a name: ${JSON.stringify(items)}`);
+    }
+    if ((await admin.locator(`tr[data-product="${newId}"]`).count()) !== 0) throw new Error(`${newId} is in the catalog before it is published`);
+    const form = admin.getByRole('form', { name: 'Publish a Service Catalog product' });
+    await form.getByLabel('Identifier in Atelier').fill(newId);
+    await form.getByLabel('Service Catalog product id').fill(scProduct.id);
+    await form.getByLabel('Instance type').fill('t3.large');
+    await form.getByLabel('Disk size (GiB)').fill('50');
+    await form.getByLabel('Workspaces can hibernate').check();
+    await form.getByLabel('Visible to (groups)').fill('scientists');
+    await form.getByLabel('JupyterLab').check();
+    await form.getByLabel('Compute price per hour').fill('0.09');
+    await form.getByLabel('Storage price per GB-month').fill('0.0928');
+    await form.getByLabel('Currency').fill('EUR');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await form.getByRole('status').filter({ hasText: /^Product .+ published\.$/ }).waitFor();
+    // Name and description come from Service Catalog, vCPU and memory from EC2 (t3.large: 2 / 8 GiB).
+    const r = admin.locator(`tr[data-product="${newId}"][data-published="true"]`);
+    await r.getByRole('rowheader').filter({ hasText: scProduct.name }).waitFor();
+    await r.getByRole('cell', { name: 't3.large', exact: true }).waitFor();
+    await r.getByText('2 vCPU / 8 GiB').waitFor();
+    await r.getByText('50 GiB').waitFor();
+    await r.getByRole('cell', { name: 'Yes', exact: true }).waitFor();
+    await r.getByText('€0.09 per hour').waitFor();
+    await r.getByText('€0.0928 per GB-month').waitFor();
+    await r.getByRole('cell', { name: 'scientists', exact: true }).waitFor();
+    const product = (await apiProducts(base, await accessToken(admin))).find((p) => p.id === newId);
+    if (!product) throw new Error(`GET /v1/products (ada) has no ${newId}`);
+    if (product.serviceCatalog?.productId !== scProduct.id) {
+      throw new Error(`${newId} is not backed by ${scProduct.id}: ${JSON.stringify(product.serviceCatalog)}`);
+    }
+    if (product.volumeGiB !== 50 || product.hibernation !== true || product.published !== true) {
+      throw new Error(`${newId} was published as ${JSON.stringify(product)}`);
+    }
+    if (JSON.stringify(product.apps) !== '["jupyterlab"]' || JSON.stringify(product.visibleTo) !== '["scientists"]') {
+      throw new Error(`${newId} has apps ${JSON.stringify(product.apps)} and visibleTo ${JSON.stringify(product.visibleTo)}`);
+    }
+    const { amount, currency } = product.hourlyPrice;
+    if (typeof amount !== 'string' || units(amount) !== units('0.09') || currency !== 'EUR') {
+      throw new Error(`hourly price ${JSON.stringify(product.hourlyPrice)}`);
+    }
+    if (typeof product.storagePrice?.amount !== 'string' || units(product.storagePrice.amount) !== units('0.0928')) {
+      throw new Error(`storage price ${JSON.stringify(product.storagePrice)}`);
+    }
+  });
+  await step('ada appends a price version effective tomorrow 09:00 (Paris), sent in UTC; unpublishing asks first', async () => {
+    const tomorrow = tomorrowIn(CATALOG_ZONE, '09:00');
+    await admin.locator(`tr[data-product="${newId}"]`).getByRole('button', { name: `Manage ${scProduct.name}` }).click();
+    const panel = admin.locator(`[data-testid="manage-product"][data-product="${newId}"]`);
+    await panel.waitFor();
+    const form = panel.getByRole('form', { name: 'Add a price version' });
+    const prefilled = await form.getByLabel('Currency').inputValue();
+    if (prefilled !== 'EUR') throw new Error(`the currency is prefilled with "${prefilled}", not the product's EUR`);
+    await form.getByLabel('Compute price per hour').fill('0.10');
+    await form.getByLabel('Storage price per GB-month').fill('0.0928');
+    await form.getByLabel('Effective from').fill(tomorrow.local);
+    await form.getByRole('button', { name: 'Add the price version' }).click();
+    await panel.getByRole('status').filter({ hasText: new RegExp(`^Price version from .+ added to `) }).waitFor();
+    const prices = panel.getByTestId('price-history');
+    await prices.locator('tr').filter({ hasText: 'scheduled' }).filter({ hasText: '€0.10' }).waitFor();
+    await prices.locator('tr').filter({ hasText: 'in force' }).filter({ hasText: '€0.09' }).waitFor();
+    const product = (await apiProducts(base, await accessToken(admin))).find((p) => p.id === newId);
+    const version = (product?.prices ?? []).find((v) => Date.parse(v.effectiveFrom) === Date.parse(tomorrow.utc));
+    if (!version) throw new Error(`no price version from ${tomorrow.utc} (${tomorrow.local} in ${CATALOG_ZONE}): ${JSON.stringify(product?.prices)}`);
+    if (typeof version.computePerHour !== 'string' || units(version.computePerHour) !== units('0.10') || version.currency !== 'EUR') {
+      throw new Error(`the new version is ${JSON.stringify(version)}`);
+    }
+    // In force now: still the first price.
+    if (units(product.hourlyPrice.amount) !== units('0.09')) throw new Error(`the hourly price in force is ${product.hourlyPrice.amount}`);
+    const history = panel.getByTestId('product-history');
+    await history.locator('tr[data-action="price"]').getByRole('cell', { name: 'ada', exact: true }).waitFor();
+    await history.locator('tr[data-action="price"]').getByRole('cell', { name: 'Price version added', exact: true }).waitFor();
+    await history.locator('tr[data-action="publish"]').getByRole('cell', { name: 'ada', exact: true }).waitFor();
+    await history.locator('tr[data-action="publish"]').getByRole('cell', { name: 'Published', exact: true }).waitFor();
+    await axe(admin, 'admin catalog product');
+    await shot(admin, '18-admin-catalog-product');
+    await panel.getByRole('button', { name: `Unpublish ${scProduct.name}` }).click();
+    const dialog = admin.getByRole('dialog', { name: `Unpublish ${scProduct.name}?` });
+    await dialog.getByText('Running workspaces are untouched and keep their prices.', { exact: false }).waitFor();
+    await axe(admin, 'unpublish dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await admin.locator(`tr[data-product="${newId}"][data-published="true"]`).waitFor();
+  });
+  if (adminErrors.length) throw new Error(`page errors: ${adminErrors.join('; ')}`);
+  await catalogContext.close();
+
+  const aliceAgain = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  aliceAgain.setDefaultTimeout(STEP_TIMEOUT);
+  await step('alice sees the new product in her catalog at the price in force, with its disk and JupyterLab', async () => {
+    const p = await aliceAgain.newPage();
+    await signIn(p, base, 'alice');
+    await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Catalog' }).click();
+    await p.getByRole('heading', { name: 'Catalog', level: 1 }).waitFor();
+    const card = p.getByRole('article', { name: scProduct.name });
+    await card.getByText('€0.09 per hour').waitFor();
+    await card.getByText('€0.81 per 9-hour working day').waitFor();
+    await card.getByText('2 vCPU').waitFor();
+    await card.getByText('50 GiB disk').waitFor();
+    await card.getByText('JupyterLab', { exact: true }).waitFor();
+    await card.getByRole('button', { name: `Launch ${scProduct.name}` }).waitFor();
+    await axe(p, 'catalog with the new product');
+    await shot(p, '19-catalog-new-product');
+  });
+  await aliceAgain.close();
 
   // fiona (finance)
   // A small laptop screen.

@@ -6,6 +6,7 @@ import { ErrorMessage, Loading } from './components/common';
 import { LANGS, useI18n, type Lang } from './i18n';
 import { href, useRoute } from './router';
 import { Admin } from './screens/Admin';
+import { AdminCatalog } from './screens/AdminCatalog';
 import { AdminCosts } from './screens/AdminCosts';
 import { Budgets } from './screens/Budgets';
 import { AdminDatasets } from './screens/Datasets';
@@ -133,6 +134,7 @@ export function App({ config }: { config: PortalConfig }) {
   else if (route.name === 'adminBudgets') screen = gated(isAdmin, <Budgets />);
   else if (route.name === 'adminSchedule') screen = gated(isAdmin, <DefaultSchedule />);
   else if (route.name === 'adminDatasets') screen = gated(isAdmin, <AdminDatasets />);
+  else if (route.name === 'adminCatalog') screen = gated(isAdmin, <AdminCatalog />);
   else if (route.name === 'finance') screen = gated(isFinance, <Finance />);
   else screen = <p>{t('notFound')}</p>;
 

@@ -3,7 +3,17 @@
 // vitest --typecheck (make portal-test): each @ts-expect-error line must fail to compile, so
 // these fail the moment the portal could use a field the document lacks, or with another type.
 import { describe, expectTypeOf, it } from 'vitest';
-import { Api, everyOf, type ApiRoute, type Product, type State, type Transition, type Workspace } from './api';
+import {
+  Api,
+  everyOf,
+  type ApiRoute,
+  type Product,
+  type ProductEventAction,
+  type PublishProductInput,
+  type State,
+  type Transition,
+  type Workspace,
+} from './api';
 import type { components } from './generated/openapi';
 
 describe('the API types', () => {
@@ -15,6 +25,11 @@ describe('the API types', () => {
     expectTypeOf<components['schemas']['MyCosts']['thresholdsCrossed']>().toEqualTypeOf<number[]>();
     // Narrower than State: the scheduler only ever aims at RUNNING or STOPPED.
     expectTypeOf<Transition['to']>().toEqualTypeOf<'RUNNING' | 'STOPPED'>();
+    // Every caller gets these; the administrative fields are optional (admins only).
+    expectTypeOf<Product['volumeGiB']>().toEqualTypeOf<number>();
+    expectTypeOf<Product['apps']>().toEqualTypeOf<string[]>();
+    expectTypeOf<Product['published']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<ProductEventAction>().toEqualTypeOf<'publish' | 'edit' | 'price' | 'unpublish'>();
   });
 
   it('refuse a field the document does not have, or of another type', () => {
@@ -34,6 +49,15 @@ describe('the API types', () => {
     void api.setBudget('alice', { amount: 300 });
     // @ts-expect-error: the document's BudgetInput has no `currency`
     void api.setOrgBudget({ amount: '300.00', currency: 'EUR' });
+    const publish = {} as PublishProductInput;
+    // @ts-expect-error: a price is a decimal string, never a number
+    void api.publishProduct({ ...publish, price: { ...publish.price, computePerHour: 0.09 } });
+    // @ts-expect-error: name and description come from Service Catalog, not from the admin
+    void api.publishProduct({ ...publish, name: 'GPU-less notebook' });
+    // @ts-expect-error: a price version needs its effectiveFrom
+    void api.addProductPrice('p', { computePerHour: '0.10', storagePerGbMonth: '0.0928', currency: 'EUR' });
+    // @ts-expect-error: the instance type is not edited in place
+    void api.editProduct('p', { name: 'P', description: '', visibleTo: ['scientists'], apps: [], instanceType: 't3.xlarge' });
   });
 
   it('check the route table against the document', () => {

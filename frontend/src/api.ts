@@ -12,7 +12,18 @@ export type State = Schemas['State'];
 export type Action = Schemas['Command'];
 export type PortalConfig = Schemas['PortalConfig'];
 export type Money = Schemas['Money'];
+/** A catalog product; `published`, `visibleTo`, `prices`, `serviceCatalog` and `version` only for admins. */
 export type Product = Schemas['Product'];
+/** One version of a product's prices (admins: `Product.prices`, oldest first). */
+export type PriceVersion = Schemas['PriceVersion'];
+/** Body of `POST /v1/products/{id}/prices`. */
+export type PriceVersionInput = Schemas['PriceVersionInput'];
+/** Body of `POST /v1/products` (admins): name, description, vCPU and memory come from AWS. */
+export type PublishProductInput = Schemas['PublishProductInput'];
+/** Body of `PUT /v1/products/{id}`. */
+export type EditProductInput = Schemas['EditProductInput'];
+export type ProductEvent = Schemas['ProductEvent'];
+export type ProductEventAction = ProductEvent['action'];
 export type ScheduleWindow = Schemas['Window'];
 export type Weekday = ScheduleWindow['days'][number];
 export type Schedule = Schemas['Schedule'];
@@ -98,6 +109,7 @@ export const TRANSITIONAL: ReadonlySet<State> = new Set<State>([
 export const WEEKDAYS = everyOf<Weekday>()(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 export const BUDGET_POLICIES = everyOf<BudgetPolicy>()(['notify', 'stop-at-100']);
 export const CLASSIFICATIONS = everyOf<Classification>()(['public', 'internal', 'confidential', 'clinical']);
+export const PRODUCT_EVENT_ACTIONS = everyOf<ProductEventAction>()(['publish', 'edit', 'price', 'unpublish']);
 
 /** Every non-2xx answer: `message` is the problem's `detail`, ready to display. */
 export class ApiError extends Error {
@@ -188,6 +200,11 @@ export type ApiRoute = {
 export const ROUTES = {
   me: { method: 'GET', path: '/v1/me' },
   products: { method: 'GET', path: '/v1/products', query: ['limit', 'nextToken'] },
+  publishProduct: { method: 'POST', path: '/v1/products' },
+  editProduct: { method: 'PUT', path: '/v1/products/{id}' },
+  unpublishProduct: { method: 'DELETE', path: '/v1/products/{id}' },
+  addProductPrice: { method: 'POST', path: '/v1/products/{id}/prices' },
+  productEvents: { method: 'GET', path: '/v1/products/{id}/events', query: ['limit', 'nextToken'] },
   listWorkspaces: { method: 'GET', path: '/v1/workspaces', query: ['limit', 'nextToken', 'all', 'owner'] },
   createWorkspace: { method: 'POST', path: '/v1/workspaces' },
   getWorkspace: { method: 'GET', path: '/v1/workspaces/{id}' },
@@ -344,6 +361,31 @@ export class Api {
 
   products(nextToken?: string | null): Promise<Page<Product>> {
     return this.call('products', { params: { query: pageQuery(nextToken) } });
+  }
+
+  /** Admins: publishes a Service Catalog product (201, the product as Atelier reads it from AWS). */
+  publishProduct(input: PublishProductInput): Promise<Product> {
+    return this.call('publishProduct', { body: input });
+  }
+
+  /** Admins: a product's name, description, groups and apps. */
+  editProduct(id: string, input: EditProductInput): Promise<Product> {
+    return this.call('editProduct', { params: { path: { id } }, body: input });
+  }
+
+  /** Admins: nobody can launch it any more; existing workspaces are untouched. */
+  unpublishProduct(id: string): Promise<Product> {
+    return this.call('unpublishProduct', { params: { path: { id } } });
+  }
+
+  /** Admins: appends a price version (from `effectiveFrom`, not in the past). */
+  addProductPrice(id: string, input: PriceVersionInput): Promise<Product> {
+    return this.call('addProductPrice', { params: { path: { id } }, body: input });
+  }
+
+  /** Admins: a page of the product's history, newest first. */
+  productEvents(id: string, nextToken?: string | null): Promise<Page<ProductEvent>> {
+    return this.call('productEvents', { params: { path: { id }, query: pageQuery(nextToken) } });
   }
 
   workspaces(scope: ListScope = { kind: 'own' }, nextToken?: string | null): Promise<Page<Workspace>> {

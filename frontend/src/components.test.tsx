@@ -22,6 +22,8 @@ const product: Product = {
   hourlyPrice: { amount: '0.35', currency: 'EUR' },
   storagePrice: null,
   hibernation: true,
+  volumeGiB: 100,
+  apps: ['jupyterlab', 'rstudio'],
 };
 
 const workspace: Workspace = {

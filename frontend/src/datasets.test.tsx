@@ -62,7 +62,7 @@ describe('dataset picker', () => {
     renderWith(
       api,
       <LaunchDialog
-        product={{ id: 'small-t3-large', name: 'Small', description: '', instanceType: 't3.large', vcpus: 2, memoryGiB: 8, hourlyPrice: { amount: '0.09', currency: 'EUR' }, storagePrice: null, hibernation: true }}
+        product={{ id: 'small-t3-large', name: 'Small', description: '', instanceType: 't3.large', vcpus: 2, memoryGiB: 8, hourlyPrice: { amount: '0.09', currency: 'EUR' }, storagePrice: null, hibernation: true, volumeGiB: 50, apps: ['jupyterlab'] }}
         onClose={() => {}}
       />,
     );

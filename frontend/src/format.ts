@@ -94,3 +94,30 @@ export function formatHours(seconds: number, locale: string): string {
 export function formatPercent(percent: number, locale: string): string {
   return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }).format(percent / 100);
 }
+
+/**
+ * A `datetime-local` value ("2026-12-02T09:00", seconds optional), read in the browser's time
+ * zone, as an RFC 3339 instant in UTC ("2026-12-02T08:00:00Z" in Paris). Null when it is not
+ * such a value. A local time skipped by a daylight-saving change moves forward, as `Date` does.
+ */
+export function localDateTimeToUtc(value: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0));
+  if (h > 23 || mi > 59 || s > 59) return null;
+  const at = new Date(y, mo - 1, d, h, mi, s);
+  // 2026-02-30 would roll over into March.
+  if (Number.isNaN(at.getTime()) || at.getMonth() !== mo - 1 || at.getDate() !== d) return null;
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `at` as a `datetime-local` value in the browser's time zone, to the minute ("2026-12-02T09:00"). */
+export function toLocalDateTimeInput(at: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${p(at.getMonth() + 1)}-${p(at.getDate())}T${p(at.getHours())}:${p(at.getMinutes())}`;
+}
+
+/** The browser's time zone (IANA name), for "your local time" hints. */
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+}

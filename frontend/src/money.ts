@@ -48,3 +48,14 @@ export function formatMoney(amount: string, currency: string, locale: string): s
   // The string overload is standard (Intl.NumberFormat v3) but not yet in TypeScript's lib.
   return (nf.format as (value: string) => string)(decimal);
 }
+
+/**
+ * What an admin typed as a price ("0.09", "0,0928", " 12 ") as the API's decimal string
+ * ("0.09", "0.0928", "12"): the digits as typed, never through a float. Null when it is not a
+ * non-negative decimal with at most four decimals (what the portal can display exactly).
+ */
+export function normaliseDecimal(input: string): string | null {
+  const s = input.trim().replace(/\s/g, '').replace(',', '.');
+  if (!/^\d+(\.\d{1,4})?$/.test(s)) return null;
+  return s;
+}

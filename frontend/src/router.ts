@@ -9,6 +9,7 @@ export type Route =
   | { name: 'adminBudgets' }
   | { name: 'adminSchedule' }
   | { name: 'adminDatasets' }
+  | { name: 'adminCatalog' }
   | { name: 'finance' }
   | { name: 'notFound' };
 
@@ -19,6 +20,7 @@ const FIXED: Record<string, Route['name']> = {
   '/admin/budgets': 'adminBudgets',
   '/admin/schedule': 'adminSchedule',
   '/admin/datasets': 'adminDatasets',
+  '/admin/catalog': 'adminCatalog',
   '/finance': 'finance',
 };
 
@@ -50,6 +52,8 @@ export function href(route: Route): string {
       return '#/admin/schedule';
     case 'adminDatasets':
       return '#/admin/datasets';
+    case 'adminCatalog':
+      return '#/admin/catalog';
     case 'finance':
       return '#/finance';
     default:

@@ -35,9 +35,24 @@ describe('the route table', () => {
       owner: 'o',
       readers: { groups: [], users: [] },
     };
+    const publish = {
+      id: 'p',
+      serviceCatalogProductId: 'prod-abc',
+      instanceType: 't3.large',
+      volumeGiB: 50,
+      hibernation: true,
+      visibleTo: ['scientists'],
+      apps: ['jupyterlab'],
+      price: { computePerHour: '0.09', storagePerGbMonth: '0.0928', currency: 'EUR' },
+    };
     await Promise.all([
       api.me(),
       api.products(),
+      api.publishProduct(publish),
+      api.editProduct('p', { name: 'P', description: '', visibleTo: ['scientists'], apps: [] }),
+      api.unpublishProduct('p'),
+      api.addProductPrice('p', { computePerHour: '0.10', storagePerGbMonth: '0.0928', currency: 'EUR', effectiveFrom: '2026-12-02T08:00:00Z' }),
+      api.productEvents('p'),
       api.workspaces(),
       api.create('p', 'n'),
       api.workspace('w 1'),
@@ -81,6 +96,31 @@ describe('the route table', () => {
   it('fills path parameters, encoded, and refuses a missing one', () => {
     expect(fillPath('/v1/workspaces/{id}/stop', { id: 'a b/c' })).toBe('/v1/workspaces/a%20b%2Fc/stop');
     expect(() => fillPath('/v1/budgets/{user}')).toThrow(/missing path parameter user/);
+  });
+});
+
+describe('catalog requests', () => {
+  it('send the admin catalog bodies as the contract says, amounts as decimal strings', async () => {
+    const calls: [string, Sent][] = [];
+    const api = new Api({
+      baseUrl: '',
+      getToken: () => 't',
+      fetch: async (request: Request) => {
+        calls.push(await sent(request));
+        return new Response('{"items":[],"nextToken":null}', { status: 200 });
+      },
+    });
+    const price = { computePerHour: '0.10', storagePerGbMonth: '0.0928', currency: 'EUR', effectiveFrom: '2026-12-02T08:00:00Z' };
+    await api.addProductPrice('gpu less', price);
+    await api.unpublishProduct('small-t3-large');
+    await api.productEvents('small-t3-large', 'tok/1');
+    expect(calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'POST /v1/products/gpu%20less/prices',
+      'DELETE /v1/products/small-t3-large',
+      'GET /v1/products/small-t3-large/events?limit=100&nextToken=tok%2F1',
+    ]);
+    expect(calls[0][1].body).toBe(JSON.stringify(price));
+    expect(calls[1][1].body).toBeUndefined();
   });
 });
 

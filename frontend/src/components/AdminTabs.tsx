@@ -10,6 +10,7 @@ export function AdminTabs({ current }: { current: Route['name'] }) {
     { route: { name: 'adminBudgets' }, label: t('tabBudgets') },
     { route: { name: 'adminSchedule' }, label: t('tabSchedule') },
     { route: { name: 'adminDatasets' }, label: t('tabDatasets') },
+    { route: { name: 'adminCatalog' }, label: t('tabCatalog') },
   ];
   return (
     <nav className="tabs" aria-label={t('adminSections')}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Product } from '../api';
 import { useApp } from '../app-context';
 import { Dialog, ErrorMessage, Loading } from '../components/common';
+import { appName } from '../components/Apps';
 import { DatasetPicker } from '../components/DatasetPicker';
 import { useI18n } from '../i18n';
 import { formatMoney, multiply, WORKING_DAY_HOURS } from '../money';
@@ -18,8 +19,10 @@ export function ProductCard({ product, onLaunch }: { product: Product; onLaunch:
       <ul className="specs">
         <li>{t('vcpus', { n: product.vcpus })}</li>
         <li>{t('memory', { n: product.memoryGiB })}</li>
+        <li>{t('volume', { n: product.volumeGiB })}</li>
         <li>{product.instanceType}</li>
         {product.hibernation && <li>{t('hibernationSupported')}</li>}
+        {product.apps.length > 0 && <li>{product.apps.map(appName).join(', ')}</li>}
       </ul>
       <p className="price">
         <strong>{t('perHour', { price: formatMoney(amount, currency, locale) })}</strong>
@@ -46,7 +49,8 @@ export function Catalog() {
     setError(null);
     api
       .all((token) => api.products(token))
-      .then((p) => live && setProducts(p))
+      // Admins get every product, unpublished ones too (`published` is theirs only): those cannot be launched.
+      .then((p) => live && setProducts(p.filter((x) => x.published !== false)))
       .catch((e) => live && setError(e));
     return () => {
       live = false;
