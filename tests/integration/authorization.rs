@@ -34,6 +34,41 @@ pub(crate) fn rows() -> Vec<Row> {
         Row { method: Method::GET, path: "/v1/openapi.json", body: None, expected: [200, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/me", body: None, expected: [401, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/products", body: None, expected: [401, 200, 200, 200, 200] },
+        // Admins only, refused before the body is read; ada's Service Catalog id is unknown
+        // (publishing itself: tests/integration/catalog.rs).
+        Row {
+            method: Method::POST,
+            path: "/v1/products",
+            body: Some(publish_body("matrix-product", "prod-unknown")),
+            expected: [401, 403, 403, 422, 403],
+        },
+        // `{id}` on a product: small-t3-large, visible to scientists (finance does not see it:
+        // 404, as a missing one); memory-r5-8xlarge for the unpublish, since rows launch the other.
+        Row { method: Method::GET, path: "/v1/products/{id}", body: None, expected: [401, 200, 200, 200, 404] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/products/{id}",
+            body: Some(json!({
+                "name": "Small notebook",
+                "description": "Edited by the matrix.",
+                "visibleTo": ["scientists"],
+                "apps": ["jupyterlab"]
+            })),
+            expected: [401, 403, 403, 200, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/products/{id}/prices",
+            body: Some(json!({
+                "computePerHour": "0.10",
+                "storagePerGbMonth": "0.0928",
+                "currency": "EUR",
+                "effectiveFrom": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string()
+            })),
+            expected: [401, 403, 403, 201, 404],
+        },
+        Row { method: Method::GET, path: "/v1/products/{id}/events", body: None, expected: [401, 403, 403, 200, 404] },
+        Row { method: Method::DELETE, path: "/v1/products/{id}", body: None, expected: [401, 403, 403, 200, 404] },
         Row { method: Method::GET, path: "/v1/workspaces", body: None, expected: [401, 200, 200, 200, 200] },
         Row { method: Method::GET, path: "/v1/workspaces?all=true", body: None, expected: [401, 403, 403, 200, 403] },
         Row {
@@ -178,6 +213,20 @@ pub(crate) fn rows() -> Vec<Row> {
     ]
 }
 
+/// A publish request for Service Catalog product `sc_id`, visible to scientists.
+pub(crate) fn publish_body(id: &str, sc_id: &str) -> Value {
+    json!({
+        "id": id,
+        "serviceCatalogProductId": sc_id,
+        "instanceType": "t3.large",
+        "volumeGiB": 50,
+        "hibernation": true,
+        "visibleTo": ["scientists"],
+        "apps": ["jupyterlab"],
+        "price": { "computePerHour": "0.09", "storagePerGbMonth": "0.0928", "currency": "EUR" }
+    })
+}
+
 /// A dataset body readable by the `oncology` group.
 fn dataset_body(id: Option<&str>) -> Value {
     let mut body = json!({
@@ -205,7 +254,12 @@ async fn call_as(app: &TestApp, role: &str, row: &Row, id: &str) -> (StatusCode,
 async fn call_with_dataset(app: &TestApp, role: &str, row: &Row, id: &str, dataset: &str) -> (StatusCode, Value) {
     let token = if role == "anonymous" { None } else { Some(app.token(role).await) };
     // `{user}`: alice, whose workspace `{id}` is.
-    let path = row.path.replace("{datasetId}", dataset).replace("{id}", id).replace("{user}", "alice");
+    let path = if row.path.starts_with("/v1/products/") {
+        let product = if row.method == Method::DELETE { "memory-r5-8xlarge" } else { "small-t3-large" };
+        row.path.replace("{id}", product)
+    } else {
+        row.path.replace("{datasetId}", dataset).replace("{id}", id).replace("{user}", "alice")
+    };
     let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
     (response.status, response.body)
 }
@@ -219,7 +273,9 @@ async fn every_route_for_every_role_on_someone_elses_workspace() {
         for (role, expected) in ROLES.iter().zip(row.expected) {
             // A fresh RUNNING workspace for each mutating cell, so that cells don't interact.
             // Rows about datasets only (no workspace in the path) need no workspace.
-            let dataset_only = row.path.starts_with("/v1/datasets") || row.path.starts_with("/v1/me/data-access");
+            let dataset_only = row.path.starts_with("/v1/datasets")
+                || row.path.starts_with("/v1/me/data-access")
+                || row.path.starts_with("/v1/products");
             let id = if dataset_only {
                 String::new()
             } else if row.method == Method::GET {
@@ -245,7 +301,7 @@ async fn every_route_for_every_role_on_someone_elses_workspace() {
             if status == StatusCode::NOT_FOUND {
                 let detail = body["detail"].as_str().unwrap_or_default();
                 assert!(
-                    ["workspace not found", "dataset not found"].contains(&detail),
+                    ["workspace not found", "dataset not found", "product not found"].contains(&detail),
                     "a 404 reveals nothing: {detail}"
                 );
             }

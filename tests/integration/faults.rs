@@ -229,6 +229,7 @@ async fn with_the_aws_server_gone_the_api_answers_503_and_state_sync_changes_not
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding");
     let app = LocalApp::new(&sdk, &moto.endpoint(), &seeded, "http://localhost");
+    app.publish_catalog(&seeded).await.expect("publishing the seeded catalog");
     let router = app.router();
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let auth = cognito

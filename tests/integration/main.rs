@@ -8,6 +8,7 @@ mod authorization;
 mod bodies;
 mod budgets;
 mod call_budgets;
+mod catalog;
 mod costs;
 mod data_access;
 mod datasets;

@@ -121,13 +121,18 @@ async fn bad_requests_name_the_field_and_write_nothing() {
         (json!({ "productId": "python-r-standard", "name": "x".repeat(65) }), StatusCode::BAD_REQUEST, "name"),
         (json!({ "productId": 7, "name": "ok" }), StatusCode::BAD_REQUEST, "productId"),
         (json!({ "productId": "Not A Slug", "name": "ok" }), StatusCode::BAD_REQUEST, "productId"),
-        (json!({ "productId": "no-such-product", "name": "ok" }), StatusCode::UNPROCESSABLE_ENTITY, "productId"),
     ];
     for (body, status, field) in cases {
         let response = app.post("alice", "/v1/workspaces", Some(body.clone())).await;
         assert_eq!(response.status, status, "{body}: {}", response.body);
         assert_eq!(response.str("field"), field, "{body}: {}", response.body);
         assert_eq!(response.headers["content-type"], "application/problem+json");
+    }
+    // A product nobody has, and one alice may not launch, answer alike: nothing to learn.
+    for product in ["no-such-product", "memory-r5-8xlarge-hidden"] {
+        let response = app.post("alice", "/v1/workspaces", Some(json!({ "productId": product, "name": "ok" }))).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{product}: {}", response.body);
+        assert_eq!(response.str("detail"), "product not found");
     }
     let token = app.token("alice").await;
     let not_json =

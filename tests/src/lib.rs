@@ -243,6 +243,7 @@ pub async fn spawn_app_on(
     let app = LocalApp::with_settings(&counted, endpoint, &seeded, "http://localhost", |settings| {
         settings.max_active = max_active;
     });
+    app.publish_catalog(&seeded).await.expect("publishing the seeded catalog");
     let router = app.router();
     TestApp { app, router, seeded, sdk, aws_calls, tokens: Mutex::new(HashMap::new()) }
 }

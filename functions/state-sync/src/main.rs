@@ -10,7 +10,11 @@ async fn main() -> Result<(), atelier_app::Error> {
     job::init_tracing();
     let root = &atelier_app::from_env(&atelier_app::settings::STATE_SYNC)?;
     job::run(Local::NoEvent, |_event| async move {
-        Ok(serde_json::to_value(root.state_sync_job(jiff::Timestamp::now()).await?)?)
+        let now = jiff::Timestamp::now();
+        let outcome = root.state_sync_job(now).await?;
+        // Every workspace moved to FAILED raises the FailedWorkspaces alarm (infra/template.yaml).
+        println!("{}", job::metric_line("state-sync", "FailedWorkspaces", outcome.failed_workspaces, now));
+        Ok(serde_json::to_value(outcome)?)
     })
     .await
 }

@@ -12,10 +12,13 @@ use aws_sdk_ec2::{
     Client,
     types::{
         BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
-        InstanceMetadataOptionsRequest, InstanceStateName, ResourceType, Tag, TagSpecification, VolumeType,
+        InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceMetadataTagsState,
+        InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, LaunchTemplateSpecification,
+        ResourceType, Tag, TagSpecification, VolumeType,
     },
 };
 
+pub use crate::Ec2LaunchSettings;
 use crate::upstream;
 
 /// Largest number of instance ids EC2 accepts in one call here (it allows more for
@@ -90,6 +93,50 @@ impl PowerSwitch for Ec2 {
         }
         Ok(states)
     }
+
+    async fn attached_volume_gib(&self, instance_id: &str) -> Result<Option<u32>, UpstreamError> {
+        let mut pages = self
+            .client
+            .describe_volumes()
+            .filters(Filter::builder().name("attachment.instance-id").values(instance_id).build())
+            .into_paginator()
+            .send();
+        let mut total: Option<u32> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| upstream("ec2", "DescribeVolumes", e))?;
+            for volume in page.volumes() {
+                let size = u32::try_from(volume.size().unwrap_or(0)).unwrap_or(0);
+                total = Some(total.unwrap_or(0).saturating_add(size));
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[async_trait]
+impl atelier_domain::catalog::InstanceTypes for Ec2 {
+    async fn instance_type(
+        &self,
+        instance_type: &str,
+    ) -> Result<Option<atelier_domain::catalog::InstanceTypeInfo>, UpstreamError> {
+        let output =
+            self.client.describe_instance_types().instance_types(InstanceType::from(instance_type)).send().await;
+        let output = match output {
+            Ok(output) => output,
+            Err(e) if crate::error_code(&e).is_some_and(|c| c.starts_with("InvalidInstanceType")) => return Ok(None),
+            Err(e) => return Err(upstream("ec2", "DescribeInstanceTypes", e)),
+        };
+        let Some(info) = output.instance_types().first() else { return Ok(None) };
+        Ok(Some(atelier_domain::catalog::InstanceTypeInfo {
+            vcpus: info.v_cpu_info().and_then(|v| v.default_v_cpus()).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            memory_mib: info
+                .memory_info()
+                .and_then(|m| m.size_in_mib())
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            hibernation_supported: info.hibernation_supported().unwrap_or(false),
+        }))
+    }
 }
 
 /// The tag a workspace's agent reports each app's readiness in (`ready` or `down`).
@@ -144,26 +191,28 @@ fn instance_state(name: &InstanceStateName) -> InstanceState {
     }
 }
 
-/// Launches a product's machine directly with EC2 RunInstances: same image, instance type,
-/// tags and hardening as the Service Catalog product. Used against the local AWS server,
-/// and valid in accounts without Service Catalog.
+/// Launches a product's machine directly with EC2 RunInstances, as hardened as the Service
+/// Catalog product: into the private workspace subnet with the workspace security group and
+/// no public address, the root volume encrypted with the workspace key, the bootstrap and
+/// metadata options of the workspace launch template, and Atelier's tags. Used against the
+/// local AWS server, and valid in accounts without Service Catalog.
 #[derive(Clone, Debug)]
 pub struct Ec2Launch {
     ec2: Ec2,
-    subnet_id: Option<String>,
+    settings: Ec2LaunchSettings,
 }
 
 impl Ec2Launch {
-    /// Launches into `subnet_id` (the account's default when `None`), each machine with its
-    /// workspace's own instance profile ([`crate::workspace_role_name`]; wrap this
-    /// provisioner in `iam::WithWorkspaceRole` so that it exists first).
-    pub fn new(client: Client, subnet_id: Option<String>) -> Self {
-        Self { ec2: Ec2::new(client), subnet_id }
+    /// Launches with `settings`, each machine with its workspace's own instance profile
+    /// ([`crate::workspace_role_name`]; wrap this provisioner in `iam::WithWorkspaceRole` so
+    /// that it exists first).
+    pub fn new(client: Client, settings: Ec2LaunchSettings) -> Self {
+        Self { ec2: Ec2::new(client), settings }
     }
 
     /// The same, through a client built from `config`.
-    pub fn from_config(config: &aws_types::SdkConfig, subnet_id: Option<String>) -> Self {
-        Self::new(Client::new(config), subnet_id)
+    pub fn from_config(config: &aws_types::SdkConfig, settings: Ec2LaunchSettings) -> Self {
+        Self::new(Client::new(config), settings)
     }
 }
 
@@ -187,18 +236,43 @@ impl Provisioner for Ec2Launch {
         let tags = workspace_tags(workspace);
         let tag_spec =
             |kind: ResourceType| TagSpecification::builder().resource_type(kind).set_tags(Some(tags.clone())).build();
+        let settings = &self.settings;
         let run = self
             .ec2
             .client
             .run_instances()
-            .image_id(&product.image_id)
+            .launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(&settings.launch_template_id)
+                    .version("$Latest")
+                    .build(),
+            )
+            .image_id(&settings.image_id)
             .instance_type(product.instance_type.as_str().into())
             .min_count(1)
             .max_count(1)
-            // Same token, same instance: a retried provisioning never launches twice.
+            // Derived from the workspace: a retried provisioning never launches twice.
             .client_token(&workspace.provision_token)
             .hibernation_options(HibernationOptionsRequest::builder().configured(product.hibernation).build())
-            .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
+            // As the products' templates: IMDSv2 only, one hop (no container on the machine
+            // reaches the role's credentials), and the tags in metadata for the agent.
+            .metadata_options(
+                InstanceMetadataOptionsRequest::builder()
+                    .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                    .http_tokens(HttpTokensState::Required)
+                    .http_put_response_hop_limit(1)
+                    .instance_metadata_tags(InstanceMetadataTagsState::Enabled)
+                    .build(),
+            )
+            .network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&settings.subnet_id)
+                    .groups(&settings.security_group_id)
+                    .associate_public_ip_address(false)
+                    .delete_on_termination(true)
+                    .build(),
+            )
             .block_device_mappings(
                 BlockDeviceMapping::builder()
                     .device_name("/dev/xvda")
@@ -206,8 +280,10 @@ impl Provisioner for Ec2Launch {
                         EbsBlockDevice::builder()
                             .volume_size(product.volume_gib as i32)
                             .volume_type(VolumeType::Gp3)
-                            // Hibernation stores RAM on the root volume, which must be encrypted.
+                            // Hibernation stores RAM on the root volume, which must be encrypted,
+                            // with the workspace key (not the account's default EBS key).
                             .encrypted(true)
+                            .kms_key_id(&settings.kms_key_id)
                             .delete_on_termination(true)
                             .build(),
                     )
@@ -215,7 +291,6 @@ impl Provisioner for Ec2Launch {
             )
             .tag_specifications(tag_spec(ResourceType::Instance))
             .tag_specifications(tag_spec(ResourceType::Volume))
-            .set_subnet_id(self.subnet_id.clone())
             .iam_instance_profile(
                 aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
                     .name(crate::workspace_role_name(&workspace.id))

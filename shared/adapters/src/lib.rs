@@ -77,3 +77,19 @@ where
         _ => None,
     }
 }
+
+/// Where and how `ec2-launch` launches: every field is required (the settings name each
+/// missing one at start-up), so no launch falls back to a default VPC, group or key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ec2LaunchSettings {
+    /// The private workspace subnet (`subnet-...`).
+    pub subnet_id: String,
+    /// The workspace security group (`sg-...`).
+    pub security_group_id: String,
+    /// The KMS key encrypting the root volumes (id, ARN or alias).
+    pub kms_key_id: String,
+    /// The machine image (`ami-...`).
+    pub image_id: String,
+    /// The launch template holding the bootstrap user data (`lt-...`), its latest version (CloudFormation never moves the default one).
+    pub launch_template_id: String,
+}

@@ -33,13 +33,14 @@ impl Root {
 
 #[cfg(feature = "catalog-api")]
 impl Root {
-    /// The catalog-api function's router, as deployed: `/v1/products`.
+    /// The catalog-api function's router, as deployed: `/v1/products` and the admins'
+    /// publishing, editing, pricing and unpublishing.
     pub fn catalog_api(&self) -> Router {
         atelier_web::finish(self.catalog_routes())
     }
 
     fn catalog_routes(&self) -> Router {
-        routes::catalog::router(Area::new(self.verifier().clone(), self.catalog()))
+        routes::catalog::router(Area::new(self.verifier().clone(), self.catalog_cases()))
     }
 }
 

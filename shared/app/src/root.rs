@@ -178,6 +178,21 @@ impl Root {
     }
 }
 
+#[cfg(all(feature = "ec2", feature = "servicecatalog"))]
+impl Root {
+    /// The catalog's use cases: the table, Service Catalog and EC2's instance types, for
+    /// the provisioner this deployment uses.
+    pub fn catalog_cases(&self) -> atelier_domain::catalog::CatalogCases {
+        let service_catalog = atelier_adapters::servicecatalog::ServiceCatalogCatalog::from_config(&self.sdk);
+        atelier_domain::catalog::CatalogCases::new(
+            self.table().clone(),
+            Arc::new(service_catalog),
+            self.ec2().clone(),
+            self.settings.provisioner.kind.provisioning(),
+        )
+    }
+}
+
 #[cfg(all(feature = "ec2", feature = "servicecatalog", feature = "iam"))]
 impl Root {
     /// The provisioner the settings choose (`ATELIER_PROVISIONER`), behind the workspace
@@ -193,7 +208,13 @@ impl Root {
                         .with_output_key(&settings.output_key),
                 ),
                 ProvisionerKind::Ec2Launch => {
-                    Arc::new(atelier_adapters::ec2::Ec2Launch::from_config(&self.sdk, settings.subnet_id.clone()))
+                    let Some(ec2_launch) = settings.ec2_launch.clone() else {
+                        panic!(
+                            "{} provisions with ec2-launch but does not declare its settings",
+                            self.settings.function
+                        )
+                    };
+                    Arc::new(atelier_adapters::ec2::Ec2Launch::from_config(&self.sdk, ec2_launch))
                 }
             };
             let roles = self.workspace_roles().as_ref().clone();

@@ -22,8 +22,19 @@ pub const MAX_ACTIVE_WORKSPACES: &str = "ATELIER_MAX_ACTIVE_WORKSPACES";
 pub const PROVISIONER: &str = "ATELIER_PROVISIONER";
 /// The Service Catalog record output holding the instance id.
 pub const PROVISIONING_OUTPUT: &str = "ATELIER_PROVISIONING_OUTPUT";
-/// The subnet `ec2-launch` launches into.
+/// The private workspace subnet `ec2-launch` launches into (required with it).
 pub const SUBNET_ID: &str = "ATELIER_SUBNET_ID";
+/// The workspace security group `ec2-launch` gives its machines (required with it).
+pub const SECURITY_GROUP_ID: &str = "ATELIER_SECURITY_GROUP_ID";
+/// The KMS key `ec2-launch` encrypts root volumes with (required with it).
+pub const VOLUME_KMS_KEY_ID: &str = "ATELIER_VOLUME_KMS_KEY_ID";
+/// The machine image `ec2-launch` launches (required with it).
+pub const IMAGE_ID: &str = "ATELIER_IMAGE_ID";
+/// The launch template holding the workspaces' bootstrap (required with `ec2-launch`).
+pub const LAUNCH_TEMPLATE_ID: &str = "ATELIER_LAUNCH_TEMPLATE_ID";
+
+/// Every variable `ec2-launch` needs, declared together by the functions that provision.
+const EC2_LAUNCH: [&str; 5] = [SUBNET_ID, SECURITY_GROUP_ID, VOLUME_KMS_KEY_ID, IMAGE_ID, LAUNCH_TEMPLATE_ID];
 /// The permissions boundary (managed policy ARN) of every workspace role.
 pub const WORKSPACE_ROLE_BOUNDARY: &str = "ATELIER_WORKSPACE_ROLE_BOUNDARY";
 /// The managed policy (ARN) attached to every workspace role besides its data policy.
@@ -70,16 +81,21 @@ pub const WORKSPACES_API: Function = Function {
         PROVISIONER,
         PROVISIONING_OUTPUT,
         SUBNET_ID,
+        SECURITY_GROUP_ID,
+        VOLUME_KMS_KEY_ID,
+        IMAGE_ID,
+        LAUNCH_TEMPLATE_ID,
         WORKSPACE_ROLE_BOUNDARY,
         WORKSPACE_ROLE_POLICY,
     ],
 };
 
-/// `/v1/products`.
+/// `/v1/products` (publishing reads Service Catalog and EC2; which provisioner the
+/// deployment uses decides what a product needs from Service Catalog).
 pub const CATALOG_API: Function = Function {
     name: "catalog-api",
     required: &[TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
-    optional: &[COGNITO_JWKS_BASE],
+    optional: &[COGNITO_JWKS_BASE, PROVISIONER],
 };
 
 /// State-sync (it retries provisioning, so it creates workspace roles too).
@@ -90,6 +106,10 @@ pub const STATE_SYNC: Function = Function {
         PROVISIONER,
         PROVISIONING_OUTPUT,
         SUBNET_ID,
+        SECURITY_GROUP_ID,
+        VOLUME_KMS_KEY_ID,
+        IMAGE_ID,
+        LAUNCH_TEMPLATE_ID,
         WORKSPACE_ROLE_BOUNDARY,
         WORKSPACE_ROLE_POLICY,
         PROVISIONING_TIMEOUT,
@@ -123,6 +143,14 @@ pub enum SettingsError {
     /// A required variable is unset, or empty once trimmed.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// A variable another setting makes required is unset.
+    #[error("environment variable {name} is not set: {because}")]
+    MissingFor {
+        /// The variable, e.g. `ATELIER_SUBNET_ID`.
+        name: &'static str,
+        /// Why it is needed, in words.
+        because: &'static str,
+    },
     /// A declared variable holds a value that does not parse or is out of range.
     #[error("environment variable {name} is {value:?}: {expected}")]
     Invalid {
@@ -140,8 +168,19 @@ pub enum SettingsError {
 pub enum ProvisionerKind {
     /// AWS Service Catalog products (production).
     ServiceCatalog,
-    /// EC2 RunInstances with the product's image (local stack, accounts without Service Catalog).
+    /// EC2 RunInstances, hardened as the products are (local stack, accounts without
+    /// Service Catalog).
     Ec2Launch,
+}
+
+impl ProvisionerKind {
+    /// What publishing a product needs from Service Catalog under this provisioner.
+    pub fn provisioning(self) -> atelier_domain::catalog::Provisioning {
+        match self {
+            ProvisionerKind::ServiceCatalog => atelier_domain::catalog::Provisioning::ServiceCatalog,
+            ProvisionerKind::Ec2Launch => atelier_domain::catalog::Provisioning::Ec2Launch,
+        }
+    }
 }
 
 /// Settings of the provisioner.
@@ -149,16 +188,16 @@ pub enum ProvisionerKind {
 pub struct ProvisionerSettings {
     /// `ATELIER_PROVISIONER`; Service Catalog when unset.
     pub kind: ProvisionerKind,
-    /// `ATELIER_SUBNET_ID`, for `ec2-launch` only; `None` launches into the account's
-    /// default subnet.
-    pub subnet_id: Option<String>,
+    /// Where `ec2-launch` launches: `Some` exactly when it is the provisioner of a function
+    /// that provisions (every variable of it is then required).
+    pub ec2_launch: Option<atelier_adapters::Ec2LaunchSettings>,
     /// The Service Catalog record output holding the instance id.
     pub output_key: String,
 }
 
 impl Default for ProvisionerSettings {
     fn default() -> Self {
-        Self { kind: ProvisionerKind::ServiceCatalog, subnet_id: None, output_key: "InstanceId".into() }
+        Self { kind: ProvisionerKind::ServiceCatalog, ec2_launch: None, output_key: "InstanceId".into() }
     }
 }
 
@@ -260,7 +299,7 @@ impl Settings {
             user_pool_client_id: get(USER_POOL_CLIENT_ID)?,
             cognito_jwks_base: get(COGNITO_JWKS_BASE)?,
             max_active: max_active(get(MAX_ACTIVE_WORKSPACES)?)?,
-            provisioner: provisioner(get(PROVISIONER)?, get(PROVISIONING_OUTPUT)?, get(SUBNET_ID)?)?,
+            provisioner: provisioner(function, get(PROVISIONER)?, get(PROVISIONING_OUTPUT)?, get)?,
             workspace_roles: WorkspaceRoleSettings {
                 boundary: policy_arn(WORKSPACE_ROLE_BOUNDARY, get(WORKSPACE_ROLE_BOUNDARY)?)?,
                 policy: policy_arn(WORKSPACE_ROLE_POLICY, get(WORKSPACE_ROLE_POLICY)?)?,
@@ -280,9 +319,16 @@ impl Settings {
 
     /// The settings of the local stack (dev server, tests): the seeded table and pool, the
     /// pool's keys served by the local server at `endpoint`, workspaces launched with
-    /// `ec2-launch` (moto has no Service Catalog provisioning), budgets totalled on every
-    /// scheduler tick of `tick`.
-    pub fn local(table: &str, user_pool_id: &str, client_id: &str, endpoint: &str, tick: SignedDuration) -> Self {
+    /// `ec2-launch` into the seeded network (moto has no Service Catalog provisioning),
+    /// budgets totalled on every scheduler tick of `tick`.
+    pub fn local(
+        table: &str,
+        user_pool_id: &str,
+        client_id: &str,
+        endpoint: &str,
+        ec2_launch: atelier_adapters::Ec2LaunchSettings,
+        tick: SignedDuration,
+    ) -> Self {
         Self {
             function: "local",
             table: table.to_owned(),
@@ -290,7 +336,11 @@ impl Settings {
             user_pool_client_id: Some(client_id.to_owned()),
             cognito_jwks_base: Some(endpoint.to_owned()),
             max_active: atelier_adapters::dynamodb::DEFAULT_MAX_ACTIVE_WORKSPACES,
-            provisioner: ProvisionerSettings { kind: ProvisionerKind::Ec2Launch, ..ProvisionerSettings::default() },
+            provisioner: ProvisionerSettings {
+                kind: ProvisionerKind::Ec2Launch,
+                ec2_launch: Some(ec2_launch),
+                ..ProvisionerSettings::default()
+            },
             workspace_roles: WorkspaceRoleSettings::default(),
             gateway_url: Some(LOCAL_GATEWAY_URL.to_owned()),
             gateway: GatewaySettings::default(),
@@ -368,9 +418,10 @@ fn max_active(value: Option<String>) -> Result<u32, SettingsError> {
 }
 
 fn provisioner(
+    function: &Function,
     kind: Option<String>,
     output: Option<String>,
-    subnet_id: Option<String>,
+    get: impl Fn(&'static str) -> Result<Option<String>, SettingsError>,
 ) -> Result<ProvisionerSettings, SettingsError> {
     let kind = match kind.as_deref() {
         None | Some("service-catalog") => ProvisionerKind::ServiceCatalog,
@@ -383,7 +434,49 @@ fn provisioner(
             });
         }
     };
-    Ok(ProvisionerSettings { kind, subnet_id, output_key: output.unwrap_or_else(|| "InstanceId".into()) })
+    // Only a function that provisions declares the ec2-launch variables; for it they are
+    // all required, so that no launch falls back to the default VPC, group or EBS key.
+    let provisions = EC2_LAUNCH.iter().all(|name| function.optional.contains(name));
+    let ec2_launch = if kind == ProvisionerKind::Ec2Launch && provisions {
+        let need = |name: &'static str, prefix: &'static str, because: &'static str, expected: &'static str| {
+            let value = get(name)?.ok_or(SettingsError::MissingFor { name, because })?;
+            if prefix.is_empty() || value.starts_with(prefix) {
+                Ok(value)
+            } else {
+                Err(SettingsError::Invalid { name, value, expected })
+            }
+        };
+        Some(atelier_adapters::Ec2LaunchSettings {
+            subnet_id: need(
+                SUBNET_ID,
+                "subnet-",
+                "ec2-launch launches only into the private workspace subnet",
+                "a subnet id (subnet-...)",
+            )?,
+            security_group_id: need(
+                SECURITY_GROUP_ID,
+                "sg-",
+                "ec2-launch gives every machine the workspace security group",
+                "a security group id (sg-...)",
+            )?,
+            kms_key_id: need(
+                VOLUME_KMS_KEY_ID,
+                "",
+                "ec2-launch encrypts every root volume with the workspace key",
+                "a KMS key id, ARN or alias",
+            )?,
+            image_id: need(IMAGE_ID, "ami-", "ec2-launch needs the machine image to launch", "an image id (ami-...)")?,
+            launch_template_id: need(
+                LAUNCH_TEMPLATE_ID,
+                "lt-",
+                "ec2-launch takes the workspaces' bootstrap from the launch template",
+                "a launch template id (lt-...)",
+            )?,
+        })
+    } else {
+        None
+    };
+    Ok(ProvisionerSettings { kind, ec2_launch, output_key: output.unwrap_or_else(|| "InstanceId".into()) })
 }
 
 /// A whole number of minutes, 1 to a week, or `default` when unset.
@@ -482,6 +575,46 @@ mod tests {
     }
 
     #[test]
+    fn ec2_launch_refuses_to_start_without_its_network_naming_the_setting() {
+        let base = [(TABLE, "t"), (PROVISIONER, "ec2-launch")];
+        let err = Settings::from_vars(&STATE_SYNC, vars(&base)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ATELIER_SUBNET_ID is not set: ec2-launch launches only into the private workspace subnet"
+        );
+        let mut all = base.to_vec();
+        all.extend([
+            (SUBNET_ID, "subnet-1"),
+            (SECURITY_GROUP_ID, "sg-1"),
+            (VOLUME_KMS_KEY_ID, "key-1"),
+            (IMAGE_ID, "ami-1"),
+            (LAUNCH_TEMPLATE_ID, "lt-1"),
+        ]);
+        for missing in [SECURITY_GROUP_ID, VOLUME_KMS_KEY_ID, IMAGE_ID, LAUNCH_TEMPLATE_ID] {
+            let without: Vec<_> = all.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let err = Settings::from_vars(
+                &WORKSPACES_API,
+                vars(
+                    &[&without[..], &[(GATEWAY_URL, "https://g"), (USER_POOL_ID, "p"), (USER_POOL_CLIENT_ID, "c")]]
+                        .concat(),
+                ),
+            )
+            .unwrap_err();
+            assert!(matches!(err, SettingsError::MissingFor { name, .. } if name == missing), "{missing}: {err}");
+        }
+        let wrong: Vec<_> = all.iter().map(|&(k, v)| if k == SUBNET_ID { (k, "vpc-1") } else { (k, v) }).collect();
+        assert!(matches!(
+            Settings::from_vars(&STATE_SYNC, vars(&wrong)),
+            Err(SettingsError::Invalid { name: SUBNET_ID, .. })
+        ));
+        let settings = Settings::from_vars(&STATE_SYNC, vars(&all)).expect("complete");
+        assert_eq!(settings.provisioner.ec2_launch.map(|l| l.subnet_id), Some("subnet-1".into()));
+        // Service Catalog needs none of them.
+        let sc = Settings::from_vars(&STATE_SYNC, vars(&[(TABLE, "t")])).expect("service catalog");
+        assert_eq!(sc.provisioner.ec2_launch, None);
+    }
+
+    #[test]
     fn only_declared_variables_are_read() {
         let asked = std::cell::RefCell::new(Vec::new());
         for function in FUNCTIONS {
@@ -491,6 +624,10 @@ mod tests {
                 Some(match name {
                     PROVISIONER => "ec2-launch".into(),
                     WORKSPACE_ROLE_BOUNDARY | WORKSPACE_ROLE_POLICY => "arn:aws:iam::123456789012:policy/p".into(),
+                    SUBNET_ID => "subnet-0a1b2c3d".into(),
+                    SECURITY_GROUP_ID => "sg-0a1b2c3d".into(),
+                    IMAGE_ID => "ami-0a1b2c3d".into(),
+                    LAUNCH_TEMPLATE_ID => "lt-0a1b2c3d".into(),
                     _ => "45".into(),
                 })
             })

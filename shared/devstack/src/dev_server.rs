@@ -65,6 +65,7 @@ pub async fn run() -> Result<(), Error> {
         settings.gateway_url = Some(gateway_url.clone());
     })
     .with_app(App::Jupyter(venv()));
+    app.publish_catalog(&seeded).await?;
     let gateway_listener = tokio::net::TcpListener::bind(&gateway_bind)
         .await
         .map_err(|e| format!("cannot listen on {gateway_bind} (ATELIER_GATEWAY_BIND): {e}"))?;

@@ -13,6 +13,7 @@ pub mod dev_server;
 pub mod local;
 pub mod machines;
 pub mod moto;
+pub mod network;
 pub mod seed;
 
 pub use moto::MotoServer;

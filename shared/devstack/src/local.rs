@@ -69,7 +69,14 @@ impl LocalApp {
         adjust: impl FnOnce(&mut Settings),
     ) -> Self {
         let tick = SignedDuration::try_from(SCHEDULER_TICK).expect("a minute fits");
-        let mut settings = Settings::local(&seeded.table, &seeded.user_pool_id, &seeded.client_id, endpoint, tick);
+        let mut settings = Settings::local(
+            &seeded.table,
+            &seeded.user_pool_id,
+            &seeded.client_id,
+            endpoint,
+            seeded.ec2_launch.clone(),
+            tick,
+        );
         adjust(&mut settings);
         let portal = PortalConfig {
             api_url: api_url.to_owned(),
@@ -120,6 +127,20 @@ impl LocalApp {
         Self { root: Arc::new(root), ..self.clone() }
     }
 
+    /// Publishes the seeded catalog through the admins' use case, as `seed` (what is in the
+    /// table already is left as it is): the local catalog is made exactly as a deployed one.
+    pub async fn publish_catalog(&self, seeded: &Seeded) -> Result<(), DomainError> {
+        let cases = self.root.catalog_cases();
+        for request in &seeded.catalog {
+            match cases.publish_as("seed", request.clone(), Timestamp::now()).await {
+                Ok(_) => {}
+                Err(DomainError::Unprocessable { field, .. }) if field == "id" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// The table.
     pub fn table(&self) -> &Arc<Table> {
         self.root.table()
@@ -148,7 +169,10 @@ impl LocalApp {
     /// scheduled event (`{"time": RFC 3339, ...}`), runs the scheduler function's job at
     /// its `time` and answers the job's report (`{"scheduler": ..., "budget": ...}`).
     pub fn local_router(&self) -> Router {
-        Router::new().route("/_local/scheduler/run", post(run_scheduler)).with_state(self.clone())
+        Router::new()
+            .route("/_local/scheduler/run", post(run_scheduler))
+            .route("/_local/service-catalog", axum::routing::get(service_catalog))
+            .with_state(self.clone())
     }
 
     /// The API router, the local-only routes and the built portal at `/` (single-page app:
@@ -291,6 +315,33 @@ fn busy_scheduler(outcome: &SchedulerOutcome) -> bool {
 /// Paths the API owns: the portal never answers them.
 fn is_api_path(path: &str) -> bool {
     ["/v1", "/_local"].iter().any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+}
+
+/// `GET /_local/service-catalog`: the seeded Service Catalog products in moto (moto lists
+/// none: they are looked up by name), each with whether the catalog publishes it; what an
+/// admin trying the portal's "publish" needs, an id.
+async fn service_catalog(State(app): State<LocalApp>) -> Result<Json<serde_json::Value>, ApiError> {
+    let sc = aws_sdk_servicecatalog::Client::new(app.root.sdk());
+    let mut published = std::collections::HashSet::new();
+    let mut page = atelier_domain::kernel::PageRequest::first(atelier_domain::kernel::MAX_PAGE_SIZE);
+    loop {
+        let products = app.root.catalog().products(&page).await.map_err(DomainError::from)?;
+        published.extend(products.items.into_iter().filter_map(|p| p.service_catalog).map(|r| r.product_id));
+        match products.next_token {
+            Some(token) => page.token = Some(token),
+            None => break,
+        }
+    }
+    let names = crate::seed::DEMO_CATALOG.iter().map(|d| d.service_catalog_name).chain([crate::seed::UNPUBLISHED.0]);
+    let mut items = Vec::new();
+    for name in names {
+        if let Ok(found) = sc.describe_product().name(name).send().await
+            && let Some(id) = found.product_view_summary().and_then(|p| p.product_id())
+        {
+            items.push(serde_json::json!({ "id": id, "name": name, "published": published.contains(id) }));
+        }
+    }
+    Ok(Json(serde_json::json!({ "items": items })))
 }
 
 /// `POST /_local/scheduler/run`: the scheduler function's job at the event's `time`.

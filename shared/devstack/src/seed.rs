@@ -1,15 +1,19 @@
 //! Seeds a local AWS server with everything Atelier needs: the table, a Cognito user pool
-//! with its app client, groups and demo users, and the product catalog. Idempotent: what
-//! exists already is reused.
+//! with its app client, groups and demo users, the network `ec2-launch` launches into, and
+//! the demo catalog's products in Service Catalog. Idempotent: what exists already is
+//! reused. The catalog is then published through the admins' use case
+//! ([`crate::local::LocalApp::publish_catalog`]), exactly as a deployed one is.
 
-use atelier_adapters::{cognito::COST_CENTRE_ATTRIBUTE, dynamodb::Table};
-use atelier_domain::{Money, Product, ProductId, catalog::AppName, kernel::StoreError};
+use atelier_adapters::{Ec2LaunchSettings, cognito::COST_CENTRE_ATTRIBUTE, dynamodb::Table};
+use atelier_domain::{
+    catalog::{FirstPrice, PublishProduct},
+    kernel::StoreError,
+};
 use aws_sdk_cognitoidentityprovider::{
     Client as Cognito,
     types::{AttributeDataType, AttributeType, ExplicitAuthFlowsType, MessageActionType, SchemaAttributeType},
 };
 use aws_sdk_dynamodb::config::Credentials;
-use rust_decimal::Decimal;
 
 /// Region of the local stack (Paris, as the organisation's).
 pub const REGION: &str = "eu-west-3";
@@ -77,7 +81,10 @@ pub struct Seeded {
     /// The `portal` app client: password and refresh-token sign-in, no secret.
     pub client_id: String,
     /// The demo catalog as written to the table, with an image the local EC2 lists.
-    pub products: Vec<Product>,
+    /// The demo catalog as an admin publishes it, the Service Catalog ids filled in.
+    pub catalog: Vec<PublishProduct>,
+    /// Where `ec2-launch` launches (the local network, launch template and image).
+    pub ec2_launch: Ec2LaunchSettings,
     /// The demo users' password.
     pub password: String,
 }
@@ -98,7 +105,7 @@ pub enum SeedError {
     Store(#[from] StoreError),
 }
 
-fn aws<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> SeedError {
+pub(crate) fn aws<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> SeedError {
     move |e| SeedError::Aws { operation, message: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string() }
 }
 
@@ -119,11 +126,8 @@ impl Seed {
         if !table.exists().await? {
             table.create().await?;
         }
-        let image_id = image_id(&aws_sdk_ec2::Client::new(config)).await?;
-        let products = catalog(&image_id);
-        for product in &products {
-            table.put_product(product).await?;
-        }
+        let ec2_launch = crate::network::local_network(&aws_sdk_ec2::Client::new(config)).await?;
+        let catalog = service_catalog(&aws_sdk_servicecatalog::Client::new(config)).await?;
         let cognito = Cognito::new(config);
         let user_pool_id = self.user_pool(&cognito).await?;
         let client_id = client(&cognito, &user_pool_id).await?;
@@ -149,7 +153,14 @@ impl Seed {
                     .map_err(aws("AdminAddUserToGroup"))?;
             }
         }
-        Ok(Seeded { table: self.table.clone(), user_pool_id, client_id, products, password: self.password.clone() })
+        Ok(Seeded {
+            table: self.table.clone(),
+            user_pool_id,
+            client_id,
+            catalog,
+            ec2_launch,
+            password: self.password.clone(),
+        })
     }
 
     async fn user_pool(&self, cognito: &Cognito) -> Result<String, SeedError> {
@@ -247,89 +258,132 @@ async fn client(cognito: &Cognito, pool: &str) -> Result<String, SeedError> {
         .ok_or(SeedError::Aws { operation: "CreateUserPoolClient", message: "no client id returned".into() })
 }
 
-/// An image the local EC2 knows (moto ships a set of public AMIs).
-async fn image_id(ec2: &aws_sdk_ec2::Client) -> Result<String, SeedError> {
-    let images = ec2.describe_images().owners("amazon").send().await.map_err(aws("DescribeImages"))?;
-    let mut ids: Vec<&str> = images.images().iter().filter_map(|i| i.image_id()).collect();
-    ids.sort_unstable();
-    ids.first()
-        .map(|s| (*s).to_owned())
-        .ok_or(SeedError::Aws { operation: "DescribeImages", message: "the local EC2 lists no images".into() })
-}
-
-fn eur(amount: &str) -> Money {
-    Money { amount: amount.parse::<Decimal>().expect("literal prices are decimals"), currency: "EUR".into() }
-}
-
 /// EBS gp3 storage in eu-west-3 (Paris), EUR per GB-month: the storage price of every
 /// seeded product (their root volumes are gp3).
 pub const GP3_PER_GB_MONTH: &str = "0.0928";
 
-/// The demo catalog.
-pub fn catalog(image_id: &str) -> Vec<Product> {
-    let product = |id: &str,
-                   name: &str,
-                   description: &str,
-                   instance_type: &str,
-                   vcpus,
-                   memory_gib,
-                   price: &str,
-                   hibernation,
-                   volume_gib,
-                   apps: &[&str]| Product {
-        id: ProductId::parse(id).expect("literal ids are valid"),
-        name: name.into(),
-        description: description.into(),
-        instance_type: instance_type.into(),
-        vcpus,
-        memory_gib,
-        hourly_price: eur(price),
-        storage_price: Some(eur(GP3_PER_GB_MONTH)),
-        prices: Vec::new(),
-        hibernation,
-        image_id: image_id.into(),
-        volume_gib,
-        service_catalog: None,
-        apps: apps.iter().map(|app| AppName::parse("apps", app).expect("literal apps are valid")).collect(),
-    };
-    vec![
-        product(
-            "python-r-standard",
-            "Python & R workstation",
-            "JupyterLab, RStudio Server, Python 3 and R with the data lake mounted read-only under /data.",
-            "m5.2xlarge",
-            8,
-            32,
-            "0.35",
-            true,
-            100,
-            &["jupyterlab", "rstudio"],
-        ),
-        product(
-            "small-t3-large",
-            "Small notebook",
-            "A light machine for notebooks, scripts and exploring small extracts.",
-            "t3.large",
-            2,
-            8,
-            "0.09",
-            true,
-            50,
-            &["jupyterlab"],
-        ),
-        product(
-            "memory-r5-8xlarge",
-            "Memory-heavy analysis",
-            "256 GiB of memory for large in-memory data frames and genomics tools. Too much memory to hibernate.",
-            "r5.8xlarge",
-            32,
-            256,
-            "2.20",
-            false,
-            200,
-            &["jupyterlab", "rstudio"],
-        ),
-    ]
+/// A product of the demo catalog: the Service Catalog product the seed creates, and what
+/// the admin adds when publishing it.
+pub struct DemoProduct {
+    /// The Service Catalog product's name (found by it when it exists).
+    pub service_catalog_name: &'static str,
+    /// Its short description in Service Catalog, which becomes the catalog card's.
+    pub service_catalog_description: &'static str,
+    /// Atelier's id.
+    pub id: &'static str,
+    /// The instance type offered.
+    pub instance_type: &'static str,
+    /// Compute, EUR per hour.
+    pub hourly: &'static str,
+    /// Whether it hibernates.
+    pub hibernation: bool,
+    /// Root volume, GiB.
+    pub volume_gib: u32,
+    /// Apps served.
+    pub apps: &'static [&'static str],
+}
+
+/// The demo catalog. Every product is visible to `scientists`; prices apply from the Unix
+/// epoch, so replayed past months are priced.
+pub const DEMO_CATALOG: [DemoProduct; 3] = [
+    DemoProduct {
+        service_catalog_name: "Python & R workstation",
+        service_catalog_description: "JupyterLab, RStudio Server, Python 3 and R with your datasets mounted read-only under /data.",
+        id: "python-r-standard",
+        instance_type: "m5.2xlarge",
+        hourly: "0.35",
+        hibernation: true,
+        volume_gib: 100,
+        apps: &["jupyterlab", "rstudio"],
+    },
+    DemoProduct {
+        service_catalog_name: "Small notebook",
+        service_catalog_description: "A light machine for notebooks, scripts and exploring small extracts.",
+        id: "small-t3-large",
+        instance_type: "t3.large",
+        hourly: "0.09",
+        hibernation: true,
+        volume_gib: 50,
+        apps: &["jupyterlab"],
+    },
+    DemoProduct {
+        service_catalog_name: "Memory-heavy analysis",
+        service_catalog_description: "256 GiB of memory for large in-memory data frames and genomics tools. Too much memory to hibernate.",
+        id: "memory-r5-8xlarge",
+        instance_type: "r5.8xlarge",
+        hourly: "2.20",
+        hibernation: false,
+        volume_gib: 200,
+        apps: &["jupyterlab", "rstudio"],
+    },
+];
+
+/// A Service Catalog product the seed creates and leaves unpublished, for an admin to
+/// publish from the portal.
+pub const UNPUBLISHED: (&str, &str) =
+    ("GPU-less notebook", "A small CPU machine for teaching sessions: JupyterLab only, nothing preloaded.");
+
+/// Creates (or finds, by name) each demo product in Service Catalog, and [`UNPUBLISHED`];
+/// the requests that publish the demo ones.
+async fn service_catalog(sc: &aws_sdk_servicecatalog::Client) -> Result<Vec<PublishProduct>, SeedError> {
+    let mut out = Vec::new();
+    for demo in &DEMO_CATALOG {
+        let id = service_catalog_product(sc, demo.service_catalog_name, demo.service_catalog_description).await?;
+        out.push(demo.publish(id));
+    }
+    service_catalog_product(sc, UNPUBLISHED.0, UNPUBLISHED.1).await?;
+    Ok(out)
+}
+
+/// The id of the Service Catalog product named `name`, created when there is none.
+pub async fn service_catalog_product(
+    sc: &aws_sdk_servicecatalog::Client,
+    name: &str,
+    description: &str,
+) -> Result<String, SeedError> {
+    if let Ok(found) = sc.describe_product().name(name).send().await
+        && let Some(id) = found.product_view_summary().and_then(|p| p.product_id())
+    {
+        return Ok(id.to_owned());
+    }
+    sc.create_product()
+        .name(name)
+        .owner("Atelier platform team")
+        .description(description)
+        .product_type(aws_sdk_servicecatalog::types::ProductType::CloudFormationTemplate)
+        // The name as the token: concurrent seeds make one product.
+        .idempotency_token(name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
+        .send()
+        .await
+        .map_err(aws("CreateProduct"))?
+        .product_view_detail()
+        .and_then(|d| d.product_view_summary())
+        .and_then(|p| p.product_id())
+        .map(str::to_owned)
+        .ok_or(SeedError::Aws { operation: "CreateProduct", message: "no product id returned".into() })
+}
+
+impl DemoProduct {
+    /// The admin's publish request for it, once Service Catalog has it as `service_catalog_id`.
+    pub fn publish(&self, service_catalog_id: String) -> PublishProduct {
+        PublishProduct {
+            id: self.id.into(),
+            service_catalog_product_id: service_catalog_id,
+            provisioning_artifact_id: None,
+            launch_path_id: None,
+            instance_type: self.instance_type.into(),
+            volume_gib: self.volume_gib,
+            hibernation: self.hibernation,
+            visible_to: vec!["scientists".into()],
+            apps: self.apps.iter().map(|a| (*a).to_owned()).collect(),
+            price: FirstPrice {
+                compute_per_hour: self.hourly.parse().expect("literal prices are decimals"),
+                storage_per_gb_month: GP3_PER_GB_MONTH.parse().expect("literal prices are decimals"),
+                currency: "EUR".into(),
+                effective_from: Some(jiff::Timestamp::UNIX_EPOCH),
+            },
+        }
+    }
 }
 
 fn code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(

@@ -40,6 +40,8 @@ pub struct StateSyncOutcome {
     pub examined: usize,
     /// Workspaces moved to another state.
     pub settled: usize,
+    /// Of those, the ones moved to FAILED.
+    pub failed_workspaces: usize,
     /// Workspaces whose check failed, with why (retried on the next tick).
     pub failed: Vec<(String, String)>,
 }
@@ -47,8 +49,8 @@ pub struct StateSyncOutcome {
 impl StateSyncJob<'_> {
     /// The state-sync pass at `now`.
     pub async fn run(&self, now: Timestamp) -> Result<StateSyncOutcome, DomainError> {
-        let SyncReport { examined, settled, failed } = self.sync.run(now).await?;
-        Ok(StateSyncOutcome { examined, settled, failed })
+        let SyncReport { examined, settled, failed_workspaces, failed } = self.sync.run(now).await?;
+        Ok(StateSyncOutcome { examined, settled, failed_workspaces, failed })
     }
 }
 

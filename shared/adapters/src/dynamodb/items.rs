@@ -12,7 +12,7 @@ use atelier_domain::{
     datasets::DatasetId,
     kernel::StoreError,
     schedule::{Override, Schedule},
-    workspaces::{Owner, Provisioned},
+    workspaces::{Launch, Owner, Provisioned},
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
@@ -109,6 +109,10 @@ pub(super) struct WorkspaceItem {
     /// Attached dataset ids (docs/adr/0007-datasets.md); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     datasets: Vec<String>,
+    /// What it launched with (product version, artifact, price version, volumes); absent
+    /// on items written before launches were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    launch: Option<Launch>,
 }
 
 impl WorkspaceItem {
@@ -162,6 +166,7 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             schedule: Some(encode_schedule(&w.schedule)?),
             override_until: w.schedule.override_until().map(|o| o.until()),
             datasets: w.datasets.iter().map(ToString::to_string).collect(),
+            launch: w.launch.clone(),
         })
     }
 }
@@ -199,6 +204,7 @@ impl TryFrom<WorkspaceItem> for Workspace {
                 .iter()
                 .map(|d| DatasetId::parse(d).map_err(|e| corrupt("dataset id", e)))
                 .collect::<Result<_, _>>()?,
+            launch: i.launch,
         })
     }
 }

@@ -17,7 +17,7 @@
 //! [`ActualStore`]: atelier_domain::costs::ActualStore
 //! [`DatasetStore`]: atelier_domain::datasets::DatasetStore
 
-use atelier_domain::{Product, kernel::StoreError};
+use atelier_domain::kernel::StoreError;
 use aws_sdk_dynamodb::{
     Client,
     types::{
@@ -153,10 +153,5 @@ impl Table {
         let item = self.get_item(keys::active_pk(owner), keys::ACTIVE_SK.into()).await?;
         let count = item.as_ref().and_then(|item| item.get("active")).and_then(|v| v.as_n().ok());
         count.map_or(Ok(0), |n| n.parse().map_err(|e| items::corrupt("active workspaces counter", e)))
-    }
-
-    /// Writes (or replaces) a catalog product (the local seed; in AWS, infra/README.md).
-    pub async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
-        self.replace_item(&catalog::ProductItem::from(product)).await
     }
 }

@@ -4,6 +4,11 @@
 //! Service Catalog works through records: `ProvisionProduct` and `TerminateProvisionedProduct`
 //! answer at once with a record id, and `DescribeRecord` tells how that record is going. The
 //! adapter keeps the record id in [`Provisioned::record_id`] so that state-sync can poll it.
+//!
+//! [`ServiceCatalogCatalog`] reads what publishing a product needs ([`products`]).
+
+mod products;
+pub use products::ServiceCatalogCatalog;
 
 use async_trait::async_trait;
 use atelier_domain::{
@@ -149,6 +154,14 @@ impl Provisioner for ServiceCatalogProvisioner {
                 ),
             ));
         };
+        let Some(artifact) = reference.provisioning_artifact_id.as_deref() else {
+            return Err(UpstreamError::new(
+                SERVICE,
+                OPERATION,
+                false,
+                format!("product {} has no provisioning artifact: publish it again from Service Catalog", product.id),
+            ));
+        };
         let owner = &workspace.owner;
         let tags = [
             ("atelier:owner", owner.username.as_str()),
@@ -170,7 +183,7 @@ impl Provisioner for ServiceCatalogProvisioner {
             .client
             .provision_product()
             .product_id(&reference.product_id)
-            .provisioning_artifact_id(&reference.provisioning_artifact_id)
+            .provisioning_artifact_id(artifact)
             .set_path_id(reference.path_id.clone())
             // The workspace id is a valid provisioned product name (`ws-` and 26 lowercase
             // alphanumerics) and unique, which makes the product easy to find in the console.

@@ -38,10 +38,9 @@ fn product() -> Product {
         .description("JupyterLab and RStudio on 8 vCPUs.")
         .hourly("0.46")
         .no_storage_price()
-        .image("ami-0c1a2b3c4d5e6f708")
         .service_catalog(Some(ServiceCatalogRef {
             product_id: "prod-abcdefghijklm".to_owned(),
-            provisioning_artifact_id: "pa-abcdefghijklm".to_owned(),
+            provisioning_artifact_id: Some("pa-abcdefghijklm".to_owned()),
             path_id: Some("lpv2-abcdefghijklm".to_owned()),
         }))
         .build()
@@ -453,4 +452,131 @@ async fn a_termination_never_requested_is_not_started() {
 
     assert_eq!(progress, Progress::NotStarted, "the provisioning record must never be read as the terminate record");
     assert_eq!(rule.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_name_with_an_apostrophe_and_accents_goes_only_into_the_workspace_name_parameter() {
+    let ws = WorkspaceBuilder::from(workspace(Some("CC-4410"))).name("l'étude 2").build();
+    let rule = mock!(Client::provision_product)
+        .match_requests(|req| {
+            parameter_value(req.provisioning_parameters(), "WorkspaceName") == Some("l'étude 2")
+                // Service Catalog tag values refuse an apostrophe: the name is no tag.
+                && req.tags().iter().all(|t| !t.value().contains('\''))
+                && req.provisioned_product_name().is_some_and(|n| n.starts_with("ws-"))
+        })
+        .then_output(|| ProvisionProductOutput::builder().record_detail(record(RecordStatus::Created)).build());
+    provisioner(&[&rule])
+        .provision(ProvisionRequest { workspace: &ws, product: &product() })
+        .await
+        .expect("provisioned");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+mod publishing {
+    //! What publishing reads: `DescribeProduct`, `DescribeProvisioningArtifact` and
+    //! `ListLaunchPaths`, as the Service Catalog API reference shows their answers.
+
+    use super::*;
+    use atelier_domain::catalog::ServiceCatalogProducts;
+    use aws_sdk_servicecatalog::{
+        operation::{
+            describe_product::{DescribeProductError, DescribeProductOutput},
+            describe_provisioning_artifact::DescribeProvisioningArtifactOutput,
+            list_launch_paths::ListLaunchPathsOutput,
+        },
+        primitives::DateTime,
+        types::{
+            LaunchPathSummary, ProductViewSummary, ProvisioningArtifact, ProvisioningArtifactDetail,
+            ProvisioningArtifactGuidance,
+        },
+    };
+
+    fn catalog(rules: &[&Rule]) -> ServiceCatalogCatalog {
+        ServiceCatalogCatalog::new(client(rules))
+    }
+
+    #[tokio::test]
+    async fn describe_product_gives_the_name_description_and_artifacts() {
+        let rule = mock!(Client::describe_product)
+            .match_requests(|r| r.id() == Some("prod-abcdefghijklm"))
+            .then_output(|| {
+                DescribeProductOutput::builder()
+                    .product_view_summary(
+                        ProductViewSummary::builder()
+                            .id("prodview-abcdefghijklm")
+                            .product_id("prod-abcdefghijklm")
+                            .name("Atelier standard workstation")
+                            .short_description("m5.2xlarge, Python, R")
+                            .build(),
+                    )
+                    .provisioning_artifacts(
+                        ProvisioningArtifact::builder()
+                            .id("pa-old")
+                            .name("v1")
+                            .created_time(DateTime::from_secs(1_700_000_000))
+                            .guidance(ProvisioningArtifactGuidance::Deprecated)
+                            .build(),
+                    )
+                    .provisioning_artifacts(
+                        ProvisioningArtifact::builder()
+                            .id("pa-new")
+                            .name("v2")
+                            .created_time(DateTime::from_secs(1_760_000_000))
+                            .guidance(ProvisioningArtifactGuidance::Default)
+                            .build(),
+                    )
+                    .build()
+            });
+        let product = catalog(&[&rule]).product("prod-abcdefghijklm").await.unwrap().expect("known");
+        assert_eq!(
+            (product.id.as_str(), product.name.as_str()),
+            ("prod-abcdefghijklm", "Atelier standard workstation")
+        );
+        assert_eq!(product.description, "m5.2xlarge, Python, R");
+        let artifacts: Vec<(&str, bool)> = product.artifacts.iter().map(|a| (a.id.as_str(), a.recommended)).collect();
+        assert_eq!(artifacts, [("pa-old", false), ("pa-new", true)]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_product_is_none_and_throttling_an_error() {
+        let missing = mock!(Client::describe_product).then_error(|| {
+            DescribeProductError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
+        });
+        assert_eq!(catalog(&[&missing]).product("prod-nope").await.unwrap(), None);
+        let throttled = mock!(Client::describe_product)
+            .then_error(|| DescribeProductError::generic(ErrorMetadata::builder().code("ThrottlingException").build()));
+        assert!(catalog(&[&throttled]).product("prod-x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_artifact_is_active_only_when_service_catalog_says_so() {
+        let inactive = mock!(Client::describe_provisioning_artifact)
+            .match_requests(|r| r.product_id() == Some("prod-a") && r.provisioning_artifact_id() == Some("pa-a"))
+            .then_output(|| {
+                DescribeProvisioningArtifactOutput::builder()
+                    .provisioning_artifact_detail(
+                        ProvisioningArtifactDetail::builder().id("pa-a").active(false).build(),
+                    )
+                    .build()
+            });
+        assert_eq!(catalog(&[&inactive]).artifact_active("prod-a", "pa-a").await.unwrap(), Some(false));
+    }
+
+    #[tokio::test]
+    async fn launch_paths_are_read_to_the_last_page() {
+        let first = mock!(Client::list_launch_paths).match_requests(|r| r.page_token().is_none()).then_output(|| {
+            ListLaunchPathsOutput::builder()
+                .launch_path_summaries(LaunchPathSummary::builder().id("lpv2-one").name("Atelier").build())
+                .next_page_token("next")
+                .build()
+        });
+        let second =
+            mock!(Client::list_launch_paths).match_requests(|r| r.page_token() == Some("next")).then_output(|| {
+                ListLaunchPathsOutput::builder()
+                    .launch_path_summaries(LaunchPathSummary::builder().id("lpv2-two").name("Other").build())
+                    .build()
+            });
+        let paths = catalog(&[&first, &second]).launch_paths("prod-a").await.unwrap();
+        assert_eq!(paths, ["lpv2-one", "lpv2-two"]);
+    }
 }

@@ -5,14 +5,23 @@
 //! prices through [`crate::costs::PriceBook::for_product`].
 
 mod ports;
+#[cfg(test)]
+mod tests;
+mod use_cases;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 pub use crate::kernel::{Money, ProductId};
-pub use ports::Catalog;
+pub use ports::{
+    Catalog, CatalogStore, InstanceTypeInfo, InstanceTypes, ScArtifact, ScProduct, ServiceCatalogProducts,
+};
+pub use use_cases::{
+    CatalogCases, CatalogEvent, CatalogEventAction, EditProduct, FirstPrice, HIBERNATION_OS_ALLOWANCE_GIB,
+    Provisioning, PublishProduct,
+};
 
-use crate::kernel::DomainError;
+use crate::kernel::{Caller, DomainError};
 
 /// An app's name as products declare it and URLs carry it: 1 to 32 of `a-z`, `0-9`, `-`,
 /// starting with a letter (`jupyterlab`, `rstudio`).
@@ -82,8 +91,10 @@ pub struct PriceVersion {
 pub struct ServiceCatalogRef {
     /// Service Catalog product id (`prod-...`).
     pub product_id: String,
-    /// Provisioning artifact (version) id (`pa-...`).
-    pub provisioning_artifact_id: String,
+    /// Provisioning artifact (version) id (`pa-...`). Always set when the deployment
+    /// provisions through Service Catalog ([`Provisioning::ServiceCatalog`]); may be absent
+    /// with the `ec2-launch` provisioner, which launches no artifact.
+    pub provisioning_artifact_id: Option<String>,
     /// Launch path (`lpv2-...`), when the portfolio has more than one.
     pub path_id: Option<String>,
 }
@@ -119,9 +130,8 @@ pub struct Product {
     pub prices: Vec<PriceVersion>,
     /// Whether instances of this product can hibernate.
     pub hibernation: bool,
-    /// Machine image launched by the `Ec2Launch` provisioner.
-    pub image_id: String,
-    /// Root volume size, GiB.
+    /// Root volume size new workspaces launch with, GiB. A workspace keeps the size it was
+    /// provisioned with ([`crate::workspaces::Launch`]), whatever the catalog says later.
     pub volume_gib: u32,
     /// The Service Catalog product behind it (used by the `ServiceCatalog` provisioner).
     pub service_catalog: Option<ServiceCatalogRef>,
@@ -129,4 +139,36 @@ pub struct Product {
     /// order the portal offers them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppName>,
+    /// The Cognito groups whose members may see and launch it (admins always may).
+    #[serde(default)]
+    pub visible_to: Vec<String>,
+    /// False once an admin unpublished it: nobody launches it any more, and the workspaces
+    /// launched from it keep running and keep their prices.
+    #[serde(default = "published_by_default")]
+    pub published: bool,
+    /// Optimistic-locking version, incremented by every change; every write expects the
+    /// version it read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+fn published_by_default() -> bool {
+    true
+}
+
+impl Product {
+    /// Whether `caller` may see it in the catalog: admins see every product, everyone else
+    /// the published ones one of their groups may launch.
+    pub fn visible_to(&self, caller: &Caller) -> bool {
+        caller.is_admin() || (self.published && self.shared_with(caller))
+    }
+
+    /// Whether `caller` may launch it now: published, and an admin or in one of its groups.
+    pub fn launchable_by(&self, caller: &Caller) -> bool {
+        self.published && (caller.is_admin() || self.shared_with(caller))
+    }
+
+    fn shared_with(&self, caller: &Caller) -> bool {
+        caller.groups.iter().any(|g| self.visible_to.iter().any(|v| v == g))
+    }
 }

@@ -376,9 +376,12 @@ impl Run<'_> {
             })?;
             self.books.0.insert(workspace.product_id.clone(), (PriceBook::for_product(&product)?, product.volume_gib));
         }
-        let Some((book, volume_gib)) = self.books.0.get(&workspace.product_id) else {
+        let Some((book, catalog_volume_gib)) = self.books.0.get(&workspace.product_id) else {
             return Ok(());
         };
+        // The volume it was provisioned with; the catalog's current size only for
+        // workspaces created before launches were recorded.
+        let volume_gib = workspace.volume_gib().unwrap_or(*catalog_volume_gib);
         let info = WorkspaceInfo {
             workspace_id: workspace.id.clone(),
             workspace_name: workspace.name.as_str().to_owned(),
@@ -387,7 +390,7 @@ impl Run<'_> {
             cost_centre: workspace.owner.cost_centre.clone(),
             product: workspace.product_id.clone(),
             instance_type: workspace.instance_type.clone(),
-            volume_gib: *volume_gib,
+            volume_gib,
             created_at: workspace.created_at,
         };
         for line in workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)? {

@@ -42,6 +42,8 @@ struct Ec2Data {
     reported: HashMap<String, Vec<MountReport>>,
     /// What each machine's agent reports of its apps (`atelier:app:*`).
     apps: HashMap<String, std::collections::BTreeMap<String, bool>>,
+    /// GiB attached to each instance ([`FakeEc2::set_volume`]).
+    volumes: HashMap<String, u32>,
 }
 
 /// EC2 as each test sets it: instance states ([`FakeEc2::set`]; an instance never set is
@@ -57,6 +59,11 @@ pub struct FakeEc2 {
 impl FakeEc2 {
     fn lock(&self) -> MutexGuard<'_, Ec2Data> {
         self.data.lock().expect("fake EC2 lock")
+    }
+
+    /// Makes EC2 show `gib` GiB of volumes attached to `instance`.
+    pub fn set_volume(&self, instance: &str, gib: u32) {
+        self.lock().volumes.insert(instance.to_owned(), gib);
     }
 
     /// Makes EC2 show `instance` in `state`.
@@ -150,6 +157,10 @@ impl PowerSwitch for FakeEc2 {
             .iter()
             .map(|id| (id.clone(), data.states.get(id).copied().unwrap_or(InstanceState::Missing)))
             .collect())
+    }
+
+    async fn attached_volume_gib(&self, instance_id: &str) -> Result<Option<u32>, UpstreamError> {
+        Ok(self.lock().volumes.get(instance_id).copied())
     }
 }
 

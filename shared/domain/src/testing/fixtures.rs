@@ -65,6 +65,7 @@ impl WorkspaceBuilder {
             version: 1,
             schedule: Schedule::default(),
             datasets: Vec::new(),
+            launch: None,
         })
     }
 
@@ -199,10 +200,12 @@ impl ProductBuilder {
             storage_price: Some(eur("0.0928")),
             prices: Vec::new(),
             hibernation: true,
-            image_id: "ami-1".into(),
             volume_gib: 100,
             service_catalog: None,
             apps: vec![AppName::parse("app", "jupyterlab").expect("a valid app")],
+            visible_to: vec!["scientists".into()],
+            published: true,
+            version: 1,
         })
     }
 
@@ -262,9 +265,15 @@ impl ProductBuilder {
         self
     }
 
-    /// Launching image `image_id`.
-    pub fn image(mut self, image_id: &str) -> Self {
-        self.0.image_id = image_id.into();
+    /// Visible to (and launchable by) members of these groups.
+    pub fn visible_to(mut self, groups: &[&str]) -> Self {
+        self.0.visible_to = groups.iter().map(|g| (*g).to_owned()).collect();
+        self
+    }
+
+    /// Unpublished: nobody launches it any more.
+    pub fn unpublished(mut self) -> Self {
+        self.0.published = false;
         self
     }
 

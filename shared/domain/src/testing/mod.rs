@@ -4,9 +4,10 @@
 //!
 //! | port(s) | double | set it up with | hooks and logs |
 //! |---|---|---|---|
-//! | `WorkspaceStore`, `Catalog`, `MonthIndex`, `BudgetStore`, `ActualStore`, `ScheduleDefaults`, `SchedulerRuns`, `DatasetStore` | [`MemoryStore`] | [`MemoryStore::put_product`], [`MemoryStore::put_workspace`], [`MemoryStore::load`] (a whole history), [`write_history`] (through the port) | [`MemoryStore::with_page_size`] (small pages), [`MemoryStore::with_max_active`]; read back with [`MemoryStore::workspace`], [`MemoryStore::history`], [`MemoryStore::all_events`] |
+//! | `WorkspaceStore`, `Catalog`, `CatalogStore`, `MonthIndex`, `BudgetStore`, `ActualStore`, `ScheduleDefaults`, `SchedulerRuns`, `DatasetStore` | [`MemoryStore`] | [`MemoryStore::put_product`], [`MemoryStore::put_workspace`], [`MemoryStore::load`] (a whole history), [`write_history`] (through the port) | [`MemoryStore::with_page_size`] (small pages), [`MemoryStore::with_max_active`]; read back with [`MemoryStore::workspace`], [`MemoryStore::history`], [`MemoryStore::all_events`] |
 //! | any `WorkspaceStore` (the memory one, or the real DynamoDB table in integration tests) | [`Hooked`] around it | [`Hooked::new`], [`Hooked::around`] (a shared store) | [`Hooked::fail_after`] (a run interrupted after N calls), [`Hooked::latency`], [`Hooked::another_writer_wins`] (a lost race); [`Hooked::calls`], [`Hooked::history_reads`] |
 //! | `PowerSwitch`, `DataMounts` | [`FakeEc2`] | [`FakeEc2::set`] (instance states), [`FakeEc2::report_mounted`] (the agent's reports) | [`FakeEc2::refuse`]; [`FakeEc2::calls`], [`FakeEc2::stopped`], [`FakeEc2::mounts`] |
+//! | `ServiceCatalogProducts`, `InstanceTypes` | [`FakeServiceCatalog`], [`FakeInstanceTypes`] | [`FakeServiceCatalog::add`] (a product with one artifact and one path) | [`FakeServiceCatalog::deactivate`], [`FakeServiceCatalog::set_paths`] |
 //! | `DataCredentials` | [`FakeIam`] | [`FakeIam::put`] (a role changed by hand) | [`FakeIam::refuse`]; [`FakeIam::policy`], [`FakeIam::writes`] |
 //! | `Provisioner` | [`FakeProvisioner`] | [`FakeProvisioner::set_provisioning`], [`FakeProvisioner::set_termination`] | [`FakeProvisioner::fail_terminate`]; [`FakeProvisioner::terminated`] |
 //! | `UserDirectory`, `KnownUsers`, `GroupDirectory` | [`FakeDirectory`] | [`FakeDirectory::with_user`], [`FakeDirectory::set_groups`] | [`FakeDirectory::fail_groups`]; an unknown user is a deleted one |
@@ -19,6 +20,7 @@
 //! integration tests. Values come from [`fixtures`]: [`WorkspaceBuilder`] and [`ProductBuilder`]
 //! with valid, boring defaults, so a test names only what it is about.
 
+mod catalog;
 pub mod contract;
 mod cost_source;
 mod directory;
@@ -32,6 +34,7 @@ mod provisioner;
 #[cfg(test)]
 mod tests;
 
+pub use catalog::{FakeInstanceTypes, FakeServiceCatalog};
 pub use cost_source::FakeCostSource;
 pub use directory::FakeDirectory;
 pub use ec2::{FakeEc2, PowerAction, PowerCall};

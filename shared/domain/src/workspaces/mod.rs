@@ -21,7 +21,7 @@ pub mod writer;
 
 pub use event::{Actor, Connection, Event, EventAction, Via};
 pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, allowed_commands};
-pub use model::{Owner, Provisioned, Workspace, WorkspaceName};
+pub use model::{Launch, Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{
     IdempotencyRecord, Inserted, InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner, WorkspaceFilter,
     WorkspaceStore,

@@ -114,6 +114,38 @@ pub struct Workspace {
     pub schedule: Schedule,
     /// The datasets attached (mounted read-only), by id, sorted.
     pub datasets: Vec<DatasetId>,
+    /// What it launched with, frozen: later catalog edits change none of it. `None` on
+    /// workspaces created before launches were recorded.
+    pub launch: Option<Launch>,
+}
+
+/// What a workspace was launched with, recorded at creation (and the volume once EC2 shows
+/// it), so that costs never follow a later catalog edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Launch {
+    /// The catalog product's version at launch.
+    pub product_version: u64,
+    /// The Service Catalog provisioning artifact launched, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_artifact_id: Option<String>,
+    /// The `effectiveFrom` of the price version in force at launch (later versions still
+    /// apply from their own instants: prices are a dated history, never edited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_version: Option<Timestamp>,
+    /// The root volume asked for, GiB.
+    pub volume_gib: u32,
+    /// The volumes EC2 reports attached once the instance exists (`DescribeVolumes`), GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_volume_gib: Option<u32>,
+}
+
+impl Workspace {
+    /// The volume size its storage is billed on: what EC2 reported, else what was asked
+    /// for at launch; `None` for workspaces created before launches were recorded.
+    pub fn volume_gib(&self) -> Option<u32> {
+        self.launch.as_ref().map(|l| l.provisioned_volume_gib.unwrap_or(l.volume_gib))
+    }
 }
 
 #[cfg(test)]

@@ -182,4 +182,7 @@ pub trait PowerSwitch: Send + Sync {
     async fn stop(&self, instance_ids: &[String], hibernate: bool) -> Result<(), UpstreamError>;
     /// The current state of each instance.
     async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError>;
+    /// The total size of the EBS volumes attached to the instance, GiB (`DescribeVolumes`);
+    /// `None` when EC2 shows none (yet).
+    async fn attached_volume_gib(&self, instance_id: &str) -> Result<Option<u32>, UpstreamError>;
 }

@@ -8,9 +8,9 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Actor, Command, Event, EventAction, IdempotencyRecord, Inserted, Observation, Owner, PowerSwitch, ProvisionRequest,
-    Provisioned, Provisioner, State, Workspace, WorkspaceFilter, WorkspaceName, WorkspaceStore, record_provisioned,
-    transition,
+    Actor, Command, Event, EventAction, IdempotencyRecord, Inserted, Launch, Observation, Owner, PowerSwitch,
+    ProvisionRequest, Provisioned, Provisioner, State, Workspace, WorkspaceFilter, WorkspaceName, WorkspaceStore,
+    record_provisioned, transition,
 };
 use crate::catalog::{Catalog, Product};
 use crate::kernel::{Caller, DomainError, Page, PageRequest, ProductId, Profile, Role, UserDirectory, WorkspaceId};
@@ -22,10 +22,14 @@ pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
 /// A request to create a workspace, already parsed.
 #[derive(Debug, Clone)]
 pub struct CreateWorkspace {
-    /// The product to launch; `Unprocessable` when the catalog does not have it.
+    /// The product to launch; `NotFound` unless the caller may launch it
+    /// ([`Product::launchable_by`]).
     pub product_id: ProductId,
     /// The new workspace's name.
     pub name: WorkspaceName,
+    /// The datasets asked for at launch, as the request names them: part of what an
+    /// `Idempotency-Key` binds, so that a replay with other datasets is refused.
+    pub datasets: Vec<String>,
 }
 
 /// Whose workspaces a caller asks to list.
@@ -97,17 +101,23 @@ impl Workspaces {
     ) -> Result<Workspace, DomainError> {
         require_scientist_or_admin(caller)?;
         let key = idempotency_key.map(parse_idempotency_key).transpose()?;
-        let request_hash = fingerprint(&[request.product_id.as_str(), request.name.as_str()]);
+        // The key binds the whole request: product, name and datasets, in the order given.
+        let mut parts = vec![request.product_id.as_str(), request.name.as_str()];
+        parts.extend(request.datasets.iter().map(String::as_str));
+        let request_hash = fingerprint(&parts);
         let key = key.map(|key| Key { key, request_hash: &request_hash });
         if let Some(key) = key
             && let Some(existing) = self.replay(caller, key).await?
         {
             return Ok(existing);
         }
-        let product = self.catalog.product(&request.product_id).await?.ok_or_else(|| {
-            DomainError::unprocessable("productId", format!("no product {} in the catalog", request.product_id))
-        })?;
-        let workspace = self.new_workspace(caller, request.name, &product, key, now).await?;
+        // A product the caller may not launch (unpublished, or shared with none of their
+        // groups) is answered exactly as one that does not exist.
+        let product = match self.catalog.product(&request.product_id).await? {
+            Some(p) if p.launchable_by(caller) => p,
+            _ => return Err(DomainError::NotFound { kind: "product" }),
+        };
+        let workspace = self.new_workspace(caller, request.name, &product, now).await?;
         if let Some(replayed) = self.insert(caller, &workspace, key, now).await? {
             return Ok(replayed);
         }
@@ -121,16 +131,24 @@ impl Workspaces {
         caller: &Caller,
         name: WorkspaceName,
         product: &Product,
-        key: Option<Key<'_>>,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
         let profile = self.directory.profile(&caller.username).await?;
         let schedule = self.defaults.get().await?;
         let id = WorkspaceId::generate();
-        // The same key provisions the same resources, whichever request gets there.
-        let provision_token = match key {
-            Some(key) => fingerprint(&["provision", &caller.username, key.key]),
-            None => fingerprint(&["provision", id.as_str()]),
+        // Derived from the workspace: a retried provisioning of this workspace never
+        // launches twice, and two workspaces never share a launch. (Two requests with one
+        // Idempotency-Key make one workspace: the loser of the insert provisions nothing.)
+        let provision_token = fingerprint(&["provision", id.as_str()]);
+        let launch = Launch {
+            product_version: product.version,
+            provisioning_artifact_id: product
+                .service_catalog
+                .as_ref()
+                .and_then(|sc| sc.provisioning_artifact_id.clone()),
+            price_version: crate::costs::PriceBook::for_product(product)?.at(now).map(|v| v.effective_from),
+            volume_gib: product.volume_gib,
+            provisioned_volume_gib: None,
         };
         Ok(Workspace {
             id,
@@ -152,6 +170,7 @@ impl Workspaces {
             version: 1,
             schedule,
             datasets: Vec::new(),
+            launch: Some(launch),
         })
     }
 

@@ -117,8 +117,11 @@ async fn create(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<WorkspaceView>), ApiError> {
-    let request =
-        CreateWorkspace { product_id: ProductId::parse(&body.product_id)?, name: WorkspaceName::parse(&body.name)? };
+    let request = CreateWorkspace {
+        product_id: ProductId::parse(&body.product_id)?,
+        name: WorkspaceName::parse(&body.name)?,
+        datasets: body.datasets.clone(),
+    };
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(v.to_str().map_err(|_| ApiError::BadRequest {
             field: Some("Idempotency-Key".into()),

@@ -10,6 +10,7 @@
 //! budgets, actuals), schedule (default schedule, scheduler runs), datasets.
 
 mod apps;
+mod catalog;
 mod costs;
 mod datasets;
 mod schedule;
@@ -49,6 +50,8 @@ struct Data {
     /// Owner → active workspaces (neither TERMINATED nor FAILED), as the adapter's counter.
     active: HashMap<String, u32>,
     products: BTreeMap<ProductId, Product>,
+    /// In the order written.
+    product_events: Vec<crate::catalog::CatalogEvent>,
     /// month → (created µs, id) → workspace snapshot.
     index: BTreeMap<Month, BTreeMap<IndexKey, Workspace>>,
     sealed: BTreeMap<Month, Timestamp>,

@@ -1,11 +1,10 @@
-//! Workspaces and their histories, and the catalog.
+//! Workspaces and their histories.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{MemoryStore, index_event, is_active, move_active, paged, token};
-use crate::catalog::{Catalog, Product};
-use crate::kernel::{Page, PageRequest, ProductId, StoreError, WorkspaceId};
+use crate::kernel::{Page, PageRequest, StoreError, WorkspaceId};
 use crate::workspaces::{Event, IdempotencyRecord, Inserted, State, Workspace, WorkspaceFilter, WorkspaceStore};
 
 #[async_trait]
@@ -116,19 +115,5 @@ impl WorkspaceStore for MemoryStore {
         let to = (from + self.limit(page)).min(all.len());
         let items = all[all.len() - to..all.len() - from].iter().rev().cloned().collect();
         Ok(Page { items, next_token: (to < all.len()).then(|| token(&list, to)) })
-    }
-}
-
-#[async_trait]
-impl Catalog for MemoryStore {
-    /// By id.
-    async fn products(&self, page: &PageRequest) -> Result<Page<Product>, StoreError> {
-        let data = self.lock();
-        let all: Vec<&Product> = data.products.values().collect();
-        paged("products", &all, page, self.limit(page))
-    }
-
-    async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        Ok(self.lock().products.get(id).cloned())
     }
 }

@@ -85,6 +85,8 @@ pub struct SyncReport {
     pub examined: usize,
     /// Workspaces moved to another state.
     pub settled: usize,
+    /// Of those, the ones moved to FAILED (the `FailedWorkspaces` metric, which raises an alarm).
+    pub failed_workspaces: usize,
     /// Workspaces whose check failed, with why (they are retried on the next run).
     pub failed: Vec<(String, String)>,
 }
@@ -119,8 +121,8 @@ const RUN_ORDER: [State; 8] = [
 
 /// What state-sync was waiting for when it looked, for the timeout's reason.
 enum Outcome {
-    /// Moved to another state.
-    Settled,
+    /// Moved to this state.
+    Settled(State),
     /// Still waiting; what AWS shows, in words.
     Waiting(String),
 }
@@ -198,13 +200,13 @@ impl StateSync<'_> {
     ) -> Result<Outcome, (String, DomainError)> {
         let id = ws.id.to_string();
         let detail = match &outcome {
-            Ok(Outcome::Settled) | Err(DomainError::Concurrent) => None,
+            Ok(Outcome::Settled(_)) | Err(DomainError::Concurrent) => None,
             Ok(Outcome::Waiting(detail)) => Some(detail.clone()),
             Err(err) => Some(err.to_string()),
         };
         match detail {
             Some(detail) if self.timeouts.expired(&ws, now) => {
-                self.give_up(ws, &detail, now).await.map(|()| Outcome::Settled).map_err(|e| (id, e))
+                self.give_up(ws, &detail, now).await.map_err(|e| (id, e))
             }
             _ => outcome.map_err(|e| (id, e)),
         }
@@ -212,10 +214,10 @@ impl StateSync<'_> {
 
     /// Moves a workspace whose timeout has passed to FAILED. A provisioning that timed out
     /// has its resources released first (best effort: the reason says when that failed).
-    async fn give_up(&self, ws: Workspace, detail: &str, now: Timestamp) -> Result<(), DomainError> {
+    async fn give_up(&self, ws: Workspace, detail: &str, now: Timestamp) -> Result<Outcome, DomainError> {
         // Re-read: the attempt that just failed or waited may have saved a new handle.
-        let Some(mut ws) = self.store.get(&ws.id).await? else { return Ok(()) };
-        let Some(timeout) = self.timeouts.of(ws.state) else { return Ok(()) };
+        let Some(mut ws) = self.store.get(&ws.id).await? else { return Ok(Outcome::Waiting("gone".into())) };
+        let Some(timeout) = self.timeouts.of(ws.state) else { return Ok(Outcome::Waiting("settled meanwhile".into())) };
         let what = match ws.state {
             State::Provisioning => "provisioning",
             State::Starting => "the start",
@@ -236,8 +238,7 @@ impl StateSync<'_> {
             _ => reason.push_str("; an operator must check the instance in EC2"),
         }
         tracing::warn!(workspace = %ws.id, state = %ws.state, reason, "transitional state timed out");
-        self.observe(ws, Observation::TimedOut, Some(reason), now).await?;
-        Ok(())
+        self.observe(ws, Observation::TimedOut, Some(reason), now).await
     }
 
     /// Asks the provisioner to tear down what a failed provisioning left behind (a Service
@@ -263,8 +264,7 @@ impl StateSync<'_> {
             let product = self.catalog.product(&ws.product_id).await?;
             let Some(product) = product else {
                 let reason = format!("product {} is no longer in the catalog", ws.product_id);
-                self.observe(ws, Observation::ProvisionFailed, Some(reason), now).await?;
-                return Ok(Outcome::Settled);
+                return self.observe(ws, Observation::ProvisionFailed, Some(reason), now).await;
             };
             let provisioned =
                 self.provisioner.provision(ProvisionRequest { workspace: &ws, product: &product }).await?;
@@ -278,16 +278,18 @@ impl StateSync<'_> {
                 if instance_id.is_some() {
                     ws.provisioned.instance_id = instance_id;
                 }
-                self.observe(ws, Observation::Provisioned, None, now).await?;
-                Ok(Outcome::Settled)
+                // Costs bill the volume EC2 actually attached, not the catalog's figure.
+                if let (Some(id), Some(launch)) = (ws.provisioned.instance_id.clone(), ws.launch.as_mut()) {
+                    launch.provisioned_volume_gib = self.power.attached_volume_gib(&id).await?;
+                }
+                self.observe(ws, Observation::Provisioned, None, now).await
             }
             Progress::Failed { reason } => {
                 // A failed record leaves a provisioned product in error (and maybe parts of
                 // its stack): release them in the same write that records the failure.
                 let (provisioned, cleanup) = self.release(&ws).await;
                 ws.provisioned = provisioned;
-                self.observe(ws, Observation::ProvisionFailed, Some(format!("{reason}{cleanup}")), now).await?;
-                Ok(Outcome::Settled)
+                self.observe(ws, Observation::ProvisionFailed, Some(format!("{reason}{cleanup}")), now).await
             }
         }
     }
@@ -302,10 +304,7 @@ impl StateSync<'_> {
                 Ok(Outcome::Waiting("the terminate request was sent again".into()))
             }
             Progress::InProgress => Ok(Outcome::Waiting("AWS still reports it in progress".into())),
-            Progress::Succeeded { .. } => {
-                self.observe(ws, Observation::Terminated, None, now).await?;
-                Ok(Outcome::Settled)
-            }
+            Progress::Succeeded { .. } => self.observe(ws, Observation::Terminated, None, now).await,
             Progress::Failed { reason } => Err(DomainError::unprocessable("terminate", reason)),
         }
     }
@@ -362,8 +361,7 @@ impl StateSync<'_> {
             }
             _ => return Ok(Outcome::Waiting(format!("EC2 shows instance {instance_id} {}", seen.as_str()))),
         };
-        self.observe(ws, observation, reason, now).await?;
-        Ok(Outcome::Settled)
+        self.observe(ws, observation, reason, now).await
     }
 
     async fn observe(
@@ -372,14 +370,21 @@ impl StateSync<'_> {
         observation: Observation,
         reason: Option<String>,
         now: Timestamp,
-    ) -> Result<Workspace, DomainError> {
-        transition(self.store, ws, observation.into(), Actor::state_sync(), EventAction::Sync, reason, now).await
+    ) -> Result<Outcome, DomainError> {
+        let moved =
+            transition(self.store, ws, observation.into(), Actor::state_sync(), EventAction::Sync, reason, now).await?;
+        Ok(Outcome::Settled(moved.state))
     }
 }
 
 fn record(report: &mut SyncReport, outcome: Result<Outcome, (String, DomainError)>) {
     match outcome {
-        Ok(Outcome::Settled) => report.settled += 1,
+        Ok(Outcome::Settled(state)) => {
+            report.settled += 1;
+            if state == State::Failed {
+                report.failed_workspaces += 1;
+            }
+        }
         Ok(Outcome::Waiting(_)) => {}
         // Someone else settled it first: nothing to do.
         Err((_, DomainError::Concurrent)) => {}

@@ -81,7 +81,7 @@ async fn a_failed_record_fails_the_workspace_with_its_reason_and_releases_its_re
         reason: "Service Catalog record rec-i-1 failed: CREATE_FAILED: quota".into(),
     });
     let report = world.run(at(5)).await.unwrap();
-    assert_eq!((report.settled, report.failed.len()), (1, 0));
+    assert_eq!((report.settled, report.failed_workspaces, report.failed.len()), (1, 1, 0));
     let failed = world.state(&ws.id);
     assert_eq!(failed.state, State::Failed);
     let error = failed.error.clone().unwrap();
@@ -158,7 +158,7 @@ async fn no_transitional_state_outlasts_its_timeout() {
         assert!(world.history(&ws.id).is_empty());
 
         let report = world.run(at(minutes)).await.unwrap();
-        assert_eq!((report.settled, report.failed.clone()), (1, vec![]), "{state}");
+        assert_eq!((report.settled, report.failed_workspaces, report.failed.clone()), (1, 1, vec![]), "{state}");
         let after = world.state(&ws.id);
         assert_eq!(after.state, State::Failed, "{state}");
         assert_eq!(after.error.as_deref(), Some(expected), "{state}");
@@ -330,4 +330,26 @@ async fn a_run_interrupted_anywhere_is_completed_by_the_next_with_each_event_onc
         cut_points += 1;
     }
     assert!(cut_points >= 10, "the run was cut at {cut_points} places only");
+}
+
+#[tokio::test]
+async fn a_provisioned_workspace_keeps_the_volume_ec2_attached_for_its_costs() {
+    let mut ws = workspace(State::Provisioning, "i-p");
+    ws.launch = Some(crate::workspaces::Launch {
+        product_version: 3,
+        provisioning_artifact_id: Some("pa-1".into()),
+        price_version: Some(at(-60)),
+        volume_gib: 100,
+        provisioned_volume_gib: None,
+    });
+    let world = World::new(vec![ws.clone()]);
+    world.provisioner.set_provisioning(Progress::Succeeded { instance_id: Some("i-p".into()) });
+    world.ec2.set("i-p", InstanceState::Running);
+    world.ec2.set_volume("i-p", 128);
+    let report = world.run(at(5)).await.unwrap();
+    assert_eq!((report.settled, report.failed_workspaces), (1, 0));
+    let running = world.state(&ws.id);
+    assert_eq!(running.state, State::Running);
+    assert_eq!(running.launch.as_ref().and_then(|l| l.provisioned_volume_gib), Some(128));
+    assert_eq!(running.volume_gib(), Some(128), "storage is billed on what EC2 attached, not the 100 asked for");
 }
