@@ -433,7 +433,7 @@ describe('admin catalog', () => {
     ]) {
       expect(within(form).getByLabelText(label), label).toBeTruthy();
     }
-    const row = screen.getByText('Memory-heavy analysis').closest('tr')!;
+    const row = (await screen.findByText('Memory-heavy analysis')).closest('tr')!;
     expect(within(row).getByText('Dépublié')).toBeTruthy();
     expect(within(row).getByText('Non')).toBeTruthy();
     expect(within(row).getByText('32 vCPU / 256 Gio')).toBeTruthy();
