@@ -439,6 +439,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn storage_is_billed_on_the_volume_a_workspace_launched_with_not_the_catalog_s_later_figure() {
+        // Launched with 100 GiB; the product now says 200 GiB (a later product version).
+        let memory = MemoryStore::default();
+        memory.put_product(ProductBuilder::new("python-r-standard").volume(200).build());
+        let store = Hooked::new(memory);
+        let mut launched =
+            WorkspaceBuilder::new().name("w").owner("alice").product("python-r-standard", "m5.2xlarge").build();
+        launched.launch = Some(crate::workspaces::Launch {
+            product_version: 1,
+            provisioning_artifact_id: None,
+            price_version: Some(Timestamp::UNIX_EPOCH),
+            volume_gib: 100,
+            provisioned_volume_gib: Some(100),
+        });
+        let steps = [
+            (t("2026-02-20T08:00:00Z"), State::Provisioning),
+            (t("2026-02-20T08:05:00Z"), State::Running),
+            (t("2026-02-20T09:05:00Z"), State::Stopped),
+        ];
+        write_history(store.inner().as_ref(), launched, &steps).await.expect("written");
+        let now = t("2026-04-15T00:00:00Z");
+        let report =
+            costs(Arc::new(store)).my_costs(&caller("alice", "scientists"), "2026-03", now).await.unwrap().report;
+        let march = &report.lines[0];
+        assert_eq!(march.info.volume_gib, 100);
+        // Stopped all March: 744 h × 100 GiB × 0.0928 EUR per GB-month / 730 h = 9.4580…
+        assert_eq!(march.storage, Decimal::from_str("9.46").unwrap());
+    }
+
+    #[tokio::test]
     async fn history_is_read_only_back_to_the_month_and_gives_the_full_history_s_costs() {
         let store = store();
         let steps = [
