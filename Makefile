@@ -40,7 +40,7 @@ $(INFRA_VENV)/.installed: infra/requirements.txt infra/constraints.txt
 dev: venv portal
 	cargo run --quiet -p dev-server
 
-test: venv infra-lint sam-validate fmt lint test-rust api-fuzz portal-test e2e
+test: venv infra-lint sam-validate fmt lint test-rust api-fuzz portal-test e2e deploy-guide
 
 fmt:
 	cargo fmt --all --check
