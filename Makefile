@@ -18,7 +18,8 @@ PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
 export ATELIER_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes agent bench bench-gateway clean portal-types portal portal-test e2e chromium
+.PHONY: help dev test venv fmt lint test-rust api-fuzz infra-lint release sizes agent bench bench-gateway clean portal-types portal portal-test e2e chromium \
+	deploy-venv package sam-validate gateway-keys deploy-check deploy deploy-guide
 
 help:
 	@echo "make dev   - run Atelier locally (local AWS, seeded users and catalog, API and portal on http://127.0.0.1:8080)"
@@ -39,7 +40,7 @@ $(INFRA_VENV)/.installed: infra/requirements.txt infra/constraints.txt
 dev: venv portal
 	cargo run --quiet -p dev-server
 
-test: venv infra-lint fmt lint test-rust api-fuzz portal-test e2e
+test: venv infra-lint sam-validate fmt lint test-rust api-fuzz portal-test e2e deploy-guide
 
 fmt:
 	cargo fmt --all --check
@@ -134,6 +135,94 @@ agent:
 	printf '%s %s bytes (needs glibc %s)\n' $$bin $$(stat -c %s $$bin) $$glibc; \
 	[ "$$(printf '%s\n' $$glibc $(AGENT_GLIBC_MAX) | sort -V | tail -1)" = $(AGENT_GLIBC_MAX) ] \
 		|| { echo "needs glibc $$glibc, newer than Amazon Linux 2023's $(AGENT_GLIBC_MAX)"; exit 1; }
+
+# ---- Going live (docs/deploy.md). The deploy tools (aws-sam-cli, the AWS CLI, cargo-lambda,
+# zig) live in a venv of their own: aws-sam-cli's boto3 and click pins conflict with checkov's.
+DEPLOY_VENV ?= $(VENV)/deploy
+$(DEPLOY_VENV)/.installed: infra/deploy-requirements.txt infra/deploy-constraints.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/deploy-requirements.txt -c infra/deploy-constraints.txt
+	touch $@
+
+deploy-venv: $(DEPLOY_VENV)/.installed
+
+# The deployment artefacts, in build/ (git-ignored), which infra/template.yaml's CodeUri names:
+# build/lambda/<function>/bootstrap.zip (cargo-lambda, zig-linked for provided.al2023's glibc,
+# one function at a time like `release`) with build/lambda/<function>/architecture, and
+# build/agent/atelier-agent (`make agent`: a plain release binary, always x86_64, the products'
+# instance types). ARCH (x86_64 or arm64) is the Lambdas' architecture; make deploy passes the
+# one that was built as the template's FunctionArchitecture. arm64 needs the aarch64 standard
+# library (`rustup target add aarch64-unknown-linux-gnu`). PACKAGE picks what to build, for
+# example `make package PACKAGE=catalog-api` (the deploy guide's test does that). Cargo builds in
+# LAMBDA_TARGET_DIR: zig as the C compiler and linker would otherwise rebuild the release tree's
+# C dependencies, and the other way round.
+ARCH ?= x86_64
+PACKAGE ?= $(FUNCTIONS) atelier-agent
+LAMBDA_TARGET_DIR ?= $(HOME)/.cache/atelier/lambda-target
+package: $(DEPLOY_VENV)/.installed
+	@case "$(ARCH)" in \
+		x86_64) ;; \
+		arm64) rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu \
+			|| { echo "make package ARCH=arm64 needs the aarch64 standard library: rustup target add aarch64-unknown-linux-gnu"; exit 1; } ;; \
+		*) echo "ARCH must be x86_64 or arm64, not '$(ARCH)'"; exit 1 ;; \
+	esac
+	@for f in $(filter-out atelier-agent,$(PACKAGE)); do \
+		case " $(FUNCTIONS) " in *" $$f "*) ;; *) echo "$$f is not a Lambda function (FUNCTIONS: $(FUNCTIONS))"; exit 1 ;; esac; \
+		rm -rf build/lambda/$$f; \
+		echo "cargo lambda build --release --$(if $(filter arm64,$(ARCH)),arm64,x86-64) -p $$f"; \
+		PATH="$(abspath $(DEPLOY_VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(LAMBDA_TARGET_DIR) \
+			cargo lambda build --quiet --release --$(if $(filter arm64,$(ARCH)),arm64,x86-64) -p $$f \
+			--output-format zip --lambda-dir build/lambda; \
+		echo $(ARCH) > build/lambda/$$f/architecture; \
+	done
+	@if [ -n "$(filter atelier-agent,$(PACKAGE))" ]; then \
+		$(MAKE) --no-print-directory agent RELEASE_TARGET_DIR=$(LAMBDA_TARGET_DIR); \
+		mkdir -p build/agent && cp $(LAMBDA_TARGET_DIR)/release/atelier-agent build/agent/atelier-agent; \
+	fi
+	@printf '%-16s %-7s %12s %9s  %s\n' artefact arch bytes MiB path; \
+	for f in $(FUNCTIONS); do \
+		z=build/lambda/$$f/bootstrap.zip; [ -f $$z ] || continue; b=$$(stat -c %s $$z); \
+		printf '%-16s %-7s %12s %9s  %s\n' $$f $$(cat build/lambda/$$f/architecture) $$b $$(awk "BEGIN{printf \"%.2f\", $$b/1048576}") $$z; \
+	done; \
+	if [ -f build/agent/atelier-agent ]; then b=$$(stat -c %s build/agent/atelier-agent); \
+		printf '%-16s %-7s %12s %9s  %s\n' atelier-agent x86_64 $$b $$(awk "BEGIN{printf \"%.2f\", $$b/1048576}") build/agent/atelier-agent; fi
+
+# `sam validate` (the SAM transform, which needs no AWS call since SAM ships the managed-policy
+# list) and `sam validate --lint` (cfn-lint after the transform) on the SAM template, offline:
+# no credentials (the chain finds none and needs none), no instance metadata lookups, no telemetry.
+# The plain CloudFormation templates are cfn-linted by infra-lint.
+SAM_OFFLINE := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=eu-west-1 \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+sam-validate: $(DEPLOY_VENV)/.installed
+	$(SAM_OFFLINE) $(DEPLOY_VENV)/bin/sam validate --template-file infra/template.yaml
+	$(SAM_OFFLINE) $(DEPLOY_VENV)/bin/sam validate --lint --template-file infra/template.yaml
+
+# The gateway's Ed25519 key pair (`atelier-gateway keygen`): infra/gateway.key (PKCS#8, 0600,
+# make deploy stores it in Secrets Manager on the first deploy) and infra/gateway.pub (SPKI, for
+# the portfolio). Both git-ignored; never overwritten (rotating: infra/README.md, "Gateway").
+gateway-keys:
+	@[ ! -e infra/gateway.key ] && [ ! -e infra/gateway.pub ] \
+		|| { echo "infra/gateway.key or infra/gateway.pub exists: keep them, or remove both for a new pair"; exit 1; }
+	@umask 077; cargo run --quiet -p atelier-gateway -- keygen | awk \
+		'/-BEGIN PRIVATE KEY-/{f="infra/gateway.key"} /-BEGIN PUBLIC KEY-/{f="infra/gateway.pub"} f{print > f} /-END /{f=""}'
+	@[ -s infra/gateway.key ] && [ -s infra/gateway.pub ] && chmod 644 infra/gateway.pub
+	@echo "wrote infra/gateway.key (private, 0600) and infra/gateway.pub"
+
+# Deploys from infra/deploy.env (docs/deploy.md; infra/deploy.sh says what, in which order).
+# deploy-check is the offline part alone: config, tools, artefacts, sam validate --lint.
+# Neither builds: run `make package` (and `make portal`) first; the Lambdas' architecture is
+# the one the zips were built for.
+DEPLOY_PATH := $(abspath $(DEPLOY_VENV))/bin:$(PATH)
+deploy-check: $(DEPLOY_VENV)/.installed
+	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh check
+
+deploy: $(DEPLOY_VENV)/.installed
+	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh deploy
+
+# Follows docs/deploy.md step by step in a copy of the work tree, without AWS credentials, up to
+# the first command that needs AWS (infra/tests/test_deploy_guide.py says how it stays fast).
+deploy-guide: $(DEPLOY_VENV)/.installed
+	ATELIER_DEPLOY_GUIDE=1 PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v infra/tests/test_deploy_guide.py
 
 # Benchmarks (docs/benchmarks.md; slow, not part of `make test`, no timing assertions):
 # stripped release sizes, Lambda init time against a local runtime-API stub compared with

@@ -217,14 +217,14 @@ class Template:
         self.resources = self.doc["Resources"]
 
     def functions(self) -> dict[str, dict]:
-        """Binary name (from CodeUri ../target/lambda/<name>/) -> function properties."""
+        """Binary name (from CodeUri ../build/lambda/<name>/bootstrap.zip) -> function properties."""
         out = {}
         for logical_id, resource in self.resources.items():
             if resource.get("Type") != "AWS::Serverless::Function":
                 continue
             props = resource["Properties"]
-            m = re.fullmatch(r"\.\./target/lambda/([\w-]+)/?", str(props.get("CodeUri", "")))
-            assert m, f"{logical_id}: CodeUri must be ../target/lambda/<binary>/ (cargo-lambda output)"
+            m = re.fullmatch(r"\.\./build/lambda/([\w-]+)/bootstrap\.zip", str(props.get("CodeUri", "")))
+            assert m, f"{logical_id}: CodeUri must be ../build/lambda/<binary>/bootstrap.zip (make package)"
             out[m.group(1)] = props
         return out
 

@@ -495,7 +495,7 @@ class PerimeterTest(unittest.TestCase):
                          ("Sum", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"))
         self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopicArn"}])
         data_access = resources(TEMPLATE, "AWS::Serverless::Function")["DataAccessFunction"]["Properties"]
-        self.assertEqual(data_access["CodeUri"], "../target/lambda/data-access/", "the Function dimension names this binary")
+        self.assertEqual(data_access["CodeUri"], "../build/lambda/data-access/bootstrap.zip", "the Function dimension names this binary")
 
 
 if __name__ == "__main__":
