@@ -214,10 +214,10 @@ gateway-keys:
 # the one the zips were built for.
 DEPLOY_PATH := $(abspath $(DEPLOY_VENV))/bin:$(PATH)
 deploy-check: $(DEPLOY_VENV)/.installed
-	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh check
+	@PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh check
 
 deploy: $(DEPLOY_VENV)/.installed
-	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh deploy
+	@PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh deploy
 
 # Follows docs/deploy.md step by step in a copy of the work tree, without AWS credentials, up to
 # the first command that needs AWS (infra/tests/test_deploy_guide.py says how it stays fast).

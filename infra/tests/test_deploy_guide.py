@@ -24,6 +24,8 @@ What it does not do as written, to stay fast:
   from the work tree's build/ when a real `make package` left them there, and are stand-ins
   otherwise: copies of catalog-api's zip (same architecture file) and a placeholder agent. They
   are never deployed (nothing is).
+- The copy is always at the same place for a given work tree (under the temporary directory):
+  cargo rebuilds a workspace crate whose checkout moved, which would cost a minute a run.
 - `.venv` and `frontend/node_modules` of the copy are links to the work tree's, so the deploy
   venv (`make deploy-guide` builds it first) and the portal's packages are not installed again.
 - infra/catalog.json, when the work tree has none yet, is a stand-in `[]` (deploy-check only
@@ -33,6 +35,7 @@ What it does not do as written, to stay fast:
 from __future__ import annotations
 
 import os
+import hashlib
 import re
 import shutil
 import subprocess
@@ -130,8 +133,12 @@ class DeployGuide(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls._tmp = tempfile.TemporaryDirectory(prefix="atelier-deploy-guide-")
-        tmp = Path(cls._tmp.name)
+        # One fixed place per work tree, emptied first: cargo rebuilds a workspace crate whose
+        # checkout moved, so a new random directory every run would rebuild catalog-api.
+        tmp = Path(tempfile.gettempdir()) / f"atelier-deploy-guide-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        cls._tmp_path = tmp
         cls.work = tmp / "atelier"
         copy_work_tree(cls.work)
         cls.env = no_aws_env(tmp)
@@ -156,7 +163,7 @@ class DeployGuide(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls._tmp.cleanup()
+        shutil.rmtree(cls._tmp_path, ignore_errors=True)
 
     def test_1_every_step_before_the_first_aws_call_succeeds(self) -> None:
         for block, result, _ in self.steps[: self.first_aws]:
@@ -219,6 +226,10 @@ def copy_work_tree(dest: Path) -> None:
         if source.is_file() and not source.is_symlink():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / rel)  # keeps mtimes: cargo's and make's caches stay valid
+    # Directories too, last and deepest first (cargo watches some: shared/web/openapi).
+    for folder in sorted((p for p in dest.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if (ROOT / folder.relative_to(dest)).is_dir():
+            shutil.copystat(ROOT / folder.relative_to(dest), folder)
     for rel in (".venv", "frontend/node_modules"):
         if (ROOT / rel).is_dir():
             (dest / rel).symlink_to(ROOT / rel, target_is_directory=True)
