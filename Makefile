@@ -155,7 +155,9 @@ deploy-venv: $(DEPLOY_VENV)/.installed
 # library (`rustup target add aarch64-unknown-linux-gnu`). PACKAGE picks what to build, for
 # example `make package PACKAGE=catalog-api` (the deploy guide's test does that). Cargo builds in
 # LAMBDA_TARGET_DIR: zig as the C compiler and linker would otherwise rebuild the release tree's
-# C dependencies, and the other way round.
+# C dependencies, and the other way round. cargo-lambda adds its own release defaults to the
+# workspace's profile (panic = "abort", and -C target-cpu=haswell on x86_64), which `make
+# release` and the benchmarks do not have; `--disable-optimizations` would drop them.
 ARCH ?= x86_64
 PACKAGE ?= $(FUNCTIONS) atelier-agent
 LAMBDA_TARGET_DIR ?= $(HOME)/.cache/atelier/lambda-target
@@ -214,10 +216,10 @@ gateway-keys:
 # the one the zips were built for.
 DEPLOY_PATH := $(abspath $(DEPLOY_VENV))/bin:$(PATH)
 deploy-check: $(DEPLOY_VENV)/.installed
-	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh check
+	@PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh check
 
 deploy: $(DEPLOY_VENV)/.installed
-	PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh deploy
+	@PATH="$(DEPLOY_PATH)" SAM_CLI_TELEMETRY=0 infra/deploy.sh deploy
 
 # Follows docs/deploy.md step by step in a copy of the work tree, without AWS credentials, up to
 # the first command that needs AWS (infra/tests/test_deploy_guide.py says how it stays fast).

@@ -112,7 +112,7 @@ case "$architecture" in x86_64 | arm64 | "") ;; *) problems+=("build/lambda/*/ar
 if [[ -z "${GATEWAY_SIGNING_KEY_SECRET_ARN:-}" && ! -s "$GATEWAY_SIGNING_KEY_FILE" ]]; then
   problems+=("GATEWAY_SIGNING_KEY_SECRET_ARN is empty and GATEWAY_SIGNING_KEY_FILE $GATEWAY_SIGNING_KEY_FILE is missing: run make gateway-keys, or name the existing secret")
 fi
-[[ -f "$CATALOG_FILE" ]] || problems+=("CATALOG_FILE $CATALOG_FILE is missing")
+[[ -f "$CATALOG_FILE" ]] || problems+=("CATALOG_FILE $CATALOG_FILE is missing (the products catalog-import publishes; docs/deploy.md, step 4)")
 
 if ((${#problems[@]})); then
   printf 'deploy: %s\n' "${problems[@]}" >&2

@@ -9,7 +9,9 @@ chain finds nothing, locally, without a network call). It asserts that every blo
 first one that calls AWS (`aws …`, `sam …`, `make deploy`) succeeds, and that this one fails
 because there are no credentials (the AWS CLI's "Unable to locate credentials"), not because of
 a missing file, tool or parameter. Then `make deploy` itself must stop at its credential check
-with every offline check passed, and `make deploy-check` must name each missing value.
+with every offline check passed, `make deploy-check` must name each missing value, and
+`sam package` (what `sam deploy` does first) must upload the zips of CodeUri byte for byte to a
+local S3 (moto, from `make venv`, on a loopback port).
 
 Between the blocks it does what the guide asks a person to do: after `cp … deploy.env` it fills
 in infra/deploy.env with sample values (SAMPLE below).
@@ -24,6 +26,8 @@ What it does not do as written, to stay fast:
   from the work tree's build/ when a real `make package` left them there, and are stand-ins
   otherwise: copies of catalog-api's zip (same architecture file) and a placeholder agent. They
   are never deployed (nothing is).
+- The copy is always at the same place for a given work tree (under the temporary directory):
+  cargo rebuilds a workspace crate whose checkout moved, which would cost a minute a run.
 - `.venv` and `frontend/node_modules` of the copy are links to the work tree's, so the deploy
   venv (`make deploy-guide` builds it first) and the portal's packages are not installed again.
 - infra/catalog.json, when the work tree has none yet, is a stand-in `[]` (deploy-check only
@@ -33,8 +37,10 @@ What it does not do as written, to stay fast:
 from __future__ import annotations
 
 import os
+import hashlib
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -130,8 +136,12 @@ class DeployGuide(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls._tmp = tempfile.TemporaryDirectory(prefix="atelier-deploy-guide-")
-        tmp = Path(cls._tmp.name)
+        # One fixed place per work tree, emptied first: cargo rebuilds a workspace crate whose
+        # checkout moved, so a new random directory every run would rebuild catalog-api.
+        tmp = Path(tempfile.gettempdir()) / f"atelier-deploy-guide-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        cls._tmp_path = tmp
         cls.work = tmp / "atelier"
         copy_work_tree(cls.work)
         cls.env = no_aws_env(tmp)
@@ -156,7 +166,7 @@ class DeployGuide(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls._tmp.cleanup()
+        shutil.rmtree(cls._tmp_path, ignore_errors=True)
 
     def test_1_every_step_before_the_first_aws_call_succeeds(self) -> None:
         for block, result, _ in self.steps[: self.first_aws]:
@@ -210,6 +220,45 @@ class DeployGuide(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertRegex(result.stderr, r"build/lambda/\S+ was built for '(arm64|x86_64)', the others for '(x86_64|arm64)'")
 
+    def test_6_sam_package_uploads_the_zips_as_they_are(self) -> None:
+        """What sam deploy does first with CodeUri: against moto's S3 on a loopback port."""
+        moto = ROOT / ".venv" / "bin" / "moto_server"
+        if not moto.exists():
+            self.skipTest("needs make venv's moto_server")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    self.assertLess(time.monotonic(), deadline, "moto_server did not start")
+                    time.sleep(0.2)
+            env = {**self.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "local",
+                   "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-3"}
+            result = run('export PATH="$PWD/.venv/deploy/bin:$PATH"\n'
+                         "aws s3 mb s3://sam-package-check > /dev/null\n"
+                         "sam package --template-file infra/template.yaml --s3-bucket sam-package-check "
+                         "--output-template-file build/packaged.yaml > /dev/null\n"
+                         'aws s3api list-objects-v2 --bucket sam-package-check --query "Contents[].Size" --output text',
+                         self.work, env, timeout=600)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        self.assertEqual(result.returncode, 0, tail(result))
+        template = (self.work / "infra" / "template.yaml").read_text()
+        zips = [self.work / "build" / "lambda" / f / "bootstrap.zip"
+                for f in re.findall(r"CodeUri: \.\./build/lambda/([\w-]+)/bootstrap\.zip", template)]
+        # Uploaded byte for byte (sam names objects by content: identical stand-ins are one object).
+        self.assertEqual({int(n) for n in result.stdout.split()}, {z.stat().st_size for z in zips})
+        packaged = (self.work / "build" / "packaged.yaml").read_text()
+        self.assertEqual(len(re.findall(r"CodeUri: s3://sam-package-check/", packaged)), len(zips))
+
 
 def copy_work_tree(dest: Path) -> None:
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -219,6 +268,10 @@ def copy_work_tree(dest: Path) -> None:
         if source.is_file() and not source.is_symlink():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / rel)  # keeps mtimes: cargo's and make's caches stay valid
+    # Directories too, last and deepest first (cargo watches some: shared/web/openapi).
+    for folder in sorted((p for p in dest.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if (ROOT / folder.relative_to(dest)).is_dir():
+            shutil.copystat(ROOT / folder.relative_to(dest), folder)
     for rel in (".venv", "frontend/node_modules"):
         if (ROOT / rel).is_dir():
             (dest / rel).symlink_to(ROOT / rel, target_is_directory=True)
