@@ -199,6 +199,7 @@ for product in infra/products/workstation-*.yaml; do
 done
 portfolio=(TemplateBucketName="$TEMPLATE_BUCKET"
   WorkspacesApiRoleArn="$(output "$STACK" WorkspacesApiRoleArn)" StateSyncRoleArn="$(output "$STACK" StateSyncRoleArn)"
+  CatalogApiRoleArn="$(output "$STACK" CatalogApiRoleArn)"
   CodeArtifactDomain="$CODEARTIFACT_DOMAIN" CodeArtifactRepository="$CODEARTIFACT_REPOSITORY"
   AgentArtifactBucket="$AGENT_ARTIFACT_BUCKET" AgentArtifactKey="$AGENT_ARTIFACT_KEY"
   GitRemoteUrl="$GIT_REMOTE_URL" GatewayPublicKey="$(cat "$GATEWAY_PUBLIC_KEY_FILE")")
@@ -219,7 +220,15 @@ fi
 # 8. The catalog: the products the portal offers, through Atelier's admin use case.
 table=$(output "$STACK" TableName)
 say "catalog $CATALOG_FILE into $table"
-TABLE=$table AWS_REGION=$AWS_REGION cargo run --quiet --release -p atelier-devstack --bin catalog-import -- --file "$CATALOG_FILE"
+# Publishing needs what the deployment's provisioner needs (the platform's Provisioner parameter).
+provisioner=service-catalog
+platform_words=()
+words platform_words "${PLATFORM_PARAMETERS:-}"
+for word in "${platform_words[@]}"; do
+  [[ "$word" == Provisioner=* ]] && provisioner=${word#Provisioner=}
+done
+ATELIER_TABLE=$table ATELIER_PROVISIONER=$provisioner AWS_REGION=$AWS_REGION \
+  cargo run --quiet --release -p catalog-import -- --file "$CATALOG_FILE"
 
 say "done. Portal: $(output "$STACK" PortalUrl)  Gateway: $(output "$STACK" GatewayUrl)"
 say "then, by hand (docs/deploy.md): the tool packages in CodeArtifact, the users and their groups"
