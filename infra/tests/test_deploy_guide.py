@@ -302,7 +302,9 @@ def stand_ins(work: Path) -> None:
     real = lambdas / ONE_FUNCTION
     functions = re.findall(r"CodeUri: \.\./build/lambda/([\w-]+)/bootstrap\.zip", (work / "infra" / "template.yaml").read_text())
     for f in functions:
-        if not (lambdas / f / "bootstrap.zip").exists():
+        # A zip without its architecture file was not made by `make package` (cargo-lambda
+        # also zips whatever other function binaries its target directory holds): a stand-in.
+        if not (lambdas / f / "bootstrap.zip").exists() or not (lambdas / f / "architecture").exists():
             (lambdas / f).mkdir(parents=True, exist_ok=True)
             shutil.copy2(real / "bootstrap.zip", lambdas / f / "bootstrap.zip")
             shutil.copy2(real / "architecture", lambdas / f / "architecture")

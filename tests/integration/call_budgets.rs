@@ -92,6 +92,23 @@ async fn every_main_route_stays_within_its_aws_call_budget() {
     let until = json!({ "until": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string() });
     let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
     let create = json!({ "productId": "small-t3-large", "name": "Budget" });
+    // The seed's unpublished Service Catalog product, for an admin to publish.
+    let unpublished = aws_sdk_servicecatalog::Client::new(&app.sdk)
+        .describe_product()
+        .name(atelier_devstack::seed::UNPUBLISHED.0)
+        .send()
+        .await
+        .expect("the seeded product")
+        .product_view_summary()
+        .and_then(|p| p.product_id())
+        .expect("its id")
+        .to_owned();
+    let price = json!({
+        "computePerHour": "0.10",
+        "storagePerGbMonth": "0.0928",
+        "currency": "EUR",
+        "effectiveFrom": (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string()
+    });
     let b = |what, user, method, path: String, body, status, list: &[(&str, usize)]| Budget {
         what,
         user,
@@ -117,6 +134,38 @@ async fn every_main_route_stays_within_its_aws_call_budget() {
         ),
         b("who am I (profile cached)", Some("fiona"), Method::GET, "/v1/me".into(), None, 200, &[]),
         b("the catalog", Some("alice"), Method::GET, "/v1/products".into(), None, 200, &[(QUERY, 1)]),
+        // Publishing reads Service Catalog (DescribeProduct; with the service-catalog
+        // provisioner also DescribeProvisioningArtifact and ListLaunchPaths) and EC2, then
+        // writes the product and its event in one transaction.
+        b(
+            "an admin publishes a Service Catalog product",
+            Some("ada"),
+            Method::POST,
+            "/v1/products".into(),
+            Some(crate::authorization::publish_body("budget-product", &unpublished)),
+            201,
+            &[("ServiceCatalog.DescribeProduct", 1), ("EC2.DescribeInstanceTypes", 1), (TRANSACT, 1)],
+        ),
+        // The route reads the product (404 before 403), the use case reads it again for
+        // the version it writes against.
+        b(
+            "an admin appends a price version",
+            Some("ada"),
+            Method::POST,
+            "/v1/products/small-t3-large/prices".into(),
+            Some(price),
+            201,
+            &[(GET_ITEM, 2), (TRANSACT, 1)],
+        ),
+        b(
+            "a product's history",
+            Some("ada"),
+            Method::GET,
+            "/v1/products/small-t3-large/events".into(),
+            None,
+            200,
+            &[(GET_ITEM, 2), (QUERY, 1)],
+        ),
         b("my workspaces", Some("alice"), Method::GET, "/v1/workspaces".into(), None, 200, &[(QUERY, 1)]),
         b(
             "everybody's workspaces",

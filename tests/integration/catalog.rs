@@ -30,17 +30,11 @@ async fn service_catalog_product(app: &TestApp, name: &str) -> String {
         .to_owned()
 }
 
+/// The matrix's publish request, visible to `oncology` (alice's group, not bob's).
 fn publish_body(id: &str, sc_id: &str) -> serde_json::Value {
-    json!({
-        "id": id,
-        "serviceCatalogProductId": sc_id,
-        "instanceType": "t3.large",
-        "volumeGiB": 50,
-        "hibernation": true,
-        "visibleTo": ["oncology"],
-        "apps": ["jupyterlab"],
-        "price": { "computePerHour": "0.09", "storagePerGbMonth": "0.0928", "currency": "EUR" }
-    })
+    let mut body = crate::authorization::publish_body(id, sc_id);
+    body["visibleTo"] = json!(["oncology"]);
+    body
 }
 
 #[tokio::test]
