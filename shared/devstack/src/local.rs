@@ -322,16 +322,15 @@ fn is_api_path(path: &str) -> bool {
 /// admin trying the portal's "publish" needs, an id.
 async fn service_catalog(State(app): State<LocalApp>) -> Result<Json<serde_json::Value>, ApiError> {
     let sc = aws_sdk_servicecatalog::Client::new(app.root.sdk());
-    let mut published = std::collections::HashSet::new();
-    let mut page = atelier_domain::kernel::PageRequest::first(atelier_domain::kernel::MAX_PAGE_SIZE);
-    loop {
-        let products = app.root.catalog().products(&page).await.map_err(DomainError::from)?;
-        published.extend(products.items.into_iter().filter_map(|p| p.service_catalog).map(|r| r.product_id));
-        match products.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
+    let catalog = app.root.catalog();
+    let products = atelier_domain::kernel::all_pages(|page| {
+        let catalog = catalog.clone();
+        async move { catalog.products(&page).await }
+    })
+    .await
+    .map_err(DomainError::from)?;
+    let published: std::collections::HashSet<String> =
+        products.into_iter().filter_map(|p| p.service_catalog).map(|r| r.product_id).collect();
     let names = crate::seed::DEMO_CATALOG.iter().map(|d| d.service_catalog_name).chain([crate::seed::UNPUBLISHED.0]);
     let mut items = Vec::new();
     for name in names {
