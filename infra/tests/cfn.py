@@ -4,6 +4,7 @@ understands the intrinsic-function tags), and their resources by type."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 
@@ -18,3 +19,13 @@ def load(path: Path) -> dict:
 
 def resources(path: Path, kind: str) -> dict[str, dict]:
     return {k: v for k, v in load(path)["Resources"].items() if v.get("Type") == kind}
+
+
+def text(value: Any) -> str | None:
+    """A literal string, or the template string of a Fn::Sub."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+        sub = value["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return None

@@ -33,6 +33,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterator
 
+from cfn import text
 from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 
 INFRA = Path(__file__).resolve().parents[1]
@@ -109,16 +110,6 @@ def actions(statement: dict) -> list[str]:
 def grants(statement: dict, action: str) -> bool:
     """Whether an Allow statement's Action patterns cover `action`."""
     return statement.get("Effect") == "Allow" and any(fnmatchcase(action.lower(), a.lower()) for a in actions(statement))
-
-
-def text(value: Any) -> str | None:
-    """A literal string, or the template string of a Fn::Sub."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
-        sub = value["Fn::Sub"]
-        return sub if isinstance(sub, str) else sub[0]
-    return None
 
 
 def references(value: Any, name: str) -> bool:

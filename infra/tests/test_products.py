@@ -37,7 +37,7 @@ from typing import Any, Iterator
 
 import regex  # \p{L} and friends, as the AWS API references write their patterns (a cfn-lint dependency)
 
-from cfn import load, resources
+from cfn import load, resources, text
 from test_perimeter import grants, identity_policies
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,15 +206,6 @@ def tag_lists(doc: dict) -> Iterator[tuple[tuple, str, Any]]:
         for path, value in walk(resource.get("Properties") or {}, ("Resources", logical_id, "Properties")):
             if path[-1] == "Tags":
                 yield path, str(resource.get("Type")), value
-
-
-def text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
-        sub = value["Fn::Sub"]
-        return sub if isinstance(sub, str) else sub[0]
-    return None
 
 
 def render(value: Any, name: str) -> str:
