@@ -138,11 +138,22 @@ agent:
 
 # ---- Going live (docs/deploy.md). The deploy tools (aws-sam-cli, the AWS CLI, cargo-lambda,
 # zig) live in a venv of their own: aws-sam-cli's boto3 and click pins conflict with checkov's.
+# .venv/deploy is a link to the real venv, kept outside the clone under a name derived from the
+# pins (DEPLOY_VENV_STORE/<hash>): cargo-lambda writes its zig wrappers under a name derived from
+# its own path, and cargo rebuilds every C dependency (aws-lc-sys first) when the compiler's
+# path changes, so a venv inside each fresh clone cost a full release rebuild per clone.
 DEPLOY_VENV ?= $(VENV)/deploy
+DEPLOY_VENV_STORE ?= $(HOME)/.cache/atelier/deploy-venvs
 $(DEPLOY_VENV)/.installed: infra/deploy-requirements.txt infra/deploy-constraints.txt
-	$(PYTHON) -m venv $(DEPLOY_VENV)
-	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/deploy-requirements.txt -c infra/deploy-constraints.txt
-	touch $@
+	@mkdir -p $(DEPLOY_VENV_STORE) $(dir $(DEPLOY_VENV)); \
+	real=$(DEPLOY_VENV_STORE)/$$(cat $^ <($(PYTHON) -V) | sha256sum | cut -c1-16); \
+	flock $(DEPLOY_VENV_STORE)/.lock bash -euo pipefail -c ' \
+		[ -f "$$1/.installed" ] && exit 0; rm -rf "$$1"; echo "installing the deploy tools into $$1"; \
+		$(PYTHON) -m venv "$$1"; \
+		"$$1/bin/pip" install --quiet --disable-pip-version-check -r infra/deploy-requirements.txt -c infra/deploy-constraints.txt; \
+		touch "$$1/.installed"' _ "$$real"; \
+	if [ "$$(readlink $(DEPLOY_VENV) || true)" != "$$real" ]; then rm -rf $(DEPLOY_VENV); ln -s "$$real" $(DEPLOY_VENV); fi; \
+	touch "$$real/.installed"
 
 deploy-venv: $(DEPLOY_VENV)/.installed
 
