@@ -77,22 +77,25 @@ async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
         march.body["workspaces"],
         json!([
             {
-                // 1 h running at 0.09; 744 h of 50 GiB at 0.0928 per GB-month over 730 h: 4.7289… → 4.73.
+                // 1 h running at 0.09; the whole calendar month of 50 GiB at 0.0928 per
+                // GB-month: 4.64, whatever the month's length.
                 "workspaceId": spanning, "name": "Cost history", "instanceType": "t3.large",
                 "runningSeconds": 3600, "stoppedSeconds": 743 * 3600,
-                "compute": "0.09", "storage": "4.73", "total": "4.82", "actual": null
+                "compute": "0.09", "storage": "4.64", "total": "4.73", "actual": null
             },
             {
-                // 1 h running at 0.35; 4.5 h of 100 GiB at 0.0928 / 730: 0.0572… → 0.06.
+                // 1 h running at 0.35; 4.5 h of 100 GiB at 0.0928 over March's 744 h: 0.0561… → 0.06.
                 "workspaceId": short, "name": "Cost history", "instanceType": "m5.2xlarge",
                 "runningSeconds": 3600, "stoppedSeconds": 12600,
                 "compute": "0.35", "storage": "0.06", "total": "0.41", "actual": null
             }
         ])
     );
-    assert_eq!(march.body["total"], "5.23");
+    assert_eq!(march.body["total"], "5.14");
+    assert_eq!(march.body["unpriced"], json!([]));
 
-    // February holds only the first two hours of the spanning workspace.
+    // February holds only the first two hours of the spanning workspace: 1 h at 0.09, and
+    // 2 h of 50 GiB over February's 672 h (0.0138… → 0.01).
     let february = app.get("alice", "/v1/costs/me?month=2026-02").await;
     assert_eq!(february.body["total"], "0.10", "{}", february.body);
     assert_eq!(february.body["workspaces"][0]["runningSeconds"], 3600);
@@ -106,7 +109,7 @@ async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
         bobs.body,
         json!({
             "month": "2026-03", "currency": "EUR", "total": "0.00", "budget": null, "thresholdsCrossed": [],
-            "workspaces": []
+            "workspaces": [], "unpriced": []
         })
     );
 }
@@ -139,13 +142,13 @@ async fn the_users_report_and_the_export_agree_to_the_cent() {
         list[0],
         json!({
             "user": "alice", "email": "alice@atelier.test", "costCentre": "CC-ONCOLOGY",
-            "runningSeconds": 7200, "total": "5.23", "budget": null, "thresholdsCrossed": [], "actual": null
+            "runningSeconds": 7200, "total": "5.14", "budget": null, "thresholdsCrossed": [], "actual": null
         })
     );
     assert_eq!(list[1]["user"], "bob");
     assert_eq!(list[1]["costCentre"], "CC-CARDIOLOGY");
-    // Running while STOPPING too: 07:05:00 to 09:36:00.
-    assert_eq!(list[1]["runningSeconds"], 9060);
+    // Running from 07:05:00 until the stop at 09:35:17: EC2 bills no compute while stopping.
+    assert_eq!(list[1]["runningSeconds"], 9017);
     let users_total = cents(&users.str("total"));
     assert_eq!(users_total, list.iter().map(|u| cents(u["total"].as_str().unwrap())).sum::<i64>());
 

@@ -276,7 +276,11 @@ fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp
         let user = format!("user{u:04}");
         directory.put_user(
             &user,
-            Profile { email: Some(format!("{user}@example.org")), cost_centre: Some(format!("CC-{}", u % 12)) },
+            Profile {
+                email: Some(format!("{user}@example.org")),
+                cost_centre: Some(format!("CC-{}", u % 12)),
+                sub: None,
+            },
         );
         for w in 0..3 {
             let (workspace, mut events) =

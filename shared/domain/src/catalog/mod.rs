@@ -79,7 +79,8 @@ pub struct PriceVersion {
     pub effective_from: jiff::Timestamp,
     /// Compute price per running hour.
     pub compute_per_hour: Decimal,
-    /// Storage price per GB-month (see [`crate::costs::GB_MONTH_HOURS`]) of the workspace's volumes.
+    /// Storage price per GB-month of the workspace's volumes, prorated per second over the
+    /// calendar month (see [`crate::costs::price`]).
     pub storage_per_gb_month: Decimal,
     /// ISO 4217 code, e.g. `EUR`.
     pub currency: String,
@@ -118,7 +119,7 @@ pub struct Product {
     /// On-demand compute price per running hour.
     pub hourly_price: Money,
     /// Storage price per GB-month of the product's volumes (EBS gp3 in the region),
-    /// prorated over a 730-hour month. Items written before storage was priced have none:
+    /// prorated per second over the calendar month. Items written before storage was priced have none:
     /// their storage is billed at zero until the catalog is updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_price: Option<Money>,

@@ -1,17 +1,26 @@
 //! From lifecycle events to billable intervals.
 //!
-//! How each state bills (the one place this is decided):
+//! How each state bills (the one place this is decided). Compute follows what EC2 bills in
+//! the instance's state ("Instance state and billing",
+//! <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html>):
+//! `pending` no, `running` yes, `stopping` no unless the instance is hibernating,
+//! `shutting-down` no. Storage is billed for as long as the volume exists.
 //!
-//! | state                                   | usage            | why |
-//! |-----------------------------------------|------------------|-----|
-//! | `PROVISIONING`                          | `Stopped`        | the volume is ours from creation; compute starts with the `PROVISIONING → RUNNING` observation |
-//! | `RUNNING`                               | `Running`        | |
-//! | `STARTING`, `STOPPING`, `HIBERNATING`   | `Running`        | the instance is (or may be) billed by EC2 while it moves; erring towards the bill, not away from it |
-//! | `STOPPED`                               | `Stopped`        | storage only |
-//! | `HIBERNATED`                            | `Hibernated`     | storage only (the RAM image lives on the volume) |
-//! | `TERMINATING`                           | `Stopped`        | the volume exists until `TERMINATED` is observed |
-//! | `FAILED`                                | nothing          | a failed provisioning leaves nothing to bill; FAILED time is a deliberate gap |
-//! | `TERMINATED`                            | nothing          | the end of the workspace's life |
+//! | state           | EC2 state                        | usage            | why |
+//! |-----------------|----------------------------------|------------------|-----|
+//! | `PROVISIONING`  | (none yet), `pending`            | `Stopped`        | the volume is ours from creation; compute starts with the `PROVISIONING → RUNNING` observation |
+//! | `STARTING`      | `pending`                        | `Stopped`        | EC2 bills from `running` on |
+//! | `RUNNING`       | `running`                        | `Running`        | |
+//! | `STOPPING`      | `stopping`                       | `Stopped`        | not billed while preparing to stop |
+//! | `HIBERNATING`   | `stopping` (hibernation)         | `Running`        | billed while the RAM is written to the volume |
+//! | `STOPPED`       | `stopped`                        | `Stopped`        | storage only |
+//! | `HIBERNATED`    | `stopped`                        | `Hibernated`     | storage only (the RAM image lives on the volume) |
+//! | `TERMINATING`   | `shutting-down`                  | `Stopped`        | the volume exists until `TERMINATED` is observed |
+//! | `FAILED`        | any                              | nothing          | a failed provisioning leaves nothing to bill; FAILED time is a deliberate gap |
+//! | `TERMINATED`    | `terminated`                     | nothing          | the end of the workspace's life |
+//!
+//! Each interval is as long as Atelier saw the state: events are stamped with the instant
+//! the change happened, not when it was written.
 
 use std::collections::HashSet;
 
@@ -44,8 +53,10 @@ impl Usage {
 /// (`FAILED`, `TERMINATED`). See the module documentation for the reasons.
 pub fn usage_of(state: State) -> Option<Usage> {
     match state {
-        State::Running | State::Starting | State::Stopping | State::Hibernating => Some(Usage::Running),
-        State::Provisioning | State::Stopped | State::Terminating => Some(Usage::Stopped),
+        State::Running | State::Hibernating => Some(Usage::Running),
+        State::Provisioning | State::Starting | State::Stopping | State::Stopped | State::Terminating => {
+            Some(Usage::Stopped)
+        }
         State::Hibernated => Some(Usage::Hibernated),
         State::Failed | State::Terminated => None,
     }
@@ -84,8 +95,9 @@ impl Interval {
 ///   recorded order); events after `until` are ignored, as is anything after `TERMINATED`.
 /// - A replayed event (same `at`, `from` and `to`) counts once: replaying history into
 ///   the ledger is idempotent.
-/// - Consecutive stretches billed the same way are merged (`RUNNING → STOPPING` is one
-///   running interval); zero-length stretches are dropped.
+/// - Consecutive stretches billed the same way are merged (`RUNNING → HIBERNATING` is one
+///   running interval, so a running interval is a whole run: from a start to the next stop,
+///   what EC2's 60-second minimum applies to); zero-length stretches are dropped.
 /// - Only `to` drives the state: an event whose `from` disagrees with the previous `to`
 ///   (a gap in the history) still moves the workspace where the event says it went.
 ///
@@ -184,9 +196,11 @@ mod tests {
             intervals(&ws(), &events, ts(99_999)),
             vec![
                 iv(Usage::Stopped, 0, 100),
-                iv(Usage::Running, 100, 1060),
-                iv(Usage::Stopped, 1060, 5000),
-                iv(Usage::Running, 5000, 6010),
+                iv(Usage::Running, 100, 1000),
+                // STOPPING and STARTING are not billed by EC2: storage only.
+                iv(Usage::Stopped, 1000, 5030),
+                // HIBERNATING is: the run lasts until the RAM is on the volume.
+                iv(Usage::Running, 5030, 6010),
                 iv(Usage::Hibernated, 6010, 9000),
                 iv(Usage::Stopped, 9000, 9100),
             ]
@@ -199,7 +213,7 @@ mod tests {
         let events = [
             event(0, None, Provisioning),
             event(100, Some(Provisioning), Running),
-            event(500, Some(Running), Stopping),
+            event(500, Some(Running), Hibernating),
         ];
         assert_eq!(intervals(&ws(), &events, ts(300)), vec![iv(Usage::Stopped, 0, 100), iv(Usage::Running, 100, 300)]);
         assert!(intervals(&ws(), &events, ts(-1)).is_empty());

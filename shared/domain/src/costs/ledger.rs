@@ -44,11 +44,31 @@ pub const LIVE_STATES: [State; 8] = {
     *live
 };
 
+/// A workspace whose lines could not be computed (its product is gone, or has no price in
+/// force for some of its time): reported and counted, while every other workspace's lines
+/// are computed as usual. One bad product never breaks a report for everybody.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unpriced {
+    /// The workspace.
+    pub workspace_id: String,
+    /// Its owner.
+    pub user: String,
+    /// Why it has no line, e.g. `prices: no price is effective at …`.
+    pub reason: String,
+}
+
 /// Receives report lines as they are computed.
 #[async_trait]
 pub trait LineSink: Send {
     /// Takes the next line; an error stops the read and is its answer.
     async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError>;
+
+    /// Told of a workspace whose lines could not be computed (already logged and counted in
+    /// [`ReadStats::unpriced`]); the read goes on.
+    async fn unpriced(&mut self, _problem: Unpriced) -> Result<(), DomainError> {
+        Ok(())
+    }
 }
 
 /// Keeps every line (tests, benchmarks, and one person's few lines).
@@ -78,6 +98,8 @@ pub struct ReadStats {
     pub events: usize,
     /// Lines produced.
     pub lines: usize,
+    /// Workspaces whose lines could not be computed ([`Unpriced`]).
+    pub unpriced: usize,
 }
 
 /// The ports a month read runs on. Lines carry the cost centre recorded on the workspace
@@ -111,7 +133,9 @@ impl Ledger<'_> {
             month,
             start,
             end,
-            until: now.min(end),
+            // The whole life up to now, not cut at the month's end: a run that goes on
+            // into the next month is one run (EC2's 60-second minimum is per run).
+            until: now,
             books: Books::default(),
             stats: ReadStats::default(),
         };
@@ -312,8 +336,14 @@ pub async fn close_month(ledger: &Ledger<'_>, month: Month, now: Timestamp) -> R
         }
     }
     let mut store = Store { index: ledger.index, month, pending: Vec::with_capacity(LINES_PER_WRITE), stored: 0 };
-    ledger.each_line(&Scope::All, month, now, &mut store).await?;
+    let stats = ledger.each_line(&Scope::All, month, now, &mut store).await?;
     store.flush().await?;
+    if stats.unpriced > 0 {
+        // A closed month never changes: it stays open (its lines computed on each read,
+        // the others' as usual) until every workspace has a price; each pass retries.
+        tracing::error!(%month, unpriced = stats.unpriced, "month not closed: some workspaces have no price");
+        return Ok(None);
+    }
     ledger.index.close(month, now).await?;
     tracing::info!(%month, lines = store.stored, "month closed");
     Ok(Some(store.stored))
@@ -360,9 +390,35 @@ impl Run<'_> {
     ) -> Result<(), DomainError> {
         self.stats.workspaces += 1;
         self.stats.events += events.len();
-        let billable = intervals(&workspace.id, &events, self.until);
+        match self.lines_of(workspace, &events).await {
+            Ok(lines) => {
+                for line in lines {
+                    self.stats.lines += 1;
+                    sink.line(line).await?;
+                }
+                Ok(())
+            }
+            // Only what is wrong with this workspace's data; a store or network error is
+            // the whole read's.
+            Err(err @ (DomainError::Unprocessable { .. } | DomainError::Invalid { .. })) => {
+                self.stats.unpriced += 1;
+                let problem = Unpriced {
+                    workspace_id: workspace.id.to_string(),
+                    user: workspace.owner.username.clone(),
+                    reason: err.to_string(),
+                };
+                tracing::error!(month = %self.month, workspace = %problem.workspace_id, reason = %problem.reason, "workspace left out of the month's costs");
+                sink.unpriced(problem).await
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The lines of `self.month` of one workspace, or why there are none.
+    async fn lines_of(&mut self, workspace: &Workspace, events: &[Event]) -> Result<Vec<WorkspaceCost>, DomainError> {
+        let billable = intervals(&workspace.id, events, self.until);
         if billable.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         if !self.books.0.contains_key(&workspace.product_id) {
             let product = self.ledger.catalog.product(&workspace.product_id).await?.ok_or_else(|| {
@@ -377,7 +433,7 @@ impl Run<'_> {
             self.books.0.insert(workspace.product_id.clone(), (PriceBook::for_product(&product)?, product.volume_gib));
         }
         let Some((book, catalog_volume_gib)) = self.books.0.get(&workspace.product_id) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         // The volume it was provisioned with; the catalog's current size only for
         // workspaces created before launches were recorded.
@@ -393,13 +449,8 @@ impl Run<'_> {
             volume_gib,
             created_at: workspace.created_at,
         };
-        for line in workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)? {
-            if line.month == self.month {
-                self.stats.lines += 1;
-                sink.line(line).await?;
-            }
-        }
-        Ok(())
+        let month = self.month;
+        Ok(workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)?.into_iter().filter(|l| l.month == month).collect())
     }
 }
 

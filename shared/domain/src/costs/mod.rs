@@ -40,10 +40,12 @@ pub use actuals::{ActualGroup, Actuals};
 pub use budget::{Budget, Budgets, Crossing, Policy, Versioned};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};
-pub use ledger::{Ledger, LineSink, ReadStats, Scope};
+pub use ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 pub use month::{Month, MonthBoundary, split_by_month};
 pub use ports::{ActualStore, BudgetStore, CostSource, KnownUsers, MonthIndex};
-pub use price::{GB_MONTH_HOURS, LineCost, PriceBook, PriceVersion, cost, round_line};
+pub use price::{
+    LineCost, MINIMUM_RUN_SECONDS, PriceBook, PriceVersion, cost, minimum_top_up, month_seconds, round_line,
+};
 pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
 pub use use_cases::{
     CostReport, Costs, DEFAULT_CURRENCY, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport, whole_seconds,

@@ -4,18 +4,30 @@
 //! seconds, multiplied by the price first and divided last, so whole hours at a whole-cent
 //! price come out exact and anything else is carried at `Decimal`'s full precision
 //! (28 decimal places) until [`round_line`] rounds a report line, once.
+//!
+//! AWS's billing rules, each applied here and nowhere else:
+//!
+//! - **Compute** is billed per second while EC2 bills the instance (which Atelier states
+//!   that is: [`super::interval`]), with a minimum of 60 seconds each time an instance
+//!   starts ([`MINIMUM_RUN_SECONDS`]; "Per-second billing", Amazon EC2 On-Demand pricing,
+//!   <https://aws.amazon.com/ec2/pricing/on-demand/>, and "Instance state and billing",
+//!   <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html>).
+//! - **Storage** is quoted per GB-month and prorated per second over the *calendar* month,
+//!   in UTC, the way the EBS pricing page works its examples ("… for 12 hours (43,200
+//!   seconds) in a 30-day month", <https://aws.amazon.com/ebs/pricing/>): an hour of a
+//!   February costs more than an hour of a March. Volume sizes are GiB, as EBS bills them:
+//!   no GB/GiB conversion is applied.
 
 use jiff::Timestamp;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::interval::{Interval, Usage};
+use super::month::{Month, MonthBoundary, split_by_month};
 use crate::catalog::Product;
 use crate::kernel::DomainError;
 
-/// Hours in a GB-month: storage prices are quoted per GB-month and AWS prorates them by
-/// the hour over a 730-hour month (365 × 24 / 12), whatever the calendar month's length.
-/// Volume sizes are GiB, as EBS bills them: no GB/GiB conversion is applied.
-pub const GB_MONTH_HOURS: u32 = 730;
+/// The shortest run EC2 bills: an instance that runs 10 seconds is billed 60.
+pub const MINIMUM_RUN_SECONDS: i64 = 60;
 
 const SECONDS_PER_HOUR: u32 = 3600;
 
@@ -142,7 +154,7 @@ impl std::ops::AddAssign for LineCost {
 /// The cost of `interval` for a workspace with `volume_gib` GiB of volumes, at full
 /// precision, each part of it at the price in force then. Compute is billed for
 /// [`Usage::Running`] only; storage for every interval (intervals exist only for
-/// non-terminated, billable time).
+/// non-terminated, billable time), each second at its calendar UTC month's rate.
 pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<LineCost, DomainError> {
     let overflow = || DomainError::unprocessable("prices", "cost out of range");
     let mut total = LineCost::default();
@@ -156,13 +168,44 @@ pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<
                 .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR)))
                 .ok_or_else(overflow)?;
         }
-        total.storage += seconds
-            .checked_mul(price.storage_per_gb_month)
-            .and_then(|x| x.checked_mul(Decimal::from(volume_gib)))
-            .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR * GB_MONTH_HOURS)))
-            .ok_or_else(overflow)?;
+        for (month, part) in split_by_month(&piece, &MonthBoundary::Utc) {
+            let seconds = Decimal::from_i128_with_scale(part.duration_nanos(), 9);
+            total.storage += seconds
+                .checked_mul(price.storage_per_gb_month)
+                .and_then(|x| x.checked_mul(Decimal::from(volume_gib)))
+                .and_then(|x| x.checked_div(Decimal::from(month_seconds(month)?)))
+                .ok_or_else(overflow)?;
+        }
     }
     Ok(total)
+}
+
+/// The seconds of a calendar UTC month: 2,419,200 for a February of 28 days, 2,678,400 for
+/// a month of 31.
+pub fn month_seconds(month: Month) -> Option<i64> {
+    let (start, end) = (month.start(&MonthBoundary::Utc)?, month.end(&MonthBoundary::Utc)?);
+    Some(end.as_second() - start.as_second())
+}
+
+/// What EC2's 60-second minimum adds to `run` (a whole run: a maximal running interval from
+/// a start to the next stop, or to now while it lasts): nothing when it ran at least
+/// [`MINIMUM_RUN_SECONDS`], else the missing seconds at the compute price in force when it
+/// started. Returns `(seconds, compute)`, full precision.
+pub fn minimum_top_up(run: &Interval, prices: &PriceBook) -> Result<(Decimal, Decimal), DomainError> {
+    let minimum = i128::from(MINIMUM_RUN_SECONDS) * 1_000_000_000;
+    let ran = run.duration_nanos();
+    if run.usage != Usage::Running || ran <= 0 || ran >= minimum {
+        return Ok((Decimal::ZERO, Decimal::ZERO));
+    }
+    let price = prices
+        .at(run.start)
+        .ok_or_else(|| DomainError::unprocessable("prices", format!("no price is effective at {}", run.start)))?;
+    let seconds = Decimal::from_i128_with_scale(minimum - ran, 9);
+    let compute = seconds
+        .checked_mul(price.compute_per_hour)
+        .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR)))
+        .ok_or_else(|| DomainError::unprocessable("prices", "cost out of range"))?;
+    Ok((seconds, compute))
 }
 
 /// Rounds a report line's amount to the cent, half to even (banker's rounding: no
@@ -223,17 +266,83 @@ mod tests {
         assert_eq!(round_line(line.compute), Decimal::ZERO);
     }
 
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn between(usage: Usage, start: &str, end: &str) -> Interval {
+        Interval { start: at(start), end: at(end), ..interval(usage, 0, 1) }
+    }
+
+    fn from_2020(compute: &str, storage: &str) -> PriceBook {
+        PriceBook::new(vec![PriceVersion {
+            effective_from: at("2020-01-01T00:00:00Z"),
+            ..version(0, compute, storage)
+        }])
+        .expect("book")
+    }
+
     #[test]
-    fn storage_is_prorated_over_a_730_hour_month() {
-        let book = PriceBook::new(vec![version(0, "1", "0.08")]).expect("book");
-        // 730 hours stopped, 100 GiB at 0.08 per GB-month: 8.00, no compute.
-        let line = cost(&interval(Usage::Stopped, 0, 730 * 3600), 100, &book).expect("cost");
-        assert_eq!(line, LineCost { compute: Decimal::ZERO, storage: d("8") });
-        // Running bills storage too.
-        let line = cost(&interval(Usage::Running, 0, 73 * 3600), 100, &book).expect("cost");
-        assert_eq!(line, LineCost { compute: d("73"), storage: d("0.8") });
-        let line = cost(&interval(Usage::Hibernated, 0, 73 * 3600), 100, &book).expect("cost");
-        assert_eq!(line, LineCost { compute: Decimal::ZERO, storage: d("0.8") });
+    fn storage_is_prorated_over_the_calendar_month() {
+        // The EBS pricing page's example: 2,000 GB for 12 hours of a 30-day month at 0.10
+        // per GB-month = 0.10 × 2000 × 43,200 / (86,400 × 30) = 3.33.
+        let june = cost(
+            &between(Usage::Stopped, "2026-06-10T00:00:00Z", "2026-06-10T12:00:00Z"),
+            2000,
+            &from_2020("1", "0.10"),
+        );
+        let june = june.expect("cost");
+        assert_eq!((june.compute, round_line(june.storage)), (Decimal::ZERO, d("3.33")));
+        assert_eq!(june.storage, d("200") / d("60"));
+        let book = from_2020("1", "0.08");
+        // A whole month costs the monthly price, whatever its length.
+        for (start, end) in [
+            ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            ("2028-02-01T00:00:00Z", "2028-03-01T00:00:00Z"),
+        ] {
+            let line = cost(&between(Usage::Hibernated, start, end), 100, &book).expect("cost");
+            assert_eq!(line.storage, d("8"), "{start}");
+        }
+        // An hour of February costs 31/28 of an hour of March: 0.08 × 100 / 672 and / 744.
+        let feb = cost(&between(Usage::Stopped, "2026-02-10T00:00:00Z", "2026-02-10T01:00:00Z"), 100, &book);
+        let mar = cost(&between(Usage::Stopped, "2026-03-10T00:00:00Z", "2026-03-10T01:00:00Z"), 100, &book);
+        assert_eq!(feb.expect("cost").storage, d("8") / d("672"));
+        assert_eq!(mar.expect("cost").storage, d("8") / d("744"));
+        // An interval over a month end is prorated by each month's own length; running
+        // bills storage too.
+        let over = between(Usage::Running, "2026-02-28T23:00:00Z", "2026-03-01T01:00:00Z");
+        let line = cost(&over, 100, &book).expect("cost");
+        assert_eq!(line, LineCost { compute: d("2"), storage: d("8") / d("672") + d("8") / d("744") });
+    }
+
+    #[test]
+    fn month_lengths_are_calendar_utc() {
+        let m = |y, n| Month::new(y, n).expect("month");
+        assert_eq!(month_seconds(m(2026, 2)), Some(28 * 86_400));
+        assert_eq!(month_seconds(m(2028, 2)), Some(29 * 86_400));
+        assert_eq!(month_seconds(m(2026, 3)), Some(31 * 86_400));
+        assert_eq!(month_seconds(m(2026, 4)), Some(30 * 86_400));
+    }
+
+    #[test]
+    fn a_start_is_billed_at_least_sixty_seconds() {
+        let book = from_2020("0.36", "0");
+        // 10 s running: 50 s more at 0.36 per hour (0.0001 per second) = 0.005.
+        let short = between(Usage::Running, "2026-03-10T09:00:00Z", "2026-03-10T09:00:10Z");
+        assert_eq!(minimum_top_up(&short, &book).expect("top-up"), (d("50"), d("0.005")));
+        // 60 s or more, or time that bills no compute, adds nothing.
+        let minute = between(Usage::Running, "2026-03-10T09:00:00Z", "2026-03-10T09:01:00Z");
+        assert_eq!(minimum_top_up(&minute, &book).expect("top-up"), (Decimal::ZERO, Decimal::ZERO));
+        let stopped = between(Usage::Stopped, "2026-03-10T09:00:00Z", "2026-03-10T09:00:10Z");
+        assert_eq!(minimum_top_up(&stopped, &book).expect("top-up"), (Decimal::ZERO, Decimal::ZERO));
+        // The price in force at the start, even when a new one applies within the minute.
+        let changing = PriceBook::new(vec![
+            PriceVersion { effective_from: at("2020-01-01T00:00:00Z"), ..version(0, "0.36", "0") },
+            PriceVersion { effective_from: at("2026-03-10T09:00:30Z"), ..version(0, "3.60", "0") },
+        ])
+        .expect("book");
+        assert_eq!(minimum_top_up(&short, &changing).expect("top-up"), (d("50"), d("0.005")));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use super::csv::{Cell, CsvWriter};
 use super::interval::{Interval, Usage};
 use super::month::{Month, MonthBoundary, split_by_month};
-use super::price::{LineCost, PriceBook, cost, round_line};
+use super::price::{LineCost, PriceBook, cost, minimum_top_up, round_line};
 use crate::kernel::{DomainError, ProductId, WorkspaceId};
 
 /// What a report line says about the workspace besides its costs.
@@ -137,6 +137,10 @@ fn hours(seconds: Decimal) -> Decimal {
 /// The lines of one workspace: its `intervals` split by month under `boundary`, priced by
 /// `prices`, accumulated at full precision per month and rounded once per month. Months
 /// come out in order; a month with no billable time has no line.
+///
+/// `intervals` must be the workspace's whole life up to now (as [`super::intervals`] builds
+/// it, not cut at a month's end): a running interval is then a whole run, and one shorter
+/// than [`super::MINIMUM_RUN_SECONDS`] is billed the minimum (its seconds counted as running).
 pub fn workspace_costs(
     info: &WorkspaceInfo,
     intervals: &[Interval],
@@ -146,6 +150,13 @@ pub fn workspace_costs(
     // month → (running seconds, stopped seconds, full-precision cost)
     let mut months: BTreeMap<Month, (Decimal, Decimal, LineCost)> = BTreeMap::new();
     for interval in intervals {
+        // A run shorter than EC2's minimum is billed the minimum, in the month it started.
+        let (seconds, compute) = minimum_top_up(interval, prices)?;
+        if !seconds.is_zero() {
+            let entry = months.entry(Month::containing(interval.start, boundary)).or_default();
+            entry.0 += seconds;
+            entry.2.compute += compute;
+        }
         for (month, piece) in split_by_month(interval, boundary) {
             let entry = months.entry(month).or_default();
             let seconds = Decimal::from_i128_with_scale(piece.duration_nanos(), 9);
@@ -249,15 +260,32 @@ mod tests {
         assert_eq!(jan.month.to_string(), "2025-01");
         assert_eq!(jan.running_seconds, d("7200"));
         assert_eq!(jan.compute, d("0.70"));
-        // 2 h × 100 GiB × 0.08 / 730 = 0.0219… → 0.02
+        // 2 h × 100 GiB × 0.08 / 744 h (January) = 0.0215… → 0.02
         assert_eq!(jan.storage, d("0.02"));
         assert_eq!(jan.total, d("0.72"));
         assert_eq!(feb.running_seconds, d("7200"));
         assert_eq!(feb.stopped_seconds, d("36000"));
         assert_eq!(feb.compute, d("0.70"));
-        // 12 h × 100 × 0.08 / 730 = 0.1315… → 0.13
-        assert_eq!(feb.storage, d("0.13"));
+        // 12 h × 100 × 0.08 / 672 h (February) = 0.1428… → 0.14
+        assert_eq!(feb.storage, d("0.14"));
         assert_eq!(feb.stopped_hours(), d("10"));
+    }
+
+    #[test]
+    fn a_short_run_is_billed_a_minute_in_the_month_it_started() {
+        let ws = info("alice", None);
+        let intervals = [
+            // Ten seconds at the end of January: billed 60, all in January.
+            interval(&ws, Usage::Running, "2025-01-31T23:59:50Z", "2025-02-01T00:00:00Z"),
+            interval(&ws, Usage::Stopped, "2025-02-01T00:00:00Z", "2025-02-01T01:00:00Z"),
+            // Thirty seconds over the month end is one run: 60 s, 30 of them in each month.
+            interval(&ws, Usage::Running, "2025-02-28T23:59:30Z", "2025-03-01T00:00:30Z"),
+        ];
+        let lines = workspace_costs(&ws, &intervals, &book("0.36"), &MonthBoundary::Utc).expect("costs");
+        let [jan, feb, mar] = &lines[..] else { panic!("three months: {lines:?}") };
+        assert_eq!((jan.running_seconds, feb.running_seconds, mar.running_seconds), (d("60"), d("30"), d("30")));
+        // 0.36 per hour is 0.0001 per second: 0.006 → 0.01 (half-even of 0.006), 0.003 → 0.00.
+        assert_eq!((jan.compute, feb.compute, mar.compute), (d("0.01"), d("0.00"), d("0.00")));
     }
 
     #[test]

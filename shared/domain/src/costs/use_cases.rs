@@ -17,7 +17,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::actuals::Actuals;
 use super::budget::{BudgetBook, crossings_of};
-use super::ledger::{Ledger, LineSink, ReadStats, Scope};
+use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
 use super::ports::{ActualStore, BudgetStore, MonthIndex};
 use super::report::WorkspaceCost;
@@ -62,6 +62,8 @@ pub struct CostReport {
     pub lines: Vec<WorkspaceCost>,
     /// The exact sum of the lines' rounded totals.
     pub total: Decimal,
+    /// Workspaces left out because their lines could not be computed.
+    pub unpriced: Vec<Unpriced>,
 }
 
 /// A person's own month: their lines, their budget and what it has crossed.
@@ -109,6 +111,8 @@ pub struct UsersReport {
     pub total: Decimal,
     /// By username.
     pub users: Vec<UserCost>,
+    /// Workspaces left out because their lines could not be computed (the others are in).
+    pub unpriced: Vec<Unpriced>,
     /// What was read.
     pub stats: ReadStats,
 }
@@ -166,6 +170,7 @@ impl Costs {
             users: BTreeMap::new(),
             currency: Currency::default(),
             total: Decimal::ZERO,
+            unpriced: Vec::new(),
         };
         let stats = self.ledger().each_line(&Scope::All, month, now, &mut sink).await?;
         let budgets = BudgetBook::load(self.budgets.as_ref()).await?;
@@ -184,7 +189,14 @@ impl Costs {
                 u
             })
             .collect();
-        Ok(UsersReport { month, currency: sink.currency.finish(), total: sink.total, users, stats })
+        Ok(UsersReport {
+            month,
+            currency: sink.currency.finish(),
+            total: sink.total,
+            users,
+            unpriced: sink.unpriced,
+            stats,
+        })
     }
 
     /// Authorises an export of `month` (finance and admins), optionally only one cost
@@ -283,21 +295,32 @@ struct Collect<'a> {
     profiles: Profiles<'a>,
     lines: Vec<WorkspaceCost>,
     currency: Currency,
+    unpriced: Vec<Unpriced>,
 }
 
 impl<'a> Collect<'a> {
     fn new(directory: &'a dyn UserDirectory) -> Self {
-        Self { profiles: Profiles::new(directory), lines: Vec::new(), currency: Currency::default() }
+        Self {
+            profiles: Profiles::new(directory),
+            lines: Vec::new(),
+            currency: Currency::default(),
+            unpriced: Vec::new(),
+        }
     }
 
     fn finish(self, month: Month) -> Result<CostReport, DomainError> {
         let total = self.lines.iter().map(|l| l.total).sum();
-        Ok(CostReport { month, currency: self.currency.finish(), lines: self.lines, total })
+        Ok(CostReport { month, currency: self.currency.finish(), lines: self.lines, total, unpriced: self.unpriced })
     }
 }
 
 #[async_trait]
 impl LineSink for Collect<'_> {
+    async fn unpriced(&mut self, problem: Unpriced) -> Result<(), DomainError> {
+        self.unpriced.push(problem);
+        Ok(())
+    }
+
     async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
         self.currency.check(&line)?;
         self.profiles.fill(&mut line).await?;
@@ -312,10 +335,16 @@ struct PerUser<'a> {
     users: BTreeMap<String, UserCost>,
     currency: Currency,
     total: Decimal,
+    unpriced: Vec<Unpriced>,
 }
 
 #[async_trait]
 impl LineSink for PerUser<'_> {
+    async fn unpriced(&mut self, problem: Unpriced) -> Result<(), DomainError> {
+        self.unpriced.push(problem);
+        Ok(())
+    }
+
     async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
         self.currency.check(&line)?;
         if !self.users.contains_key(&line.info.owner) {
@@ -423,7 +452,7 @@ mod tests {
     /// everybody else.
     fn costs(store: Arc<Hooked<MemoryStore>>) -> Costs {
         let memory = store.inner().clone();
-        let alice = Profile { email: Some("alice@example.org".into()), cost_centre: Some("CC-1".into()) };
+        let alice = Profile { email: Some("alice@example.org".into()), cost_centre: Some("CC-1".into()), sub: None };
         Costs {
             store,
             catalog: memory.clone(),
@@ -464,8 +493,8 @@ mod tests {
             costs(Arc::new(store)).my_costs(&caller("alice", "scientists"), "2026-03", now).await.unwrap().report;
         let march = &report.lines[0];
         assert_eq!(march.info.volume_gib, 100);
-        // Stopped all March: 744 h × 100 GiB × 0.0928 EUR per GB-month / 730 h = 9.4580…
-        assert_eq!(march.storage, Decimal::from_str("9.46").unwrap());
+        // Stopped all March: a whole calendar month of 100 GiB at 0.0928 EUR per GB-month.
+        assert_eq!(march.storage, Decimal::from_str("9.28").unwrap());
     }
 
     #[tokio::test]
@@ -508,14 +537,49 @@ mod tests {
         .expect("costs");
         let expected: Vec<_> = expected.into_iter().filter(|l| l.month == march).collect();
         assert_eq!(report.lines, expected);
-        // Running from 1 March 00:00 to 3 March 10:01 (STOPPING bills as running).
-        assert_eq!(report.lines[0].running_seconds, Decimal::from(2 * 86_400 + 10 * 3600 + 60));
+        // Running from 1 March 00:00 to 3 March 10:00 (STOPPING bills no compute).
+        assert_eq!(report.lines[0].running_seconds, Decimal::from(2 * 86_400 + 10 * 3600));
         assert_eq!(report.total, report.lines[0].total);
         let reads = store.history_reads();
         assert_eq!(reads.iter().filter(|r| **r == id).count(), 2, "two pages of two reach February");
         assert!(!reads.contains(&gone), "a workspace terminated before the month is not read");
         assert_eq!(info.email, "alice@example.org");
         assert_eq!(info.cost_centre.as_deref(), Some("CC-1"));
+    }
+
+    #[tokio::test]
+    async fn a_workspace_without_a_price_is_reported_and_the_others_are_computed() {
+        let store = store();
+        let steps = [("2026-03-01T00:00:00Z", State::Provisioning), ("2026-03-01T00:00:00Z", State::Running)];
+        workspace(&store, "alice", &steps).await;
+        // A product whose only price applies from mid-March: its first half has no price.
+        let late = ProductBuilder::new("late-priced")
+            .prices(vec![crate::costs::PriceVersion {
+                effective_from: t("2026-03-15T00:00:00Z"),
+                compute_per_hour: Decimal::ONE,
+                storage_per_gb_month: Decimal::ONE,
+                currency: "EUR".into(),
+            }])
+            .build();
+        store.inner().put_product(late);
+        let orphan = WorkspaceBuilder::new().name("w").owner("zoe").product("late-priced", "m5.2xlarge").build();
+        let steps: Vec<_> = steps.iter().map(|(at, state)| (t(at), *state)).collect();
+        let orphan = write_history(store.inner().as_ref(), orphan, &steps).await.expect("written").id;
+        let costs = costs(Arc::new(store));
+        let now = t("2026-03-01T01:00:00Z");
+        let report =
+            costs.users_report(&caller("ada", "admins"), "2026-03", now).await.expect("a report for the others");
+        assert_eq!(report.users.iter().map(|u| u.user.as_str()).collect::<Vec<_>>(), ["alice"]);
+        assert_eq!(report.stats.unpriced, 1);
+        assert_eq!(report.unpriced.len(), 1);
+        assert_eq!(
+            (report.unpriced[0].workspace_id.as_str(), report.unpriced[0].user.as_str()),
+            (orphan.as_str(), "zoe")
+        );
+        assert!(report.unpriced[0].reason.contains("no price is effective"), "{}", report.unpriced[0].reason);
+        let mine = costs.my_costs(&caller("zoe", "scientists"), "2026-03", now).await.expect("zoe's report");
+        assert!(mine.report.lines.is_empty());
+        assert_eq!(mine.report.unpriced.len(), 1);
     }
 
     #[tokio::test]

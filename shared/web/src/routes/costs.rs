@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
-    costs::{Actuals, Costs, CsvWriter, LineSink, Separator, UserCost, WorkspaceCost, whole_seconds},
+    costs::{Actuals, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost, whole_seconds},
 };
 use axum::{
     Json, Router,
@@ -53,6 +53,8 @@ struct MyCostsView {
     /// Thresholds (percent) recorded as crossed this month.
     thresholds_crossed: Vec<u16>,
     workspaces: Vec<WorkspaceCostView>,
+    /// Workspaces whose costs could not be computed (not in `total`), and why.
+    unpriced: Vec<Unpriced>,
 }
 
 /// One workspace's line of `GET /v1/costs/me`.
@@ -101,6 +103,7 @@ async fn me(
         budget: mine.budget.map(amount),
         thresholds_crossed: mine.thresholds_crossed.clone(),
         workspaces: report.lines.iter().map(|l| WorkspaceCostView::new(l, &mine.actuals)).collect(),
+        unpriced: report.unpriced.clone(),
     }))
 }
 
@@ -112,6 +115,8 @@ struct UsersView {
     currency: String,
     total: String,
     users: Vec<UserCostView>,
+    /// Workspaces whose costs could not be computed (not in `total`), and why.
+    unpriced: Vec<Unpriced>,
 }
 
 /// One user's line of `GET /v1/costs/users`.
@@ -157,6 +162,7 @@ async fn users(
         currency: report.currency.clone(),
         total: amount(report.total),
         users: report.users.into_iter().map(UserCostView::from).collect(),
+        unpriced: report.unpriced,
     }))
 }
 
