@@ -5,6 +5,7 @@ mod actuals;
 mod adapters;
 mod agent;
 mod authorization;
+mod billing;
 mod bodies;
 mod budgets;
 mod call_budgets;

@@ -336,6 +336,12 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(&token), None).await
     }
 
+    /// `POST /_local/history` on the dev server's router (no token: a local-only route), with
+    /// `body`: a workspace's whole life written through the lifecycle's writer.
+    pub async fn local_history(&self, body: Value) -> TestResponse {
+        call_router(&self.app.dev_router(), Method::POST, "/_local/history", None, Some(body), &[]).await
+    }
+
     /// Creates a workspace as `user` and returns its id (asserting 202).
     pub async fn create_workspace(&self, user: &str, product: &str, name: &str) -> String {
         let response =

@@ -60,7 +60,8 @@ impl UserDirectory for CognitoDirectory {
         let attribute = |name: &str| {
             output.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value()).map(str::to_owned)
         };
-        let profile = Profile { email: attribute("email"), cost_centre: attribute(COST_CENTRE_ATTRIBUTE) };
+        let profile =
+            Profile { email: attribute("email"), cost_centre: attribute(COST_CENTRE_ATTRIBUTE), sub: attribute("sub") };
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.len() > 10_000 {
             cache.clear();

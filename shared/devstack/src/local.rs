@@ -3,8 +3,9 @@
 //! `/config.json`, and the scheduled jobs on timers, exactly as the Lambda functions run
 //! them (`atelier_domain::jobs`).
 //!
-//! `POST /_local/scheduler/run` (replay a scheduled event) exists only here, in the
-//! dev-server's router: the Lambda functions' routers never carry it.
+//! `POST /_local/scheduler/run` (replay a scheduled event) and `POST /_local/history`
+//! (write a workspace's whole life at given instants) exist only here, in the dev-server's
+//! router: the Lambda functions' routers never carry them.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -172,6 +173,7 @@ impl LocalApp {
         Router::new()
             .route("/_local/scheduler/run", post(run_scheduler))
             .route("/_local/service-catalog", axum::routing::get(service_catalog))
+            .route("/_local/history", post(write_history))
             .with_state(self.clone())
     }
 
@@ -349,4 +351,64 @@ async fn run_scheduler(
     JsonBody(event): JsonBody<serde_json::Value>,
 ) -> Result<Json<SchedulerOutcome>, ApiError> {
     Ok(Json(app.scheduler_job(atelier_app::job::event_time(&event)?).await?))
+}
+
+/// The body of `POST /_local/history`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct HistoryBody {
+    owner: String,
+    product_id: String,
+    name: String,
+    #[serde(default)]
+    instance_id: Option<String>,
+    events: Vec<HistoryEventBody>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryEventBody {
+    at: String,
+    state: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /_local/history`: one workspace's whole life, written at the given instants
+/// through the store and the lifecycle's one writer (`Workspaces::write_history`). 201 with
+/// the workspace id; 422 naming the event the lifecycle refuses, and nothing written.
+async fn write_history(
+    State(app): State<LocalApp>,
+    JsonBody(body): JsonBody<HistoryBody>,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), ApiError> {
+    use atelier_domain::workspaces::{HistoryRequest, HistoryStep, State as WorkspaceState};
+    let mut steps = Vec::with_capacity(body.events.len());
+    for (i, event) in body.events.into_iter().enumerate() {
+        let at = event.at.parse::<Timestamp>().map_err(|_| {
+            DomainError::unprocessable(format!("events[{i}].at"), format!("{:?} is not an RFC 3339 instant", event.at))
+        })?;
+        let state = WorkspaceState::parse(&event.state).ok_or_else(|| {
+            DomainError::unprocessable(
+                format!("events[{i}].state"),
+                format!("{:?} is not a workspace state", event.state),
+            )
+        })?;
+        steps.push(HistoryStep { at, state, reason: event.reason });
+    }
+    let request = HistoryRequest {
+        owner: body.owner,
+        product_id: body.product_id,
+        name: body.name,
+        instance_id: body.instance_id,
+        steps,
+    };
+    let workspace = app.root.workspaces().write_history(request).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({
+            "workspaceId": workspace.id.as_str(),
+            "state": workspace.state.as_str(),
+            "version": workspace.version,
+        })),
+    ))
 }

@@ -60,6 +60,8 @@ pub struct Profile {
     pub email: Option<String>,
     /// Cost centre (`custom:cost_centre`), used for chargeback and tagging.
     pub cost_centre: Option<String>,
+    /// The user's immutable id (`sub`), when the directory tells it.
+    pub sub: Option<String>,
 }
 
 /// The user directory (Cognito), for what the access token does not carry.

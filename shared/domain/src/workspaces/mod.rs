@@ -12,6 +12,7 @@
 //! costs and datasets use this capability, never the other way round.
 
 pub mod event;
+pub mod history;
 pub mod lifecycle;
 pub mod model;
 pub mod ports;
@@ -20,6 +21,7 @@ pub mod use_cases;
 pub mod writer;
 
 pub use event::{Actor, Connection, Event, EventAction, Via};
+pub use history::{HistoryRequest, HistoryStep};
 pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, allowed_commands};
 pub use model::{Launch, Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{

@@ -117,7 +117,7 @@ impl Workspaces {
             Some(p) if p.launchable_by(caller) => p,
             _ => return Err(DomainError::NotFound { kind: "product" }),
         };
-        let workspace = self.new_workspace(caller, request.name, &product, now).await?;
+        let workspace = self.new_workspace(&caller.username, &caller.sub, request.name, &product, now).await?;
         if let Some(replayed) = self.insert(caller, &workspace, key, now).await? {
             return Ok(replayed);
         }
@@ -126,14 +126,15 @@ impl Workspaces {
 
     /// The workspace a create makes, before anything is written: in `PROVISIONING`, with
     /// the owner's cost centre and the organisation's default schedule.
-    async fn new_workspace(
+    pub(super) async fn new_workspace(
         &self,
-        caller: &Caller,
+        username: &str,
+        sub: &str,
         name: WorkspaceName,
         product: &Product,
         now: Timestamp,
     ) -> Result<Workspace, DomainError> {
-        let profile = self.directory.profile(&caller.username).await?;
+        let profile = self.directory.profile(username).await?;
         let schedule = self.defaults.get().await?;
         let id = WorkspaceId::generate();
         // Derived from the workspace: a retried provisioning of this workspace never
@@ -153,11 +154,7 @@ impl Workspaces {
         Ok(Workspace {
             id,
             name,
-            owner: Owner {
-                username: caller.username.clone(),
-                sub: caller.sub.clone(),
-                cost_centre: profile.cost_centre,
-            },
+            owner: Owner { username: username.to_owned(), sub: sub.to_owned(), cost_centre: profile.cost_centre },
             product_id: product.id.clone(),
             instance_type: product.instance_type.clone(),
             hibernation: product.hibernation,
