@@ -194,3 +194,28 @@ async fn a_life_the_lifecycle_would_refuse_is_refused_and_writes_nothing() {
             .await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn make_dev_seeds_a_month_of_work_that_every_cost_screen_shows() {
+    let app = spawn_app().await;
+    let now = jiff::Timestamp::now();
+    let written = atelier_devstack::last_month::seed(&app.app.root.workspaces(), now).await.expect("seeded");
+    assert_eq!(written, 3);
+    let this = now.to_zoned(jiff::tz::TimeZone::UTC).date().first_of_month();
+    let last = this.checked_sub(jiff::Span::new().months(1)).unwrap();
+    let month = format!("{:04}-{:02}", last.year(), last.month());
+    let users = app.get("ada", &format!("/v1/costs/users?month={month}")).await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    let names: Vec<&str> =
+        users.body["users"].as_array().unwrap().iter().map(|u| u["user"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    for user in users.body["users"].as_array().unwrap() {
+        assert_ne!(user["total"], "0.00", "{user}");
+    }
+    let (status, _, csv) = app.get_text("fiona", &format!("/v1/costs/export.csv?month={month}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.lines().count(), 4, "a header and three workspaces: {csv}");
+    // Everything seeded ended last month: nothing runs or costs now.
+    let mine = app.get("alice", "/v1/workspaces").await;
+    assert!(mine.body["items"].as_array().unwrap().iter().all(|w| w["state"] == "TERMINATED"), "{}", mine.body);
+}

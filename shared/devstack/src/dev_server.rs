@@ -66,6 +66,8 @@ pub async fn run() -> Result<(), Error> {
     })
     .with_app(App::Jupyter(venv()));
     app.publish_catalog(&seeded).await?;
+    let lives = crate::last_month::seed(&app.root.workspaces(), jiff::Timestamp::now()).await?;
+    tracing::info!(workspaces = lives, "seeded last month's work");
     let gateway_listener = tokio::net::TcpListener::bind(&gateway_bind)
         .await
         .map_err(|e| format!("cannot listen on {gateway_bind} (ATELIER_GATEWAY_BIND): {e}"))?;

@@ -10,6 +10,7 @@
 
 pub mod banner;
 pub mod dev_server;
+pub mod last_month;
 pub mod local;
 pub mod machines;
 pub mod moto;
