@@ -23,6 +23,7 @@ const myCosts: MyCosts = {
     { workspaceId: 'ws-1', name: 'Analyse', instanceType: 'm5.2xlarge', runningSeconds: 5400, stoppedSeconds: 0, compute: '0.53', storage: '0.07', total: '0.60', actual: null },
     { workspaceId: 'ws-2', name: 'Genomics', instanceType: 'r5.8xlarge', runningSeconds: 19800, stoppedSeconds: 0, compute: '11.70', storage: '0.10', total: '11.80', actual: null },
   ],
+  unpriced: [],
 };
 
 describe('cost to date', () => {
@@ -76,8 +77,10 @@ describe('admin cost report', () => {
     total: '120.00',
     users: [
       { user: 'alice', email: 'alice@x', costCentre: 'CC-ONCOLOGY', runningSeconds: 3600, total: '20.00', budget: null, actual: null, thresholdsCrossed: [] },
-      { user: 'bob', email: 'bob@x', costCentre: null, runningSeconds: 7200, total: '100.00', budget: '80.00', actual: '98.10', thresholdsCrossed: [80, 100] },
+      { user: 'bob', email: 'bob@x', costCentre: null, runningSeconds: 7200, total: '100.00', budget: '80.00', actual: { amount: '98.10', currency: 'USD', through: '2026-11-14', estimated: true }, thresholdsCrossed: [80, 100] },
     ],
+    unpriced: [],
+    unallocated: { amount: '12.00', currency: 'USD', through: '2026-11-14', estimated: true },
   };
 
   it('lists users by cost with budget bars, "no budget" when null, and the actual amount', () => {
@@ -88,7 +91,10 @@ describe('admin cost report', () => {
     expect(rows.map((r) => r.getAttribute('data-user'))).toEqual(['bob', 'alice']);
     expect(within(rows[1]).getByText('no budget')).toBeTruthy();
     expect(within(rows[0]).getByText('€80.00 (125 % used)')).toBeTruthy();
-    expect(within(rows[0]).getByText('€98.10')).toBeTruthy();
+    // In Cost Explorer's currency, never relabelled as the estimates' euros.
+    expect(within(rows[0]).getByText('US$98.10')).toBeTruthy();
+    expect(within(rows[0]).getByText('billed by AWS through 2026-11-14, estimated')).toBeTruthy();
+    expect(screen.getByTestId('report-unallocated').textContent).toBe('Billed by AWS to no one (shared and untagged resources): US$12.00, through 2026-11-14.');
     expect(within(rows[0]).getByText('Thresholds crossed: 80 %, 100 %')).toBeTruthy();
     expect(within(rows[1]).getByText('not yet known')).toBeTruthy();
   });

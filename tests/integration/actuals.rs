@@ -31,21 +31,21 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
     let alices = ran(&app, "alice", "2026-03-02T08:00:00Z", "2026-03-02T18:00:00Z").await;
     ran(&app, "bob", "2026-03-03T08:00:00Z", "2026-03-03T09:00:00Z").await;
 
-    // What Cost Explorer will answer (moto's configured results): alice's workspace, a cost
-    // tagged with alice but no workspace, and untagged costs that are nobody's.
+    // What Cost Explorer will answer (moto's configured results), by day, in USD as most
+    // accounts are billed: alice's workspace, a cost tagged with alice but no workspace, and
+    // untagged costs that are nobody's; the last day is still estimated.
     let group = |owner: &str, workspace: &str, amount: &str| {
         json!({
             "Keys": [format!("atelier:owner${owner}"), format!("atelier:workspace${workspace}")],
-            "Metrics": { "UnblendedCost": { "Amount": amount, "Unit": "EUR" } }
+            "Metrics": { "AmortizedCost": { "Amount": amount, "Unit": "USD" } }
         })
     };
+    let day = |start: &str, end: &str, groups: Vec<serde_json::Value>, estimated: bool| json!({ "TimePeriod": { "Start": start, "End": end }, "Total": {}, "Groups": groups, "Estimated": estimated });
     let results = json!({ "results": [{
-        "ResultsByTime": [{
-            "TimePeriod": { "Start": "2026-03-01", "End": "2026-03-15" },
-            "Total": {},
-            "Groups": [group("alice", &alices, "3.9012"), group("alice", "", "0.0988"), group("", "", "42.00")],
-            "Estimated": false
-        }],
+        "ResultsByTime": [
+            day("2026-03-02", "2026-03-03", vec![group("alice", &alices, "3.9012"), group("", "", "40.00")], false),
+            day("2026-03-14", "2026-03-15", vec![group("alice", "", "0.0988"), group("", "", "2.00")], true),
+        ],
         "DimensionValueAttributes": []
     }]});
     let configured = reqwest::Client::new()
@@ -69,11 +69,23 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
     assert_eq!(users.status, StatusCode::OK, "{}", users.body);
     let line =
         |user: &str| users.body["users"].as_array().unwrap().iter().find(|u| u["user"] == user).cloned().unwrap();
-    assert_eq!(line("alice")["actual"], "4.00", "the owner's tagged costs, rounded for display");
+    // The owner's tagged costs, rounded for display, in Cost Explorer's currency (the
+    // estimates are in EUR: nothing is relabelled), through the last closed day.
+    assert_eq!(
+        line("alice")["actual"],
+        json!({ "amount": "4.00", "currency": "USD", "through": "2026-03-14", "estimated": true })
+    );
+    assert_eq!(users.body["currency"], "EUR");
     assert_eq!(line("bob")["actual"], json!(null), "nothing billed to bob's tag is known");
+    // What no owner tag claims is the month's unallocated remainder, shown to admins.
+    assert_eq!(
+        users.body["unallocated"],
+        json!({ "amount": "42.00", "currency": "USD", "through": "2026-03-14", "estimated": true })
+    );
     let mine = app.get("alice", "/v1/costs/me?month=2026-03").await;
     assert_eq!(mine.body["workspaces"][0]["workspaceId"], alices.as_str());
-    assert_eq!(mine.body["workspaces"][0]["actual"], "3.90");
+    assert_eq!(mine.body["workspaces"][0]["actual"]["amount"], "3.90");
+    assert!(mine.body.get("unallocated").is_none(), "a person never sees the platform's remainder");
     let bobs = app.get("bob", "/v1/costs/me?month=2026-03").await;
     assert_eq!(bobs.body["workspaces"][0]["actual"], json!(null), "bob never sees alice's");
 }

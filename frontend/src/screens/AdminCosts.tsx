@@ -47,6 +47,23 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
       <p className="big" data-testid="report-total" data-amount={report.total}>
         {t('reportTotal', { month: formatMonth(month, locale), amount: money(report.total) })}
       </p>
+      {report.unallocated !== null && (
+        <p data-testid="report-unallocated">
+          {t('unallocated', { amount: formatMoney(report.unallocated.amount, report.unallocated.currency, locale), date: report.unallocated.through })}
+        </p>
+      )}
+      {report.unpriced.length > 0 && (
+        <div className="notice" role="alert" data-testid="report-unpriced">
+          <p>{t('unpriced', { count: String(report.unpriced.length) })}</p>
+          <ul>
+            {report.unpriced.map((u) => (
+              <li key={u.workspaceId}>
+                {u.user} · {u.workspaceId}: {u.reason}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {users.length === 0 ? (
         <p>{t('noCostsMonth')}</p>
       ) : (
@@ -79,7 +96,18 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
                     <td>{u.costCentre ?? '—'}</td>
                     <td className="num">{formatHours(u.runningSeconds, locale)}</td>
                     <td className="num">{money(u.total)}</td>
-                    <td className="num">{u.actual === null ? <span className="muted">{t('actualUnknown')}</span> : money(u.actual)}</td>
+                    <td className="num">
+                      {u.actual === null ? (
+                        <span className="muted">{t('actualUnknown')}</span>
+                      ) : (
+                        <>
+                          {formatMoney(u.actual.amount, u.actual.currency, locale)}
+                          <div className="muted small">
+                            {t(u.actual.estimated ? 'actualThroughEstimated' : 'actualThrough', { date: u.actual.through })}
+                          </div>
+                        </>
+                      )}
+                    </td>
                     <td className="budget-cell">
                       {u.budget === null ? (
                         <span className="muted">{t('noBudgetShort')}</span>

@@ -13,14 +13,20 @@ use atelier_domain::{
 };
 use aws_sdk_costexplorer::{
     Client,
-    types::{DateInterval, Granularity, GroupDefinition, GroupDefinitionType},
+    types::{DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition, GroupDefinitionType},
 };
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
-/// The metric asked for: what the account is charged before credits and discounts are
-/// shared out, the closest to the on-demand estimates.
-pub const METRIC: &str = "UnblendedCost";
+/// The metric asked for: amortised cost, so that a Savings Plan or a Reserved Instance's
+/// upfront fee is spread over the days it covers, as finance reads the invoice, rather than
+/// landing on the day it was bought.
+pub const METRIC: &str = "AmortizedCost";
+
+/// The record types counted: usage (on-demand, or covered by a Savings Plan or a
+/// reservation). Credits, refunds, taxes and support fees are the account's, not a
+/// workspace's, and would make an owner's actual negative or inflated.
+pub const RECORD_TYPES: [&str; 3] = ["Usage", "SavingsPlanCoveredUsage", "DiscountedUsage"];
 
 /// Cost Explorer's only endpoint region.
 pub const REGION: &str = "us-east-1";
@@ -58,6 +64,14 @@ impl CostSource for CostExplorer {
             .build()
             .map_err(|e| invalid(e.to_string()))?;
         let group = |tag: &str| GroupDefinition::builder().r#type(GroupDefinitionType::Tag).key(tag).build();
+        let usage = Expression::builder()
+            .dimensions(
+                DimensionValues::builder()
+                    .key(Dimension::RecordType)
+                    .set_values(Some(RECORD_TYPES.iter().map(|t| (*t).to_owned()).collect()))
+                    .build(),
+            )
+            .build();
         let mut groups = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -65,8 +79,10 @@ impl CostSource for CostExplorer {
                 .client
                 .get_cost_and_usage()
                 .time_period(period.clone())
-                .granularity(Granularity::Monthly)
+                // Daily: each day's Estimated flag is Cost Explorer's own.
+                .granularity(Granularity::Daily)
                 .metrics(METRIC)
+                .filter(usage.clone())
                 .group_by(group(OWNER_TAG))
                 .group_by(group(WORKSPACE_TAG))
                 .set_next_page_token(token.take())
@@ -74,6 +90,7 @@ impl CostSource for CostExplorer {
                 .await
                 .map_err(|e| crate::upstream("ce", "GetCostAndUsage", e))?;
             for result in output.results_by_time() {
+                let estimated = result.estimated();
                 for g in result.groups() {
                     let keys = g.keys();
                     let owner = keys.iter().find_map(|k| tag_value(k, OWNER_TAG));
@@ -84,7 +101,7 @@ impl CostSource for CostExplorer {
                         .or_else(|_| Decimal::from_scientific(amount))
                         .map_err(|e| invalid(format!("amount {amount:?}: {e}")))?;
                     let currency = metric.unit().unwrap_or("USD").to_owned();
-                    groups.push(ActualGroup { owner, workspace, amount, currency });
+                    groups.push(ActualGroup { owner, workspace, amount, currency, estimated });
                 }
             }
             match output.next_page_token() {

@@ -5,6 +5,11 @@
 //! and only for closed days, a day or more late. A scheduled job ([`fetch`]) asks it for
 //! the month so far and stores the answer; reports only read what was stored, so the
 //! request path never calls Cost Explorer and `actual` stays `null` until it is known.
+//!
+//! An actual is always shown with what it is ([`Actual`]): the amount in the currency Cost
+//! Explorer answered in (USD for most accounts, never relabelled as the estimates' EUR),
+//! the last day it covers, and whether Cost Explorer still marks part of it estimated.
+//! What no owner tag claims is kept as the month's unallocated remainder.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +38,22 @@ pub struct ActualGroup {
     pub amount: Decimal,
     /// ISO 4217 code of `amount`.
     pub currency: String,
+    /// True when Cost Explorer marks the figure estimated (the day is not final yet).
+    pub estimated: bool,
+}
+
+/// What AWS billed someone (or something), as it is shown: never a bare number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actual {
+    /// Exact, as summed from Cost Explorer.
+    pub amount: Decimal,
+    /// ISO 4217 code of `amount`: Cost Explorer's, whatever the catalog's currency.
+    pub currency: String,
+    /// The last day counted (inclusive; UTC days).
+    pub through: Date,
+    /// True when part of it is still estimated by Cost Explorer.
+    pub estimated: bool,
 }
 
 /// What AWS billed in one month, by owner and workspace, for the days `[start, through)`.
@@ -47,6 +68,12 @@ pub struct Actuals {
     pub through: Option<Date>,
     /// The instant of the run that stored these (its scheduled time); `None` when never fetched.
     pub fetched_at: Option<Timestamp>,
+    /// True when Cost Explorer marked any of the days estimated.
+    #[serde(default)]
+    pub estimated: bool,
+    /// Costs no owner tag claims (shared platform resources, untagged ones), exact.
+    #[serde(default)]
+    pub unallocated: Decimal,
 }
 
 /// One owner's actuals.
@@ -60,12 +87,11 @@ pub struct OwnerActuals {
 }
 
 impl Actuals {
-    /// Groups a Cost Explorer answer. Untagged costs (no owner) are not Atelier's users'
-    /// and are left out; one answer has one currency.
+    /// Groups a Cost Explorer answer (any number of days). Untagged costs (no owner) are not
+    /// Atelier's users': they add up to [`Actuals::unallocated`]. One answer has one currency.
     pub fn from_groups(groups: &[ActualGroup], through: Date, fetched_at: Timestamp) -> Result<Actuals, DomainError> {
         let mut out = Actuals { through: Some(through), fetched_at: Some(fetched_at), ..Actuals::default() };
         for group in groups {
-            let Some(owner) = group.owner.as_deref().filter(|o| !o.is_empty()) else { continue };
             match &out.currency {
                 None => out.currency = Some(group.currency.clone()),
                 Some(c) if *c == group.currency => {}
@@ -76,6 +102,11 @@ impl Actuals {
                     ));
                 }
             }
+            out.estimated |= group.estimated;
+            let Some(owner) = group.owner.as_deref().filter(|o| !o.is_empty()) else {
+                out.unallocated += group.amount;
+                continue;
+            };
             let entry = out.owners.entry(owner.to_owned()).or_default();
             entry.total += group.amount;
             if let Some(workspace) = group.workspace.as_deref().filter(|w| !w.is_empty()) {
@@ -85,19 +116,31 @@ impl Actuals {
         Ok(out)
     }
 
+    /// `amount` as an [`Actual`] of these days; `None` before any fetch.
+    fn actual(&self, amount: Decimal) -> Option<Actual> {
+        let (currency, through) = (self.currency.clone()?, self.through?.yesterday().ok()?);
+        Some(Actual { amount, currency, through, estimated: self.estimated })
+    }
+
     /// What one owner was billed, when known.
-    pub fn owner_total(&self, owner: &str) -> Option<Decimal> {
-        self.owners.get(owner).map(|o| o.total)
+    pub fn owner_total(&self, owner: &str) -> Option<Actual> {
+        self.owners.get(owner).and_then(|o| self.actual(o.total))
     }
 
     /// What one workspace was billed, when known.
-    pub fn workspace_total(&self, owner: &str, workspace: &str) -> Option<Decimal> {
-        self.owners.get(owner).and_then(|o| o.workspaces.get(workspace).copied())
+    pub fn workspace_total(&self, owner: &str, workspace: &str) -> Option<Actual> {
+        self.owners.get(owner).and_then(|o| o.workspaces.get(workspace)).and_then(|a| self.actual(*a))
+    }
+
+    /// What no owner tag claims, once fetched.
+    pub fn unallocated_total(&self) -> Option<Actual> {
+        self.actual(self.unallocated)
     }
 
     /// Only `owner`'s part (what a person may see of it).
     pub fn only_owner(mut self, owner: &str) -> Actuals {
         self.owners.retain(|o, _| o == owner);
+        self.unallocated = Decimal::ZERO;
         self
     }
 }
@@ -168,7 +211,8 @@ mod tests {
             owner: owner.map(str::to_owned),
             workspace: workspace.map(str::to_owned),
             amount: d(amount),
-            currency: "EUR".into(),
+            currency: "USD".into(),
+            estimated: workspace == Some("ws-2"),
         };
         FakeCostSource::default().answering(vec![
             group(Some("alice"), Some("ws-1"), "1.10"),
@@ -189,10 +233,19 @@ mod tests {
         assert_eq!(asked, [(date("2026-02-01"), date("2026-03-01")), (date("2026-03-01"), date("2026-03-02"))]);
         assert_eq!(report.months.len(), 2);
         let march = store.actuals(Month::new(2026, 3).expect("month")).await.expect("stored");
-        assert_eq!(march.owner_total("alice"), Some(d("1.35")));
-        assert_eq!(march.workspace_total("alice", "ws-1"), Some(d("1.10")));
+        let usd = |amount: &str| Actual {
+            amount: d(amount),
+            currency: "USD".into(),
+            through: date("2026-03-01"),
+            estimated: true,
+        };
+        assert_eq!(march.owner_total("alice"), Some(usd("1.35")));
+        assert_eq!(march.workspace_total("alice", "ws-1"), Some(usd("1.10")));
         assert_eq!(march.owner_total("bob"), None);
         assert_eq!(march.through, Some(date("2026-03-02")));
+        // The untagged remainder is kept, in its currency; a person's view has none of it.
+        assert_eq!(march.unallocated_total(), Some(usd("99")));
+        assert_eq!(march.clone().only_owner("alice").unallocated, Decimal::ZERO);
 
         // On the first of a month nothing of it is closed yet: only the previous month.
         let first: Timestamp = "2026-04-01T00:30:00Z".parse().expect("ts");

@@ -36,7 +36,7 @@ pub mod report;
 pub mod use_cases;
 pub mod watch;
 
-pub use actuals::{ActualGroup, Actuals};
+pub use actuals::{Actual, ActualGroup, Actuals};
 pub use budget::{Budget, Budgets, Crossing, Policy, Versioned};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};

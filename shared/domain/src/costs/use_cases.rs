@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::actuals::Actuals;
+use super::actuals::{Actual, Actuals};
 use super::budget::{BudgetBook, crossings_of};
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
@@ -97,7 +97,7 @@ pub struct UserCost {
     /// Thresholds recorded as crossed this month, ascending.
     pub thresholds_crossed: Vec<u16>,
     /// What AWS billed them for the month's closed days, when known.
-    pub actual: Option<Decimal>,
+    pub actual: Option<Actual>,
 }
 
 /// The users report.
@@ -113,6 +113,8 @@ pub struct UsersReport {
     pub users: Vec<UserCost>,
     /// Workspaces left out because their lines could not be computed (the others are in).
     pub unpriced: Vec<Unpriced>,
+    /// What AWS billed that no owner tag claims, when fetched.
+    pub unallocated: Option<Actual>,
     /// What was read.
     pub stats: ReadStats,
 }
@@ -195,6 +197,7 @@ impl Costs {
             total: sink.total,
             users,
             unpriced: sink.unpriced,
+            unallocated: actuals.unallocated_total(),
             stats,
         })
     }

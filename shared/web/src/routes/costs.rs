@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
-    costs::{Actuals, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost, whole_seconds},
+    costs::{Actual, Actuals, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost, whole_seconds},
 };
 use axum::{
     Json, Router,
@@ -41,6 +41,23 @@ struct MonthQuery {
     month: String,
 }
 
+/// What AWS billed, stated: in Cost Explorer's own currency (never relabelled as the
+/// estimate's), to the cent for display, through a given day, estimated or final.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ActualView {
+    amount: String,
+    currency: String,
+    through: String,
+    estimated: bool,
+}
+
+impl From<Actual> for ActualView {
+    fn from(a: Actual) -> Self {
+        Self { amount: amount(a.amount), currency: a.currency, through: a.through.to_string(), estimated: a.estimated }
+    }
+}
+
 /// `GET /v1/costs/me`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,7 +87,7 @@ struct WorkspaceCostView {
     storage: String,
     total: String,
     /// What AWS billed for the month's closed days (Cost Explorer), when known.
-    actual: Option<String>,
+    actual: Option<ActualView>,
 }
 
 impl WorkspaceCostView {
@@ -84,7 +101,7 @@ impl WorkspaceCostView {
             compute: amount(l.compute),
             storage: amount(l.storage),
             total: amount(l.total),
-            actual: actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str()).map(amount),
+            actual: actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str()).map(ActualView::from),
         }
     }
 }
@@ -117,6 +134,8 @@ struct UsersView {
     users: Vec<UserCostView>,
     /// Workspaces whose costs could not be computed (not in `total`), and why.
     unpriced: Vec<Unpriced>,
+    /// What AWS billed that no owner tag claims, when fetched.
+    unallocated: Option<ActualView>,
 }
 
 /// One user's line of `GET /v1/costs/users`.
@@ -133,7 +152,7 @@ struct UserCostView {
     /// Thresholds (percent) recorded as crossed this month.
     thresholds_crossed: Vec<u16>,
     /// What AWS billed for the month's closed days (Cost Explorer), when known.
-    actual: Option<String>,
+    actual: Option<ActualView>,
 }
 
 impl From<UserCost> for UserCostView {
@@ -146,7 +165,7 @@ impl From<UserCost> for UserCostView {
             total: amount(u.total),
             budget: u.budget.map(amount),
             thresholds_crossed: u.thresholds_crossed,
-            actual: u.actual.map(amount),
+            actual: u.actual.map(ActualView::from),
         }
     }
 }
@@ -163,6 +182,7 @@ async fn users(
         total: amount(report.total),
         users: report.users.into_iter().map(UserCostView::from).collect(),
         unpriced: report.unpriced,
+        unallocated: report.unallocated.map(ActualView::from),
     }))
 }
 
