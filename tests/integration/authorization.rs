@@ -168,6 +168,13 @@ pub(crate) fn rows() -> Vec<Row> {
             body: Some(json!({ "amount": "300.00", "thresholds": [80, 100], "policy": "notify" })),
             expected: [401, 403, 403, 200, 403],
         },
+        Row { method: Method::GET, path: "/v1/cost-centres/{user}", body: None, expected: [401, 403, 403, 200, 200] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/cost-centres/{user}",
+            body: Some(json!({ "costCentre": "CC-ONCOLOGY" })),
+            expected: [401, 403, 403, 200, 403],
+        },
         Row { method: Method::GET, path: "/v1/config/budget", body: None, expected: [401, 403, 403, 200, 200] },
         Row {
             method: Method::PUT,

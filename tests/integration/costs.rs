@@ -268,3 +268,42 @@ async fn a_closed_month_is_read_from_its_stored_lines_with_the_same_amounts() {
     let mine = app.get("alice", "/v1/costs/me?month=2026-03").await;
     assert_eq!(mine.body["total"], closed_users.body["total"]);
 }
+
+#[tokio::test]
+async fn cost_centres_are_atelier_s_dated_records_and_a_closed_month_keeps_its_own() {
+    let app = spawn_app().await;
+    alices_march(&app).await;
+    let at = |s: &str| -> jiff::Timestamp { s.parse().expect("an RFC 3339 instant") };
+    // March closes with alice on the cost centre her workspaces recorded at creation.
+    app.app.budget_run(at("2026-04-01T01:30:00Z")).await.expect("the watch closes March");
+    let (_, _, closed) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03&costCentre=CC-ONCOLOGY").await;
+    assert_eq!(rows(&closed, ',').len(), 3, "{closed}");
+
+    // An admin moves her to CC-GENOMICS from this month on; a month that is over is refused.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let this = format!("{:04}-{:02}", now.year(), now.month());
+    let moved = app.put("ada", "/v1/cost-centres/alice", json!({ "costCentre": "CC-GENOMICS", "month": this })).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["changes"][0]["costCentre"], "CC-GENOMICS");
+    assert_eq!(moved.body["changes"][0]["actor"], "ada");
+    let past = app.put("ada", "/v1/cost-centres/alice", json!({ "costCentre": "CC-X", "month": "2026-03" })).await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", past.body);
+    assert_eq!(past.body["field"], "month");
+    for (body, field) in
+        [(json!({ "costCentre": " " }), "costCentre"), (json!({ "costCentre": "CC", "month": "26-4" }), "month")]
+    {
+        let refused = app.put("ada", "/v1/cost-centres/alice", body).await;
+        assert_eq!((refused.status, refused.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)));
+    }
+    let nobody = app.put("ada", "/v1/cost-centres/nobody", json!({ "costCentre": "CC" })).await;
+    assert_eq!((nobody.status, nobody.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user")));
+    assert_eq!(app.get("fiona", "/v1/cost-centres/alice").await.body["changes"].as_array().unwrap().len(), 1);
+
+    // The closed month does not move; this month's usage goes to the new cost centre.
+    let (_, _, again) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
+    assert!(again.contains(",CC-ONCOLOGY,") && !again.contains("CC-GENOMICS"), "{again}");
+    app.running_workspace("alice", "small-t3-large").await;
+    let users = app.get("ada", &format!("/v1/costs/users?month={this}")).await;
+    let alice = users.body["users"].as_array().unwrap().iter().find(|u| u["user"] == "alice").cloned().unwrap();
+    assert_eq!(alice["costCentre"], "CC-GENOMICS", "{}", users.body);
+}

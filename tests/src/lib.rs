@@ -403,8 +403,11 @@ impl TestApp {
     ) -> String {
         use atelier_domain::testing::{WorkspaceBuilder, write_history};
         assert_eq!(steps[0].1, atelier_domain::State::Provisioning);
+        // As a create records it: the owner's cost centre at the time (the seeded one).
+        let cost_centre = atelier_devstack::seed::USERS.iter().find(|u| u.username == owner).map(|u| u.cost_centre);
         let workspace = WorkspaceBuilder::new()
             .owner(owner)
+            .cost_centre(cost_centre)
             .product(product, instance_type)
             .name(name)
             .provision_token(&unique("history"))

@@ -26,6 +26,7 @@ impl Root {
             .merge(routes::schedules::router(Area::new(verifier.clone(), self.schedules())))
             .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
             .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))
+            .merge(routes::cost_centres::router(Area::new(verifier.clone(), self.cost_centres())))
             .merge(routes::datasets::router(Area::new(verifier.clone(), datasets)))
             .merge(routes::openapi::router())
     }

@@ -148,6 +148,7 @@ impl Root {
             index: table,
             budgets: table,
             power: self.power().as_ref(),
+            cost_centres: table,
         }
     }
 
@@ -261,7 +262,13 @@ impl Root {
             index: table.clone(),
             budgets: table.clone(),
             actuals: table.clone(),
+            cost_centres: table.clone(),
         }
+    }
+
+    /// The cost-centre use cases.
+    pub fn cost_centres(&self) -> atelier_domain::costs::CostCentres {
+        atelier_domain::costs::CostCentres { store: self.table().clone(), users: self.directory().clone() }
     }
 
     /// The budget use cases.

@@ -30,6 +30,7 @@ use crate::upstream;
 
 mod apps;
 mod catalog;
+mod cost_centres;
 mod costs;
 mod datasets;
 mod items;

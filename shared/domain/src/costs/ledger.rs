@@ -25,9 +25,10 @@ use async_trait::async_trait;
 use futures_util::stream::{self, StreamExt};
 use jiff::Timestamp;
 
+use super::cost_centres::CostCentreBook;
 use super::interval::intervals;
 use super::month::Month;
-use super::ports::MonthIndex;
+use super::ports::{CostCentreStore, MonthIndex};
 use super::price::PriceBook;
 use super::report::{WorkspaceCost, WorkspaceInfo, workspace_costs};
 use super::use_cases::MONTH_BOUNDARY;
@@ -112,6 +113,8 @@ pub struct Ledger<'a> {
     pub catalog: &'a dyn Catalog,
     /// Which workspaces a month concerns, and a closed month's stored lines.
     pub index: &'a dyn MonthIndex,
+    /// Who is charged to which cost centre, by month.
+    pub cost_centres: &'a dyn CostCentreStore,
 }
 
 /// Per-read caches: price books by product.
@@ -128,11 +131,19 @@ impl Ledger<'_> {
         sink: &mut dyn LineSink,
     ) -> Result<ReadStats, DomainError> {
         let (start, end) = bounds(month)?;
+        // Closed lines keep the cost centre they were closed with: no book needed.
+        let closed = matches!(scope, Scope::All) && self.index.closed(month).await?;
+        let cost_centres = match scope {
+            _ if closed => CostCentreBook::default(),
+            Scope::Owner(owner) => CostCentreBook::new(self.cost_centres.cost_centre_changes(Some(owner)).await?),
+            Scope::All => CostCentreBook::new(self.cost_centres.cost_centre_changes(None).await?),
+        };
         let mut run = Run {
             ledger: *self,
             month,
             start,
             end,
+            cost_centres,
             // The whole life up to now, not cut at the month's end: a run that goes on
             // into the next month is one run (EC2's 60-second minimum is per run).
             until: now,
@@ -141,7 +152,7 @@ impl Ledger<'_> {
         };
         match scope {
             Scope::Owner(owner) => self.owner_lines(owner, &mut run, sink).await?,
-            Scope::All if self.index.closed(month).await? => self.stored_lines(month, &mut run, sink).await?,
+            Scope::All if closed => self.stored_lines(month, &mut run, sink).await?,
             Scope::All => self.indexed_lines(month, &mut run, sink).await?,
         }
         Ok(run.stats)
@@ -354,6 +365,7 @@ struct Run<'a> {
     month: Month,
     start: Timestamp,
     end: Timestamp,
+    cost_centres: CostCentreBook,
     until: Timestamp,
     books: Books,
     stats: ReadStats,
@@ -443,7 +455,13 @@ impl Run<'_> {
             workspace_name: workspace.name.as_str().to_owned(),
             owner: workspace.owner.username.clone(),
             email: String::new(),
-            cost_centre: workspace.owner.cost_centre.clone(),
+            // The cost centre recorded for the owner that month, else the one recorded on
+            // the workspace at its creation; never the directory's current claim.
+            cost_centre: self
+                .cost_centres
+                .in_force(&workspace.owner.username, self.month)
+                .map(str::to_owned)
+                .or_else(|| workspace.owner.cost_centre.clone()),
             product: workspace.product_id.clone(),
             instance_type: workspace.instance_type.clone(),
             volume_gib,

@@ -26,6 +26,7 @@
 
 pub mod actuals;
 pub mod budget;
+pub mod cost_centres;
 pub mod csv;
 pub mod interval;
 pub mod ledger;
@@ -38,11 +39,12 @@ pub mod watch;
 
 pub use actuals::{Actual, ActualGroup, Actuals};
 pub use budget::{Budget, Budgets, Crossing, Policy, Versioned};
+pub use cost_centres::{CostCentreBook, CostCentreChange, CostCentres};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
 pub use interval::{Interval, Usage, intervals, usage_of};
 pub use ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 pub use month::{Month, MonthBoundary, split_by_month};
-pub use ports::{ActualStore, BudgetStore, CostSource, KnownUsers, MonthIndex};
+pub use ports::{ActualStore, BudgetStore, CostCentreStore, CostSource, KnownUsers, MonthIndex};
 pub use price::{
     LineCost, MINIMUM_RUN_SECONDS, PriceBook, PriceVersion, cost, minimum_top_up, month_seconds, round_line,
 };

@@ -60,7 +60,16 @@ impl Month {
     /// have not begun yet at `now` (under `boundary`) are refused as unprocessable: there
     /// is nothing to report for them, and an empty report would look like a real one.
     pub fn parse(value: &str, now: Timestamp, boundary: &MonthBoundary) -> Result<Month, DomainError> {
-        let malformed = || DomainError::unprocessable("month", format!("expected a month as YYYY-MM, got {value:?}"));
+        let parsed = Month::parse_field(value, "month")?;
+        if parsed > Month::containing(now, boundary) {
+            return Err(DomainError::unprocessable("month", format!("{parsed} has not begun yet")));
+        }
+        Ok(parsed)
+    }
+
+    /// Parses `YYYY-MM`, any month (past or future); malformed is unprocessable on `field`.
+    pub fn parse_field(value: &str, field: &str) -> Result<Month, DomainError> {
+        let malformed = || DomainError::unprocessable(field, format!("expected a month as YYYY-MM, got {value:?}"));
         let bytes = value.as_bytes();
         if bytes.len() != 7 || bytes[4] != b'-' || !bytes.iter().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit())
         {
@@ -68,11 +77,7 @@ impl Month {
         }
         let year: i16 = value[..4].parse().map_err(|_| malformed())?;
         let month: i8 = value[5..].parse().map_err(|_| malformed())?;
-        let parsed = Month::new(year, month).ok_or_else(malformed)?;
-        if parsed > Month::containing(now, boundary) {
-            return Err(DomainError::unprocessable("month", format!("{parsed} has not begun yet")));
-        }
-        Ok(parsed)
+        Month::new(year, month).ok_or_else(malformed)
     }
 
     /// The month `t` falls in under `boundary`.

@@ -8,6 +8,7 @@ use jiff::{Timestamp, civil::Date};
 
 use super::actuals::{ActualGroup, Actuals};
 use super::budget::{Budget, Crossing, Versioned};
+use super::cost_centres::CostCentreChange;
 use super::month::Month;
 use super::report::WorkspaceCost;
 use crate::kernel::{Page, PageRequest, StoreError, UpstreamError};
@@ -100,4 +101,15 @@ pub trait ActualStore: Send + Sync {
 pub trait CostSource: Send + Sync {
     /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
     async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
+}
+
+/// Where the dated cost-centre changes are kept ([`super::cost_centres`]).
+#[async_trait]
+pub trait CostCentreStore: Send + Sync {
+    /// The recorded changes of `user`, or of everybody (`None`), in any order.
+    async fn cost_centre_changes(&self, user: Option<&str>) -> Result<Vec<CostCentreChange>, StoreError>;
+    /// Records `change`, replacing the one recorded for the same user and month unless that
+    /// one was recorded later (a retried older request never overwrites a newer decision:
+    /// [`StoreError::Conflict`]).
+    async fn put_cost_centre_change(&self, change: &CostCentreChange) -> Result<(), StoreError>;
 }

@@ -19,7 +19,7 @@ use super::actuals::{Actual, Actuals};
 use super::budget::{BudgetBook, crossings_of};
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
-use super::ports::{ActualStore, BudgetStore, MonthIndex};
+use super::ports::{ActualStore, BudgetStore, CostCentreStore, MonthIndex};
 use super::report::WorkspaceCost;
 use crate::catalog::Catalog;
 use crate::kernel::{Caller, DomainError, Profile, Role, UserDirectory};
@@ -49,6 +49,8 @@ pub struct Costs {
     pub budgets: Arc<dyn BudgetStore>,
     /// What Cost Explorer billed, as last fetched; never Cost Explorer itself.
     pub actuals: Arc<dyn ActualStore>,
+    /// Who is charged to which cost centre, by month.
+    pub cost_centres: Arc<dyn CostCentreStore>,
 }
 
 /// A report's lines for one month, all in one currency.
@@ -138,7 +140,12 @@ pub fn whole_seconds(seconds: Decimal) -> u64 {
 
 impl Costs {
     fn ledger(&self) -> Ledger<'_> {
-        Ledger { store: self.store.as_ref(), catalog: self.catalog.as_ref(), index: self.index.as_ref() }
+        Ledger {
+            store: self.store.as_ref(),
+            catalog: self.catalog.as_ref(),
+            index: self.index.as_ref(),
+            cost_centres: self.cost_centres.as_ref(),
+        }
     }
 
     /// The caller's own workspaces' costs in `month` (`YYYY-MM`), computed up to `now`,
@@ -281,14 +288,11 @@ impl<'a> Profiles<'a> {
         Ok(())
     }
 
+    /// The e-mail only: a line's cost centre is Atelier's record for that month (the
+    /// ledger's), never the directory's current value, so a closed month never moves.
     fn apply(profile: &Profile, line: &mut WorkspaceCost) {
         if let Some(email) = &profile.email {
             line.info.email.clone_from(email);
-        }
-        if let Some(cost_centre) = &profile.cost_centre
-            && line.info.cost_centre.as_ref() != Some(cost_centre)
-        {
-            line.info.cost_centre = Some(cost_centre.clone());
         }
     }
 }
@@ -462,7 +466,8 @@ mod tests {
             directory: Arc::new(FakeDirectory::default().with_user("alice", alice)),
             index: memory.clone(),
             budgets: memory.clone(),
-            actuals: memory,
+            actuals: memory.clone(),
+            cost_centres: memory,
         }
     }
 
@@ -547,7 +552,8 @@ mod tests {
         assert_eq!(reads.iter().filter(|r| **r == id).count(), 2, "two pages of two reach February");
         assert!(!reads.contains(&gone), "a workspace terminated before the month is not read");
         assert_eq!(info.email, "alice@example.org");
-        assert_eq!(info.cost_centre.as_deref(), Some("CC-1"));
+        // Recorded on the workspace at its creation; the directory's CC-1 is a claim, not a record.
+        assert_eq!(info.cost_centre.as_deref(), Some("CC-recorded"));
     }
 
     #[tokio::test]
@@ -592,6 +598,15 @@ mod tests {
         workspace(&store, "alice", &steps).await;
         workspace(&store, "alice", &steps).await;
         workspace(&store, "zoe", &steps).await;
+        // An admin moved alice to CC-1 from March; zoe has no recorded change.
+        let change = crate::costs::CostCentreChange {
+            user: "alice".into(),
+            month: Month::new(2026, 3).expect("month"),
+            cost_centre: "CC-1".into(),
+            actor: "ada".into(),
+            at: t("2026-02-20T00:00:00Z"),
+        };
+        crate::costs::CostCentreStore::put_cost_centre_change(store.inner().as_ref(), &change).await.expect("recorded");
         let costs = costs(Arc::new(store));
         let now = t("2026-03-01T01:00:00Z");
         let admin = caller("ada", "admins");
@@ -599,6 +614,7 @@ mod tests {
         let users = &report.users;
         assert_eq!(users.len(), 2);
         assert_eq!(users[0].user, "alice");
+        assert_eq!(users[0].cost_centre.as_deref(), Some("CC-1"), "the recorded change for March");
         assert_eq!(users[0].running_seconds, Decimal::from(7200));
         assert_eq!(users[0].total, Decimal::from_str("0.70").expect("d") + Decimal::from_str("0.02").expect("d"));
         assert_eq!(users[1].email, "", "a forgotten user keeps their costs");

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::budget::{BudgetBook, Crossing, Policy};
 use super::ledger::{Ledger, LineSink, Scope, close_month, index_month};
 use super::month::Month;
-use super::ports::{BudgetStore, MonthIndex};
+use super::ports::{BudgetStore, CostCentreStore, MonthIndex};
 use super::report::WorkspaceCost;
 use super::use_cases::MONTH_BOUNDARY;
 use crate::catalog::Catalog;
@@ -43,6 +43,8 @@ pub struct BudgetWatch<'a> {
     pub budgets: &'a dyn BudgetStore,
     /// Stops the workspaces claimed under `stop-at-100`, one batched call per user.
     pub power: &'a dyn PowerSwitch,
+    /// The cost centres a closed month's lines are stored with.
+    pub cost_centres: &'a dyn CostCentreStore,
 }
 
 /// What one run did.
@@ -92,7 +94,8 @@ impl BudgetWatch<'_> {
     /// there is nothing to do (two `GetItem`).
     pub async fn maintain(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
         let month = Month::containing(at, &MONTH_BOUNDARY);
-        let ledger = Ledger { store: self.store, catalog: self.catalog, index: self.index };
+        let ledger =
+            Ledger { store: self.store, catalog: self.catalog, index: self.index, cost_centres: self.cost_centres };
         let mut report = WatchReport { month: month.to_string(), ..WatchReport::default() };
         if !self.index.sealed(month).await? {
             report.indexed = Some(index_month(&ledger, month, at).await?);
@@ -107,7 +110,8 @@ impl BudgetWatch<'_> {
     /// against their budget (crossings recorded, `stop-at-100` enforced).
     pub async fn run(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
         let month = Month::containing(at, &MONTH_BOUNDARY);
-        let ledger = Ledger { store: self.store, catalog: self.catalog, index: self.index };
+        let ledger =
+            Ledger { store: self.store, catalog: self.catalog, index: self.index, cost_centres: self.cost_centres };
         let mut report = self.maintain(at).await?;
         let book = BudgetBook::load(self.budgets).await?;
         if book.default.amount.is_none() && book.own.is_empty() {
@@ -247,7 +251,14 @@ mod tests {
         store.put_user_budget("alice", &budget("100", Policy::StopAt100), None).await.expect("alice's");
         store.put_org_budget(&budget("100", Policy::Notify), None).await.expect("default");
         let ec2 = FakeEc2::default();
-        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &ec2 };
+        let watch = BudgetWatch {
+            store: &store,
+            catalog: &store,
+            index: &store,
+            budgets: &store,
+            power: &ec2,
+            cost_centres: &store,
+        };
 
         // 9 h at 10.00 = 90.00: 50 % and 80 % for both, nothing stopped.
         let report = watch.run(t("2026-03-01T09:00:00Z")).await.expect("run");
@@ -296,7 +307,7 @@ mod tests {
 
     /// Every line of the month, in order, with what the read counted.
     async fn march(store: &MemoryStore, now: &str) -> (Vec<WorkspaceCost>, crate::costs::ledger::ReadStats) {
-        let ledger = Ledger { store, catalog: store, index: store };
+        let ledger = Ledger { store, catalog: store, index: store, cost_centres: store };
         let mut lines = Vec::new();
         let stats =
             ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut lines).await.expect("read");
@@ -313,7 +324,14 @@ mod tests {
         running(&store, "bob", "2026-03-10T12:00:00Z", &[]).await;
         running(&store, "carol", "2026-03-30T22:00:00Z", &[("2026-03-31T06:00:00Z", State::Stopped)]).await;
         let ec2 = FakeEc2::default();
-        let watch = BudgetWatch { store: &store, catalog: &store, index: &store, budgets: &store, power: &ec2 };
+        let watch = BudgetWatch {
+            store: &store,
+            catalog: &store,
+            index: &store,
+            budgets: &store,
+            power: &ec2,
+            cost_centres: &store,
+        };
         let march_month = Month::new(2026, 3).expect("m");
 
         let (mut computed, stats) = march(&store, "2026-04-01T01:30:00Z").await;

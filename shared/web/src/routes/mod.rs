@@ -8,6 +8,7 @@ pub mod apps;
 pub mod budgets;
 pub mod catalog;
 pub mod config;
+pub mod cost_centres;
 pub mod costs;
 pub mod datasets;
 pub mod openapi;

@@ -148,3 +148,20 @@ impl ActualStore for MemoryStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::costs::CostCentreStore for MemoryStore {
+    async fn cost_centre_changes(&self, user: Option<&str>) -> Result<Vec<crate::costs::CostCentreChange>, StoreError> {
+        Ok(self.lock().cost_centres.values().filter(|c| user.is_none_or(|u| c.user == u)).cloned().collect())
+    }
+
+    async fn put_cost_centre_change(&self, change: &crate::costs::CostCentreChange) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let key = (change.user.clone(), change.month);
+        if data.cost_centres.get(&key).is_some_and(|stored| stored.at > change.at) {
+            return Err(StoreError::Conflict);
+        }
+        data.cost_centres.insert(key, change.clone());
+        Ok(())
+    }
+}

@@ -63,6 +63,8 @@ struct Data {
     /// (month, user, threshold) → crossing.
     crossings: BTreeMap<(String, String, u16), Crossing>,
     actuals: BTreeMap<Month, Actuals>,
+    /// (user, month) → recorded cost-centre change.
+    cost_centres: BTreeMap<(String, Month), crate::costs::CostCentreChange>,
     default_schedule: Option<Schedule>,
     last_run: Option<Timestamp>,
     datasets: BTreeMap<DatasetId, Dataset>,
