@@ -30,19 +30,22 @@ const CREATE: &[(&str, usize)] = &[
 /// workspace (alice has five when they run) and one GetItem per distinct product. Linear in
 /// the month's workspaces, never a Scan.
 const HISTORIES: usize = 5;
-/// `/v1/costs/me`: alice's workspaces (by-owner), their histories, her crossings; GetItem:
-/// the product, her own budget and the default (she has none), the month's actuals.
-const MY_COSTS: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, 1 + HISTORIES + 1)];
+/// `/v1/costs/me`: alice's workspaces (by-owner), their histories, her recorded cost
+/// centres, her crossings; GetItem: the product, her own budget and the default (she has
+/// none), the month's actuals.
+const MY_COSTS: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, 1 + HISTORIES + 1 + 1)];
 /// The admin and finance reports read the month index. This month is not sealed yet (the
 /// budget watch seals it), so they also read the workspaces live now (8 by-state queries)
 /// and those ended since the month began (2): index 1 + 8 + 2, then the histories. GetItem:
 /// whether the month is closed, the seal and the product; the users report adds the
 /// budgets (1 Query of every user's, 1 GetItem of the default), the month's crossings
-/// (1 Query) and actuals (1 GetItem). A closed month is one Query of its stored lines and
-/// the GetItem that says so (`costs::a_closed_month_is_read_from_its_stored_lines…`).
+/// (1 Query) and actuals (1 GetItem). Both read everybody's recorded cost centres (1 Query).
+/// A closed month is one Query of its stored lines and the GetItem that says so
+/// (`costs::a_closed_month_is_read_from_its_stored_lines…`): its lines keep their cost centres.
 const UNSEALED_MONTH: usize = 1 + 8 + 2;
-const USERS_REPORT: &[(&str, usize)] = &[(GET_ITEM, 5), (QUERY, UNSEALED_MONTH + HISTORIES + 2)];
-const EXPORT: &[(&str, usize)] = &[(GET_ITEM, 3), (QUERY, UNSEALED_MONTH + HISTORIES)];
+const COST_CENTRES: usize = 1;
+const USERS_REPORT: &[(&str, usize)] = &[(GET_ITEM, 5), (QUERY, UNSEALED_MONTH + HISTORIES + 2 + COST_CENTRES)];
+const EXPORT: &[(&str, usize)] = &[(GET_ITEM, 3), (QUERY, UNSEALED_MONTH + HISTORIES + COST_CENTRES)];
 
 /// `[("DynamoDB.GetItem", 1), ...]` as a map.
 fn calls(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
