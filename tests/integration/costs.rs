@@ -295,8 +295,11 @@ async fn cost_centres_are_atelier_s_dated_records_and_a_closed_month_keeps_its_o
         let refused = app.put("ada", "/v1/cost-centres/alice", body).await;
         assert_eq!((refused.status, refused.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)));
     }
-    let nobody = app.put("ada", "/v1/cost-centres/nobody", json!({ "costCentre": "CC" })).await;
-    assert_eq!((nobody.status, nobody.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user")));
+    for path in ["/v1/cost-centres/nobody", &format!("/v1/cost-centres/{}", "a".repeat(129))] {
+        let nobody = app.put("ada", path, json!({ "costCentre": "CC" })).await;
+        assert_eq!(nobody.status, StatusCode::NOT_FOUND, "{}", nobody.body);
+        assert_eq!(app.get("fiona", path).await.status, StatusCode::NOT_FOUND);
+    }
     assert_eq!(app.get("fiona", "/v1/cost-centres/alice").await.body["changes"].as_array().unwrap().len(), 1);
 
     // The closed month does not move; this month's usage goes to the new cost centre.

@@ -278,12 +278,18 @@ impl Budgets {
     }
 
     async fn known(&self, user: &str) -> Result<(), DomainError> {
-        // Usernames never hold these; refusing them here keeps them out of keys and calls.
-        let plausible = !user.is_empty()
-            && user.chars().count() <= 128
-            && !user.chars().any(|c| c == '#' || c.is_whitespace() || c.is_control());
-        if plausible && self.users.exists(user).await? { Ok(()) } else { Err(DomainError::NotFound { kind: "user" }) }
+        known_user(self.users.as_ref(), user).await
     }
+}
+
+/// `Ok` when the directory has `user`, else NotFound `user`. Usernames never hold `#`,
+/// whitespace or control characters, nor more than 128 characters: refusing them here
+/// keeps them out of keys and calls.
+pub(crate) async fn known_user(users: &dyn KnownUsers, user: &str) -> Result<(), DomainError> {
+    let plausible = !user.is_empty()
+        && user.chars().count() <= 128
+        && !user.chars().any(|c| c == '#' || c.is_whitespace() || c.is_control());
+    if plausible && users.exists(user).await? { Ok(()) } else { Err(DomainError::NotFound { kind: "user" }) }
 }
 
 /// Every user's own budget and the default, read once per report.

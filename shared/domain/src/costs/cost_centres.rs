@@ -14,6 +14,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::budget::known_user;
 use super::month::Month;
 use super::ports::{CostCentreStore, KnownUsers};
 use super::use_cases::MONTH_BOUNDARY;
@@ -81,6 +82,7 @@ impl CostCentres {
         if !caller.has(Role::Admin) && !caller.has(Role::Finance) {
             return Err(DomainError::Forbidden("only admins and finance may see cost centres".into()));
         }
+        known_user(self.users.as_ref(), user).await?;
         let mut changes = self.store.cost_centre_changes(Some(user)).await?;
         changes.sort_by_key(|c| c.month);
         Ok(changes)
@@ -88,7 +90,7 @@ impl CostCentres {
 
     /// Records that `user` is charged to `cost_centre` from `month` (`YYYY-MM`; the current
     /// month when absent) on. Admins only; 422 on `month` for a month that is over (its
-    /// attribution is settled), on `costCentre` for an empty or over-long one, on `user`
+    /// attribution is settled), on `costCentre` for an empty or over-long one; NotFound `user`
     /// for someone the directory does not know. Recording the same month again replaces it.
     pub async fn assign(
         &self,
@@ -122,9 +124,7 @@ impl CostCentres {
                 format!("{month} is over: its costs stay with the cost centre they were charged to"),
             ));
         }
-        if !self.users.exists(user).await? {
-            return Err(DomainError::unprocessable("user", format!("the directory has no user {user}")));
-        }
+        known_user(self.users.as_ref(), user).await?;
         let change = CostCentreChange {
             user: user.to_owned(),
             month,
@@ -133,7 +133,9 @@ impl CostCentres {
             at: now,
         };
         self.store.put_cost_centre_change(&change).await?;
-        self.history(caller, user).await
+        let mut changes = self.store.cost_centre_changes(Some(user)).await?;
+        changes.sort_by_key(|c| c.month);
+        Ok(changes)
     }
 }
 
