@@ -26,6 +26,7 @@ async fn a_provisioning_that_never_started_is_started_by_the_next_run() {
         to: State::Provisioning,
         reason: None,
         connection: None,
+        instance: None,
     };
     app.app.table().insert(&workspace, &event, None).await.unwrap();
     assert_eq!(app.sync().await, 1);
