@@ -449,3 +449,69 @@ async fn concurrent_retries_with_one_key_provision_once() {
     let listed = app.get("alice", "/v1/workspaces").await;
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
 }
+
+/// EC2's state-change notification as EventBridge delivers it to state-sync.
+fn state_change(instance: &str, state: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": "123456789012",
+        "time": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "eu-west-3",
+        "resources": [format!("arn:aws:ec2:eu-west-3:123456789012:instance/{instance}")],
+        "detail": { "instance-id": instance, "state": state }
+    })
+}
+
+/// The EC2 state-change rule fires for every instance of the account: state-sync handles the
+/// one instance of the event (docs/adr/0003), with one read of the `by-instance` index for an
+/// instance Atelier does not own, and for its own one DescribeInstances more and the
+/// transition's one transaction, whatever the number of workspaces.
+#[tokio::test]
+async fn an_ec2_state_change_event_stays_within_its_aws_call_budget() {
+    let app = spawn_app().await;
+    let id = app.running_workspace("alice", "small-t3-large").await;
+    app.running_workspace("bob", "small-t3-large").await;
+    let stored = atelier_domain::workspaces::WorkspaceStore::get(
+        app.app.table().as_ref(),
+        &atelier_domain::WorkspaceId::parse(&id).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let instance = stored.provisioned.instance_id.expect("an instance");
+    aws_sdk_ec2::Client::new(&app.sdk).stop_instances().instance_ids(&instance).send().await.unwrap();
+
+    let cases = [
+        ("an instance Atelier does not own", "i-0123456789abcdef0", "stopped", 0, calls(&[(QUERY, 1)])),
+        (
+            "its own instance, stopped behind its back: moved to STOPPED",
+            instance.as_str(),
+            "stopped",
+            1,
+            calls(&[(QUERY, 1), ("EC2.DescribeInstances", 1), (TRANSACT, 1)]),
+        ),
+        (
+            "its own instance, nothing new",
+            instance.as_str(),
+            "stopped",
+            0,
+            calls(&[(QUERY, 1), ("EC2.DescribeInstances", 1)]),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, instance, state, settled, expected) in cases {
+        app.aws_calls.reset();
+        let outcome = app.app.sync_event(&state_change(instance, state)).await.expect("the event is handled");
+        let counted = app.aws_calls.counts();
+        println!("| EC2 state change: {what} | {} | {counted:?} |", counted.values().sum::<usize>());
+        if outcome.settled != settled || counted != expected {
+            failures.push(format!(
+                "{what}: expected {settled} settled with {expected:?}, got {outcome:?} with {counted:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "AWS call budgets exceeded or changed:\n{}", failures.join("\n"));
+}

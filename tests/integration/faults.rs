@@ -147,6 +147,7 @@ async fn a_transaction_cancelled_by_throttling_is_retryable_not_a_conflict() {
         to: State::Stopping,
         reason: None,
         connection: None,
+        instance: None,
     };
     match table.update(&next, State::Running, Some(&event)).await {
         Err(StoreError::Upstream(err)) => assert!(err.retryable, "throttling may be retried: {err}"),

@@ -97,6 +97,7 @@ async fn a_workspace_that_fails_frees_its_slot_in_the_same_write() {
         to: State::Failed,
         reason: Some("provisioning failed".into()),
         connection: None,
+        instance: None,
     };
     store.update(&workspace, State::Provisioning, Some(&event)).await.unwrap();
     assert_eq!(app.app.table().active_workspaces("alice").await.unwrap(), 0);

@@ -1,6 +1,8 @@
-//! state-sync: on each EventBridge tick, one state-sync pass over transitional workspaces
-//! (`atelier_domain::jobs::StateSyncJob`), at the wall clock (dataset revocation is the
-//! data-access function's own job). Locally (no Lambda Runtime API) it runs one tick and prints its report.
+//! state-sync: on each EventBridge tick, one full state-sync pass
+//! (`atelier_domain::jobs::StateSyncJob`), at the wall clock; on an EC2 instance
+//! state-change notification, the one instance's workspace (dataset revocation is the
+//! data-access function's own job). Locally (no Lambda Runtime API) it runs one full pass
+//! and prints its report.
 
 use atelier_app::job::{self, Local};
 
@@ -9,11 +11,13 @@ use atelier_app::job::{self, Local};
 async fn main() -> Result<(), atelier_app::Error> {
     job::init_tracing();
     let root = &atelier_app::from_env(&atelier_app::settings::STATE_SYNC)?;
-    job::run(Local::NoEvent, |_event| async move {
+    job::run(Local::NoEvent, |event| async move {
         let now = jiff::Timestamp::now();
-        let outcome = root.state_sync_job(now).await?;
-        // Every workspace moved to FAILED raises the FailedWorkspaces alarm (infra/template.yaml).
-        println!("{}", job::metric_line("state-sync", "FailedWorkspaces", outcome.failed_workspaces, now));
+        let outcome = root.state_sync_on(&event, now).await?;
+        // Every workspace moved to FAILED, and every FAILED one still costing money, raises
+        // the FailedWorkspaces alarm (infra/template.yaml).
+        let failed = outcome.failed_workspaces_metric();
+        println!("{}", job::metric_line("state-sync", "FailedWorkspaces", failed, now));
         Ok(serde_json::to_value(outcome)?)
     })
     .await

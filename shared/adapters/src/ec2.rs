@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use atelier_domain::{
     UpstreamError, Workspace,
-    workspaces::{InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioned, Provisioner},
+    workspaces::{InstanceState, InstanceStatus, PowerSwitch, Progress, ProvisionRequest, Provisioned, Provisioner},
 };
 use aws_sdk_ec2::{
     Client,
@@ -71,8 +71,12 @@ impl PowerSwitch for Ec2 {
     }
 
     async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError> {
-        let mut states: HashMap<String, InstanceState> =
-            instance_ids.iter().map(|id| (id.clone(), InstanceState::Missing)).collect();
+        Ok(self.describe(instance_ids).await?.into_iter().map(|(id, status)| (id, status.state)).collect())
+    }
+
+    async fn describe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceStatus>, UpstreamError> {
+        let mut states: HashMap<String, InstanceStatus> =
+            instance_ids.iter().map(|id| (id.clone(), InstanceState::Missing.into())).collect();
         // A filter (rather than InstanceIds) so that an id EC2 no longer knows comes back as
         // Missing instead of failing the whole batch with InvalidInstanceID.NotFound.
         for chunk in instance_ids.chunks(BATCH * 4) {
@@ -86,7 +90,11 @@ impl PowerSwitch for Ec2 {
                 let page = page.map_err(|e| upstream("ec2", "DescribeInstances", e))?;
                 for instance in page.reservations().iter().flat_map(|r| r.instances()) {
                     if let (Some(id), Some(state)) = (instance.instance_id(), instance.state().and_then(|s| s.name())) {
-                        states.insert(id.to_owned(), instance_state(state));
+                        // "User initiated (2026-03-10 14:02:11 GMT)" after a stop: when it happened.
+                        let transition_reason =
+                            instance.state_transition_reason().filter(|r| !r.trim().is_empty()).map(str::to_owned);
+                        states
+                            .insert(id.to_owned(), InstanceStatus { state: instance_state(state), transition_reason });
                     }
                 }
             }

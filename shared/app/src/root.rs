@@ -231,6 +231,16 @@ impl Root {
         atelier_domain::jobs::StateSyncJob { sync: self.state_sync() }.run(now).await
     }
 
+    /// The state-sync function's job on one of its events at `now`: an EC2 state-change
+    /// notification is the one instance's workspace, anything else (the tick) the full pass.
+    pub async fn state_sync_on(
+        &self,
+        event: &serde_json::Value,
+        now: jiff::Timestamp,
+    ) -> Result<atelier_domain::jobs::StateSyncOutcome, atelier_domain::DomainError> {
+        atelier_domain::jobs::StateSyncJob { sync: self.state_sync() }.on_event(event, now).await
+    }
+
     /// State-sync, on the workspace store, the catalog, the provisioner and the power switch.
     pub fn state_sync(&self) -> atelier_domain::workspaces::StateSync<'_> {
         atelier_domain::workspaces::StateSync {

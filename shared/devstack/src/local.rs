@@ -217,6 +217,12 @@ impl LocalApp {
         self.root.data_access_job(Timestamp::now()).await
     }
 
+    /// The state-sync function's job on `event` (an EC2 state-change notification, or a
+    /// tick) at the wall clock, as the Lambda function runs it.
+    pub async fn sync_event(&self, event: &serde_json::Value) -> Result<StateSyncOutcome, DomainError> {
+        self.root.state_sync_on(event, Timestamp::now()).await
+    }
+
     /// One state-sync pass as if the time were `now` (tests of grace periods and timeouts).
     pub async fn sync_at(&self, now: Timestamp) -> Result<SyncReport, DomainError> {
         self.root.state_sync().run(now).await

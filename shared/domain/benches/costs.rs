@@ -131,7 +131,16 @@ fn history(
     let mut at = created;
     let push =
         |events: &mut Vec<Event>, at: Timestamp, from: Option<State>, to: State, actor: &str, action: EventAction| {
-            events.push(Event { at, actor: Actor(actor.to_owned()), action, from, to, reason: None, connection: None });
+            events.push(Event {
+                at,
+                actor: Actor(actor.to_owned()),
+                action,
+                from,
+                to,
+                reason: None,
+                connection: None,
+                instance: None,
+            });
         };
     push(&mut events, at, None, State::Provisioning, user, EventAction::Create);
     at += SignedDuration::from_mins(4);

@@ -4,7 +4,7 @@
 //!
 //! | job | Lambda function | steps, in order |
 //! |---|---|---|
-//! | [`StateSyncJob`] | `state-sync` (every minute, and on EC2 state changes) | state-sync pass |
+//! | [`StateSyncJob`] | `state-sync` (every minute, and on EC2 state changes) | state-sync pass; for an EC2 state-change event, the one instance's workspace |
 //! | [`data_access`] | `data-access` (every minute) | revocation, workspace credentials, mounts ([`DataAccessPass`]) |
 //! | [`SchedulerJob`] | `scheduler` (every 5 minutes) | scheduler tick, then the budget watch (its totals once per `budget_every`, its upkeep every tick) |
 //! | [`cost_actuals`] | `cost-actuals` (daily) | Cost Explorer's closed days of the month, stored |
@@ -21,7 +21,7 @@ use crate::costs::{ActualStore, BudgetWatch, CostSource, WatchReport};
 use crate::datasets::{DataAccessPass, DataAccessReport, Datasets};
 use crate::kernel::DomainError;
 use crate::schedule::{Scheduler, SchedulerReport};
-use crate::workspaces::{StateSync, SyncReport};
+use crate::workspaces::{InstanceChange, StateSync, SyncReport};
 
 /// The rate of the scheduler function's EventBridge rule (`infra/template.yaml`:
 /// `rate(5 minutes)`).
@@ -42,15 +42,41 @@ pub struct StateSyncOutcome {
     pub settled: usize,
     /// Of those, the ones moved to FAILED.
     pub failed_workspaces: usize,
+    /// FAILED workspaces seen still holding an instance or a provisioned product (they cost
+    /// money until terminated).
+    pub failed_with_resources: usize,
     /// Workspaces whose check failed, with why (retried on the next tick).
     pub failed: Vec<(String, String)>,
+}
+
+impl StateSyncOutcome {
+    /// The `FailedWorkspaces` metric of the tick: the workspaces it made FAILED and the
+    /// FAILED ones still costing money, so that the alarm stays raised while any does.
+    pub fn failed_workspaces_metric(&self) -> usize {
+        self.failed_workspaces + self.failed_with_resources
+    }
+}
+
+impl From<SyncReport> for StateSyncOutcome {
+    fn from(report: SyncReport) -> Self {
+        let SyncReport { examined, settled, failed_workspaces, failed_with_resources, failed } = report;
+        Self { examined, settled, failed_workspaces, failed_with_resources, failed }
+    }
 }
 
 impl StateSyncJob<'_> {
     /// The state-sync pass at `now`.
     pub async fn run(&self, now: Timestamp) -> Result<StateSyncOutcome, DomainError> {
-        let SyncReport { examined, settled, failed_workspaces, failed } = self.sync.run(now).await?;
-        Ok(StateSyncOutcome { examined, settled, failed_workspaces, failed })
+        Ok(self.sync.run(now).await?.into())
+    }
+
+    /// What the function runs on `event`: the one instance of an EC2 state-change
+    /// notification, or (the scheduled tick, or any other event) the full pass.
+    pub async fn on_event(&self, event: &serde_json::Value, now: Timestamp) -> Result<StateSyncOutcome, DomainError> {
+        match InstanceChange::from_event(event)? {
+            Some(change) => Ok(self.sync.on_instance_change(&change, now).await?.into()),
+            None => self.run(now).await,
+        }
     }
 }
 

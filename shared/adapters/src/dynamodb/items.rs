@@ -12,7 +12,7 @@ use atelier_domain::{
     datasets::DatasetId,
     kernel::StoreError,
     schedule::{Override, Schedule},
-    workspaces::{Launch, Owner, Provisioned},
+    workspaces::{InstanceState, Launch, Owner, Provisioned},
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
@@ -79,6 +79,11 @@ pub(super) struct WorkspaceItem {
     kind_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kind_sk: Option<String>,
+    // Sparse: only on workspaces with an instance (the `by-instance` index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance_sk: Option<String>,
     id: String,
     name: String,
     owner: String,
@@ -113,6 +118,9 @@ pub(super) struct WorkspaceItem {
     /// on items written before launches were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     launch: Option<Launch>,
+    /// While FAILED: what EC2 last showed of its instance (EC2's name for the state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance_seen: Option<InstanceState>,
 }
 
 impl WorkspaceItem {
@@ -128,6 +136,8 @@ impl WorkspaceItem {
             state_sk: None,
             kind_pk: None,
             kind_sk: None,
+            instance_pk: None,
+            instance_sk: None,
             ..Self::try_from(workspace)?
         })
     }
@@ -145,6 +155,8 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             state_pk: Some(keys::state_pk(w.state)),
             state_sk: Some(keys::in_time_order(w.updated_at, &w.id)),
             kind_pk: Some(keys::WORKSPACE_KIND.into()),
+            instance_pk: w.provisioned.instance_id.as_deref().map(keys::instance_pk),
+            instance_sk: w.provisioned.instance_id.as_ref().map(|_| created.clone()),
             kind_sk: Some(created),
             id: w.id.to_string(),
             name: w.name.as_str().to_owned(),
@@ -167,6 +179,7 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             override_until: w.schedule.override_until().map(|o| o.until()),
             datasets: w.datasets.iter().map(ToString::to_string).collect(),
             launch: w.launch.clone(),
+            instance_seen: w.instance_seen,
         })
     }
 }
@@ -205,6 +218,7 @@ impl TryFrom<WorkspaceItem> for Workspace {
                 .map(|d| DatasetId::parse(d).map_err(|e| corrupt("dataset id", e)))
                 .collect::<Result<_, _>>()?,
             launch: i.launch,
+            instance_seen: i.instance_seen,
         })
     }
 }
@@ -247,6 +261,8 @@ mod tests {
             "stateSk",
             "kindPk",
             "kindSk",
+            "instancePk",
+            "instanceSk",
             "id",
             "name",
             "owner",
@@ -276,20 +292,33 @@ mod tests {
         assert_eq!(item["statePk"].as_s().unwrap(), "STATE#RUNNING");
         assert_eq!(item["kindPk"].as_s().unwrap(), "WS");
         assert_eq!(item["kindSk"].as_s().unwrap(), &created);
+        assert_eq!(item["instancePk"].as_s().unwrap(), "INSTANCE#i-1");
+        assert_eq!(item["instanceSk"].as_s().unwrap(), &created);
         let back = Workspace::try_from(from_item::<WorkspaceItem>(item).unwrap()).unwrap();
         assert_eq!(back, workspace);
     }
 
     #[test]
+    fn only_a_workspace_with_an_instance_is_in_the_instance_index() {
+        let without = to_item(&WorkspaceItem::try_from(&WorkspaceBuilder::new().build()).unwrap()).unwrap();
+        assert!(!without.contains_key("instancePk") && !without.contains_key("instanceSk"));
+        let mut failed = WorkspaceBuilder::new().state(State::Failed).instance("i-9").build();
+        failed.instance_seen = Some(InstanceState::ShuttingDown);
+        let item = to_item(&WorkspaceItem::try_from(&failed).unwrap()).unwrap();
+        assert_eq!(item["instanceSeen"].as_s().unwrap(), "shutting-down");
+        assert_eq!(Workspace::try_from(from_item::<WorkspaceItem>(item).unwrap()).unwrap(), failed);
+    }
+
+    #[test]
     fn a_month_entry_is_the_workspace_item_without_its_index_keys() {
-        let workspace = WorkspaceBuilder::new().build();
+        let workspace = WorkspaceBuilder::new().instance("i-1").build();
         let month = Month::new(2026, 11).unwrap();
         let mut whole = to_item(&WorkspaceItem::try_from(&workspace).unwrap()).unwrap();
         let entry = to_item(&WorkspaceItem::month_entry(month, &workspace).unwrap()).unwrap();
         assert_eq!(entry["pk"].as_s().unwrap(), "COSTMONTH#2026-11");
         let sk = format!("WS#{:020}#{}", workspace.created_at.as_microsecond(), workspace.id);
         assert_eq!(entry["sk"].as_s().unwrap(), &sk);
-        for attribute in ["ownerPk", "ownerSk", "statePk", "stateSk", "kindPk", "kindSk"] {
+        for attribute in ["ownerPk", "ownerSk", "statePk", "stateSk", "kindPk", "kindSk", "instancePk", "instanceSk"] {
             assert!(whole.remove(attribute).is_some(), "{attribute}");
         }
         whole.insert("pk".into(), entry["pk"].clone());

@@ -47,6 +47,12 @@ pub(super) fn state_pk(state: State) -> String {
     format!("STATE#{state}")
 }
 
+/// `instancePk` of a workspace with an EC2 instance: the `by-instance` index, which finds
+/// the workspace of an instance in an EC2 state-change event with one read.
+pub(super) fn instance_pk(instance_id: &str) -> String {
+    format!("INSTANCE#{instance_id}")
+}
+
 /// A workspace event: after the instant, the workspace version the transition produced,
 /// so two events in one microsecond keep distinct keys.
 pub(super) fn event_sk(at: Timestamp, version: u64) -> String {

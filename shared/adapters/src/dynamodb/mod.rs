@@ -48,11 +48,17 @@ pub const BY_OWNER: &str = "by-owner";
 pub const BY_STATE: &str = "by-state";
 /// Index over every item of one kind (workspaces, products).
 pub const BY_KIND: &str = "by-kind";
+/// Sparse index over workspaces by EC2 instance id (only those with an instance).
+pub const BY_INSTANCE: &str = "by-instance";
 
 /// The table's key schema and indexes, as (index name, partition attribute, sort attribute).
 /// `infra/` declares the same; a test compares them.
-pub const INDEXES: [(&str, &str, &str); 3] =
-    [(BY_OWNER, "ownerPk", "ownerSk"), (BY_STATE, "statePk", "stateSk"), (BY_KIND, "kindPk", "kindSk")];
+pub const INDEXES: [(&str, &str, &str); 4] = [
+    (BY_OWNER, "ownerPk", "ownerSk"),
+    (BY_STATE, "statePk", "stateSk"),
+    (BY_KIND, "kindPk", "kindSk"),
+    (BY_INSTANCE, "instancePk", "instanceSk"),
+];
 
 /// Most active workspaces (neither TERMINATED nor FAILED) one user may have, unless
 /// configured otherwise ([`Table::with_max_active`]).

@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BY_KIND, BY_OWNER, BY_STATE, Table,
+    BY_INSTANCE, BY_KIND, BY_OWNER, BY_STATE, Table,
     items::{WorkspaceItem, build_error, corrupt, workspace},
     keys::{self, ACTIVE_SK, EVENT_PREFIX, IDEMPOTENCY_SK, WORKSPACE_KIND, WORKSPACE_SK},
     reads::Query,
@@ -195,6 +195,7 @@ impl WorkspaceStore for Table {
             WorkspaceFilter::Owner(owner) => Query::index(BY_OWNER, keys::owner_pk(owner)).newest_first(),
             WorkspaceFilter::All => Query::index(BY_KIND, WORKSPACE_KIND).newest_first(),
             WorkspaceFilter::State(state) => Query::index(BY_STATE, keys::state_pk(*state)),
+            WorkspaceFilter::Instance(id) => Query::index(BY_INSTANCE, keys::instance_pk(id)),
         };
         self.query_page(query, page, workspace).await
     }

@@ -122,6 +122,7 @@ impl Apps {
             to: workspace.state,
             reason: Some(why),
             connection: None,
+            instance: None,
         };
         self.access.grant(&grant, &event).await.map_err(|e| match e {
             crate::kernel::StoreError::Conflict => DomainError::NotFound { kind: "workspace" },
@@ -207,6 +208,7 @@ impl Apps {
             to: workspace.state,
             reason,
             connection: Some(connection),
+            instance: None,
         };
         Ok(self.access.record(&target.workspace_id, &key, &event).await?)
     }

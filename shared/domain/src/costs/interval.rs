@@ -16,7 +16,7 @@
 //! | `STOPPED`       | `stopped`                        | `Stopped`        | storage only |
 //! | `HIBERNATED`    | `stopped`                        | `Hibernated`     | storage only (the RAM image lives on the volume) |
 //! | `TERMINATING`   | `shutting-down`                  | `Stopped`        | the volume exists until `TERMINATED` is observed |
-//! | `FAILED`        | any                              | nothing          | a failed provisioning leaves nothing to bill; FAILED time is a deliberate gap |
+//! | `FAILED`        | any                              | by its instance  | what EC2 last showed of it (the `instance` of the latest event, [`failed_usage`]): `Running` while it runs, `Stopped` (storage) while it exists, nothing once it is gone or when nobody has looked (a failed provisioning leaves nothing to bill) |
 //! | `TERMINATED`    | `terminated`                     | nothing          | the end of the workspace's life |
 //!
 //! Each interval is as long as Atelier saw the state: events are stamped with the instant
@@ -28,7 +28,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::WorkspaceId;
-use crate::workspaces::{Event, State};
+use crate::workspaces::{Event, InstanceState, State};
 
 /// What a stretch of a workspace's life is billed as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -50,7 +50,8 @@ impl Usage {
 }
 
 /// How time spent in `state` is billed, or `None` when it is not billed at all
-/// (`FAILED`, `TERMINATED`). See the module documentation for the reasons.
+/// (`TERMINATED`; `FAILED` is billed by its instance, [`failed_usage`]). See the module
+/// documentation for the reasons.
 pub fn usage_of(state: State) -> Option<Usage> {
     match state {
         State::Running | State::Hibernating => Some(Usage::Running),
@@ -59,6 +60,30 @@ pub fn usage_of(state: State) -> Option<Usage> {
         }
         State::Hibernated => Some(Usage::Hibernated),
         State::Failed | State::Terminated => None,
+    }
+}
+
+/// How time spent FAILED is billed while EC2 shows its instance in `state`: compute while
+/// it runs (AWS bills a running instance whatever Atelier thinks of it), storage while it
+/// exists (its volume is there), nothing once it is gone.
+pub fn failed_usage(state: InstanceState) -> Option<Usage> {
+    match state {
+        InstanceState::Running => Some(Usage::Running),
+        s if s.exists() => Some(Usage::Stopped),
+        _ => None,
+    }
+}
+
+/// How the time after `event` is billed, the time before it having been billed as
+/// `before`: by the state it leads to, except FAILED, which is billed by what EC2 showed
+/// of its instance (in the event that entered FAILED or a later observation); an event
+/// that leaves FAILED as it was without a new observation (a schedule edit) changes
+/// nothing.
+fn usage_after(event: &Event, before: Option<Usage>) -> Option<Usage> {
+    match (event.to, &event.instance) {
+        (State::Failed, Some(seen)) => failed_usage(seen.state),
+        (State::Failed, None) if event.from == Some(State::Failed) => before,
+        (state, _) => usage_of(state),
     }
 }
 
@@ -102,29 +127,31 @@ impl Interval {
 ///   (a gap in the history) still moves the workspace where the event says it went.
 ///
 /// The intervals are sorted, never overlap, and cover `[creation, end)` exactly except
-/// for time spent `FAILED`, which bills nothing.
+/// for time spent `FAILED` with no instance seen to exist, which bills nothing.
 ///
 /// Events carry no workspace id, hence the explicit `workspace_id`.
 pub fn intervals(workspace_id: &WorkspaceId, events: &[Event], until: Timestamp) -> Vec<Interval> {
     let mut ordered: Vec<&Event> = events.iter().filter(|e| e.at <= until).collect();
     ordered.sort_by_key(|e| e.at);
     let mut seen = HashSet::new();
-    ordered.retain(|e| seen.insert((e.at, e.from, e.to)));
+    ordered.retain(|e| seen.insert((e.at, e.from, e.to, e.instance.as_ref().map(|i| i.state))));
 
     let mut out: Vec<Interval> = Vec::new();
-    // The state the workspace is in and since when; `None` before the first event.
-    let mut current: Option<(State, Timestamp)> = None;
+    // The state the workspace is in, how it bills and since when; `None` before the first event.
+    let mut current: Option<(State, Option<Usage>, Timestamp)> = None;
     for event in ordered {
-        if let Some((state, since)) = current {
+        let mut before = None;
+        if let Some((state, usage, since)) = current {
             if state == State::Terminated {
                 break;
             }
-            push(&mut out, workspace_id, usage_of(state), since, event.at);
+            push(&mut out, workspace_id, usage, since, event.at);
+            before = usage;
         }
-        current = Some((event.to, event.at));
+        current = Some((event.to, usage_after(event, before), event.at));
     }
-    if let Some((state, since)) = current {
-        push(&mut out, workspace_id, usage_of(state), since, until);
+    if let Some((_, usage, since)) = current {
+        push(&mut out, workspace_id, usage, since, until);
     }
     out
 }
@@ -170,6 +197,7 @@ mod tests {
             to,
             reason: None,
             connection: None,
+            instance: None,
         }
     }
 
@@ -229,6 +257,74 @@ mod tests {
             event(760, Some(Terminating), Terminated),
         ];
         assert_eq!(intervals(&ws(), &events, ts(1000)), vec![iv(Usage::Stopped, 0, 100), iv(Usage::Stopped, 700, 760)]);
+    }
+
+    fn seen(mut e: Event, state: InstanceState) -> Event {
+        e.instance = Some(crate::workspaces::InstanceSeen {
+            id: "i-1".into(),
+            state,
+            transition_reason: None,
+            time_source: crate::workspaces::TimeSource::Observed,
+        });
+        e
+    }
+
+    #[test]
+    fn a_failed_workspace_is_billed_by_what_ec2_shows_of_its_instance() {
+        use State::*;
+        let events = [
+            event(0, None, Provisioning),
+            event(100, Some(Provisioning), Running),
+            event(200, Some(Running), Stopping),
+            // The stop timed out with the instance still running: compute goes on.
+            seen(event(2000, Some(Stopping), Failed), InstanceState::Running),
+            // An operator stopped it in the console: storage only.
+            seen(event(3000, Some(Failed), Failed), InstanceState::Stopped),
+            // A schedule edit on the FAILED workspace changes nothing.
+            event(3500, Some(Failed), Failed),
+            // Started again behind Atelier's back: compute again.
+            seen(event(4000, Some(Failed), Failed), InstanceState::Running),
+            // Deleted in the console: nothing more.
+            seen(event(5000, Some(Failed), Failed), InstanceState::Terminated),
+        ];
+        assert_eq!(
+            intervals(&ws(), &events, ts(9000)),
+            vec![
+                iv(Usage::Stopped, 0, 100),
+                iv(Usage::Running, 100, 200),
+                // STOPPING bills no compute; FAILED with the instance running does.
+                iv(Usage::Stopped, 200, 2000),
+                iv(Usage::Running, 2000, 3000),
+                iv(Usage::Stopped, 3000, 4000),
+                iv(Usage::Running, 4000, 5000),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_workspace_nobody_has_looked_at_bills_from_its_first_observation() {
+        use State::*;
+        let events = [
+            event(0, None, Provisioning),
+            event(100, Some(Provisioning), Running),
+            event(200, Some(Running), Terminating),
+            // The termination timed out: nothing known of the instance yet.
+            event(3800, Some(Terminating), Failed),
+            seen(event(3860, Some(Failed), Failed), InstanceState::Stopped),
+        ];
+        assert_eq!(
+            intervals(&ws(), &events, ts(4000)),
+            vec![
+                iv(Usage::Stopped, 0, 100),
+                iv(Usage::Running, 100, 200),
+                iv(Usage::Stopped, 200, 3800),
+                iv(Usage::Stopped, 3860, 4000)
+            ]
+        );
+        assert_eq!(failed_usage(InstanceState::Pending), Some(Usage::Stopped));
+        assert_eq!(failed_usage(InstanceState::Stopping), Some(Usage::Stopped));
+        assert_eq!(failed_usage(InstanceState::ShuttingDown), None);
+        assert_eq!(failed_usage(InstanceState::Missing), None);
     }
 
     #[test]
@@ -293,8 +389,9 @@ mod tests {
             for pair in got.windows(2) {
                 prop_assert!(pair[0].end <= pair[1].start, "overlap: {:?}", pair);
                 if pair[0].end < pair[1].start {
-                    // A gap is exactly FAILED time.
-                    prop_assert!(stretches.iter().any(|(s, a, b)| *s == State::Failed && *a == pair[0].end && *b == pair[1].start));
+                    // A gap is exactly FAILED time (one stretch, or several FAILED observations).
+                    let (gap_start, gap_end) = (pair[0].end, pair[1].start);
+                    prop_assert!(stretches.iter().filter(|(_, a, b)| *a < gap_end && *b > gap_start).all(|(s, _, _)| *s == State::Failed));
                 }
             }
             for i in &got {

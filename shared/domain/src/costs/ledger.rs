@@ -265,15 +265,28 @@ async fn possibly_active(
             }
         }
     }
-    for state in [State::Terminated, State::Failed] {
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let listed = ledger.index.changed_since(state, start, &page).await?;
-            listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
-            match listed.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
+    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let listed = ledger.index.changed_since(State::Terminated, start, &page).await?;
+        listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
+        match listed.next_token {
+            Some(token) => page.token = Some(token),
+            None => break,
+        }
+    }
+    // FAILED: those that failed since `start`, and those whose instance state-sync has seen
+    // (billed by what EC2 shows, ADR 0006), however long ago they failed.
+    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let listed = ledger.store.list(&WorkspaceFilter::State(State::Failed), &page).await?;
+        listed
+            .items
+            .into_iter()
+            .filter(|w| w.created_at < end && (w.updated_at >= start || w.instance_seen.is_some()))
+            .for_each(&mut f);
+        match listed.next_token {
+            Some(token) => page.token = Some(token),
+            None => break,
         }
     }
     Ok(())
@@ -498,11 +511,14 @@ async fn events_since(
 }
 
 /// False when the workspace certainly cost nothing in `[start, end)`: created after it, or
-/// terminated (or failed: a failed workspace bills nothing) before it. `updated_at` marks
-/// the last state change, so for those states it is when the workspace got there.
+/// terminated (or failed with no instance ever seen: such a workspace bills nothing) before
+/// it. `updated_at` marks the last state change, so for those states it is when the
+/// workspace got there. A FAILED workspace whose instance state-sync has seen is billed by
+/// what EC2 showed, in events that do not move `updated_at`: its history decides.
 pub fn existed_during(workspace: &Workspace, start: Timestamp, end: Timestamp) -> bool {
     if workspace.created_at >= end {
         return false;
     }
-    !(workspace.state.is_ended() && workspace.updated_at < start)
+    let billed_by_its_instance = workspace.state == State::Failed && workspace.instance_seen.is_some();
+    billed_by_its_instance || !(workspace.state.is_ended() && workspace.updated_at < start)
 }

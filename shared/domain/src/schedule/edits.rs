@@ -142,7 +142,16 @@ async fn write_schedule(
     next.version += 1;
     // `updated_at` stays: it marks the last state change, which state-sync's grace
     // period and the by-state index are about.
-    let event = Event { at: now, actor, action, from: Some(state), to: state, reason: Some(reason), connection: None };
+    let event = Event {
+        at: now,
+        actor,
+        action,
+        from: Some(state),
+        to: state,
+        reason: Some(reason),
+        connection: None,
+        instance: None,
+    };
     store.update(&next, state, Some(&event)).await?;
     Ok(next)
 }

@@ -34,6 +34,7 @@ fn moved(workspace: &Workspace, to: State, when: Timestamp) -> (Workspace, Event
         to,
         reason: None,
         connection: None,
+        instance: None,
     };
     (next, event)
 }
@@ -131,6 +132,34 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
     assert_eq!(indexed(Month::containing(june, &MONTH_BOUNDARY)).await, Some(State::Running), "change month");
 
     active_cap(store, max_active, june).await;
+    by_instance(store, june).await;
+}
+
+/// The instance lookup: the one workspace with the instance, none for an instance nobody
+/// has, and a workspace is found from the write that gives it its instance on.
+async fn by_instance(store: &dyn WorkspaceStore, at: Timestamp) {
+    let instance = fresh("i");
+    let first = &PageRequest::first(1);
+    let workspace = WorkspaceBuilder::new().owner(&fresh("instance")).state(State::Provisioning).at(at).build();
+    assert_eq!(store.insert(&workspace, &creation_event(&workspace), None).await.expect("insert"), Inserted::Created);
+    let lookup =
+        |id: String| async move { store.list(&WorkspaceFilter::Instance(id), first).await.expect("list").items };
+    assert!(lookup(instance.clone()).await.is_empty(), "no instance yet");
+    let mut launched = workspace.clone();
+    launched.provisioned.instance_id = Some(instance.clone());
+    launched.version += 1;
+    store.update(&launched, State::Provisioning, None).await.expect("the instance is recorded");
+    // The table's index is eventually consistent: give it a moment.
+    let mut found = Vec::new();
+    for _ in 0..20 {
+        found = lookup(instance.clone()).await;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.iter().map(|w| &w.id).collect::<Vec<_>>(), [&workspace.id], "by instance");
+    assert!(lookup(fresh("i-foreign")).await.is_empty(), "an instance nobody owns");
 }
 
 /// The owner's cap: `max_active` active workspaces, then [`Inserted::ActiveLimit`]; a

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::datasets::{DataMounts, DatasetId, Mount, MountReport};
 use crate::kernel::UpstreamError;
-use crate::workspaces::{InstanceState, PowerSwitch, Workspace};
+use crate::workspaces::{InstanceState, InstanceStatus, PowerSwitch, Workspace};
 
 /// What a [`PowerSwitch`] call asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,10 @@ struct Ec2Data {
     apps: HashMap<String, std::collections::BTreeMap<String, bool>>,
     /// GiB attached to each instance ([`FakeEc2::set_volume`]).
     volumes: HashMap<String, u32>,
+    /// Each instance's `StateTransitionReason` ([`FakeEc2::set_reason`]).
+    reasons: HashMap<String, String>,
+    /// How many `DescribeInstances` calls were made ([`FakeEc2::describes`]).
+    describes: usize,
 }
 
 /// EC2 as each test sets it: instance states ([`FakeEc2::set`]; an instance never set is
@@ -69,6 +73,17 @@ impl FakeEc2 {
     /// Makes EC2 show `instance` in `state`.
     pub fn set(&self, instance: &str, state: InstanceState) {
         self.lock().states.insert(instance.to_owned(), state);
+    }
+
+    /// Makes EC2 give `reason` as `instance`'s `StateTransitionReason`
+    /// (`User initiated (2026-03-10 14:02:11 GMT)`).
+    pub fn set_reason(&self, instance: &str, reason: &str) {
+        self.lock().reasons.insert(instance.to_owned(), reason.to_owned());
+    }
+
+    /// How many times instances were described (one batched `DescribeInstances` each).
+    pub fn describes(&self) -> usize {
+        self.lock().describes
     }
 
     /// Makes `instance`'s agent report `app` answering (`true`) or not.
@@ -152,10 +167,18 @@ impl PowerSwitch for FakeEc2 {
     }
 
     async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError> {
-        let data = self.lock();
+        Ok(self.describe(instance_ids).await?.into_iter().map(|(id, status)| (id, status.state)).collect())
+    }
+
+    async fn describe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceStatus>, UpstreamError> {
+        let mut data = self.lock();
+        data.describes += 1;
         Ok(instance_ids
             .iter()
-            .map(|id| (id.clone(), data.states.get(id).copied().unwrap_or(InstanceState::Missing)))
+            .map(|id| {
+                let state = data.states.get(id).copied().unwrap_or(InstanceState::Missing);
+                (id.clone(), InstanceStatus { state, transition_reason: data.reasons.get(id).cloned() })
+            })
             .collect())
     }
 

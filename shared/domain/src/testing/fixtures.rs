@@ -66,6 +66,7 @@ impl WorkspaceBuilder {
             schedule: Schedule::default(),
             datasets: Vec::new(),
             launch: None,
+            instance_seen: None,
         })
     }
 
@@ -306,6 +307,7 @@ pub fn creation_event(workspace: &Workspace) -> Event {
         to: workspace.state,
         reason: None,
         connection: None,
+        instance: None,
     }
 }
 
@@ -338,6 +340,7 @@ pub async fn write_history(
             to,
             reason: None,
             connection: None,
+            instance: None,
         };
         store.update(&workspace, from, Some(&event)).await?;
     }

@@ -18,6 +18,7 @@ fn sync(workspace: &crate::Workspace) -> Event {
         to: workspace.state,
         reason: None,
         connection: None,
+        instance: None,
     }
 }
 

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Command, State};
+use super::{Command, InstanceState, State};
 
 /// Who caused an event: a person's username, or one of Atelier's own functions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +105,38 @@ pub struct Event {
     /// For `connect` and `disconnect`: the app session it opens or closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<Connection>,
+    /// For a `sync` that follows what EC2 showed of the instance: what it showed, and where
+    /// `at` comes from. On a FAILED workspace this is what its compute is billed by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceSeen>,
+}
+
+/// What state-sync saw of a workspace's instance when it recorded an event
+/// (docs/adr/0003-lifecycle-and-state-sync.md, "EC2 is the truth").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceSeen {
+    /// The instance (`i-...`).
+    pub id: String,
+    /// EC2's state of it.
+    pub state: InstanceState,
+    /// EC2's `StateTransitionReason`, when it gave one (`User initiated (2026-03-10 14:02:11 GMT)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition_reason: Option<String>,
+    /// Where the event's `at` comes from.
+    pub time_source: TimeSource,
+}
+
+/// Where the instant of an event that follows EC2 comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeSource {
+    /// The `time` of EC2's state-change notification (EventBridge).
+    Ec2Event,
+    /// The date in the instance's `StateTransitionReason`.
+    Ec2Reason,
+    /// When state-sync looked: EC2 gave no usable instant.
+    Observed,
 }
 
 /// On what grounds the gateway let someone into a workspace's app.

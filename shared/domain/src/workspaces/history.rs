@@ -115,6 +115,7 @@ impl Workspaces {
             to: State::Provisioning,
             reason: first.reason.clone().or_else(|| Some(format!("product {}", product.id))),
             connection: None,
+            instance: None,
         };
         match self.store.insert(&workspace, &creation, None).await? {
             Inserted::Created => {}

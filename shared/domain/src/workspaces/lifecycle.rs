@@ -8,10 +8,13 @@
 //! ```
 //!
 //! plus two reconciliation arrows for commands EC2 did not carry out (STARTING → STOPPED,
-//! HIBERNATING → RUNNING), in the spirit of RUNNING ⇄ STOPPING.
+//! HIBERNATING → RUNNING), in the spirit of RUNNING ⇄ STOPPING, the drift arrows of
+//! instances stopped or started outside Atelier (RUNNING → STOPPED, STOPPED/HIBERNATED →
+//! RUNNING), and FAILED's observations of its instance, which leave it FAILED.
 //!
-//! Arrows out of a settled state are [`Command`]s somebody asks for; arrows out of a
-//! transitional state are [`Observation`]s state-sync makes of the real machine.
+//! Arrows out of a settled state are [`Command`]s somebody asks for, or what EC2 shows
+//! happened behind Atelier's back; arrows out of a transitional state are
+//! [`Observation`]s state-sync makes of the real machine.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -243,6 +246,18 @@ pub const TRANSITIONS: &[(State, Trigger, State)] = &[
     (S::Stopping, Trigger::Observation(O::TimedOut), S::Failed),
     (S::Hibernating, Trigger::Observation(O::TimedOut), S::Failed),
     (S::Terminating, Trigger::Observation(O::TimedOut), S::Failed),
+    // EC2 is the truth: an instance stopped or started outside Atelier (from inside the
+    // machine, by EC2 maintenance, in the console) moves its settled workspace where EC2
+    // says it is, so that costs follow what AWS bills.
+    (S::Running, Trigger::Observation(O::Stopped), S::Stopped),
+    (S::Stopped, Trigger::Observation(O::Running), S::Running),
+    (S::Hibernated, Trigger::Observation(O::Running), S::Running),
+    // A FAILED workspace's instance keeps being observed (it is billed by what EC2 shows):
+    // each change is recorded as an event that leaves the workspace FAILED. `Vanished`:
+    // EC2 no longer has the instance, nothing more to bill.
+    (S::Failed, Trigger::Observation(O::Running), S::Failed),
+    (S::Failed, Trigger::Observation(O::Stopped), S::Failed),
+    (S::Failed, Trigger::Observation(O::Vanished), S::Failed),
 ];
 
 /// An action the current state does not allow.
@@ -319,15 +334,15 @@ mod tests {
         let expected: &[(State, [Option<State>; 7])] = &[
             //   provisioned  provisionFailed  running  stopped  terminated  vanished  timedOut
             (Provisioning, [Some(Running), Some(Failed), None, None, None, None, Some(Failed)]),
-            (Running, [None, None, None, None, None, Some(Terminating), None]),
+            (Running, [None, None, None, Some(Stopped), None, Some(Terminating), None]),
             (Stopping, [None, None, Some(Running), Some(Stopped), None, Some(Terminating), Some(Failed)]),
-            (Stopped, [None, None, None, None, None, Some(Terminating), None]),
+            (Stopped, [None, None, Some(Running), None, None, Some(Terminating), None]),
             (Starting, [None, None, Some(Running), Some(Stopped), None, Some(Terminating), Some(Failed)]),
             (Hibernating, [None, None, Some(Running), Some(Hibernated), None, Some(Terminating), Some(Failed)]),
-            (Hibernated, [None, None, None, None, None, Some(Terminating), None]),
+            (Hibernated, [None, None, Some(Running), None, None, Some(Terminating), None]),
             (Terminating, [None, None, None, None, Some(Terminated), None, Some(Failed)]),
             (Terminated, [None, None, None, None, None, None, None]),
-            (Failed, [None, None, None, None, None, None, None]),
+            (Failed, [None, None, Some(Failed), Some(Failed), None, Some(Failed), None]),
         ];
         assert_eq!(expected.len(), State::ALL.len());
         for (state, outcomes) in expected {
@@ -344,6 +359,24 @@ mod tests {
             assert!(!to.is_transitional(), "{state} times out into {to}, which must be settled");
             assert!(!allowed_commands(to).is_empty(), "{state} times out into {to}, where nothing can be done");
         }
+    }
+
+    #[test]
+    fn drift_rows_lead_where_ec2_is_and_failed_only_observes() {
+        // Settled states follow EC2 both ways; the stopped side of HIBERNATED is HIBERNATED
+        // already, so EC2's `stopped` leaves it alone.
+        assert_eq!(next(State::Running, Observation::Stopped), Ok(State::Stopped));
+        assert_eq!(next(State::Stopped, Observation::Running), Ok(State::Running));
+        assert_eq!(next(State::Hibernated, Observation::Running), Ok(State::Running));
+        assert!(next(State::Hibernated, Observation::Stopped).is_err());
+        // The only self-loops of the table are FAILED's observations: every other row moves.
+        for (from, trigger, to) in TRANSITIONS {
+            if from == to {
+                assert_eq!(*from, State::Failed, "{from} × {trigger}");
+                assert!(matches!(trigger, Trigger::Observation(_)), "{trigger}");
+            }
+        }
+        assert_eq!(allowed_commands(State::Failed), [Command::Terminate], "FAILED still offers only terminate");
     }
 
     #[test]

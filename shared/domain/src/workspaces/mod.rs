@@ -20,14 +20,14 @@ pub mod state_sync;
 pub mod use_cases;
 pub mod writer;
 
-pub use event::{Actor, Connection, Event, EventAction, Via};
+pub use event::{Actor, Connection, Event, EventAction, InstanceSeen, TimeSource, Via};
 pub use history::{HistoryRequest, HistoryStep};
 pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, allowed_commands};
 pub use model::{Launch, Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{
-    IdempotencyRecord, Inserted, InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner, WorkspaceFilter,
-    WorkspaceStore,
+    IdempotencyRecord, Inserted, InstanceState, InstanceStatus, PowerSwitch, Progress, ProvisionRequest, Provisioner,
+    WorkspaceFilter, WorkspaceStore,
 };
-pub use state_sync::{RECONCILE_AFTER, StateSync, SyncReport, Timeouts};
+pub use state_sync::{InstanceChange, RECONCILE_AFTER, StateSync, SyncReport, Timeouts};
 pub use use_cases::{CreateWorkspace, IDEMPOTENCY_TTL, ListScope, Workspaces};
-pub use writer::{record_provisioned, transition};
+pub use writer::{record_provisioned, transition, transition_seen};

@@ -117,6 +117,10 @@ pub struct Workspace {
     /// What it launched with, frozen: later catalog edits change none of it. `None` on
     /// workspaces created before launches were recorded.
     pub launch: Option<Launch>,
+    /// While FAILED: what EC2 last showed of its instance, as its latest `sync` event
+    /// records it (state-sync compares EC2 with it and writes an event only on a change);
+    /// `None` in every other state, and on a FAILED workspace nobody has looked at yet.
+    pub instance_seen: Option<super::InstanceState>,
 }
 
 /// What a workspace was launched with, recorded at creation (and the volume once EC2 shows
@@ -145,6 +149,23 @@ impl Workspace {
     /// for at launch; `None` for workspaces created before launches were recorded.
     pub fn volume_gib(&self) -> Option<u32> {
         self.launch.as_ref().map(|l| l.provisioned_volume_gib.unwrap_or(l.volume_gib))
+    }
+
+    /// True for a FAILED workspace whose instance EC2 last showed running: it is billed
+    /// compute, and a budget stop must stop its instance without a transition (FAILED has
+    /// no state to claim; state-sync records the stop when EC2 shows it).
+    pub fn failed_and_running(&self) -> bool {
+        self.state == super::State::Failed && self.instance_seen == Some(super::InstanceState::Running)
+    }
+
+    /// True for a FAILED workspace that may still cost money: it has a Service Catalog
+    /// product, or an instance EC2 has not been seen to delete. State-sync keeps observing
+    /// these, costs keep billing them, and the `FailedWorkspaces` alarm stays raised while
+    /// any exists.
+    pub fn failed_with_resources(&self) -> bool {
+        self.state == super::State::Failed
+            && (self.provisioned.provisioned_product_id.is_some()
+                || (self.provisioned.instance_id.is_some() && self.instance_seen.is_none_or(|s| s.exists())))
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use super::{Event, Provisioned, State, Workspace};
 use crate::catalog::Product;
@@ -22,6 +23,10 @@ pub enum WorkspaceFilter {
     All,
     /// Those in one state, least recently changed first (state-sync, scheduler).
     State(State),
+    /// The one whose EC2 instance this is (at most one: instance ids are never reused), for
+    /// state-sync's handling of an EC2 state-change event: one read, even for an instance
+    /// Atelier does not own.
+    Instance(String),
 }
 
 /// A remembered `Idempotency-Key`: the request it came with and the workspace it created.
@@ -140,7 +145,8 @@ pub trait Provisioner: Send + Sync {
 }
 
 /// What EC2 says of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum InstanceState {
     /// `pending`: launching or starting.
     Pending,
@@ -155,6 +161,7 @@ pub enum InstanceState {
     /// `terminated`: gone, though EC2 still lists it for a while.
     Terminated,
     /// EC2 does not know the instance (any more).
+    #[serde(rename = "unknown")]
     Missing,
 }
 
@@ -171,6 +178,47 @@ impl InstanceState {
             InstanceState::Missing => "unknown",
         }
     }
+
+    /// Parses EC2's name for a state (`running`, `shutting-down`, ...), as
+    /// `DescribeInstances` and the state-change events spell it.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            InstanceState::Pending,
+            InstanceState::Running,
+            InstanceState::Stopping,
+            InstanceState::Stopped,
+            InstanceState::ShuttingDown,
+            InstanceState::Terminated,
+            InstanceState::Missing,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
+    /// True while the instance (and so its volume) still exists: EC2 bills its storage.
+    pub fn exists(self) -> bool {
+        matches!(
+            self,
+            InstanceState::Pending | InstanceState::Running | InstanceState::Stopping | InstanceState::Stopped
+        )
+    }
+}
+
+/// What `DescribeInstances` shows of one instance: its state and, when EC2 gives one, why
+/// it last changed (`StateTransitionReason`, e.g. `User initiated (2026-03-10 14:02:11 GMT)`),
+/// which dates a stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    /// The state.
+    pub state: InstanceState,
+    /// EC2's `StateTransitionReason`, `None` when empty.
+    pub transition_reason: Option<String>,
+}
+
+impl From<InstanceState> for InstanceStatus {
+    fn from(state: InstanceState) -> Self {
+        Self { state, transition_reason: None }
+    }
 }
 
 /// Powers instances on and off (EC2).
@@ -182,6 +230,12 @@ pub trait PowerSwitch: Send + Sync {
     async fn stop(&self, instance_ids: &[String], hibernate: bool) -> Result<(), UpstreamError>;
     /// The current state of each instance.
     async fn observe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceState>, UpstreamError>;
+    /// The current state of each instance with EC2's reason for its last change (one
+    /// batched `DescribeInstances`); without an override, [`PowerSwitch::observe`] with
+    /// no reasons.
+    async fn describe(&self, instance_ids: &[String]) -> Result<HashMap<String, InstanceStatus>, UpstreamError> {
+        Ok(self.observe(instance_ids).await?.into_iter().map(|(id, state)| (id, state.into())).collect())
+    }
     /// The total size of the EBS volumes attached to the instance, GiB (`DescribeVolumes`);
     /// `None` when EC2 shows none (yet).
     async fn attached_volume_gib(&self, instance_id: &str) -> Result<Option<u32>, UpstreamError>;

@@ -168,6 +168,7 @@ impl Workspaces {
             schedule,
             datasets: Vec::new(),
             launch: Some(launch),
+            instance_seen: None,
         })
     }
 
@@ -188,6 +189,7 @@ impl Workspaces {
             to: State::Provisioning,
             reason: Some(format!("product {}", workspace.product_id)),
             connection: None,
+            instance: None,
         };
         let record = key.map(|key| IdempotencyRecord {
             owner: caller.username.clone(),

@@ -7,7 +7,9 @@
 
 use jiff::Timestamp;
 
-use super::{Actor, Event, EventAction, Provisioned, State, Trigger, Workspace, WorkspaceStore, lifecycle};
+use super::{
+    Actor, Event, EventAction, InstanceSeen, Provisioned, State, Trigger, Workspace, WorkspaceStore, lifecycle,
+};
 use crate::kernel::DomainError;
 
 /// Records what the provisioner now knows of `workspace`'s AWS resources: a conditional
@@ -40,16 +42,41 @@ pub async fn transition(
     reason: Option<String>,
     now: Timestamp,
 ) -> Result<Workspace, DomainError> {
+    transition_seen(store, workspace, trigger, actor, action, reason, None, now).await
+}
+
+/// [`transition`], with what EC2 showed of the instance recorded in the event (and, on a
+/// FAILED workspace, on the workspace: its compute is billed by it). A row of the table
+/// that stays in its state (FAILED observing its instance) keeps `updated_at` and `error`:
+/// the state did not change.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition_seen(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    trigger: Trigger,
+    actor: Actor,
+    action: EventAction,
+    reason: Option<String>,
+    instance: Option<InstanceSeen>,
+    at: Timestamp,
+) -> Result<Workspace, DomainError> {
     let from = workspace.state;
     let to = lifecycle::next(from, trigger)?;
     let mut next = workspace;
     next.state = to;
     next.version += 1;
-    next.updated_at = now;
-    if to == State::Failed {
-        next.error = reason.clone();
+    if to != from {
+        next.updated_at = at;
+        if to == State::Failed {
+            next.error = reason.clone();
+        }
     }
-    let event = Event { at: now, actor, action, from: Some(from), to, reason, connection: None };
+    next.instance_seen = match (to, &instance) {
+        (State::Failed, Some(seen)) => Some(seen.state),
+        (State::Failed, None) if from == State::Failed => next.instance_seen,
+        _ => None,
+    };
+    let event = Event { at, actor, action, from: Some(from), to, reason, connection: None, instance };
     store.update(&next, from, Some(&event)).await?;
     Ok(next)
 }

@@ -237,6 +237,7 @@ impl Scheduler<'_> {
             to: workspace.state,
             reason: Some(format!("EC2 refused to {}: {reason}", command.as_str())),
             connection: None,
+            instance: None,
         };
         if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");

@@ -62,6 +62,7 @@ impl WorkspaceStore for MemoryStore {
                 WorkspaceFilter::Owner(owner) => w.owner.username == *owner,
                 WorkspaceFilter::All => true,
                 WorkspaceFilter::State(state) => w.state == *state,
+                WorkspaceFilter::Instance(id) => w.provisioned.instance_id.as_deref() == Some(id.as_str()),
             })
             .collect();
         let list = match filter {
@@ -77,6 +78,7 @@ impl WorkspaceStore for MemoryStore {
                 all.sort_unstable_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
                 "all".to_owned()
             }
+            WorkspaceFilter::Instance(id) => format!("instance/{id}"),
         };
         paged(&list, &all, page, self.limit(page))
     }

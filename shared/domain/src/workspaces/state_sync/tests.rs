@@ -163,15 +163,25 @@ async fn no_transitional_state_outlasts_its_timeout() {
         assert_eq!(after.state, State::Failed, "{state}");
         assert_eq!(after.error.as_deref(), Some(expected), "{state}");
         let history = world.history(&ws.id);
-        assert_eq!(history.len(), 1, "{state}");
         assert_eq!(history[0].actor, Actor::state_sync());
         assert_eq!((history[0].from, history[0].to, history[0].at), (Some(state), State::Failed, at(minutes)));
+        // A stuck power state's event says what EC2 showed (the FAILED workspace is billed
+        // by it); after a provisioning or a termination, the same run's FAILED pass looks
+        // at the instance and records what EC2 shows, in an event that leaves it FAILED.
+        let power = matches!(state, State::Starting | State::Stopping | State::Hibernating);
+        assert_eq!(history[0].instance.as_ref().map(|i| i.state), power.then_some(seen), "{state}");
+        assert_eq!(history.len(), if power { 1 } else { 2 }, "{state}");
+        if let Some(observed) = history.get(1) {
+            assert_eq!((observed.from, observed.to), (Some(State::Failed), State::Failed), "{state}");
+            assert_eq!(observed.instance.as_ref().map(|i| i.state), Some(seen), "{state}");
+        }
         // Only a timed-out provisioning has its resources released: a stuck instance may
         // hold the owner's work, and a stuck termination is already releasing them.
         let released = !world.provisioner.terminated().is_empty();
         assert_eq!(released, state == State::Provisioning, "{state}");
+        let recorded = world.history(&ws.id).len();
         world.run(at(minutes + 60)).await.unwrap();
-        assert_eq!(world.history(&ws.id).len(), 1, "{state}: FAILED is settled, nothing more happens");
+        assert_eq!(world.history(&ws.id).len(), recorded, "{state}: FAILED is settled, nothing new happens");
     }
 }
 
@@ -352,4 +362,250 @@ async fn a_provisioned_workspace_keeps_the_volume_ec2_attached_for_its_costs() {
     assert_eq!(running.state, State::Running);
     assert_eq!(running.launch.as_ref().and_then(|l| l.provisioned_volume_gib), Some(128));
     assert_eq!(running.volume_gib(), Some(128), "storage is billed on what EC2 attached, not the 100 asked for");
+}
+
+// EC2 is the truth (issue #18): settled workspaces follow their instance both ways, stamped
+// with the instant EC2 reports; FAILED ones keep being observed and billed.
+
+impl World {
+    fn sync(&self) -> StateSync<'_> {
+        StateSync {
+            store: &self.store,
+            catalog: self.store.inner().as_ref(),
+            provisioner: &self.provisioner,
+            power: &self.ec2,
+            timeouts: self.timeouts,
+        }
+    }
+
+    async fn on_change(&self, change: &InstanceChange, now: Timestamp) -> SyncReport {
+        self.sync().on_instance_change(change, now).await.expect("the event is handled")
+    }
+
+    fn last_event(&self, id: &WorkspaceId) -> Event {
+        self.history(id).pop().expect("an event")
+    }
+}
+
+fn change(instance: &str, state: InstanceState, at: Timestamp) -> InstanceChange {
+    InstanceChange { instance_id: instance.into(), state: Some(state), at }
+}
+
+#[tokio::test]
+async fn a_running_workspace_whose_instance_was_stopped_outside_atelier_is_stopped_when_ec2_says() {
+    let ws = workspace(State::Running, "i-1");
+    let world = World::new(vec![ws.clone()]);
+    world.ec2.set("i-1", InstanceState::Stopped);
+    world.ec2.set_reason("i-1", "User initiated (2026-11-22 10:05:07 GMT)");
+    let report = world.run(at(30)).await.unwrap();
+    assert_eq!((report.settled, report.failed_workspaces, report.failed.clone()), (1, 0, vec![]));
+    let stopped = world.state(&ws.id);
+    assert_eq!(stopped.state, State::Stopped);
+    let event = world.last_event(&ws.id);
+    assert_eq!(
+        (event.from, event.to, event.actor.clone()),
+        (Some(State::Running), State::Stopped, Actor::state_sync())
+    );
+    assert_eq!(event.reason.as_deref(), Some(STOPPED_OUTSIDE));
+    let expected: Timestamp = "2026-11-22T10:05:07Z".parse().unwrap();
+    assert_eq!(event.at, expected, "stamped when EC2 stopped it, not when state-sync looked");
+    assert_eq!(stopped.updated_at, expected);
+    let seen = event.instance.expect("what EC2 showed");
+    assert_eq!((seen.id.as_str(), seen.state), ("i-1", InstanceState::Stopped));
+    assert_eq!(seen.transition_reason.as_deref(), Some("User initiated (2026-11-22 10:05:07 GMT)"));
+    assert_eq!(seen.time_source, crate::workspaces::TimeSource::Ec2Reason);
+    // Nothing more to do on the next run.
+    assert_eq!(world.run(at(31)).await.unwrap().settled, 0);
+    assert_eq!(world.history(&ws.id).len(), 1);
+}
+
+#[tokio::test]
+async fn a_stopping_instance_stops_its_running_workspace_at_the_observation_when_ec2_gives_no_date() {
+    let ws = workspace(State::Running, "i-1");
+    let world = World::new(vec![ws.clone()]);
+    world.ec2.set("i-1", InstanceState::Stopping);
+    world.run(at(30)).await.unwrap();
+    let event = world.last_event(&ws.id);
+    assert_eq!((event.to, event.at), (State::Stopped, at(30)));
+    assert_eq!(event.instance.unwrap().time_source, crate::workspaces::TimeSource::Observed);
+}
+
+#[tokio::test]
+async fn a_date_older_than_the_last_change_is_not_believed() {
+    // A stale reason (an earlier stop) must not put the event before the workspace's last change.
+    let ws = workspace(State::Running, "i-1");
+    let world = World::new(vec![ws.clone()]);
+    world.ec2.set("i-1", InstanceState::Stopped);
+    world.ec2.set_reason("i-1", "User initiated (2026-11-22 09:00:00 GMT)");
+    world.run(at(30)).await.unwrap();
+    let event = world.last_event(&ws.id);
+    assert_eq!(event.at, at(30));
+    assert_eq!(event.instance.unwrap().time_source, crate::workspaces::TimeSource::Observed);
+}
+
+#[tokio::test]
+async fn a_stopped_or_hibernated_workspace_whose_instance_was_started_outside_atelier_is_running() {
+    let stopped = workspace(State::Stopped, "i-s");
+    let hibernated = workspace(State::Hibernated, "i-h");
+    let pending = workspace(State::Stopped, "i-p");
+    let world = World::new(vec![stopped.clone(), hibernated.clone(), pending.clone()]);
+    world.ec2.set("i-s", InstanceState::Running);
+    world.ec2.set("i-h", InstanceState::Running);
+    world.ec2.set("i-p", InstanceState::Pending);
+    let report = world.run(at(30)).await.unwrap();
+    assert_eq!(report.settled, 2);
+    for ws in [&stopped, &hibernated] {
+        assert_eq!(world.state(&ws.id).state, State::Running, "{}", ws.state);
+        let event = world.last_event(&ws.id);
+        assert_eq!((event.from, event.reason.as_deref(), event.at), (Some(ws.state), Some(STARTED_OUTSIDE), at(30)));
+    }
+    assert_eq!(world.state(&pending.id).state, State::Stopped, "pending: wait until EC2 says running");
+}
+
+#[tokio::test]
+async fn an_instance_change_event_handles_its_one_workspace_stamped_with_the_event_time() {
+    let ws = workspace(State::Running, "i-1");
+    let other = workspace(State::Running, "i-2");
+    let world = World::new(vec![ws.clone(), other.clone()]);
+    world.ec2.set("i-1", InstanceState::Stopped);
+    world.ec2.set("i-2", InstanceState::Stopped);
+    let report = world.on_change(&change("i-1", InstanceState::Stopped, at(29)), at(30)).await;
+    assert_eq!((report.examined, report.settled), (1, 1));
+    let event = world.last_event(&ws.id);
+    assert_eq!((event.to, event.at, event.reason.as_deref()), (State::Stopped, at(29), Some(STOPPED_OUTSIDE)));
+    assert_eq!(event.instance.unwrap().time_source, crate::workspaces::TimeSource::Ec2Event);
+    assert_eq!(world.state(&other.id).state, State::Running, "only the event's instance is looked at");
+    assert_eq!(world.ec2.describes(), 1, "one DescribeInstances");
+
+    // A `stopping` event dates a stop EC2 has finished since.
+    let later = workspace(State::Running, "i-3");
+    world.store.inner().put_workspace(later.clone());
+    world.ec2.set("i-3", InstanceState::Stopped);
+    world.on_change(&change("i-3", InstanceState::Stopping, at(28)), at(30)).await;
+    assert_eq!(world.last_event(&later.id).at, at(28));
+}
+
+#[tokio::test]
+async fn an_event_for_an_instance_atelier_does_not_own_costs_one_read() {
+    let ws = workspace(State::Running, "i-1");
+    let world = World::new(vec![ws.clone()]);
+    let report = world.on_change(&change("i-foreign", InstanceState::Stopped, at(1)), at(1)).await;
+    assert_eq!(report, SyncReport::default());
+    assert_eq!(world.store.calls(), [Call::List(WorkspaceFilter::Instance("i-foreign".into()))]);
+    assert_eq!(world.ec2.describes(), 0);
+}
+
+#[tokio::test]
+async fn an_event_ec2_has_overtaken_follows_what_ec2_shows_now() {
+    // EventBridge does not promise order: a `stopped` event arriving after the instance was
+    // started again must not stop the workspace.
+    let ws = workspace(State::Running, "i-1");
+    let world = World::new(vec![ws.clone()]);
+    world.ec2.set("i-1", InstanceState::Running);
+    let report = world.on_change(&change("i-1", InstanceState::Stopped, at(5)), at(6)).await;
+    assert_eq!(report.settled, 0);
+    assert!(world.history(&ws.id).is_empty());
+}
+
+#[tokio::test]
+async fn an_event_settles_a_stop_at_the_instant_ec2_finished_it() {
+    let ws = WorkspaceBuilder::from(workspace(State::Stopping, "i-1")).updated_at(at(10)).build();
+    let world = World::new(vec![ws.clone()]);
+    world.ec2.set("i-1", InstanceState::Stopped);
+    world.on_change(&change("i-1", InstanceState::Stopped, at(11)), at(12)).await;
+    let event = world.last_event(&ws.id);
+    assert_eq!((event.to, event.at, event.reason), (State::Stopped, at(11), None));
+}
+
+#[tokio::test]
+async fn a_failed_workspace_keeps_being_observed_while_it_holds_an_instance() {
+    let mut ws = workspace(State::Stopping, "i-1");
+    ws.provisioned.provisioned_product_id = None;
+    let world = World::new(vec![ws.clone()]);
+
+    // The stop never finishes: FAILED at its timeout, with what EC2 showed in the event.
+    world.ec2.set("i-1", InstanceState::Stopping);
+    world.run(at(29)).await.unwrap();
+    assert_eq!(world.state(&ws.id).state, State::Stopping);
+    let report = world.run(at(30)).await.unwrap();
+    assert_eq!((report.failed_workspaces, report.failed_with_resources), (1, 1), "{report:?}");
+    let failed = world.state(&ws.id);
+    assert_eq!((failed.state, failed.instance_seen), (State::Failed, Some(InstanceState::Stopping)));
+    let entered = world.last_event(&ws.id);
+    assert_eq!(entered.instance.as_ref().map(|i| i.state), Some(InstanceState::Stopping), "billed from the start");
+
+    // Nothing new: nothing written, still counted for the alarm.
+    let before = world.history(&ws.id).len();
+    let report = world.run(at(31)).await.unwrap();
+    assert_eq!((report.settled, report.failed_with_resources), (0, 1));
+    assert_eq!(world.history(&ws.id).len(), before);
+
+    // Started in the console: compute is billed again, the workspace stays FAILED.
+    world.ec2.set("i-1", InstanceState::Running);
+    let report = world.run(at(80)).await.unwrap();
+    assert_eq!((report.settled, report.failed_workspaces, report.failed_with_resources), (0, 0, 1));
+    let failed = world.state(&ws.id);
+    assert_eq!((failed.state, failed.instance_seen), (State::Failed, Some(InstanceState::Running)));
+    assert!(failed.error.as_deref().unwrap().starts_with("the stop did not finish"), "the error stays");
+    let event = world.last_event(&ws.id);
+    assert_eq!((event.from, event.to, event.at), (Some(State::Failed), State::Failed, at(80)));
+    assert_eq!(
+        event.reason.as_deref(),
+        Some("EC2 shows instance i-1 running: compute and storage are billed until the workspace is terminated")
+    );
+    let intervals = crate::costs::intervals(&ws.id, &world.history(&ws.id), at(90));
+    let last = intervals.last().unwrap();
+    assert_eq!((last.usage, last.start, last.end), (crate::costs::Usage::Running, at(80), at(90)));
+
+    // Stopped by an operator, then deleted: storage, then nothing; then it is no longer looked at.
+    world.ec2.set("i-1", InstanceState::Stopped);
+    world.run(at(85)).await.unwrap();
+    assert_eq!(world.state(&ws.id).instance_seen, Some(InstanceState::Stopped));
+    world.ec2.set("i-1", InstanceState::Terminated);
+    let report = world.run(at(86)).await.unwrap();
+    assert_eq!(report.failed_with_resources, 0, "gone: the alarm clears");
+    let describes = world.ec2.describes();
+    world.run(at(87)).await.unwrap();
+    assert_eq!(world.ec2.describes(), describes, "an instance seen deleted is not described again");
+    assert_eq!(crate::workspaces::allowed_commands(State::Failed), [crate::Command::Terminate]);
+}
+
+#[tokio::test]
+async fn a_failed_workspace_with_only_a_provisioned_product_counts_for_the_alarm() {
+    let mut ws = workspace(State::Failed, "i-1");
+    ws.provisioned.instance_id = None;
+    let mut bare = workspace(State::Failed, "i-2");
+    bare.provisioned = Provisioned::default();
+    let world = World::new(vec![ws, bare]);
+    let report = world.run(at(1)).await.unwrap();
+    assert_eq!((report.failed_with_resources, report.settled), (1, 0));
+    assert_eq!(world.ec2.describes(), 0);
+}
+
+#[test]
+fn ec2_state_change_events_and_transition_reasons_are_read() {
+    let event = serde_json::json!({
+        "version": "0",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "time": "2026-03-10T14:02:11Z",
+        "resources": ["arn:aws:ec2:eu-west-3:123456789012:instance/i-0abc"],
+        "detail": { "instance-id": "i-0abc", "state": "shutting-down" }
+    });
+    let change = InstanceChange::from_event(&event).unwrap().unwrap();
+    assert_eq!(change.instance_id, "i-0abc");
+    assert_eq!(change.state, Some(InstanceState::ShuttingDown));
+    assert_eq!(change.at, "2026-03-10T14:02:11Z".parse::<Timestamp>().unwrap());
+    let tick = serde_json::json!({ "detail-type": "Scheduled Event", "time": "2026-03-10T14:02:00Z" });
+    assert_eq!(InstanceChange::from_event(&tick).unwrap(), None);
+    assert_eq!(InstanceChange::from_event(&serde_json::Value::Null).unwrap(), None);
+    let broken = serde_json::json!({ "detail-type": "EC2 Instance State-change Notification", "time": "2026-03-10T14:02:11Z", "detail": {} });
+    assert!(InstanceChange::from_event(&broken).is_err());
+
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    assert_eq!(transition_instant("User initiated (2026-03-10 14:02:11 GMT)"), Some(at("2026-03-10T14:02:11Z")));
+    assert_eq!(transition_instant("User initiated (2026-03-10 14:02:11 UTC)"), Some(at("2026-03-10T14:02:11Z")));
+    assert_eq!(transition_instant("User initiated"), None);
+    assert_eq!(transition_instant("Server.InternalError"), None);
+    assert_eq!(transition_instant("User initiated (yesterday)"), None);
 }
