@@ -217,6 +217,9 @@ pub const TRANSITIONS: &[(State, Trigger, State)] = &[
     (S::Stopped, Trigger::Command(C::Start), S::Starting),
     (S::Stopped, Trigger::Command(C::Terminate), S::Terminating),
     (S::Starting, Trigger::Observation(O::Running), S::Running),
+    // A machine on its way up can be stopped (EC2 stops a `pending` instance that has run
+    // before): the budget watch stops STARTING workspaces too, and so may their owner.
+    (S::Starting, Trigger::Command(C::Stop), S::Stopping),
     // Reconciliation: EC2 did not carry out the start (or the hibernate) and the instance is
     // still where it was. State-sync applies these only after a grace period, so a workspace
     // never stays transitional forever and is left in a state its owner can act on.
@@ -298,7 +301,7 @@ mod tests {
             (Running, [None, Some(Stopping), Some(Hibernating), Some(Terminating)]),
             (Stopping, [None, None, None, None]),
             (Stopped, [Some(Starting), None, None, Some(Terminating)]),
-            (Starting, [None, None, None, None]),
+            (Starting, [None, Some(Stopping), None, None]),
             (Hibernating, [None, None, None, None]),
             (Hibernated, [Some(Starting), None, None, Some(Terminating)]),
             (Terminating, [None, None, None, None]),
@@ -377,8 +380,11 @@ mod tests {
     fn illegal_transition_names_the_state() {
         let err = next(State::Stopped, Command::Stop).unwrap_err();
         assert_eq!(err.to_string(), "cannot stop a workspace that is STOPPED");
-        let err = next(State::Starting, Command::Stop).unwrap_err();
-        assert_eq!(err.to_string(), "cannot stop a workspace that is STARTING; wait until it settles and try again");
+        let err = next(State::Starting, Command::Hibernate).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot hibernate a workspace that is STARTING; wait until it settles and try again"
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub use event::{Actor, Connection, Event, EventAction, Via};
 pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, allowed_commands};
 pub use model::{Launch, Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{
-    IdempotencyRecord, Inserted, InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner, WorkspaceFilter,
-    WorkspaceStore,
+    IdempotencyRecord, Inserted, InstanceState, PowerSwitch, Progress, ProvisionRequest, Provisioner, StartGate,
+    WorkspaceFilter, WorkspaceStore,
 };
 pub use state_sync::{RECONCILE_AFTER, StateSync, SyncReport, Timeouts};
 pub use use_cases::{CreateWorkspace, IDEMPOTENCY_TTL, ListScope, Workspaces};
