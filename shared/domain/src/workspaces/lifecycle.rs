@@ -8,7 +8,8 @@
 //! ```
 //!
 //! plus two reconciliation arrows for commands EC2 did not carry out (STARTING → STOPPED,
-//! HIBERNATING → RUNNING), in the spirit of RUNNING ⇄ STOPPING.
+//! HIBERNATING → RUNNING), in the spirit of RUNNING ⇄ STOPPING, and a stop while a machine
+//! starts (STARTING → STOPPING: the budget watch's `stop-at-100`).
 //!
 //! Arrows out of a settled state are [`Command`]s somebody asks for; arrows out of a
 //! transitional state are [`Observation`]s state-sync makes of the real machine.
