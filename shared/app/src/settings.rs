@@ -545,6 +545,7 @@ mod tests {
                 (USER_POOL_CLIENT_ID, "c"),
                 (GATEWAY_URL, "https://g"),
                 (GATEWAY_SIGNING_KEY, "k"),
+                (NOTIFICATION_SENDER, "budgets@example.org"),
             ];
             pairs.push((name, value));
             match Settings::from_vars(function, vars(&pairs)) {
@@ -580,7 +581,14 @@ mod tests {
         let pairs = [(TABLE, "t"), (WORKSPACE_ROLE_BOUNDARY, arn)];
         let roles = Settings::from_vars(&STATE_SYNC, vars(&pairs)).expect("valid").workspace_roles;
         assert_eq!(roles, WorkspaceRoleSettings { boundary: Some(arn.into()), policy: None });
-        let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (BUDGET_EVERY, "ten")])).unwrap_err();
+        let scheduler = [(TABLE, "t"), (USER_POOL_ID, "p"), (NOTIFICATION_SENDER, "budgets@example.org")];
+        let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (USER_POOL_ID, "p")])).unwrap_err();
+        assert_eq!(err, SettingsError::Missing(NOTIFICATION_SENDER), "the budget watch's e-mail needs its sender");
+        let read = Settings::from_vars(&SCHEDULER, vars(&scheduler)).expect("valid");
+        assert_eq!(read.notification_sender.as_deref(), Some("budgets@example.org"));
+        let err =
+            Settings::from_vars(&SCHEDULER, vars(&[scheduler[0], scheduler[1], scheduler[2], (BUDGET_EVERY, "ten")]))
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable ATELIER_BUDGET_EVERY_MINUTES is \"ten\": a whole number of minutes, 1 to 10080"
