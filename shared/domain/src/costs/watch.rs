@@ -203,22 +203,18 @@ impl BudgetWatch<'_> {
     pub async fn tick(&self, at: Timestamp) -> Result<WatchReport, DomainError> {
         let month = Month::containing(at, &MONTH_BOUNDARY);
         let mut report = self.maintain(at).await?;
-        let reach = self.budgets.reach(month).await?.unwrap_or_default();
-        let needs_book = !reach.users.is_empty() || month.previous().is_some();
-        if needs_book {
-            let book = BudgetBook::load(self.budgets).await?;
+        let book = BudgetBook::load(self.budgets).await?;
+        if !book.is_empty() {
             let mut admins = Admins::default();
-            if !book.is_empty() {
-                self.final_evaluation(month, at, &book, &mut admins, &mut report).await?;
-                for user in &reach.users {
-                    let total = owner_total(&self.ledger(), user, month, at).await?;
-                    let currency = total.currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
-                    let rule = book.rule(user);
-                    self.evaluate(user, &rule, total.spent, &currency, month, at, true, &mut admins, &mut report)
-                        .await?;
-                }
-                report.within_reach = reach.users;
+            self.final_evaluation(month, at, &book, &mut admins, &mut report).await?;
+            let reach = self.budgets.reach(month).await?.unwrap_or_default();
+            for user in &reach.users {
+                let total = owner_total(&self.ledger(), user, month, at).await?;
+                let currency = total.currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
+                let rule = book.rule(user);
+                self.evaluate(user, &rule, total.spent, &currency, month, at, true, &mut admins, &mut report).await?;
             }
+            report.within_reach = reach.users;
         }
         self.deliver(at, &mut report).await;
         Ok(report)
