@@ -266,6 +266,11 @@ impl BudgetWatch<'_> {
     ) -> Result<(), DomainError> {
         let Some(amount) = rule.budget.amount else { return Ok(()) };
         for threshold in rule.budget.crossed(spent) {
+            // Already recorded (a user within reach stays so all month): one read, no admins
+            // list, no write that would fail its condition.
+            if self.budgets.crossed(month, user, &rule.revision, threshold).await? {
+                continue;
+            }
             let crossing = Crossing {
                 user: user.to_owned(),
                 month: month.to_string(),
