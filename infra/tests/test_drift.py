@@ -153,7 +153,7 @@ def declared_variables() -> dict[str, set[str]]:
     source = strip_comments(read(SETTINGS))
     constants = dict(re.findall(r'pub const (\w+): &str = "([A-Z][A-Z0-9_]*)";', source))
     out: dict[str, set[str]] = {}
-    for m in re.finditer(r"pub const \w+: Function = Function \{(.*?)\};", source, re.S):
+    for m in re.finditer(r"pub const \w+: Function =\s*Function \{(.*?)\};", source, re.S):
         body = m.group(1)
         name = re.search(r'name:\s*"([^"]+)"', body).group(1)
         names = set()

@@ -436,6 +436,20 @@ class PerimeterTest(unittest.TestCase):
             self.assertEqual(variables["ATELIER_WORKSPACE_ROLE_BOUNDARY"], BOUNDARY, logical_id)
             self.assertEqual(variables["ATELIER_WORKSPACE_ROLE_POLICY"], ROLE_POLICY, logical_id)
 
+    def test_only_the_scheduler_sends_mail_and_only_from_the_notification_sender(self) -> None:
+        senders = [
+            (p, s) for p in identity_policies(TEMPLATE) for s in p.statements() if any(a.startswith("ses:") for a in actions(s))
+        ]
+        self.assertTrue(senders, "the budget watch sends its e-mail through SES")
+        for policy, s in senders:
+            where = f"{policy} {s.get('Sid')}"
+            self.assertEqual(policy.resource, "SchedulerRole", where)
+            self.assertEqual(actions(s), ["ses:SendEmail"], where)
+            self.assertEqual(s["Condition"], {"StringEquals": {"ses:FromAddress": {"Ref": "NotificationSender"}}}, where)
+            for resource in as_list(s["Resource"]):
+                self.assertTrue(references(resource, "NotificationSender"), f"{where}: {resource} is not the sender's identity")
+                self.assertIn(":identity/", text(resource), where)
+
     def test_state_sync_no_longer_touches_datasets(self) -> None:
         state_sync = [p for p in identity_policies(TEMPLATE) if p.resource == "StateSyncRole"]
         for policy in state_sync:

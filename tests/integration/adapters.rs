@@ -123,4 +123,5 @@ async fn the_table_keeps_the_storage_contracts_the_memory_double_keeps() {
     let table = app.app.table().as_ref();
     atelier_domain::testing::contract::workspace_store(table, table, table.max_active()).await;
     atelier_domain::testing::contract::scheduler_runs(table).await;
+    atelier_domain::testing::contract::budget_and_notification_stores(table, table).await;
 }

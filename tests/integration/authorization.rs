@@ -176,6 +176,7 @@ pub(crate) fn rows() -> Vec<Row> {
             expected: [401, 403, 403, 200, 403],
         },
         Row { method: Method::GET, path: "/v1/config/budget", body: None, expected: [401, 403, 403, 200, 200] },
+        Row { method: Method::GET, path: "/v1/me/notifications", body: None, expected: [401, 200, 200, 200, 200] },
         Row {
             method: Method::PUT,
             path: "/v1/config/budget",

@@ -17,8 +17,10 @@ const TRANSACT: &str = "DynamoDB.TransactWriteItems";
 /// profile comes from the function's cache here (one Cognito AdminGetUser when cold). Before
 /// the launch, the workspace's own role and instance profile (three IAM calls; four in AWS,
 /// where the base policy is attached too).
+/// A create: the product and the default schedule, the owner's budget rule (their own, then
+/// the default: `stop-at-100` is not in force, so no month is read), then the writes.
 const CREATE: &[(&str, usize)] = &[
-    (GET_ITEM, 2),
+    (GET_ITEM, 4),
     (TRANSACT, 1),
     ("EC2.RunInstances", 1),
     ("DynamoDB.PutItem", 1),
@@ -306,7 +308,8 @@ async fn every_main_route_stays_within_its_aws_call_budget() {
             format!("/v1/workspaces/{stopped}/start"),
             None,
             202,
-            &[(GET_ITEM, 1), (TRANSACT, 1), ("EC2.StartInstances", 1)],
+            // The workspace, the owner's rule (own, then the default): no stop-at-100, no month read.
+            &[(GET_ITEM, 3), (TRANSACT, 1), ("EC2.StartInstances", 1)],
         ),
         b(
             "hibernate",
@@ -376,7 +379,7 @@ async fn every_main_route_stays_within_its_aws_call_budget() {
         "create with an Idempotency-Key",
         202,
         &[
-            (GET_ITEM, 3),
+            (GET_ITEM, 5),
             ("DynamoDB.PutItem", 1),
             (TRANSACT, 1),
             ("EC2.RunInstances", 1),
@@ -514,4 +517,41 @@ async fn an_ec2_state_change_event_stays_within_its_aws_call_budget() {
         }
     }
     assert!(failures.is_empty(), "AWS call budgets exceeded or changed:\n{}", failures.join("\n"));
+}
+
+/// The start check under `stop-at-100` reads the owner's rule and, until the watch has
+/// recorded their 100 % crossing, their own month (their workspaces and those histories,
+/// one product read each): bounded by the owner's workspaces, never everybody's. Once the
+/// crossing is recorded it is one `GetItem` instead. A refusal also reads the default
+/// schedule, whose zone says until when.
+#[tokio::test]
+async fn the_budget_start_check_reads_only_the_owner_s_rule_and_month() {
+    let app = spawn_app().await;
+    let stopped = app.running_workspace("bob", "small-t3-large").await;
+    assert_eq!(app.post("bob", &format!("/v1/workspaces/{stopped}/stop"), None).await.status, StatusCode::ACCEPTED);
+    app.sync().await;
+    // Ten hours of python-r-standard this month (or since it began): past 0.01.
+    let now = jiff::Timestamp::now();
+    let month_start = atelier_domain::costs::Month::containing(now, &atelier_domain::costs::MONTH_BOUNDARY)
+        .start(&atelier_domain::costs::MONTH_BOUNDARY)
+        .expect("in range");
+    let since = (now - jiff::SignedDuration::from_hours(10)).max(month_start);
+    let steps = [(since, atelier_domain::State::Provisioning), (since, atelier_domain::State::Running)];
+    app.write_history("bob", "python-r-standard", "m5.2xlarge", "Spent", &steps).await;
+    // Others' workspaces are never read.
+    app.running_workspace("alice", "small-t3-large").await;
+    let put = app.put("ada", "/v1/budgets/bob", json!({ "amount": "0.01", "policy": "stop-at-100" })).await;
+    assert_eq!(put.status, StatusCode::OK);
+
+    let start = format!("/v1/workspaces/{stopped}/start");
+    let (status, counted) = measure(&app, Some("bob"), Method::POST, &start, None, &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // GetItem: the workspace, bob's rule, his 100 % crossing (none yet), the two products,
+    // the default schedule; Query: bob's workspaces, their two histories.
+    assert_eq!(counted, calls(&[(GET_ITEM, 6), (QUERY, 3)]), "refused, month read");
+
+    app.app.budget_run(jiff::Timestamp::now()).await.expect("the watch records the crossing");
+    let (status, counted) = measure(&app, Some("bob"), Method::POST, &start, None, &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(counted, calls(&[(GET_ITEM, 4)]), "refused on the recorded crossing, no month read");
 }

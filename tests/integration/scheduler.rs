@@ -319,7 +319,7 @@ async fn the_local_scheduler_route_replays_an_event_as_the_function_does_and_onl
     // What the scheduler function runs: the tick, then the budget watch.
     assert_eq!(
         report["scheduler"],
-        json!({ "started": [], "stopped": [id], "hibernated": [], "skipped": 0, "failed": [] })
+        json!({ "started": [], "stopped": [id], "hibernated": [], "skipped": 0, "failed": [], "refused": [] })
     );
     assert_eq!(report["budget"]["month"], "2026-11", "{report}");
     let (status, problem) = call(dev, json!({ "detail-type": "Scheduled Event" })).await;

@@ -130,3 +130,40 @@ impl atelier_domain::apps::Standings for CognitoDirectory {
         Ok(atelier_domain::apps::Standing { active: user.enabled(), sub, groups })
     }
 }
+
+/// The group whose members are told of every budget crossing.
+pub const ADMINS_GROUP: &str = "admins";
+
+#[async_trait]
+impl atelier_domain::notifications::Recipients for CognitoDirectory {
+    /// `ListUsersInGroup` on `admins`, every page; never cached (someone removed from the
+    /// group stops being told at once).
+    async fn admins(&self) -> Result<Vec<atelier_domain::notifications::Recipient>, UpstreamError> {
+        let mut admins = Vec::new();
+        let mut token = None;
+        loop {
+            let output = self
+                .client
+                .list_users_in_group()
+                .user_pool_id(&self.user_pool_id)
+                .group_name(ADMINS_GROUP)
+                .limit(60)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| upstream("cognito-idp", "ListUsersInGroup", e))?;
+            admins.extend(
+                output
+                    .users()
+                    .iter()
+                    .filter(|u| u.enabled())
+                    .filter_map(|u| u.username())
+                    .map(|username| atelier_domain::notifications::Recipient { username: username.to_owned() }),
+            );
+            match output.next_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(admins),
+            }
+        }
+    }
+}

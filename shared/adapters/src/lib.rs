@@ -23,6 +23,8 @@ pub mod ec2;
 pub mod iam;
 #[cfg(feature = "servicecatalog")]
 pub mod servicecatalog;
+#[cfg(feature = "ses")]
+pub mod ses;
 
 pub mod lambda_config;
 pub use lambda_config::ConfigError;

@@ -9,7 +9,7 @@ use crate::Root;
 #[cfg(feature = "workspaces-api")]
 impl Root {
     /// The workspaces-api function's router, as deployed: `/v1/me`, workspaces, their apps, schedules,
-    /// costs, budgets, datasets and `/v1/openapi.json`, with the problem+json fallbacks and
+    /// costs, budgets, notifications, datasets and `/v1/openapi.json`, with the problem+json fallbacks and
     /// the body limit.
     pub fn workspaces_api(&self) -> Router {
         atelier_web::finish(self.workspaces_routes())
@@ -27,6 +27,7 @@ impl Root {
             .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
             .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))
             .merge(routes::cost_centres::router(Area::new(verifier.clone(), self.cost_centres())))
+            .merge(routes::notifications::router(Area::new(verifier.clone(), self.notifications())))
             .merge(routes::datasets::router(Area::new(verifier.clone(), datasets)))
             .merge(routes::openapi::router())
     }

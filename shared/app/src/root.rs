@@ -35,6 +35,7 @@ pub struct Root {
     overrides: Overrides,
     table: OnceLock<Arc<Table>>,
     store: OnceLock<Arc<dyn WorkspaceStore>>,
+    budget_gate: OnceLock<Arc<atelier_domain::costs::BudgetGate>>,
     #[cfg(feature = "ec2")]
     ec2: OnceLock<Arc<atelier_adapters::ec2::Ec2>>,
     #[cfg(feature = "ec2")]
@@ -47,6 +48,8 @@ pub struct Root {
     directory: OnceLock<Arc<atelier_adapters::cognito::CognitoDirectory>>,
     #[cfg(feature = "web")]
     verifier: OnceLock<Arc<atelier_web::JwtVerifier>>,
+    #[cfg(feature = "ses")]
+    mailer: OnceLock<Arc<atelier_adapters::ses::Ses>>,
 }
 
 impl Root {
@@ -58,6 +61,7 @@ impl Root {
             overrides: Overrides::default(),
             table: OnceLock::new(),
             store: OnceLock::new(),
+            budget_gate: OnceLock::new(),
             #[cfg(feature = "ec2")]
             ec2: OnceLock::new(),
             #[cfg(feature = "ec2")]
@@ -70,6 +74,8 @@ impl Root {
             directory: OnceLock::new(),
             #[cfg(feature = "web")]
             verifier: OnceLock::new(),
+            #[cfg(feature = "ses")]
+            mailer: OnceLock::new(),
         }
     }
 
@@ -113,6 +119,26 @@ impl Root {
     pub fn schedules(&self) -> Schedules {
         Schedules { store: self.workspace_store().clone(), defaults: self.table().clone() }
     }
+
+    /// The budget's start check (`stop-at-100`), asked by a person's start and create and
+    /// by the scheduler's starts: the table only.
+    pub fn budget_gate(&self) -> &Arc<atelier_domain::costs::BudgetGate> {
+        self.budget_gate.get_or_init(|| {
+            let table = self.table();
+            Arc::new(atelier_domain::costs::BudgetGate {
+                store: self.workspace_store().clone(),
+                catalog: table.clone(),
+                index: table.clone(),
+                budgets: table.clone(),
+                defaults: table.clone(),
+            })
+        })
+    }
+
+    /// The notification use cases (`GET /v1/me/notifications`): the table only.
+    pub fn notifications(&self) -> atelier_domain::notifications::Notifications {
+        atelier_domain::notifications::Notifications { store: self.table().clone() }
+    }
 }
 
 #[cfg(feature = "ec2")]
@@ -130,18 +156,37 @@ impl Root {
         })
     }
 
-    /// The scheduler tick, on the workspace store, the power switch and the table.
+    /// The scheduler tick, on the workspace store, the power switch, the table and the
+    /// budget's start check.
     pub fn scheduler(&self) -> atelier_domain::schedule::Scheduler<'_> {
         atelier_domain::schedule::Scheduler {
             store: self.workspace_store().as_ref(),
             power: self.power().as_ref(),
             runs: self.table().as_ref(),
+            gate: self.budget_gate().as_ref(),
         }
     }
+}
 
-    /// The budget watch.
+#[cfg(all(feature = "ec2", feature = "cognito", feature = "ses"))]
+impl Root {
+    /// SES, sending from the settings' sender identity.
+    pub fn mailer(&self) -> &Arc<atelier_adapters::ses::Ses> {
+        self.mailer.get_or_init(|| {
+            let Some(sender) = self.settings.notification_sender.clone() else {
+                panic!("{} sends notifications but does not declare their sender", self.settings.function)
+            };
+            Arc::new(atelier_adapters::ses::Ses::from_config(&self.sdk, sender))
+        })
+    }
+
+    /// The budget watch: the table, EC2 for its stops, Cognito for the admins and the
+    /// addresses, SES for the e-mail. A user's total waits for the next full pass at most
+    /// the full pass's cadence and one tick (its projection's horizon).
     pub fn budget_watch(&self) -> atelier_domain::costs::BudgetWatch<'_> {
         let table = self.table().as_ref();
+        let directory = self.directory().as_ref();
+        let tick = self.settings.scheduler_tick;
         atelier_domain::costs::BudgetWatch {
             store: self.workspace_store().as_ref(),
             catalog: table,
@@ -149,6 +194,11 @@ impl Root {
             budgets: table,
             power: self.power().as_ref(),
             cost_centres: table,
+            notifications: table,
+            mailer: self.mailer().as_ref(),
+            directory,
+            recipients: directory,
+            horizon: self.settings.budget_every.max(tick) + tick,
         }
     }
 
@@ -320,6 +370,7 @@ impl Root {
             power: self.power().clone(),
             directory: self.directory().clone(),
             defaults: self.table().clone(),
+            gate: self.budget_gate().clone(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub const POWER_TIMEOUT: &str = "ATELIER_POWER_TIMEOUT_MINUTES";
 pub const TERMINATING_TIMEOUT: &str = "ATELIER_TERMINATING_TIMEOUT_MINUTES";
 /// How often the scheduler function totals the month against budgets, in minutes.
 pub const BUDGET_EVERY: &str = "ATELIER_BUDGET_EVERY_MINUTES";
+/// The verified SES identity (an address) the notifications' e-mail is sent from.
+pub const NOTIFICATION_SENDER: &str = "ATELIER_NOTIFICATION_SENDER";
 /// The gateway's base URL (`https://<gateway host>`): where the workspaces' apps are opened.
 pub const GATEWAY_URL: &str = "ATELIER_GATEWAY_URL";
 /// The gateway's Ed25519 private key (PKCS#8 PEM), injected by ECS from Secrets Manager.
@@ -121,8 +123,10 @@ pub const STATE_SYNC: Function = Function {
 /// The data-access pass: revocation, workspace credentials, mounts.
 pub const DATA_ACCESS: Function = Function { name: "data-access", required: &[TABLE, USER_POOL_ID], optional: &[] };
 
-/// The scheduler tick and the budget watch.
-pub const SCHEDULER: Function = Function { name: "scheduler", required: &[TABLE], optional: &[BUDGET_EVERY] };
+/// The scheduler tick and the budget watch (its notifications: the admins and addresses
+/// from the user pool, the e-mail through SES from the sender identity).
+pub const SCHEDULER: Function =
+    Function { name: "scheduler", required: &[TABLE, USER_POOL_ID, NOTIFICATION_SENDER], optional: &[BUDGET_EVERY] };
 
 /// Cost Explorer's actuals.
 pub const COST_ACTUALS: Function = Function { name: "cost-actuals", required: &[TABLE], optional: &[] };
@@ -261,6 +265,9 @@ pub struct Settings {
     /// How far apart the scheduler's ticks come ([`atelier_domain::jobs::SCHEDULER_TICK`]
     /// in AWS; the dev server's interval locally).
     pub scheduler_tick: SignedDuration,
+    /// `ATELIER_NOTIFICATION_SENDER`: the SES identity the budget watch's e-mails come
+    /// from (required by the scheduler; `None` elsewhere).
+    pub notification_sender: Option<String>,
 }
 
 impl Settings {
@@ -314,6 +321,7 @@ impl Settings {
             timeouts,
             budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
+            notification_sender: get(NOTIFICATION_SENDER)?,
         })
     }
 
@@ -347,6 +355,7 @@ impl Settings {
             timeouts: Timeouts::default(),
             budget_every: SignedDuration::ZERO,
             scheduler_tick: tick,
+            notification_sender: Some(LOCAL_NOTIFICATION_SENDER.to_owned()),
         }
     }
 
@@ -362,6 +371,10 @@ impl Settings {
             .unwrap_or_else(|| panic!("{} does not declare {USER_POOL_CLIENT_ID}", self.function))
     }
 }
+
+/// The local stack's sender identity (the seed verifies it in the local SES) unless the
+/// dev server or a test names another.
+pub const LOCAL_NOTIFICATION_SENDER: &str = "budgets@atelier.test";
 
 /// The local gateway's URL unless the dev server or a test binds it elsewhere.
 pub const LOCAL_GATEWAY_URL: &str = "http://127.0.0.1:8081";
@@ -532,6 +545,7 @@ mod tests {
                 (USER_POOL_CLIENT_ID, "c"),
                 (GATEWAY_URL, "https://g"),
                 (GATEWAY_SIGNING_KEY, "k"),
+                (NOTIFICATION_SENDER, "budgets@example.org"),
             ];
             pairs.push((name, value));
             match Settings::from_vars(function, vars(&pairs)) {
@@ -567,7 +581,14 @@ mod tests {
         let pairs = [(TABLE, "t"), (WORKSPACE_ROLE_BOUNDARY, arn)];
         let roles = Settings::from_vars(&STATE_SYNC, vars(&pairs)).expect("valid").workspace_roles;
         assert_eq!(roles, WorkspaceRoleSettings { boundary: Some(arn.into()), policy: None });
-        let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (BUDGET_EVERY, "ten")])).unwrap_err();
+        let scheduler = [(TABLE, "t"), (USER_POOL_ID, "p"), (NOTIFICATION_SENDER, "budgets@example.org")];
+        let err = Settings::from_vars(&SCHEDULER, vars(&[(TABLE, "t"), (USER_POOL_ID, "p")])).unwrap_err();
+        assert_eq!(err, SettingsError::Missing(NOTIFICATION_SENDER), "the budget watch's e-mail needs its sender");
+        let read = Settings::from_vars(&SCHEDULER, vars(&scheduler)).expect("valid");
+        assert_eq!(read.notification_sender.as_deref(), Some("budgets@example.org"));
+        let err =
+            Settings::from_vars(&SCHEDULER, vars(&[scheduler[0], scheduler[1], scheduler[2], (BUDGET_EVERY, "ten")]))
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable ATELIER_BUDGET_EVERY_MINUTES is \"ten\": a whole number of minutes, 1 to 10080"

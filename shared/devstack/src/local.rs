@@ -3,9 +3,10 @@
 //! `/config.json`, and the scheduled jobs on timers, exactly as the Lambda functions run
 //! them (`atelier_domain::jobs`).
 //!
-//! `POST /_local/scheduler/run` (replay a scheduled event) and `POST /_local/history`
-//! (write a workspace's whole life at given instants) exist only here, in the dev-server's
-//! router: the Lambda functions' routers never carry them.
+//! `POST /_local/scheduler/run` and `POST /_local/budget/run` (replay a scheduled event,
+//! or the budget watch alone) and `POST /_local/history` (write a workspace's whole life at
+//! given instants) exist only here, in the dev-server's router: the Lambda functions'
+//! routers never carry them.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -78,6 +79,7 @@ impl LocalApp {
             seeded.ec2_launch.clone(),
             tick,
         );
+        settings.notification_sender = Some(seeded.notification_sender.clone());
         adjust(&mut settings);
         let portal = PortalConfig {
             api_url: api_url.to_owned(),
@@ -168,10 +170,13 @@ impl LocalApp {
 
     /// Routes only the local stack has: `POST /_local/scheduler/run` takes an EventBridge
     /// scheduled event (`{"time": RFC 3339, ...}`), runs the scheduler function's job at
-    /// its `time` and answers the job's report (`{"scheduler": ..., "budget": ...}`).
+    /// its `time` and answers the job's report (`{"scheduler": ..., "budget": ...}`);
+    /// `POST /_local/budget/run` takes the same event and runs the budget watch's full
+    /// pass alone at its `time`, answering its report.
     pub fn local_router(&self) -> Router {
         Router::new()
             .route("/_local/scheduler/run", post(run_scheduler))
+            .route("/_local/budget/run", post(run_budget))
             .route("/_local/service-catalog", axum::routing::get(service_catalog))
             .route("/_local/history", post(write_history))
             .with_state(self.clone())
@@ -417,4 +422,12 @@ async fn write_history(
             "version": workspace.version,
         })),
     ))
+}
+
+/// `POST /_local/budget/run`: the budget watch's full pass at the event's `time`.
+async fn run_budget(
+    State(app): State<LocalApp>,
+    JsonBody(event): JsonBody<serde_json::Value>,
+) -> Result<Json<WatchReport>, ApiError> {
+    Ok(Json(app.budget_run(atelier_app::job::event_time(&event)?).await?))
 }

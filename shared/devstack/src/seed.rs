@@ -87,6 +87,10 @@ pub struct Seeded {
     pub ec2_launch: Ec2LaunchSettings,
     /// The demo users' password.
     pub password: String,
+    /// The SES identity the budget watch's e-mails come from, verified in the local SES:
+    /// `budgets-<table>@atelier.test`, one per seeded stack, so that a test counts only
+    /// its own stack's messages in moto's record of sent mail.
+    pub notification_sender: String,
 }
 
 /// Why seeding failed.
@@ -153,7 +157,10 @@ impl Seed {
                     .map_err(aws("AdminAddUserToGroup"))?;
             }
         }
+        let notification_sender = format!("budgets-{}@atelier.test", self.table);
+        verify_sender(&aws_sdk_sesv2::Client::new(config), &notification_sender).await?;
         Ok(Seeded {
+            notification_sender,
             table: self.table.clone(),
             user_pool_id,
             client_id,
@@ -392,5 +399,15 @@ fn code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     match err {
         aws_sdk_dynamodb::error::SdkError::ServiceError(e) => e.err().code(),
         _ => None,
+    }
+}
+
+/// Verifies `sender` as an SES e-mail identity (moto verifies at once; SES refuses to send
+/// from an unverified one, as AWS does).
+async fn verify_sender(ses: &aws_sdk_sesv2::Client, sender: &str) -> Result<(), SeedError> {
+    match ses.create_email_identity().email_identity(sender).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("AlreadyExistsException") => Ok(()),
+        Err(e) => Err(aws("CreateEmailIdentity")(e)),
     }
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`StateSyncJob`] | `state-sync` (every minute, and on EC2 state changes) | state-sync pass; for an EC2 state-change event, the one instance's workspace |
 //! | [`data_access`] | `data-access` (every minute) | revocation, workspace credentials, mounts ([`DataAccessPass`]) |
-//! | [`SchedulerJob`] | `scheduler` (every 5 minutes) | scheduler tick, then the budget watch (its totals once per `budget_every`, its upkeep every tick) |
+//! | [`SchedulerJob`] | `scheduler` (every 5 minutes) | scheduler tick, then the budget watch (everybody's totals once per `budget_every`, those within reach on the other ticks, upkeep and e-mails every tick) |
 //! | [`cost_actuals`] | `cost-actuals` (daily) | Cost Explorer's closed days of the month, stored |
 //!
 //! Each takes its instant from the caller (a scheduled event's `time`, or the wall clock),
@@ -105,21 +105,21 @@ pub struct SchedulerJob<'a> {
 pub struct SchedulerOutcome {
     /// What the working-window tick started, stopped and skipped.
     pub scheduler: SchedulerReport,
-    /// What the budget watch did: totals and stops on a due tick, upkeep only otherwise.
+    /// What the budget watch did: everybody's totals on a due tick, those within reach otherwise.
     pub budget: WatchReport,
 }
 
 impl SchedulerJob<'_> {
-    /// The scheduler at `at`, then the budget watch: after the scheduler, so that a user
-    /// over a `stop-at-100` budget is stopped even when their window just opened. The
-    /// watch totals budgets on the first tick of each `budget_every` slot and only keeps
-    /// the month index up on the others.
+    /// The scheduler at `at`, then the budget watch: after the scheduler, so that its stops
+    /// have the last word (the scheduler's starts already ask the budget). The watch totals
+    /// everybody on the first tick of each `budget_every` slot and, on the others, the
+    /// users the last full pass found within reach.
     pub async fn run(&self, at: Timestamp) -> Result<SchedulerOutcome, DomainError> {
         let scheduler = self.scheduler.run(at).await?;
         let budget = if budgets_due(at, self.budget_every, self.tick) {
             self.watch.run(at).await?
         } else {
-            self.watch.maintain(at).await?
+            self.watch.tick(at).await?
         };
         Ok(SchedulerOutcome { scheduler, budget })
     }

@@ -11,6 +11,7 @@
 //! | [`schedule`] | the pure schedule, its ports, the schedule edits, the scheduler tick |
 //! | [`costs`] | the estimate, budgets and their watch, actuals, their ports |
 //! | [`datasets`] | the registry, attachments, the access trace, revocation, their ports |
+//! | [`notifications`] | what Atelier tells people of its own accord: in the API and by e-mail, with delivery status |
 //! | [`jobs`] | the scheduled jobs, in the order every runner calls them |
 //! | `testing` | one in-memory implementation of each port, and fixtures (feature `test-support`) |
 //!
@@ -30,6 +31,7 @@ pub mod costs;
 pub mod datasets;
 pub mod jobs;
 pub mod kernel;
+pub mod notifications;
 pub mod schedule;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

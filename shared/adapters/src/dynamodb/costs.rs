@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use atelier_domain::{
     ProductId, State, Workspace, WorkspaceId,
     costs::{
-        ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Versioned, WorkspaceCost,
+        ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Reach, Versioned, WorkspaceCost,
         WorkspaceInfo, ledger::LINES_PER_WRITE,
     },
     kernel::{Page, PageRequest, StoreError, UpstreamError},
+    notifications::Notification,
 };
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use jiff::Timestamp;
@@ -21,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     BY_STATE, Table,
     items::{WorkspaceItem, build_error, corrupt, to_item, workspace},
-    keys::{self, CLOSED_SK, CONFIG_SK, DEFAULT_BUDGET_PK, SEALED_SK, USER_BUDGETS_PK},
+    keys::{self, CLOSED_SK, CONFIG_SK, DEFAULT_BUDGET_PK, EVALUATED_SK, REACH_SK, SEALED_SK, USER_BUDGETS_PK},
+    notifications::{NotificationItem, PendingItem},
     reads::Query,
     writes::Condition,
 };
@@ -134,6 +136,19 @@ struct CrossingItem {
     sk: String,
     #[serde(flatten)]
     crossing: Crossing,
+}
+
+/// A month's within-reach list (usernames: well under the 400 KB item limit at 20,000
+/// users), written forward only on `passAt`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReachItem {
+    pk: String,
+    sk: String,
+    pass_at: Timestamp,
+    /// Sort-key form of `pass_at`, which the forward-only condition compares.
+    pass_key: String,
+    users: Vec<String>,
 }
 
 /// A month's Cost Explorer actuals, as one JSON document (a few hundred bytes per user:
@@ -271,21 +286,39 @@ impl BudgetStore for Table {
         self.delete_item_if(USER_BUDGETS_PK.into(), keys::user_budget_sk(user), Condition::version(expected)).await
     }
 
-    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError> {
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Versioned<Budget>)>, StoreError> {
         let query = Query::table(USER_BUDGETS_PK).begins_with(keys::USER_BUDGET_PREFIX);
         self.query_page(query, page, |i: BudgetItem| {
-            Ok((i.user.ok_or_else(|| corrupt("budget", "no user"))?, i.budget))
+            Ok((i.user.ok_or_else(|| corrupt("budget", "no user"))?, Versioned { value: i.budget, version: i.version }))
         })
         .await
     }
 
-    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError> {
+    /// One transaction: the crossing (`attribute_not_exists`), then each notification in its
+    /// recipient's partition (`attribute_not_exists`) and in the pending list (derived from
+    /// it). 1 + 2 × recipients items: at most 49 recipients (DynamoDB's 100 items).
+    async fn record_crossing(&self, crossing: &Crossing, notifications: &[Notification]) -> Result<bool, StoreError> {
         let item = CrossingItem {
             pk: keys::crossing_pk(&crossing.month),
-            sk: keys::crossing_sk(&crossing.user, crossing.threshold),
+            sk: keys::crossing_sk(&crossing.user, &crossing.revision, crossing.threshold),
             crossing: crossing.clone(),
         };
-        self.put_new(&item).await
+        let mut transaction = self.transaction();
+        let first = transaction.put_if(&item, Condition::absent())?;
+        for notification in notifications {
+            transaction.put_if(&NotificationItem::new(notification)?, Condition::absent())?;
+            transaction.put(&PendingItem::new(notification)?)?;
+        }
+        match transaction.send().await {
+            Ok(()) => Ok(true),
+            Err(failed) if failed.failed_condition(first) => Ok(false),
+            Err(failed) => Err(failed.into()),
+        }
+    }
+
+    async fn crossed(&self, month: Month, user: &str, revision: &str, threshold: u16) -> Result<bool, StoreError> {
+        let sk = keys::crossing_sk(user, revision, threshold);
+        Ok(self.get_item(keys::crossing_pk(month), sk).await?.is_some())
     }
 
     async fn crossings(
@@ -302,6 +335,35 @@ impl BudgetStore for Table {
         // Only the user's own: a username containing `#` could share the `<user>#` prefix.
         page.items.retain(|c| user.is_none_or(|u| c.user == u));
         Ok(page)
+    }
+
+    async fn reach(&self, month: Month) -> Result<Option<Reach>, StoreError> {
+        let item: Option<ReachItem> = self.get_as(keys::budget_watch_pk(month), REACH_SK.into()).await?;
+        Ok(item.map(|i| Reach { pass_at: i.pass_at, users: i.users }))
+    }
+
+    async fn put_reach(&self, month: Month, reach: &Reach) -> Result<(), StoreError> {
+        let pass_key = keys::sort_instant(reach.pass_at);
+        let item = ReachItem {
+            pk: keys::budget_watch_pk(month),
+            sk: REACH_SK.into(),
+            pass_at: reach.pass_at,
+            pass_key: pass_key.clone(),
+            users: reach.users.clone(),
+        };
+        let condition = Condition::new("attribute_not_exists(pk) OR #passKey < :pass_key")
+            .name("passKey")
+            .value(":pass_key", aws_sdk_dynamodb::types::AttributeValue::S(pass_key));
+        self.put_item_if(&item, condition).await
+    }
+
+    async fn evaluated(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.get_item(keys::budget_watch_pk(month), EVALUATED_SK.into()).await?.is_some())
+    }
+
+    async fn mark_evaluated(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        let item = SealItem { pk: keys::budget_watch_pk(month), sk: EVALUATED_SK.into(), sealed_at: at };
+        self.put_new(&item).await.map(drop)
     }
 }
 

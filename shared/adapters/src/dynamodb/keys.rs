@@ -167,9 +167,36 @@ pub(super) fn crossing_pk(month: impl Display) -> String {
     format!("BUDGETEVENT#{month}")
 }
 
-/// A budget crossing: one per user, month and threshold (4 digits, so they sort).
-pub(super) fn crossing_sk(user: &str, threshold: u16) -> String {
-    format!("{}{threshold:04}", crossing_prefix(user))
+/// A budget crossing: one per user, month, budget revision and threshold (4 digits, so
+/// they sort).
+pub(super) fn crossing_sk(user: &str, revision: &str, threshold: u16) -> String {
+    format!("{}{revision}#{threshold:04}", crossing_prefix(user))
+}
+
+/// The partition of a month's budget watch state: the within-reach list and the final
+/// evaluation marker.
+pub(super) fn budget_watch_pk(month: Month) -> String {
+    format!("BUDGETWATCH#{month}")
+}
+
+/// The within-reach list's sort key.
+pub(super) const REACH_SK: &str = "REACH";
+/// The final evaluation marker's sort key.
+pub(super) const EVALUATED_SK: &str = "FINAL";
+
+// Notifications.
+
+/// The partition of one recipient's notifications.
+pub(super) fn notifications_pk(recipient: &str) -> String {
+    format!("NOTIFY#{recipient}")
+}
+
+/// The partition of the notifications whose e-mail is pending.
+pub(super) const PENDING_NOTIFICATIONS_PK: &str = "NOTIFYPENDING";
+
+/// A notification, in its recipient's partition and in the pending list: in time order.
+pub(super) fn notification_sk(at: Timestamp, id: &str) -> String {
+    in_time_order(at, id)
 }
 
 /// What the `sk` of every crossing of `user` begins with.

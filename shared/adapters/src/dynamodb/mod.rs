@@ -1,6 +1,6 @@
 //! DynamoDB: the single table behind every store port ([`WorkspaceStore`], [`Catalog`],
 //! [`ScheduleDefaults`], [`SchedulerRuns`], [`MonthIndex`], [`BudgetStore`], [`ActualStore`],
-//! [`DatasetStore`]), all implemented on [`Table`].
+//! [`DatasetStore`], [`NotificationStore`]), all implemented on [`Table`].
 //!
 //! The key design, every item and every access pattern are in
 //! docs/adr/0002-single-table.md. Here: one file per store (`workspaces`, `catalog`,
@@ -16,6 +16,7 @@
 //! [`BudgetStore`]: atelier_domain::costs::BudgetStore
 //! [`ActualStore`]: atelier_domain::costs::ActualStore
 //! [`DatasetStore`]: atelier_domain::datasets::DatasetStore
+//! [`NotificationStore`]: atelier_domain::notifications::NotificationStore
 
 use atelier_domain::kernel::StoreError;
 use aws_sdk_dynamodb::{
@@ -35,6 +36,7 @@ mod costs;
 mod datasets;
 mod items;
 mod keys;
+mod notifications;
 mod reads;
 mod schedule;
 #[cfg(test)]

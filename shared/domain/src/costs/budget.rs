@@ -182,7 +182,62 @@ pub struct Crossing {
     pub budget: Decimal,
     /// ISO 4217 code of `spent` and `budget`: the estimate's.
     pub currency: String,
+    /// The budget rule it was recorded under ([`Rule::revision`]): a crossing of an
+    /// earlier rule does not suppress one of the rule in force (re-arming). Empty for
+    /// crossings recorded before rules had revisions, which match no rule.
+    #[serde(default)]
+    pub revision: String,
 }
+
+/// The rule in force for a user, with the revision its crossings are recorded under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Amount, thresholds and policy.
+    pub budget: Budget,
+    /// Names the stored document and its version, and the amount: `u<version>-<amount>`
+    /// for a user's own rule, `d<version>-<amount>` for the organisation default (`d0`:
+    /// the built-in one). Any PUT of either changes it, so thresholds are re-armed; the
+    /// amount is part of it so that a rule removed and created again (its version starts
+    /// over at 1) with another amount is re-armed too.
+    pub revision: String,
+}
+
+impl Rule {
+    /// The rule of a user's own stored budget, else of the stored default, else the
+    /// built-in default.
+    pub fn of(own: Option<&Versioned<Budget>>, default: Option<&Versioned<Budget>>) -> Rule {
+        let (source, versioned) = match (own, default) {
+            (Some(own), _) => ("u", Some(own)),
+            (None, default) => ("d", default),
+        };
+        let budget = versioned.map(|v| v.value.clone()).unwrap_or_default();
+        let version = versioned.map_or(0, |v| v.version);
+        let amount = budget.amount.map(|a| a.normalize().to_string()).unwrap_or_default();
+        Rule { revision: format!("{source}{version}-{amount}"), budget }
+    }
+
+    /// A user's rule, read from `store`: their own (one `GetItem`), else the default (one more).
+    pub async fn load(store: &dyn BudgetStore, user: &str) -> Result<Rule, DomainError> {
+        match store.user_budget(user).await? {
+            Some(own) => Ok(Rule::of(Some(&own), None)),
+            None => Ok(Rule::of(None, store.org_budget().await?.as_ref())),
+        }
+    }
+}
+
+/// The users a month's last full pass found within reach of their budget: at or above
+/// [`REACH_PERCENT`] of it, or projected to reach 100 % before the next full pass at the
+/// rate of their running workspaces. The budget watch totals these on every tick.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reach {
+    /// The full pass that found them.
+    pub pass_at: Timestamp,
+    /// Cognito usernames, sorted.
+    pub users: Vec<String>,
+}
+
+/// At or above this share of their budget, a user is totalled on every tick.
+pub const REACH_PERCENT: u16 = 80;
 
 /// A user's budget as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,23 +350,33 @@ pub(crate) async fn known_user(users: &dyn KnownUsers, user: &str) -> Result<(),
 /// Every user's own budget and the default, read once per report.
 #[derive(Debug, Clone, Default)]
 pub struct BudgetBook {
-    /// The organisation default; the built-in one (no amount) when none is stored.
-    pub default: Budget,
+    /// The stored organisation default, if any.
+    pub default: Option<Versioned<Budget>>,
     /// Users' own budgets, by Cognito username.
-    pub own: std::collections::HashMap<String, Budget>,
+    pub own: std::collections::HashMap<String, Versioned<Budget>>,
 }
 
 impl BudgetBook {
     /// Reads the default and every own budget (paged).
     pub async fn load(store: &dyn BudgetStore) -> Result<BudgetBook, DomainError> {
-        let default = store.org_budget().await?.map(|v| v.value).unwrap_or_default();
+        let default = store.org_budget().await?;
         let own = all_pages(|page| async move { store.user_budgets(&page).await }).await?.into_iter().collect();
         Ok(BudgetBook { default, own })
     }
 
-    /// The rule in force for `user`.
+    /// The budget in force for `user`.
     pub fn of(&self, user: &str) -> Budget {
-        effective(self.own.get(user), &self.default)
+        self.rule(user).budget
+    }
+
+    /// The rule in force for `user`, with its revision.
+    pub fn rule(&self, user: &str) -> Rule {
+        Rule::of(self.own.get(user), self.default.as_ref())
+    }
+
+    /// True when nobody has a budget amount (the watch then has nothing to total).
+    pub fn is_empty(&self) -> bool {
+        self.default.as_ref().is_none_or(|d| d.value.amount.is_none()) && self.own.is_empty()
     }
 }
 

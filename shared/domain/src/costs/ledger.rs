@@ -113,8 +113,10 @@ pub struct Ledger<'a> {
     pub catalog: &'a dyn Catalog,
     /// Which workspaces a month concerns, and a closed month's stored lines.
     pub index: &'a dyn MonthIndex,
-    /// Who is charged to which cost centre, by month.
-    pub cost_centres: &'a dyn CostCentreStore,
+    /// Who is charged to which cost centre, by month. `None` for reads that only add up
+    /// amounts (the budget's start check): lines then carry the cost centre recorded on the
+    /// workspace, and no cost-centre change is read.
+    pub cost_centres: Option<&'a dyn CostCentreStore>,
 }
 
 /// Per-read caches: price books by product.
@@ -133,10 +135,11 @@ impl Ledger<'_> {
         let (start, end) = bounds(month)?;
         // Closed lines keep the cost centre they were closed with: no book needed.
         let closed = matches!(scope, Scope::All) && self.index.closed(month).await?;
-        let cost_centres = match scope {
+        let cost_centres = match (scope, self.cost_centres) {
+            (_, None) => CostCentreBook::default(),
             _ if closed => CostCentreBook::default(),
-            Scope::Owner(owner) => CostCentreBook::new(self.cost_centres.cost_centre_changes(Some(owner)).await?),
-            Scope::All => CostCentreBook::new(self.cost_centres.cost_centre_changes(None).await?),
+            (Scope::Owner(owner), Some(store)) => CostCentreBook::new(store.cost_centre_changes(Some(owner)).await?),
+            (Scope::All, Some(store)) => CostCentreBook::new(store.cost_centre_changes(None).await?),
         };
         let mut run = Run {
             ledger: *self,

@@ -3,7 +3,9 @@
 //! Owns the estimate (the pipeline below), budgets and their watch, Cost Explorer's
 //! actuals, and their ports ([`ports`]). May use: the kernel, the catalog (prices) and
 //! workspaces (their histories are the ledger; the budget watch stops workspaces through
-//! the lifecycle's writer).
+//! the lifecycle's writer, and the start check answers the workspaces' `StartGate`),
+//! notifications (a crossing's, recorded with it) and the default schedule's zone (the
+//! organisation's, to say until when a start is refused).
 //!
 //! The pure part of the cost pipeline, with no storage and no HTTP:
 //!
@@ -19,7 +21,8 @@
 //! [`use_cases`] runs the pipeline on the ports: the ledger is the workspace event history
 //! (docs/adr/0006-costs.md), read per workspace; [`ledger`] bounds a month's read with the
 //! month index and streams its lines. [`budget`] and [`watch`] are the monthly budgets and
-//! their enforcement; [`actuals`] what AWS billed, from Cost Explorer.
+//! their enforcement, [`gate`] the start check of `stop-at-100`; [`actuals`] what AWS
+//! billed, from Cost Explorer.
 //!
 //! No floats anywhere in the money path: durations are integer nanoseconds turned into
 //! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
@@ -28,6 +31,7 @@ pub mod actuals;
 pub mod budget;
 pub mod cost_centres;
 pub mod csv;
+pub mod gate;
 pub mod interval;
 pub mod ledger;
 pub mod month;
@@ -38,9 +42,10 @@ pub mod use_cases;
 pub mod watch;
 
 pub use actuals::{Actual, ActualGroup, Actuals};
-pub use budget::{Budget, Budgets, Crossing, Policy, Versioned};
+pub use budget::{Budget, Budgets, Crossing, Policy, Reach, Rule, Versioned};
 pub use cost_centres::{CostCentreBook, CostCentreChange, CostCentres};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
+pub use gate::BudgetGate;
 pub use interval::{Interval, Usage, intervals, usage_of};
 pub use ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 pub use month::{Month, MonthBoundary, split_by_month};

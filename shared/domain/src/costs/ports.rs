@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use jiff::{Timestamp, civil::Date};
 
 use super::actuals::{ActualGroup, Actuals};
-use super::budget::{Budget, Crossing, Versioned};
+use super::budget::{Budget, Crossing, Reach, Versioned};
 use super::cost_centres::CostCentreChange;
 use super::month::Month;
 use super::report::WorkspaceCost;
 use crate::kernel::{Page, PageRequest, StoreError, UpstreamError};
+use crate::notifications::Notification;
 #[cfg(doc)]
 use crate::workspaces::WorkspaceStore;
 use crate::workspaces::{State, Workspace};
@@ -66,18 +67,34 @@ pub trait BudgetStore: Send + Sync {
     async fn put_user_budget(&self, user: &str, budget: &Budget, expected: Option<u64>) -> Result<(), StoreError>;
     /// Removes a user's own budget if its stored version is `expected`.
     async fn delete_user_budget(&self, user: &str, expected: u64) -> Result<(), StoreError>;
-    /// A page of every user's own budget, by username.
-    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError>;
-    /// Records a crossing unless one for its (user, month, threshold) exists: true when this
-    /// call recorded it.
-    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError>;
-    /// A page of the crossings of `month`, of one user or everybody, by user then threshold.
+    /// A page of every user's own budget, by username, with its version.
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Versioned<Budget>)>, StoreError>;
+    /// Records a crossing unless one for its (user, month, budget revision, threshold)
+    /// exists, and in the same write the `notifications` it causes (each recipient's, with
+    /// its delivery pending): true when this call recorded them. All or nothing, so a
+    /// crossing is never recorded without its notifications nor notified twice.
+    async fn record_crossing(&self, crossing: &Crossing, notifications: &[Notification]) -> Result<bool, StoreError>;
+    /// True when the crossing of (`user`, `month`, `revision`, `threshold`) is recorded
+    /// (one `GetItem`: the start check's shortcut).
+    async fn crossed(&self, month: Month, user: &str, revision: &str, threshold: u16) -> Result<bool, StoreError>;
+    /// A page of the crossings of `month`, of one user or everybody, by user then revision
+    /// then threshold.
     async fn crossings(
         &self,
         month: Month,
         user: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<Crossing>, StoreError>;
+    /// The users the last full pass of `month` found within reach of their budget.
+    async fn reach(&self, month: Month) -> Result<Option<Reach>, StoreError>;
+    /// Replaces `month`'s within-reach list unless a later pass stored one
+    /// ([`StoreError::Conflict`]): forward only, like the scheduler's last run.
+    async fn put_reach(&self, month: Month, reach: &Reach) -> Result<(), StoreError>;
+    /// True once the final evaluation of `month` (its totals up to its very end, after it
+    /// ended) is recorded.
+    async fn evaluated(&self, month: Month) -> Result<bool, StoreError>;
+    /// Records that `month` had its final evaluation (a create: the first one stands).
+    async fn mark_evaluated(&self, month: Month, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Whether a username is one the directory knows (budgets are only set for real users).

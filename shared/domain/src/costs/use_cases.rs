@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::actuals::{Actual, Actuals};
-use super::budget::{BudgetBook, crossings_of};
+use super::budget::{BudgetBook, Rule, crossings_of};
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
 use super::ports::{ActualStore, BudgetStore, CostCentreStore, MonthIndex};
@@ -144,7 +144,7 @@ impl Costs {
             store: self.store.as_ref(),
             catalog: self.catalog.as_ref(),
             index: self.index.as_ref(),
-            cost_centres: self.cost_centres.as_ref(),
+            cost_centres: Some(self.cost_centres.as_ref()),
         }
     }
 
@@ -157,15 +157,15 @@ impl Costs {
         self.ledger().each_line(&Scope::Owner(caller.username.clone()), month, now, &mut sink).await?;
         let report = sink.finish(month)?;
         // The caller's own rule, else the default: two reads, not every user's budgets.
-        let budget = match self.budgets.user_budget(&caller.username).await? {
-            Some(own) => own.value,
-            None => self.budgets.org_budget().await?.map(|v| v.value).unwrap_or_default(),
-        };
+        let rule = Rule::load(self.budgets.as_ref(), &caller.username).await?;
+        // Only the rule in force's: a changed budget re-arms its thresholds.
         let thresholds_crossed = crossings_of(self.budgets.as_ref(), month, Some(&caller.username))
             .await?
             .into_iter()
+            .filter(|c| c.revision == rule.revision)
             .map(|c| c.threshold)
             .collect();
+        let budget = rule.budget;
         let actuals = self.actuals.actuals(month).await?.only_owner(&caller.username);
         Ok(MyCosts { report, budget: budget.amount, thresholds_crossed, actuals })
     }
@@ -185,7 +185,9 @@ impl Costs {
         let budgets = BudgetBook::load(self.budgets.as_ref()).await?;
         let mut crossed: HashMap<String, Vec<u16>> = HashMap::new();
         for crossing in crossings_of(self.budgets.as_ref(), month, None).await? {
-            crossed.entry(crossing.user).or_default().push(crossing.threshold);
+            if crossing.revision == budgets.rule(&crossing.user).revision {
+                crossed.entry(crossing.user).or_default().push(crossing.threshold);
+            }
         }
         let actuals = self.actuals.actuals(month).await?;
         let users = sink

@@ -207,3 +207,105 @@ pub async fn scheduler_runs(runs: &dyn SchedulerRuns) {
     assert!(matches!(runs.record_run(last).await, Err(StoreError::Conflict)), "backwards");
     assert_eq!(runs.last_run().await.expect("last run"), Some(next));
 }
+
+/// The budget watch's storage ([`crate::costs::BudgetStore`]'s crossings, within-reach
+/// list and final marker) and the [`crate::notifications::NotificationStore`] its
+/// crossings feed: a crossing is recorded once per (user, month, revision, threshold)
+/// with its notifications, another revision is another crossing, the within-reach list
+/// moves forward only, a recipient's notifications come newest first, the pending ones
+/// oldest first, and a delivery's outcome is a conditional write that takes a sent one
+/// off the pending list.
+pub async fn budget_and_notification_stores(
+    budgets: &dyn crate::costs::BudgetStore,
+    notifications: &dyn crate::notifications::NotificationStore,
+) {
+    use crate::costs::Crossing;
+    use crate::notifications::{Delivery, DeliveryStatus, Notification, NotificationKind, notification_id};
+    let user = fresh("contract");
+    let admin = fresh("contract-admin");
+    let month = Month::new(2026, 3).expect("a month");
+    let crossing = |revision: &str, threshold: u16, when: &str| Crossing {
+        user: user.clone(),
+        month: month.to_string(),
+        threshold,
+        at: at(when),
+        actor: "budget".into(),
+        spent: rust_decimal::Decimal::new(24_012, 2),
+        budget: rust_decimal::Decimal::new(300, 0),
+        currency: "EUR".into(),
+        revision: revision.into(),
+    };
+    let notification = |c: &Crossing, recipient: &str| Notification {
+        id: notification_id(&[&c.user, &c.revision, &c.threshold.to_string(), recipient]),
+        recipient: recipient.to_owned(),
+        at: c.at,
+        kind: NotificationKind::BudgetCrossing {
+            user: c.user.clone(),
+            month: c.month.clone(),
+            threshold: c.threshold,
+            amount: c.spent,
+            budget: c.budget,
+            currency: c.currency.clone(),
+            policy: "notify".into(),
+        },
+        delivery: Delivery::pending(),
+    };
+    let first = crossing("u1-300", 80, "2026-03-10T09:00:00Z");
+    let told = [notification(&first, &user), notification(&first, &admin)];
+    assert!(budgets.record_crossing(&first, &told).await.expect("record"), "recorded");
+    assert!(!budgets.record_crossing(&first, &told).await.expect("record"), "once per key");
+    assert!(budgets.crossed(month, &user, "u1-300", 80).await.expect("read"));
+    assert!(!budgets.crossed(month, &user, "u2-400", 80).await.expect("read"), "another revision is not crossed");
+    let rearmed = crossing("u2-400", 80, "2026-03-12T09:00:00Z");
+    let told_again = [notification(&rearmed, &user)];
+    assert!(budgets.record_crossing(&rearmed, &told_again).await.expect("record"), "a new revision re-arms");
+    let mine = crate::costs::budget::crossings_of(budgets, month, Some(&user)).await.expect("list");
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|c| c.user == user));
+
+    let feed_of = |recipient: String| async move {
+        all_pages(|page| {
+            let recipient = recipient.clone();
+            async move { notifications.of(&recipient, &page).await }
+        })
+        .await
+        .expect("feed")
+    };
+    let feed = feed_of(user.clone()).await;
+    assert_eq!(feed.iter().map(|n| n.at).collect::<Vec<_>>(), [rearmed.at, first.at], "newest first");
+    assert_eq!(feed_of(admin.clone()).await, [told[1].clone()]);
+    let pending = all_pages(|page| async move { notifications.pending(&page).await }).await.expect("pending");
+    let ours: Vec<&Notification> = pending.iter().filter(|n| n.recipient == user || n.recipient == admin).collect();
+    assert_eq!(ours.len(), 3, "every recorded notification is pending");
+    assert!(ours.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
+
+    let mut failed = told[0].clone();
+    failed.delivery.attempts = 1;
+    failed.delivery.last_error = Some("throttled".into());
+    notifications.set_delivery(&failed, 0).await.expect("a failure recorded");
+    let stale = notifications.set_delivery(&failed, 0).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "on the attempts read: {stale:?}");
+    let mut sent = failed.clone();
+    sent.delivery.attempts = 2;
+    sent.delivery.status = DeliveryStatus::Sent;
+    sent.delivery.sent_at = Some(at("2026-03-10T09:05:00Z"));
+    notifications.set_delivery(&sent, 1).await.expect("sent");
+    let pending = all_pages(|page| async move { notifications.pending(&page).await }).await.expect("pending");
+    assert!(!pending.iter().any(|n| n.id == sent.id), "a sent one is no longer pending");
+    let stored = feed_of(user.clone()).await;
+    assert_eq!(stored.iter().find(|n| n.id == sent.id).map(|n| n.delivery.clone()), Some(sent.delivery.clone()));
+
+    reach_moves_forward_only(budgets, &user).await;
+}
+
+/// The within-reach list of a month is replaced by a later full pass only.
+async fn reach_moves_forward_only(budgets: &dyn crate::costs::BudgetStore, user: &str) {
+    use crate::costs::Reach;
+    let other = Month::new(2026, 4).expect("a month");
+    let reach = Reach { pass_at: at("2026-04-02T10:00:00Z"), users: vec![user.to_owned()] };
+    budgets.put_reach(other, &reach).await.expect("first list");
+    let older = Reach { pass_at: at("2026-04-02T09:00:00Z"), users: Vec::new() };
+    assert!(matches!(budgets.put_reach(other, &older).await, Err(StoreError::Conflict)), "forward only");
+    let stored = budgets.reach(other).await.expect("read");
+    assert!(stored.is_some_and(|r| r.users == [user.to_owned()]));
+}

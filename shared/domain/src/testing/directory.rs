@@ -118,3 +118,18 @@ impl crate::apps::Standings for FakeDirectory {
         })
     }
 }
+
+#[async_trait]
+impl crate::notifications::Recipients for FakeDirectory {
+    /// The users whose groups include `admins`, by username.
+    async fn admins(&self) -> Result<Vec<crate::notifications::Recipient>, UpstreamError> {
+        let mut admins: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, u)| u.groups.iter().any(|g| g == "admins"))
+            .map(|(n, _)| n.clone())
+            .collect();
+        admins.sort();
+        Ok(admins.into_iter().map(|username| crate::notifications::Recipient { username }).collect())
+    }
+}

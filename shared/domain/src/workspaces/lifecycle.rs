@@ -10,7 +10,8 @@
 //! plus two reconciliation arrows for commands EC2 did not carry out (STARTING → STOPPED,
 //! HIBERNATING → RUNNING), in the spirit of RUNNING ⇄ STOPPING, the drift arrows of
 //! instances stopped or started outside Atelier (RUNNING → STOPPED, STOPPED/HIBERNATED →
-//! RUNNING), and FAILED's observations of its instance, which leave it FAILED.
+//! RUNNING), FAILED's observations of its instance, which leave it FAILED, and a stop while
+//! a machine starts (STARTING → STOPPING: the budget watch's `stop-at-100`).
 //!
 //! Arrows out of a settled state are [`Command`]s somebody asks for, or what EC2 shows
 //! happened behind Atelier's back; arrows out of a transitional state are
@@ -220,6 +221,9 @@ pub const TRANSITIONS: &[(State, Trigger, State)] = &[
     (S::Stopped, Trigger::Command(C::Start), S::Starting),
     (S::Stopped, Trigger::Command(C::Terminate), S::Terminating),
     (S::Starting, Trigger::Observation(O::Running), S::Running),
+    // A machine on its way up can be stopped (EC2 stops a `pending` instance that has run
+    // before): the budget watch stops STARTING workspaces too, and so may their owner.
+    (S::Starting, Trigger::Command(C::Stop), S::Stopping),
     // Reconciliation: EC2 did not carry out the start (or the hibernate) and the instance is
     // still where it was. State-sync applies these only after a grace period, so a workspace
     // never stays transitional forever and is left in a state its owner can act on.
@@ -313,7 +317,7 @@ mod tests {
             (Running, [None, Some(Stopping), Some(Hibernating), Some(Terminating)]),
             (Stopping, [None, None, None, None]),
             (Stopped, [Some(Starting), None, None, Some(Terminating)]),
-            (Starting, [None, None, None, None]),
+            (Starting, [None, Some(Stopping), None, None]),
             (Hibernating, [None, None, None, None]),
             (Hibernated, [Some(Starting), None, None, Some(Terminating)]),
             (Terminating, [None, None, None, None]),
@@ -410,8 +414,11 @@ mod tests {
     fn illegal_transition_names_the_state() {
         let err = next(State::Stopped, Command::Stop).unwrap_err();
         assert_eq!(err.to_string(), "cannot stop a workspace that is STOPPED");
-        let err = next(State::Starting, Command::Stop).unwrap_err();
-        assert_eq!(err.to_string(), "cannot stop a workspace that is STARTING; wait until it settles and try again");
+        let err = next(State::Starting, Command::Hibernate).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot hibernate a workspace that is STARTING; wait until it settles and try again"
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use lifecycle::{Command, IllegalTransition, Observation, State, Trigger, all
 pub use model::{Launch, Owner, Provisioned, Workspace, WorkspaceName};
 pub use ports::{
     IdempotencyRecord, Inserted, InstanceState, InstanceStatus, PowerSwitch, Progress, ProvisionRequest, Provisioner,
-    WorkspaceFilter, WorkspaceStore,
+    StartGate, WorkspaceFilter, WorkspaceStore,
 };
 pub use state_sync::{InstanceChange, RECONCILE_AFTER, StateSync, SyncReport, Timeouts};
 pub use use_cases::{CreateWorkspace, IDEMPOTENCY_TTL, ListScope, Workspaces};

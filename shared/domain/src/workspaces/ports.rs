@@ -240,3 +240,13 @@ pub trait PowerSwitch: Send + Sync {
     /// `None` when EC2 shows none (yet).
     async fn attached_volume_gib(&self, instance_id: &str) -> Result<Option<u32>, UpstreamError>;
 }
+
+/// Whether an owner may start compute now: asked before a person's start or create and
+/// before the scheduler's start (the budget's `stop-at-100`, [`crate::costs::BudgetGate`]).
+/// Only starts by Atelier are asked; what state-sync observes is never refused.
+#[async_trait]
+pub trait StartGate: Send + Sync {
+    /// `None` when `owner` may start a machine at `now`; otherwise why not and until when,
+    /// in words fit for the owner.
+    async fn refusal(&self, owner: &str, now: Timestamp) -> Result<Option<String>, crate::kernel::DomainError>;
+}

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Actor, Command, Event, EventAction, IdempotencyRecord, Inserted, Launch, Observation, Owner, PowerSwitch,
-    ProvisionRequest, Provisioned, Provisioner, State, Workspace, WorkspaceFilter, WorkspaceName, WorkspaceStore,
-    record_provisioned, transition,
+    ProvisionRequest, Provisioned, Provisioner, StartGate, State, Workspace, WorkspaceFilter, WorkspaceName,
+    WorkspaceStore, lifecycle, record_provisioned, transition,
 };
 use crate::catalog::{Catalog, Product};
 use crate::kernel::{Caller, DomainError, Page, PageRequest, ProductId, Profile, Role, UserDirectory, WorkspaceId};
@@ -58,6 +58,8 @@ pub struct Workspaces {
     pub directory: Arc<dyn UserDirectory>,
     /// The organisation's default schedule, given to new workspaces.
     pub defaults: Arc<dyn ScheduleDefaults>,
+    /// Refuses a start or a create while the owner's budget says so (`stop-at-100`).
+    pub gate: Arc<dyn StartGate>,
 }
 
 /// The workspace `id` as `caller` may see it: their own, or any for an admin. Anything
@@ -117,6 +119,9 @@ impl Workspaces {
             Some(p) if p.launchable_by(caller) => p,
             _ => return Err(DomainError::NotFound { kind: "product" }),
         };
+        // A new workspace's machine runs (and bills) as soon as it is provisioned: a create
+        // is a start for the budget.
+        self.may_start(&caller.username, now).await?;
         let workspace = self.new_workspace(&caller.username, &caller.sub, request.name, &product, now).await?;
         if let Some(replayed) = self.insert(caller, &workspace, key, now).await? {
             return Ok(replayed);
@@ -295,6 +300,11 @@ impl Workspaces {
             // seen while TERMINATING is always the terminate record.
             workspace.provisioned.record_id = None;
         }
+        if command == Command::Start {
+            // An illegal start stays a 409, before the budget is even read.
+            lifecycle::next(workspace.state, command)?;
+            self.may_start(&workspace.owner.username, now).await?;
+        }
         let actor = Actor::user(&caller.username);
         let workspace =
             transition(self.store.as_ref(), workspace, command.into(), actor, command.into(), None, now).await?;
@@ -305,6 +315,14 @@ impl Workspaces {
             Command::Terminate => return self.terminate(workspace).await,
         }
         Ok(workspace)
+    }
+
+    /// Refuses (422 on `budget`) when the owner may not start compute now.
+    async fn may_start(&self, owner: &str, now: Timestamp) -> Result<(), DomainError> {
+        match self.gate.refusal(owner, now).await? {
+            None => Ok(()),
+            Some(why) => Err(DomainError::unprocessable("budget", why)),
+        }
     }
 
     /// Asks the provisioner to tear a claimed termination down and records the handle.

@@ -8,13 +8,15 @@
 //! changes nothing. The instant comes from the caller (the triggering event), never from the
 //! wall clock, so any instant can be replayed.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 
 use super::{Desired, OutsideAction, SchedulerRuns, desired, next_transition};
 use crate::kernel::{DomainError, StoreError, UpstreamError, all_pages};
 use crate::workspaces::{
-    Actor, Command, Event, PowerSwitch, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
+    Actor, Command, Event, PowerSwitch, StartGate, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
 };
 
 /// How far back the first run ever looks for transitions: twice the EventBridge rate, so
@@ -38,6 +40,10 @@ pub struct SchedulerReport {
     /// Workspaces whose action failed, with why; serialized as `[{"id","reason"}]`.
     #[serde(serialize_with = "serialize_failed")]
     pub failed: Vec<(String, String)>,
+    /// Workspaces whose window opened but whose start was refused (the owner's budget),
+    /// with why, as their history records it; serialized as `[{"id","reason"}]`.
+    #[serde(serialize_with = "serialize_failed")]
+    pub refused: Vec<(String, String)>,
 }
 
 fn serialize_failed<S: Serializer>(failed: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
@@ -61,6 +67,9 @@ pub struct Scheduler<'a> {
     pub power: &'a dyn PowerSwitch,
     /// The instant the previous run covered up to, and this run's once it is done.
     pub runs: &'a dyn SchedulerRuns,
+    /// Asked before each start, once per owner and run: a refused start is recorded in the
+    /// workspace's history instead of made.
+    pub gate: &'a dyn StartGate,
 }
 
 /// What the scheduler decided for one workspace.
@@ -154,12 +163,33 @@ impl Scheduler<'_> {
     ) -> (Vec<(Action, Workspace)>, usize) {
         let mut claimed = Vec::new();
         let mut unclaimed = 0;
+        let mut refusals: HashMap<String, Option<String>> = HashMap::new();
         for workspace in workspaces {
             let Some(action) = decide(&workspace, previous, at) else {
                 report.skipped += 1;
                 continue;
             };
             let id = workspace.id.to_string();
+            if action == Action::Start {
+                let owner = workspace.owner.username.clone();
+                let refusal = match refusals.get(&owner) {
+                    Some(known) => known.clone(),
+                    None => match self.gate.refusal(&owner, at).await {
+                        Ok(answer) => refusals.entry(owner).or_insert(answer).clone(),
+                        Err(err) => {
+                            // Not known: this interval is not done with; the next run asks again.
+                            unclaimed += 1;
+                            report.failed.push((id, err.to_string()));
+                            continue;
+                        }
+                    },
+                };
+                if let Some(why) = refusal {
+                    self.record_refusal(&workspace, &why, at).await;
+                    report.refused.push((id, why));
+                    continue;
+                }
+            }
             let (command, reason) = (action.command(), Some(action.reason().to_owned()));
             match transition(self.store, workspace, command.into(), Actor::scheduler(), command.into(), reason, at)
                 .await
@@ -241,6 +271,27 @@ impl Scheduler<'_> {
         };
         if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");
+        }
+    }
+
+    /// Appends to the workspace's history that its window opened but the start was refused,
+    /// and why (the state does not change; a conditional write on its version). Someone
+    /// acting on it meanwhile wins: nothing is recorded then.
+    async fn record_refusal(&self, workspace: &Workspace, why: &str, at: Timestamp) {
+        let mut next = workspace.clone();
+        next.version += 1;
+        let event = Event {
+            at,
+            actor: Actor::scheduler(),
+            action: Command::Start.into(),
+            from: Some(workspace.state),
+            to: workspace.state,
+            reason: Some(format!("window opened, start refused: {why}")),
+            connection: None,
+            instance: None,
+        };
+        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+            tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the refused start");
         }
     }
 

@@ -3,7 +3,7 @@
 use jiff::SignedDuration;
 
 use super::*;
-use crate::testing::{Call, FakeEc2, Hooked, MemoryStore, WorkspaceBuilder};
+use crate::testing::{Call, FakeEc2, FixedGate, Hooked, MemoryStore, WorkspaceBuilder};
 
 /// The `n`th fixture, RUNNING with `instance`: each one changed a second after the one
 /// before, so the store lists them (least recently changed first) in the order made.
@@ -38,7 +38,8 @@ async fn one_bad_instance_never_blocks_the_others() {
     let store = store_of(&workspaces);
     let power = FakeEc2::default();
     power.refuse("i-bad");
-    let scheduler = Scheduler { store: &store, power: &power, runs: &store };
+    let gate = FixedGate::default();
+    let scheduler = Scheduler { store: &store, power: &power, runs: &store, gate: &gate };
     // Monday 18:00 Paris is 17:00Z: the default window closes.
     let report = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
     let id = |i: usize| workspaces[i].id.to_string();
@@ -71,7 +72,8 @@ async fn a_run_cut_after_any_write_is_completed_by_the_next_with_each_stop_once(
         store.fail_after(budget, Call::is_write);
         let power = FakeEc2::default();
         let runs = MemoryStore::default();
-        let scheduler = Scheduler { store: &store, power: &power, runs: &runs };
+        let gate = FixedGate::default();
+        let scheduler = Scheduler { store: &store, power: &power, runs: &runs, gate: &gate };
         let first = scheduler.run("2026-11-23T17:02:00Z".parse().unwrap()).await.unwrap();
         assert_eq!(first.failed.len(), 3 - budget.min(3), "cut after {budget} writes");
         store.heal();
@@ -98,6 +100,51 @@ fn reports_serialize_failures_as_objects() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(
         json,
-        serde_json::json!({"started":[],"stopped":[],"hibernated":[],"skipped":0,"failed":[{"id":"ws-1","reason":"boom"}]})
+        serde_json::json!({"started":[],"stopped":[],"hibernated":[],"skipped":0,"failed":[{"id":"ws-1","reason":"boom"}],"refused":[]})
     );
+}
+
+/// A STOPPED fixture with `instance` and owner `owner`, whose default window opens on
+/// Monday 09:00 Paris.
+fn stopped(owner: &str, instance: &str, n: i64) -> Workspace {
+    let now: Timestamp = "2026-11-23T06:00:00Z".parse().unwrap();
+    WorkspaceBuilder::new()
+        .owner(owner)
+        .hibernation(false)
+        .instance(instance)
+        .state(State::Stopped)
+        .at(now)
+        .updated_at(now + SignedDuration::from_secs(n))
+        .version(2)
+        .build()
+}
+
+#[tokio::test]
+async fn a_start_the_budget_refuses_is_explained_in_the_history_and_the_others_start() {
+    let workspaces = [stopped("alice", "i-a1", 0), stopped("alice", "i-a2", 1), stopped("bob", "i-b", 2)];
+    let store = store_of(&workspaces);
+    let power = FakeEc2::default();
+    let gate = FixedGate::default();
+    gate.refuse("alice", "the monthly budget of 300.00 EUR for 2026-11 is used up");
+    let scheduler = Scheduler { store: &store, power: &power, runs: &store, gate: &gate };
+    // Monday 09:00 Paris is 08:00Z: the default window opens.
+    let report = scheduler.run("2026-11-23T08:02:00Z".parse().unwrap()).await.unwrap();
+    let id = |i: usize| workspaces[i].id.to_string();
+    assert_eq!(report.started, [id(2)], "bob's starts; the tick is not failed");
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.refused.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), [id(0), id(1)]);
+    assert_eq!(gate.asked(), ["alice", "bob"], "once per owner and run");
+    assert_eq!(calls(&power), [vec!["i-b".to_owned()]]);
+    for w in &workspaces[..2] {
+        let stored = store.workspace(&w.id).unwrap();
+        assert_eq!(stored.state, State::Stopped);
+        let last = store.history(&w.id).last().cloned().unwrap();
+        assert_eq!(last.actor, Actor::scheduler());
+        assert_eq!(last.action, crate::EventAction::Start);
+        assert_eq!((last.from, last.to), (Some(State::Stopped), State::Stopped));
+        assert!(last.reason.unwrap().contains("start refused: the monthly budget of 300.00 EUR"), "explained");
+    }
+    // The run is recorded: the next tick does not ask again.
+    let next = scheduler.run("2026-11-23T08:07:00Z".parse().unwrap()).await.unwrap();
+    assert!(next.refused.is_empty() && next.started.is_empty(), "{next:?}");
 }

@@ -4,8 +4,11 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{MemoryStore, index_key, keyed_page, paged};
-use crate::costs::{ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Versioned, WorkspaceCost};
+use crate::costs::{
+    ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Reach, Versioned, WorkspaceCost,
+};
 use crate::kernel::{Page, PageRequest, StoreError};
+use crate::notifications::{DeliveryStatus, Notification, NotificationStore};
 use crate::workspaces::{State, Workspace};
 
 #[async_trait]
@@ -103,20 +106,28 @@ impl BudgetStore for MemoryStore {
         Ok(())
     }
 
-    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Budget)>, StoreError> {
-        let all: Vec<(String, Budget)> =
-            self.lock().user_budgets.iter().map(|(u, v)| (u.clone(), v.value.clone())).collect();
+    async fn user_budgets(&self, page: &PageRequest) -> Result<Page<(String, Versioned<Budget>)>, StoreError> {
+        let all: Vec<(String, Versioned<Budget>)> =
+            self.lock().user_budgets.iter().map(|(u, v)| (u.clone(), v.clone())).collect();
         paged("budgets", &all, page, self.limit(page))
     }
 
-    async fn record_crossing(&self, crossing: &Crossing) -> Result<bool, StoreError> {
+    async fn record_crossing(&self, crossing: &Crossing, notifications: &[Notification]) -> Result<bool, StoreError> {
         let mut data = self.lock();
-        let key = (crossing.month.clone(), crossing.user.clone(), crossing.threshold);
+        let key = (crossing.month.clone(), crossing.user.clone(), crossing.revision.clone(), crossing.threshold);
         if data.crossings.contains_key(&key) {
             return Ok(false);
         }
         data.crossings.insert(key, crossing.clone());
+        for notification in notifications {
+            data.notifications.entry(notification.id.clone()).or_insert_with(|| notification.clone());
+        }
         Ok(true)
+    }
+
+    async fn crossed(&self, month: Month, user: &str, revision: &str, threshold: u16) -> Result<bool, StoreError> {
+        let key = (month.to_string(), user.to_owned(), revision.to_owned(), threshold);
+        Ok(self.lock().crossings.contains_key(&key))
     }
 
     async fn crossings(
@@ -134,6 +145,61 @@ impl BudgetStore for MemoryStore {
             .cloned()
             .collect();
         paged(&format!("crossings/{month}/{}", user.unwrap_or("*")), &all, page, self.limit(page))
+    }
+
+    async fn reach(&self, month: Month) -> Result<Option<Reach>, StoreError> {
+        Ok(self.lock().reach.get(&month).cloned())
+    }
+
+    async fn put_reach(&self, month: Month, reach: &Reach) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        if data.reach.get(&month).is_some_and(|stored| stored.pass_at >= reach.pass_at) {
+            return Err(StoreError::Conflict);
+        }
+        data.reach.insert(month, reach.clone());
+        Ok(())
+    }
+
+    async fn evaluated(&self, month: Month) -> Result<bool, StoreError> {
+        Ok(self.lock().evaluated.contains_key(&month))
+    }
+
+    async fn mark_evaluated(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.lock().evaluated.entry(month).or_insert(at);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MemoryStore {
+    /// Newest first, as the adapter's `NOTIFY#<recipient>` partition read backwards.
+    async fn of(&self, recipient: &str, page: &PageRequest) -> Result<Page<Notification>, StoreError> {
+        let mut all: Vec<Notification> =
+            self.lock().notifications.values().filter(|n| n.recipient == recipient).cloned().collect();
+        all.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
+        paged(&format!("notifications/{recipient}"), &all, page, self.limit(page))
+    }
+
+    async fn pending(&self, page: &PageRequest) -> Result<Page<Notification>, StoreError> {
+        let mut all: Vec<Notification> = self
+            .lock()
+            .notifications
+            .values()
+            .filter(|n| n.delivery.status == DeliveryStatus::Pending)
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        paged("notifications/pending", &all, page, self.limit(page))
+    }
+
+    async fn set_delivery(&self, notification: &Notification, expected_attempts: u32) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let stored = data.notifications.get_mut(&notification.id).ok_or(StoreError::Conflict)?;
+        if stored.delivery.attempts != expected_attempts || stored.delivery.status != DeliveryStatus::Pending {
+            return Err(StoreError::Conflict);
+        }
+        stored.delivery = notification.delivery.clone();
+        Ok(())
     }
 }
 

@@ -60,8 +60,14 @@ struct Data {
     closed: BTreeMap<Month, Timestamp>,
     org_budget: Option<Versioned<Budget>>,
     user_budgets: BTreeMap<String, Versioned<Budget>>,
-    /// (month, user, threshold) → crossing.
-    crossings: BTreeMap<(String, String, u16), Crossing>,
+    /// (month, user, revision, threshold) → crossing.
+    crossings: BTreeMap<(String, String, String, u16), Crossing>,
+    /// month → the last full pass's within-reach list.
+    reach: BTreeMap<Month, crate::costs::Reach>,
+    /// Months that had their final budget evaluation.
+    evaluated: BTreeMap<Month, Timestamp>,
+    /// id → notification.
+    notifications: BTreeMap<String, crate::notifications::Notification>,
     actuals: BTreeMap<Month, Actuals>,
     /// (user, month) → recorded cost-centre change.
     cost_centres: BTreeMap<(String, Month), crate::costs::CostCentreChange>,

@@ -128,3 +128,11 @@ async fn datasets_are_written_on_their_version_and_attachments_all_or_nothing() 
     let april = store.access_events(&AccessFilter::Month("2026-04".into()), &PageRequest::first(10)).await;
     assert!(april.expect("trace").items.is_empty());
 }
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_budget_and_notification_contract() {
+    let store = MemoryStore::default();
+    contract::budget_and_notification_stores(&store, &store).await;
+    let small = MemoryStore::default().with_page_size(1);
+    contract::budget_and_notification_stores(&small, &small).await;
+}
