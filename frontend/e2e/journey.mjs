@@ -600,8 +600,10 @@ async function main() {
   await step('bob signs in and does not see it', async () => {
     await signIn(bob, base, 'bob');
     await bob.getByRole('heading', { name: 'My workspaces', level: 1 }).waitFor();
-    await bob.getByText('You have no workspaces yet').waitFor();
+    // His own list: only last month's seeded work (make dev seeds it, terminated), never alice's.
+    await bob.getByText('Genome assembly').first().waitFor();
     if ((await row(bob, name).count()) !== 0) throw new Error("bob sees alice's workspace");
+    if ((await bob.getByText('Survival analysis').count()) !== 0) throw new Error("bob sees alice's seeded workspace");
     if ((await bob.getByRole('link', { name: 'Admin' }).count()) !== 0) throw new Error('bob sees the admin entry');
   });
   const bobName = `Heavy ${Date.now().toString(36)}`;

@@ -154,6 +154,28 @@ async fn a_price_change_applies_from_its_instant_only() {
 }
 
 #[tokio::test]
+async fn a_failed_provisioning_bills_its_volume_and_nothing_while_failed_unobserved() {
+    let app = spawn_app().await;
+    let id = life(
+        &app,
+        "alice",
+        "python-r-standard",
+        &[
+            ("2026-03-20T10:00:00Z", "PROVISIONING"),
+            ("2026-03-20T10:20:00Z", "FAILED"),
+            ("2026-03-20T11:00:00Z", "TERMINATING"),
+            ("2026-03-20T11:05:00Z", "TERMINATED"),
+        ],
+    )
+    .await;
+    // 20 minutes PROVISIONING and 5 TERMINATING hold the volume: 1,500 s × 100 GiB ×
+    // 0.0928 / 2,678,400 = 0.0051… → 0.01. FAILED time that nobody observed an instance in
+    // bills nothing (tests/integration/state_sync.rs bills a FAILED one whose instance runs).
+    let march = line(&app, "alice", "2026-03", &id).await;
+    assert_eq!(amounts(&march), (0, 1_500, "0.00", "0.01", "0.01"));
+}
+
+#[tokio::test]
 async fn a_life_the_lifecycle_would_refuse_is_refused_and_writes_nothing() {
     let app = spawn_app().await;
     let before = app.get("ada", "/v1/workspaces?all=true").await;
