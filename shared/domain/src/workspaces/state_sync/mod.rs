@@ -351,6 +351,11 @@ impl StateSync<'_> {
         now: Timestamp,
     ) -> (Result<Outcome, (crate::kernel::WorkspaceId, DomainError)>, bool) {
         let costly = ws.failed_with_resources();
+        let (ws, learnt) = match self.instance_of_product(ws).await {
+            Ok(found) => found,
+            Err((id, err)) => return (Err((id, err)), costly),
+        };
+        let observed = learnt.as_ref().unwrap_or(observed);
         let watched = ws.instance_seen.is_none_or(InstanceState::exists);
         let Some((seen, at)) = self.seen(&ws, observed, change, now).filter(|_| watched) else {
             return (Ok(Outcome::Waiting(String::new())), costly);
@@ -380,6 +385,29 @@ impl StateSync<'_> {
             Ok(outcome) => (Ok(outcome), still),
             Err(err) => (Err((id, err)), costly),
         }
+    }
+
+    /// A FAILED workspace that holds a Service Catalog product but no known instance (its
+    /// provisioning failed after the record had created one, or before Atelier read it):
+    /// asks the record for the instance, records it when there is one, and describes it, so
+    /// that the instance is observed and billed like any FAILED workspace's from now on.
+    /// Returns the workspace (with the instance when found) and, when it described one,
+    /// what EC2 showed of it.
+    async fn instance_of_product(
+        &self,
+        ws: Workspace,
+    ) -> Result<(Workspace, Option<HashMap<String, InstanceStatus>>), (crate::kernel::WorkspaceId, DomainError)> {
+        if ws.provisioned.instance_id.is_some() || ws.provisioned.provisioned_product_id.is_none() {
+            return Ok((ws, None));
+        }
+        let id = ws.id.clone();
+        let fail = |err: DomainError| (id.clone(), err);
+        let progress = self.provisioner.provisioning_progress(&ws.provisioned).await.map_err(|e| fail(e.into()))?;
+        let Progress::Succeeded { instance_id: Some(instance) } = progress else { return Ok((ws, None)) };
+        let provisioned = Provisioned { instance_id: Some(instance.clone()), ..ws.provisioned.clone() };
+        let ws = record_provisioned(self.store, ws, provisioned).await.map_err(fail)?;
+        let observed = self.power.describe(&[instance]).await.map_err(|e| fail(e.into()))?;
+        Ok((ws, Some(observed)))
     }
 
     /// Passes `outcome` on, unless the workspace is still waiting (or failing) past its

@@ -582,6 +582,38 @@ async fn a_failed_workspace_with_only_a_provisioned_product_counts_for_the_alarm
     assert_eq!(world.ec2.describes(), 0);
 }
 
+#[tokio::test]
+async fn a_failed_workspace_with_only_a_product_is_looked_into_and_its_instance_billed_once_found() {
+    let mut ws = workspace(State::Failed, "i-7");
+    ws.provisioned.instance_id = None;
+    let world = World::new(vec![ws.clone()]);
+    // The record has not produced an instance: nothing to describe, still costly for the alarm.
+    let report = world.run(at(1)).await.unwrap();
+    assert_eq!((report.failed_with_resources, world.ec2.describes()), (1, 0));
+    assert_eq!(world.state(&ws.id).provisioned.instance_id, None);
+
+    // It has: the instance is recorded and described in the same pass, and billed from then.
+    world.provisioner.set_provisioning(Progress::Succeeded { instance_id: Some("i-7".into()) });
+    world.ec2.set("i-7", InstanceState::Running);
+    let report = world.run(at(2)).await.unwrap();
+    assert_eq!(report.failed_with_resources, 1, "{report:?}");
+    let failed = world.state(&ws.id);
+    assert_eq!(failed.provisioned.instance_id.as_deref(), Some("i-7"));
+    assert_eq!((failed.state, failed.instance_seen), (State::Failed, Some(InstanceState::Running)));
+    let event = world.last_event(&ws.id);
+    assert_eq!((event.from, event.to, event.at), (Some(State::Failed), State::Failed, at(2)));
+    let intervals = crate::costs::intervals(&ws.id, &world.history(&ws.id), at(12));
+    let last = intervals.last().unwrap();
+    assert_eq!((last.usage, last.start, last.end), (crate::costs::Usage::Running, at(2), at(12)));
+
+    // Known now: the next pass describes it with the others and does not ask the record again.
+    let describes = world.ec2.describes();
+    world.provisioner.set_provisioning(Progress::InProgress);
+    world.run(at(3)).await.unwrap();
+    assert_eq!(world.ec2.describes(), describes + 1);
+    assert_eq!(world.state(&ws.id).provisioned.instance_id.as_deref(), Some("i-7"));
+}
+
 #[test]
 fn ec2_state_change_events_and_transition_reasons_are_read() {
     let event = serde_json::json!({
