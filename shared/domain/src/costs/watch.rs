@@ -44,7 +44,8 @@ use crate::notifications::{
     notification_id,
 };
 use crate::workspaces::{
-    Actor, Command, EventAction, PowerSwitch, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
+    Actor, Command, EventAction, PowerSwitch, State, Workspace, WorkspaceFilter, WorkspaceStore, record_event,
+    transition,
 };
 
 /// The actor of everything the budget watch records.
@@ -328,14 +329,16 @@ impl BudgetWatch<'_> {
 
     /// Who the full pass finds within reach: users with an amount, at or above
     /// [`REACH_PERCENT`] or projected past 100 % within [`Self::horizon`] at the compute
-    /// rate of their `RUNNING` and `STARTING` workspaces now (one `by-state` read of each,
-    /// one product read per product).
+    /// rate of their `RUNNING` and `STARTING` workspaces now, and of their FAILED ones
+    /// whose instance EC2 last showed running (one `by-state` read of each state, one
+    /// product read per product).
     async fn reach(&self, book: &BudgetBook, totals: &Totals, at: Timestamp) -> Result<Reach, DomainError> {
         let mut rates: HashMap<String, Decimal> = HashMap::new();
         let mut prices: HashMap<ProductId, Decimal> = HashMap::new();
-        for state in STOPPED_BY_BUDGET {
+        for state in STOPPED_BY_BUDGET.into_iter().chain([State::Failed]) {
             let filter = &WorkspaceFilter::State(state);
-            for workspace in all_pages(|page| async move { self.store.list(filter, &page).await }).await? {
+            let billed = all_pages(|page| async move { self.store.list(filter, &page).await }).await?;
+            for workspace in billed.into_iter().filter(|w| w.state != State::Failed || w.failed_and_running()) {
                 let hourly = match prices.get(&workspace.product_id) {
                     Some(hourly) => *hourly,
                     None => {
@@ -377,8 +380,9 @@ impl BudgetWatch<'_> {
         }
     }
 
-    /// Stops `user`'s RUNNING and STARTING workspaces: the conditional transition first
-    /// (actor `budget`), then one batched EC2 call for those it claimed.
+    /// Stops `user`'s RUNNING and STARTING workspaces, and the instances of their FAILED
+    /// workspaces that EC2 last showed running: the conditional write first (actor
+    /// `budget`), then one batched EC2 call for those it claimed.
     async fn stop_running(
         &self,
         user: &str,
@@ -387,12 +391,26 @@ impl BudgetWatch<'_> {
         report: &mut WatchReport,
     ) -> Result<(), DomainError> {
         let filter = &WorkspaceFilter::Owner(user.to_owned());
-        let running: Vec<Workspace> = all_pages(|page| async move { self.store.list(filter, &page).await })
-            .await?
-            .into_iter()
-            .filter(|w| STOPPED_BY_BUDGET.contains(&w.state))
-            .collect();
+        let (running, failed): (Vec<Workspace>, Vec<Workspace>) =
+            all_pages(|page| async move { self.store.list(filter, &page).await })
+                .await?
+                .into_iter()
+                .filter(|w| STOPPED_BY_BUDGET.contains(&w.state) || w.failed_and_running())
+                .partition(|w| STOPPED_BY_BUDGET.contains(&w.state));
         let mut claimed = Vec::new();
+        // FAILED has no transition to claim: the stop is recorded as an event that leaves
+        // it FAILED (conditional on its version), then its instance is stopped with the
+        // others; state-sync records the stopped instance when EC2 shows it.
+        for workspace in failed {
+            let id = workspace.id.to_string();
+            let instance = workspace.provisioned.instance_id.clone().unwrap_or_default();
+            let why = format!("{reason}: its instance {instance} is stopped; the workspace stays FAILED until terminated");
+            match record_event(self.store, workspace, Actor::budget(), EventAction::Stop, why, at).await {
+                Ok(workspace) => claimed.push(workspace),
+                Err(DomainError::Concurrent) => {}
+                Err(err) => report.failed.push((id, err.to_string())),
+            }
+        }
         for workspace in running {
             let id = workspace.id.to_string();
             match transition(
@@ -551,10 +569,10 @@ mod tests {
 
     #[tokio::test]
     async fn crossings_are_recorded_once_and_stop_at_100_stops_only_its_users() {
-        let store = MemoryStore::default();
-        store.put_product(product());
-        let alices = running(&store, "alice", "2026-03-01T00:00:00Z", &[]).await;
-        let bobs = running(&store, "bob", "2026-03-01T00:00:00Z", &[]).await;
+        let world = World::new();
+        let store = &world.store;
+        let alices = running(store, "alice", "2026-03-01T00:00:00Z", &[]).await;
+        let bobs = running(store, "bob", "2026-03-01T00:00:00Z", &[]).await;
         let budget = |amount: &str, policy| Budget {
             amount: Some(Decimal::from_str(amount).expect("d")),
             thresholds: vec![50, 80, 100],
@@ -562,21 +580,7 @@ mod tests {
         };
         store.put_user_budget("alice", &budget("100", Policy::StopAt100), None).await.expect("alice's");
         store.put_org_budget(&budget("100", Policy::Notify), None).await.expect("default");
-        let ec2 = FakeEc2::default();
-        let (mailer, directory) = (FakeMailer::default(), FakeDirectory::default());
-        let watch = BudgetWatch {
-            store: &store,
-            catalog: &store,
-            index: &store,
-            budgets: &store,
-            power: &ec2,
-            cost_centres: &store,
-            notifications: &store,
-            mailer: &mailer,
-            directory: &directory,
-            recipients: &directory,
-            horizon: SignedDuration::from_mins(65),
-        };
+        let watch = world.watch();
 
         // 9 h at 10.00 = 90.00: 50 % and 80 % for both, nothing stopped.
         let report = watch.run(t("2026-03-01T09:00:00Z")).await.expect("run");
@@ -591,7 +595,7 @@ mod tests {
         let report = watch.run(t("2026-03-01T10:00:00Z")).await.expect("run");
         assert_eq!(report.crossed, ["alice@100", "bob@100"]);
         assert_eq!(report.stopped, [alices.to_string()]);
-        assert_eq!(ec2.stopped(), ["i-alice"]);
+        assert_eq!(world.ec2.stopped(), ["i-alice"]);
         let alice = store.get(&alices).await.expect("get").expect("alice's");
         assert_eq!(alice.state, State::Stopping);
         assert_eq!(store.get(&bobs).await.expect("get").expect("bob's").state, State::Running);
@@ -600,7 +604,7 @@ mod tests {
         assert_eq!(history.items[0].action, EventAction::Stop);
         assert!(history.items[0].reason.as_deref().unwrap_or_default().contains("monthly budget of 100 EUR reached"));
 
-        let crossings = crate::costs::budget::crossings_of(&store, Month::new(2026, 3).expect("m"), Some("alice"))
+        let crossings = crate::costs::budget::crossings_of(store, Month::new(2026, 3).expect("m"), Some("alice"))
             .await
             .expect("read");
         assert_eq!(crossings.iter().map(|c| c.threshold).collect::<Vec<_>>(), [50, 80, 100]);
@@ -634,31 +638,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_month_before_is_closed_an_hour_after_it_ends_and_then_read_from_its_lines() {
-        let store = MemoryStore::default();
-        store.put_product(product());
+        let world = World::new();
+        let store = &world.store;
         // Created in February (so its March line starts with the month), in March, and
         // stopped in March; all keep running or stay stopped into April.
-        let feb = running(&store, "alice", "2026-02-20T08:00:00Z", &[]).await;
-        running(&store, "bob", "2026-03-10T12:00:00Z", &[]).await;
-        running(&store, "carol", "2026-03-30T22:00:00Z", &[("2026-03-31T06:00:00Z", State::Stopped)]).await;
-        let ec2 = FakeEc2::default();
-        let (mailer, directory) = (FakeMailer::default(), FakeDirectory::default());
-        let watch = BudgetWatch {
-            store: &store,
-            catalog: &store,
-            index: &store,
-            budgets: &store,
-            power: &ec2,
-            cost_centres: &store,
-            notifications: &store,
-            mailer: &mailer,
-            directory: &directory,
-            recipients: &directory,
-            horizon: SignedDuration::from_mins(65),
-        };
+        let feb = running(store, "alice", "2026-02-20T08:00:00Z", &[]).await;
+        running(store, "bob", "2026-03-10T12:00:00Z", &[]).await;
+        running(store, "carol", "2026-03-30T22:00:00Z", &[("2026-03-31T06:00:00Z", State::Stopped)]).await;
+        let watch = world.watch();
         let march_month = Month::new(2026, 3).expect("m");
 
-        let (mut computed, stats) = march(&store, "2026-04-01T01:30:00Z").await;
+        let (mut computed, stats) = march(store, "2026-04-01T01:30:00Z").await;
         assert_eq!(computed.len(), 3);
         assert!(stats.events > 0, "an open month is read from the histories");
 
@@ -673,7 +663,7 @@ mod tests {
 
         // Read back: the same lines, oldest workspace first (an unsealed read lists the
         // indexed ones first), without reading one event.
-        let (stored, stats) = march(&store, "2026-05-15T00:00:00Z").await;
+        let (stored, stats) = march(store, "2026-05-15T00:00:00Z").await;
         computed
             .sort_by(|a, b| (a.info.created_at, &a.info.workspace_id).cmp(&(b.info.created_at, &b.info.workspace_id)));
         assert_eq!(stored, computed);
@@ -753,6 +743,54 @@ mod tests {
         assert_eq!(stopped, expected, "{report:?}");
         assert_eq!(world.state(&coming), State::Stopping);
         assert_eq!(world.ec2.stopped().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_workspace_s_running_instance_is_stopped_and_the_stop_recorded_in_its_history() {
+        use crate::workspaces::{Event, InstanceSeen, InstanceState, TimeSource};
+        let world = World::new();
+        let id = running(&world.store, "alice", "2026-03-02T00:00:00Z", &[("2026-03-02T01:00:00Z", State::Stopping)])
+            .await;
+        // Its stop timed out at 01:30 with EC2 still showing the instance running.
+        let mut failed = world.store.workspace(&id).expect("stored");
+        failed.state = State::Failed;
+        failed.version += 1;
+        failed.updated_at = t("2026-03-02T01:30:00Z");
+        failed.instance_seen = Some(InstanceState::Running);
+        let seen = InstanceSeen {
+            id: "i-alice".into(),
+            state: InstanceState::Running,
+            transition_reason: None,
+            time_source: TimeSource::Observed,
+        };
+        let event = Event {
+            at: failed.updated_at,
+            actor: Actor::state_sync(),
+            action: EventAction::Sync,
+            from: Some(State::Stopping),
+            to: State::Failed,
+            reason: Some("the stop timed out".into()),
+            connection: None,
+            instance: Some(seen),
+        };
+        world.store.update(&failed, State::Stopping, Some(&event)).await.expect("failed");
+        world.budget("alice", "50", &[100], Policy::StopAt100).await;
+
+        // 1 h running, 30 min stopping (storage only), 7.5 h FAILED and running: 85.00 of 50.
+        let report = world.watch().run(t("2026-03-02T09:00:00Z")).await.expect("run");
+        assert_eq!(report.crossed, ["alice@100"]);
+        assert_eq!(report.stopped, [id.to_string()], "{report:?}");
+        assert_eq!(world.ec2.stopped(), ["i-alice"]);
+        assert_eq!(world.state(&id), State::Failed, "FAILED has no stop transition: it stays so");
+        let history = world.store.events(&id, &PageRequest::first(10)).await.expect("events");
+        let last = &history.items[0];
+        assert_eq!(
+            (&last.actor, last.action, last.from, last.to),
+            (&Actor(BUDGET_ACTOR.into()), EventAction::Stop, Some(State::Failed), State::Failed)
+        );
+        let reason = last.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains("monthly budget of 50 EUR reached"), "{reason}");
+        assert!(reason.contains("its instance i-alice is stopped; the workspace stays FAILED"), "{reason}");
     }
 
     #[tokio::test]

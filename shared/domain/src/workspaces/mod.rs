@@ -30,4 +30,4 @@ pub use ports::{
 };
 pub use state_sync::{InstanceChange, RECONCILE_AFTER, StateSync, SyncReport, Timeouts};
 pub use use_cases::{CreateWorkspace, IDEMPOTENCY_TTL, ListScope, Workspaces};
-pub use writer::{record_provisioned, transition, transition_seen};
+pub use writer::{record_event, record_provisioned, transition, transition_seen};

@@ -31,6 +31,27 @@ pub async fn record_provisioned(
     Ok(next)
 }
 
+/// Appends an event to `workspace`'s history that leaves its state as it is (an action
+/// taken on its machine while the lifecycle has no transition for it, such as a budget stop
+/// of a FAILED workspace's running instance): a conditional write on its state and version.
+/// `updated_at` stays, as it marks the last state change.
+pub async fn record_event(
+    store: &dyn WorkspaceStore,
+    workspace: Workspace,
+    actor: Actor,
+    action: EventAction,
+    reason: String,
+    at: Timestamp,
+) -> Result<Workspace, DomainError> {
+    let state = workspace.state;
+    let mut next = workspace;
+    next.version += 1;
+    let event =
+        Event { at, actor, action, from: Some(state), to: state, reason: Some(reason), connection: None, instance: None };
+    store.update(&next, state, Some(&event)).await?;
+    Ok(next)
+}
+
 /// Moves `workspace` through the lifecycle table: a conditional write on its state and
 /// version, with the event appended in the same transaction.
 pub async fn transition(
