@@ -404,7 +404,8 @@ impl BudgetWatch<'_> {
         for workspace in failed {
             let id = workspace.id.to_string();
             let instance = workspace.provisioned.instance_id.clone().unwrap_or_default();
-            let why = format!("{reason}: its instance {instance} is stopped; the workspace stays FAILED until terminated");
+            let why =
+                format!("{reason}: its instance {instance} is stopped; the workspace stays FAILED until terminated");
             match record_event(self.store, workspace, Actor::budget(), EventAction::Stop, why, at).await {
                 Ok(workspace) => claimed.push(workspace),
                 Err(DomainError::Concurrent) => {}
@@ -749,8 +750,8 @@ mod tests {
     async fn a_failed_workspace_s_running_instance_is_stopped_and_the_stop_recorded_in_its_history() {
         use crate::workspaces::{Event, InstanceSeen, InstanceState, TimeSource};
         let world = World::new();
-        let id = running(&world.store, "alice", "2026-03-02T00:00:00Z", &[("2026-03-02T01:00:00Z", State::Stopping)])
-            .await;
+        let id =
+            running(&world.store, "alice", "2026-03-02T00:00:00Z", &[("2026-03-02T01:00:00Z", State::Stopping)]).await;
         // Its stop timed out at 01:30 with EC2 still showing the instance running.
         let mut failed = world.store.workspace(&id).expect("stored");
         failed.state = State::Failed;

@@ -8,7 +8,9 @@ use jiff::Timestamp;
 
 use super::{DEFAULT_MAX_OVERRIDE, OutsideAction, Override, Schedule, ScheduleDefaults};
 use crate::kernel::{Caller, DomainError, retry_concurrent};
-use crate::workspaces::{Actor, Event, EventAction, State, Workspace, WorkspaceStore, use_cases::visible_workspace};
+use crate::workspaces::{
+    Actor, EventAction, State, Workspace, WorkspaceStore, record_event, use_cases::visible_workspace,
+};
 
 /// How many times an edit that lost its conditional write to state-sync or the scheduler
 /// is re-read and re-applied before answering 409.
@@ -139,21 +141,7 @@ async fn write_schedule(
     }
     let mut next = workspace;
     next.schedule = schedule;
-    next.version += 1;
-    // `updated_at` stays: it marks the last state change, which state-sync's grace
-    // period and the by-state index are about.
-    let event = Event {
-        at: now,
-        actor,
-        action,
-        from: Some(state),
-        to: state,
-        reason: Some(reason),
-        connection: None,
-        instance: None,
-    };
-    store.update(&next, state, Some(&event)).await?;
-    Ok(next)
+    record_event(store, next, actor, action, reason, now).await
 }
 
 /// A schedule in words, for the history.

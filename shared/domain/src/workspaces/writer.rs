@@ -46,8 +46,16 @@ pub async fn record_event(
     let state = workspace.state;
     let mut next = workspace;
     next.version += 1;
-    let event =
-        Event { at, actor, action, from: Some(state), to: state, reason: Some(reason), connection: None, instance: None };
+    let event = Event {
+        at,
+        actor,
+        action,
+        from: Some(state),
+        to: state,
+        reason: Some(reason),
+        connection: None,
+        instance: None,
+    };
     store.update(&next, state, Some(&event)).await?;
     Ok(next)
 }

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer, ser::SerializeSeq};
 use super::{Desired, OutsideAction, SchedulerRuns, desired, next_transition};
 use crate::kernel::{DomainError, StoreError, UpstreamError, all_pages};
 use crate::workspaces::{
-    Actor, Command, Event, PowerSwitch, StartGate, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
+    Actor, Command, PowerSwitch, StartGate, State, Workspace, WorkspaceFilter, WorkspaceStore, record_event, transition,
 };
 
 /// How far back the first run ever looks for transitions: twice the EventBridge rate, so
@@ -257,19 +257,9 @@ impl Scheduler<'_> {
     /// transitional; state-sync reconciles it after its grace period).
     async fn record_failure(&self, workspace: &Workspace, action: Action, reason: &str, at: Timestamp) {
         let command = action.command();
-        let mut next = workspace.clone();
-        next.version += 1;
-        let event = Event {
-            at,
-            actor: Actor::scheduler(),
-            action: command.into(),
-            from: Some(workspace.state),
-            to: workspace.state,
-            reason: Some(format!("EC2 refused to {}: {reason}", command.as_str())),
-            connection: None,
-            instance: None,
-        };
-        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+        let why = format!("EC2 refused to {}: {reason}", command.as_str());
+        if let Err(err) = record_event(self.store, workspace.clone(), Actor::scheduler(), command.into(), why, at).await
+        {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");
         }
     }
@@ -278,19 +268,10 @@ impl Scheduler<'_> {
     /// and why (the state does not change; a conditional write on its version). Someone
     /// acting on it meanwhile wins: nothing is recorded then.
     async fn record_refusal(&self, workspace: &Workspace, why: &str, at: Timestamp) {
-        let mut next = workspace.clone();
-        next.version += 1;
-        let event = Event {
-            at,
-            actor: Actor::scheduler(),
-            action: Command::Start.into(),
-            from: Some(workspace.state),
-            to: workspace.state,
-            reason: Some(format!("window opened, start refused: {why}")),
-            connection: None,
-            instance: None,
-        };
-        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+        let why = format!("window opened, start refused: {why}");
+        if let Err(err) =
+            record_event(self.store, workspace.clone(), Actor::scheduler(), Command::Start.into(), why, at).await
+        {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the refused start");
         }
     }
