@@ -718,6 +718,22 @@ async function main() {
     await axe(ada, 'default schedule');
     await shot(ada, '10-admin-default-schedule');
   });
+  await step("ada reads her notifications: bob's month is past his 0.01 EUR budget", async () => {
+    // The budget watch's full pass now, as the scheduler's next tick would run it.
+    const r = await fetch(`${base}/_local/budget/run`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ time: new Date().toISOString() }),
+    });
+    if (!r.ok) throw new Error(`POST /_local/budget/run answered ${r.status}: ${await r.text()}`);
+    await ada.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click();
+    await ada.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+    const list = ada.getByTestId('notifications');
+    await list.getByText(/^bob's estimated cost for \S+ \d{4} reached 100 % of their budget: €0\.\d\d of €0\.01\./).first().waitFor();
+    await list.locator('li[data-kind="budget-crossing"]').first().getByText(/^E-mail (sent|not sent yet)/).waitFor();
+    await axe(ada, 'notifications');
+    await shot(ada, '10b-notifications');
+  });
   await adaContext.close();
 
   // The catalog (issue #15): ada publishes the Service Catalog product the dev stack left

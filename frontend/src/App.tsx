@@ -12,6 +12,7 @@ import { Budgets } from './screens/Budgets';
 import { AdminDatasets } from './screens/Datasets';
 import { DefaultSchedule } from './screens/DefaultSchedule';
 import { Finance } from './screens/Finance';
+import { Notifications } from './screens/Notifications';
 import { Catalog } from './screens/Catalog';
 import { SignIn } from './screens/SignIn';
 import { WorkspacePage } from './screens/WorkspacePage';
@@ -136,6 +137,7 @@ export function App({ config }: { config: PortalConfig }) {
   else if (route.name === 'adminDatasets') screen = gated(isAdmin, <AdminDatasets />);
   else if (route.name === 'adminCatalog') screen = gated(isAdmin, <AdminCatalog />);
   else if (route.name === 'finance') screen = gated(isFinance, <Finance />);
+  else if (route.name === 'notifications') screen = <Notifications />;
   else screen = <p>{t('notFound')}</p>;
 
   const current = (name: string) => (route.name === name ? 'page' : undefined);
@@ -154,6 +156,9 @@ export function App({ config }: { config: PortalConfig }) {
             </a>
             <a href={href({ name: 'workspaces' })} aria-current={route.name === 'workspaces' || route.name === 'workspace' ? 'page' : undefined}>
               {t('navWorkspaces')}
+            </a>
+            <a href={href({ name: 'notifications' })} aria-current={current('notifications')}>
+              {t('navNotifications')}
             </a>
             {isAdmin && (
               <a href={href({ name: 'admin' })} aria-current={route.name.startsWith('admin') ? 'page' : undefined}>

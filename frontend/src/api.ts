@@ -64,6 +64,8 @@ export type AppList = Schemas['AppList'];
 export type BreakGlass = Schemas['BreakGlass'];
 /** An app session of a connect or disconnect event. */
 export type Connection = Schemas['Connection'];
+/** What Atelier told the caller of its own accord (`GET /v1/me/notifications`). */
+export type Notification = Schemas['Notification'];
 export type Separator = NonNullable<paths['/v1/costs/export.csv']['get']['parameters']['query']['separator']>;
 
 /** A page of any list route (`ProductPage`, `WorkspacePage`, … in the document). */
@@ -221,6 +223,7 @@ export const ROUTES = {
   putDefaultSchedule: { method: 'PUT', path: '/v1/schedules/default' },
   previewSchedule: { method: 'POST', path: '/v1/schedules/preview' },
   myCosts: { method: 'GET', path: '/v1/costs/me', query: ['month'] },
+  myNotifications: { method: 'GET', path: '/v1/me/notifications', query: ['limit', 'nextToken'] },
   usersCosts: { method: 'GET', path: '/v1/costs/users', query: ['month'] },
   exportCosts: { method: 'GET', path: '/v1/costs/export.csv', query: ['month', 'costCentre', 'separator'] },
   getBudget: { method: 'GET', path: '/v1/budgets/{user}' },
@@ -464,6 +467,11 @@ export class Api {
 
   myCosts(month: string): Promise<MyCosts> {
     return this.call('myCosts', { params: { query: { month } } });
+  }
+
+  /** A page of the caller's notifications, newest first. */
+  notifications(nextToken?: string | null): Promise<Page<Notification>> {
+    return this.call('myNotifications', { params: { query: pageQuery(nextToken) } });
   }
 
   usersCosts(month: string): Promise<UsersCosts> {

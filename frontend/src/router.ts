@@ -11,6 +11,7 @@ export type Route =
   | { name: 'adminDatasets' }
   | { name: 'adminCatalog' }
   | { name: 'finance' }
+  | { name: 'notifications' }
   | { name: 'notFound' };
 
 const FIXED: Record<string, Route['name']> = {
@@ -22,6 +23,7 @@ const FIXED: Record<string, Route['name']> = {
   '/admin/datasets': 'adminDatasets',
   '/admin/catalog': 'adminCatalog',
   '/finance': 'finance',
+  '/notifications': 'notifications',
 };
 
 export function parseRoute(hash: string): Route {
@@ -56,6 +58,8 @@ export function href(route: Route): string {
       return '#/admin/catalog';
     case 'finance':
       return '#/finance';
+    case 'notifications':
+      return '#/notifications';
     default:
       return '#/';
   }

@@ -66,6 +66,7 @@ describe('the route table', () => {
       api.setDefaultSchedule(schedule),
       api.previewSchedule(schedule, '2026-11-23T00:00:00Z', 3),
       api.myCosts('2026-11'),
+      api.notifications(),
       api.usersCosts('2026-11'),
       api.exportCosts('2026-11'),
       api.budget('alice'),
