@@ -138,11 +138,17 @@ output() { # stack key
   aws cloudformation describe-stacks --stack-name "$1" \
     --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue | [0]" --output text
 }
+# Every stack Atelier deploys is tagged as the platform's: CloudFormation puts a stack's tags on
+# each resource it creates that takes tags (the interface endpoints, NAT gateways, KMS keys, the
+# table, the functions, the API, the gateway...). Activated as a cost allocation tag, it is
+# the overhead line of the users report (docs/adr/0006-costs.md, "The whole bill"). Workspaces
+# are never in these stacks: Service Catalog provisions them in their own, tagged by owner.
+PLATFORM_TAG=atelier:component=platform
 cfn_deploy() { # stack template capabilities-or-"" Name=value...
   local stack=$1 template=$2 caps=$3; shift 3
   say "stack $stack ($template)"
   aws cloudformation deploy --stack-name "$stack" --template-file "$template" \
-    ${caps:+--capabilities "$caps"} --no-fail-on-empty-changeset --parameter-overrides "$@"
+    ${caps:+--capabilities "$caps"} --no-fail-on-empty-changeset --tags "$PLATFORM_TAG" --parameter-overrides "$@"
 }
 
 # 1. The network (infra/README.md: network -> platform -> portfolio -> data-lake).
@@ -181,7 +187,7 @@ if [[ -n "${SAM_S3_BUCKET:-}" ]]; then uploads=(--s3-bucket "$SAM_S3_BUCKET" --s
 say "stack $STACK (infra/template.yaml, functions $architecture)"
 sam deploy --template-file infra/template.yaml --stack-name "$STACK" --region "$AWS_REGION" \
   --capabilities CAPABILITY_IAM "${uploads[@]}" --no-confirm-changeset --no-fail-on-empty-changeset \
-  --parameter-overrides "${platform[@]}"
+  --tags "$PLATFORM_TAG" --parameter-overrides "${platform[@]}"
 
 # 4. The portal's assets, then its config.json from the stack's outputs.
 portal_bucket=$(output "$STACK" PortalBucketName)

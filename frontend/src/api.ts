@@ -42,6 +42,10 @@ export type MyCosts = Schemas['MyCosts'];
 export type UserCost = Schemas['UserCost'];
 /** `GET /v1/costs/users` (admins). */
 export type UsersCosts = Schemas['UsersCosts'];
+/** An actual converted into the catalog's currency, with the rate and its day. */
+export type Converted = Schemas['Converted'];
+/** One revision of an admin's exchange rate (`GET /v1/exchange-rates`). */
+export type ExchangeRate = Schemas['ExchangeRate'];
 export type BudgetPolicy = Schemas['BudgetPolicy'];
 /** `GET /v1/budgets/{user}`. */
 export type Budget = Schemas['UserBudget'];
@@ -230,6 +234,8 @@ export const ROUTES = {
   putBudget: { method: 'PUT', path: '/v1/budgets/{user}' },
   getOrgBudget: { method: 'GET', path: '/v1/config/budget' },
   putOrgBudget: { method: 'PUT', path: '/v1/config/budget' },
+  listExchangeRates: { method: 'GET', path: '/v1/exchange-rates' },
+  putExchangeRate: { method: 'PUT', path: '/v1/exchange-rates/{from}/{to}/{date}' },
   listDatasets: { method: 'GET', path: '/v1/datasets', query: ['limit', 'nextToken'] },
   createDataset: { method: 'POST', path: '/v1/datasets' },
   getDataset: { method: 'GET', path: '/v1/datasets/{id}' },
@@ -490,6 +496,16 @@ export class Api {
 
   budget(user: string): Promise<Budget> {
     return this.call('getBudget', { params: { path: { user } } });
+  }
+
+  /** Every exchange rate, every revision (admins, finance). */
+  exchangeRates(): Promise<{ rates: ExchangeRate[] }> {
+    return this.call('listExchangeRates');
+  }
+
+  /** Records 1 `from` = `rate` `to` from `date` on (admins); a new revision if the day has another. */
+  putExchangeRate(from: string, to: string, date: string, rate: string): Promise<ExchangeRate> {
+    return this.call('putExchangeRate', { params: { path: { from, to, date } }, body: { rate } });
   }
 
   setBudget(user: string, input: BudgetInput): Promise<Budget> {

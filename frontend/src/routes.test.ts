@@ -73,6 +73,8 @@ describe('the route table', () => {
       api.setBudget('alice', budget),
       api.orgBudget(),
       api.setOrgBudget(budget),
+      api.exchangeRates(),
+      api.putExchangeRate('USD', 'EUR', '2026-11-01', '0.92'),
       api.datasets(),
       api.dataset('d'),
       api.createDataset({ id: 'd', ...datasetInput }),

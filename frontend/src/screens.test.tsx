@@ -6,6 +6,7 @@ import { BudgetBar, ratio } from './components/chart';
 import { ScheduleEditor, parseDates } from './components/ScheduleEditor';
 import { parseRoute } from './router';
 import { UsersReport } from './screens/AdminCosts';
+import { ExchangeRates } from './screens/ExchangeRates';
 import { Budgets, normaliseAmount, parseThresholds } from './screens/Budgets';
 import { Finance } from './screens/Finance';
 import { CostBody } from './screens/MyCosts';
@@ -20,10 +21,11 @@ const myCosts: MyCosts = {
   budget: null,
   thresholdsCrossed: [],
   workspaces: [
-    { workspaceId: 'ws-1', name: 'Analyse', instanceType: 'm5.2xlarge', runningSeconds: 5400, stoppedSeconds: 0, compute: '0.53', storage: '0.07', total: '0.60', actual: null },
-    { workspaceId: 'ws-2', name: 'Genomics', instanceType: 'r5.8xlarge', runningSeconds: 19800, stoppedSeconds: 0, compute: '11.70', storage: '0.10', total: '11.80', actual: null },
+    { workspaceId: 'ws-1', name: 'Analyse', instanceType: 'm5.2xlarge', runningSeconds: 5400, stoppedSeconds: 0, compute: '0.53', storage: '0.07', total: '0.60', actual: null, actualConverted: null },
+    { workspaceId: 'ws-2', name: 'Genomics', instanceType: 'r5.8xlarge', runningSeconds: 19800, stoppedSeconds: 0, compute: '11.70', storage: '0.10', total: '11.80', actual: null, actualConverted: null },
   ],
   unpriced: [],
+  conversion: null,
 };
 
 describe('cost to date', () => {
@@ -76,11 +78,26 @@ describe('admin cost report', () => {
     currency: 'EUR',
     total: '120.00',
     users: [
-      { user: 'alice', email: 'alice@x', costCentre: 'CC-ONCOLOGY', runningSeconds: 3600, total: '20.00', budget: null, actual: null, thresholdsCrossed: [] },
-      { user: 'bob', email: 'bob@x', costCentre: null, runningSeconds: 7200, total: '100.00', budget: '80.00', actual: { amount: '98.10', currency: 'USD', through: '2026-11-14', estimated: true }, thresholdsCrossed: [80, 100] },
+      { user: 'alice', email: 'alice@x', costCentre: 'CC-ONCOLOGY', runningSeconds: 3600, total: '20.00', budget: null, actual: null, actualConverted: null, overhead: null, overheadConverted: null, thresholdsCrossed: [] },
+      {
+        user: 'bob',
+        email: 'bob@x',
+        costCentre: null,
+        runningSeconds: 7200,
+        total: '100.00',
+        budget: '80.00',
+        actual: { amount: '98.10', currency: 'USD', through: '2026-11-14', estimated: true },
+        actualConverted: { amount: '90.56', currency: 'EUR', rate: '0.9231', rateDate: '2026-11-01', from: 'USD' },
+        overhead: { amount: '30.00', currency: 'USD', through: '2026-11-14', estimated: true },
+        overheadConverted: { amount: '27.69', currency: 'EUR', rate: '0.9231', rateDate: '2026-11-01', from: 'USD' },
+        thresholdsCrossed: [80, 100],
+      },
     ],
     unpriced: [],
     unallocated: { amount: '12.00', currency: 'USD', through: '2026-11-14', estimated: true },
+    overhead: { amount: '30.00', currency: 'USD', through: '2026-11-14', estimated: true },
+    reconciliation: { direct: '98.1', overhead: '30', unallocated: '12', total: '140.1', currency: 'USD', through: '2026-11-14', estimated: true, overheadAllocated: true },
+    conversion: { from: 'USD', to: 'EUR', rate: '0.9231', rateDate: '2026-11-01', reason: null },
   };
 
   it('lists users by cost with budget bars, "no budget" when null, and the actual amount', () => {
@@ -94,9 +111,79 @@ describe('admin cost report', () => {
     // In Cost Explorer's currency, never relabelled as the estimates' euros.
     expect(within(rows[0]).getByText('US$98.10')).toBeTruthy();
     expect(within(rows[0]).getByText('billed by AWS through 2026-11-14, estimated')).toBeTruthy();
-    expect(screen.getByTestId('report-unallocated').textContent).toBe('Billed by AWS to no one (shared and untagged resources): US$12.00, through 2026-11-14.');
+    expect(screen.getByTestId('report-unallocated').textContent).toBe('Billed by AWS to no one (untagged resources): US$12.00, through 2026-11-14.');
+    // Converted beside the actual, with its rate and the rate's day; never in its place.
+    expect(within(rows[0]).getByText('≈ €90.56 at 0.9231 (rate of 2026-11-01)')).toBeTruthy();
+    expect(within(rows[0]).getByText('US$30.00')).toBeTruthy();
+    expect(screen.getByTestId('report-overhead').textContent).toContain('Platform overhead (endpoints, NAT, keys, API, gateway): US$30.00, through 2026-11-14');
+    expect(screen.getByTestId('report-reconciliation').textContent).toBe(
+      'Reconciliation (USD, exact): users 98.1 + overhead 30 + unallocated 12 = AWS total 140.1.',
+    );
+    expect(screen.getByTestId('report-conversion').textContent).toBe(
+      'Converted into EUR at 1 USD = 0.9231 EUR, the rate in force on the month’s last day (from 2026-11-01).',
+    );
     expect(within(rows[0]).getByText('Thresholds crossed: 80 %, 100 %')).toBeTruthy();
     expect(within(rows[1]).getByText('not yet known')).toBeTruthy();
+  });
+});
+
+describe('admin cost report without a rate', () => {
+  it('shows no converted number, and says why', () => {
+    const { api } = mockApi({});
+    const report: UsersCosts = {
+      month: '2026-11',
+      currency: 'EUR',
+      total: '0.00',
+      users: [],
+      unpriced: [],
+      unallocated: null,
+      overhead: null,
+      reconciliation: null,
+      conversion: { from: 'USD', to: 'EUR', rate: null, rateDate: null, reason: 'no exchange rate from USD to EUR in force on 2026-11-30' },
+    };
+    renderWith(api, <UsersReport report={report} month="2026-11" />, 'fr');
+    expect(screen.getByTestId('report-conversion').textContent).toBe(
+      'Non converti en EUR : no exchange rate from USD to EUR in force on 2026-11-30. Ajoutez un taux ci-dessous.',
+    );
+  });
+});
+
+describe('exchange rates', () => {
+  const rate = { from: 'USD', to: 'EUR', effectiveFrom: '2026-11-01', rate: '0.92', revision: 1, current: true, actor: 'ada', at: '2026-11-02T09:00:00Z' };
+
+  it('lists every revision and records a rate as a decimal string', async () => {
+    let rates = [rate];
+    const { api, calls } = mockApi({
+      'GET /v1/exchange-rates': () => json(200, { rates }),
+      'PUT /v1/exchange-rates/USD/EUR/2026-11-01': (r) => {
+        const revised = { ...rate, rate: (r.body as { rate: string }).rate, revision: 2 };
+        rates = [{ ...rate, current: false }, revised];
+        return json(200, revised);
+      },
+    });
+    renderWith(api, <ExchangeRates />);
+    await screen.findByText('USD → EUR');
+    fireEvent.change(screen.getByLabelText('Effective from'), { target: { value: '2026-11-01' } });
+    fireEvent.change(screen.getByLabelText('Rate (1 from = rate to)'), { target: { value: '0,9231' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Record rate' }));
+    await screen.findByText('Recorded: 1 USD = 0.9231 EUR from 2026-11-01 (revision 2).');
+    expect(calls.find((c) => c.method === 'PUT')?.body).toEqual({ rate: '0.9231' });
+    await screen.findAllByText('USD → EUR');
+    expect(screen.getByTestId('rates-table').querySelectorAll('tbody tr')).toHaveLength(2);
+  });
+
+  it('marks the field a 422 names', async () => {
+    const { api } = mockApi({
+      'GET /v1/exchange-rates': () => json(200, { rates: [] }),
+      'PUT /v1/exchange-rates/USD/EUR/2026-11-01': () => problem(422, 'rate: must be greater than zero', 'rate'),
+    });
+    renderWith(api, <ExchangeRates />);
+    await screen.findByText('No exchange rate yet.');
+    fireEvent.change(screen.getByLabelText('Effective from'), { target: { value: '2026-11-01' } });
+    fireEvent.change(screen.getByLabelText('Rate (1 from = rate to)'), { target: { value: '0' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Record rate' }));
+    await screen.findByText(/must be greater than zero/);
+    expect(screen.getByLabelText('Rate (1 from = rate to)').getAttribute('aria-invalid')).toBe('true');
   });
 });
 

@@ -41,10 +41,24 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
         })
     };
     let day = |start: &str, end: &str, groups: Vec<serde_json::Value>, estimated: bool| json!({ "TimePeriod": { "Start": start, "End": end }, "Total": {}, "Groups": groups, "Estimated": estimated });
+    // The second question (owner × atelier:component) answers the same days: of the 42.00
+    // untagged, 39.1234 are the platform's (endpoints, NAT, keys...), 2.8766 nobody's.
+    let component = |owner: &str, component: &str, amount: &str| {
+        json!({
+            "Keys": [format!("atelier:owner${owner}"), format!("atelier:component${component}")],
+            "Metrics": { "AmortizedCost": { "Amount": amount, "Unit": "USD" } }
+        })
+    };
     let results = json!({ "results": [{
         "ResultsByTime": [
             day("2026-03-02", "2026-03-03", vec![group("alice", &alices, "3.9012"), group("", "", "40.00")], false),
             day("2026-03-14", "2026-03-15", vec![group("alice", "", "0.0988"), group("", "", "2.00")], true),
+        ],
+        "DimensionValueAttributes": []
+    }, {
+        "ResultsByTime": [
+            day("2026-03-02", "2026-03-03", vec![component("alice", "", "3.9012"), component("", "platform", "38.1234"), component("", "", "1.8766")], false),
+            day("2026-03-14", "2026-03-15", vec![component("alice", "", "0.0988"), component("", "platform", "1.00"), component("", "", "1.00")], true),
         ],
         "DimensionValueAttributes": []
     }]});
@@ -77,14 +91,49 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
     );
     assert_eq!(users.body["currency"], "EUR");
     assert_eq!(line("bob")["actual"], json!(null), "nothing billed to bob's tag is known");
-    // What no owner tag claims is the month's unallocated remainder, shown to admins.
+    // What no owner tag claims is the platform's overhead (allocated to users pro rata of
+    // their actuals: alice alone has any) and the unallocated rest, shown to admins.
+    let usd = |amount: &str| json!({ "amount": amount, "currency": "USD", "through": "2026-03-14", "estimated": true });
+    assert_eq!(users.body["overhead"], usd("39.12"));
+    assert_eq!(users.body["unallocated"], usd("2.88"));
+    assert_eq!(line("alice")["overhead"], usd("39.12"));
+    assert_eq!(line("bob")["overhead"], json!(null));
+    // The whole bill, exact: Σ direct + overhead + unallocated = Cost Explorer's total.
     assert_eq!(
-        users.body["unallocated"],
-        json!({ "amount": "42.00", "currency": "USD", "through": "2026-03-14", "estimated": true })
+        users.body["reconciliation"],
+        json!({
+            "direct": "4", "overhead": "39.1234", "unallocated": "2.8766", "total": "46",
+            "currency": "USD", "through": "2026-03-14", "estimated": true, "overheadAllocated": true
+        })
     );
+    let exact = |v: &serde_json::Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let r = &users.body["reconciliation"];
+    assert_eq!(exact(&r["direct"]) + exact(&r["overhead"]) + exact(&r["unallocated"]), exact(&r["total"]));
+    // No exchange rate yet: no converted number, a stated reason; never USD under EUR.
+    assert_eq!(line("alice")["actualConverted"], json!(null));
+    assert_eq!(
+        users.body["conversion"],
+        json!({ "from": "USD", "to": "EUR", "rate": null, "rateDate": null,
+                "reason": "no exchange rate from USD to EUR in force on 2026-03-31" })
+    );
+    // An admin records a rate; the month is converted with the one in force on its last day.
+    let rate = app.put("ada", "/v1/exchange-rates/USD/EUR/2026-03-01", json!({ "rate": "0.9231" })).await;
+    assert_eq!(rate.status, StatusCode::OK, "{}", rate.body);
+    let users = app.get("ada", "/v1/costs/users?month=2026-03").await;
+    let alice = users.body["users"].as_array().unwrap().iter().find(|u| u["user"] == "alice").cloned().unwrap();
+    // 4.0000 × 0.9231 = 3.6924 → 3.69; 39.1234 × 0.9231 = 36.11481… → 36.11.
+    assert_eq!(
+        alice["actualConverted"],
+        json!({ "amount": "3.69", "currency": "EUR", "rate": "0.9231", "rateDate": "2026-03-01", "from": "USD" })
+    );
+    assert_eq!(alice["overheadConverted"]["amount"], "36.11");
+    assert_eq!(users.body["conversion"]["reason"], json!(null));
     let mine = app.get("alice", "/v1/costs/me?month=2026-03").await;
     assert_eq!(mine.body["workspaces"][0]["workspaceId"], alices.as_str());
     assert_eq!(mine.body["workspaces"][0]["actual"]["amount"], "3.90");
+    // 3.9012 × 0.9231 = 3.60119… → 3.60, with the rate shown.
+    assert_eq!(mine.body["workspaces"][0]["actualConverted"]["amount"], "3.60");
+    assert_eq!(mine.body["conversion"]["rate"], "0.9231");
     assert!(mine.body.get("unallocated").is_none(), "a person never sees the platform's remainder");
     let bobs = app.get("bob", "/v1/costs/me?month=2026-03").await;
     assert_eq!(bobs.body["workspaces"][0]["actual"], json!(null), "bob never sees alice's");

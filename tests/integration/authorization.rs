@@ -169,6 +169,13 @@ pub(crate) fn rows() -> Vec<Row> {
             expected: [401, 403, 403, 200, 403],
         },
         Row { method: Method::GET, path: "/v1/cost-centres/{user}", body: None, expected: [401, 403, 403, 200, 200] },
+        Row { method: Method::GET, path: "/v1/exchange-rates", body: None, expected: [401, 403, 403, 200, 200] },
+        Row {
+            method: Method::PUT,
+            path: "/v1/exchange-rates/{from}/{to}/{date}",
+            body: Some(json!({ "rate": "0.92" })),
+            expected: [401, 403, 403, 200, 403],
+        },
         Row {
             method: Method::PUT,
             path: "/v1/cost-centres/{user}",
@@ -266,7 +273,13 @@ async fn call_with_dataset(app: &TestApp, role: &str, row: &Row, id: &str, datas
         let product = if row.method == Method::DELETE { "memory-r5-8xlarge" } else { "small-t3-large" };
         row.path.replace("{id}", product)
     } else {
-        row.path.replace("{datasetId}", dataset).replace("{id}", id).replace("{user}", "alice")
+        row.path
+            .replace("{datasetId}", dataset)
+            .replace("{id}", id)
+            .replace("{user}", "alice")
+            .replace("{from}", "USD")
+            .replace("{to}", "EUR")
+            .replace("{date}", "2026-03-01")
     };
     let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
     (response.status, response.body)

@@ -81,13 +81,13 @@ async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
                 // GB-month: 4.64, whatever the month's length.
                 "workspaceId": spanning, "name": "Cost history", "instanceType": "t3.large",
                 "runningSeconds": 3600, "stoppedSeconds": 743 * 3600,
-                "compute": "0.09", "storage": "4.64", "total": "4.73", "actual": null
+                "compute": "0.09", "storage": "4.64", "total": "4.73", "actual": null, "actualConverted": null
             },
             {
                 // 1 h running at 0.35; 4.5 h of 100 GiB at 0.0928 over March's 744 h: 0.0561… → 0.06.
                 "workspaceId": short, "name": "Cost history", "instanceType": "m5.2xlarge",
                 "runningSeconds": 3600, "stoppedSeconds": 12600,
-                "compute": "0.35", "storage": "0.06", "total": "0.41", "actual": null
+                "compute": "0.35", "storage": "0.06", "total": "0.41", "actual": null, "actualConverted": null
             }
         ])
     );
@@ -109,7 +109,7 @@ async fn my_costs_are_rebuilt_from_the_history_to_the_cent() {
         bobs.body,
         json!({
             "month": "2026-03", "currency": "EUR", "total": "0.00", "budget": null, "thresholdsCrossed": [],
-            "workspaces": [], "unpriced": []
+            "workspaces": [], "unpriced": [], "conversion": null
         })
     );
 }
@@ -142,7 +142,8 @@ async fn the_users_report_and_the_export_agree_to_the_cent() {
         list[0],
         json!({
             "user": "alice", "email": "alice@atelier.test", "costCentre": "CC-ONCOLOGY",
-            "runningSeconds": 7200, "total": "5.14", "budget": null, "thresholdsCrossed": [], "actual": null
+            "runningSeconds": 7200, "total": "5.14", "budget": null, "thresholdsCrossed": [], "actual": null,
+            "actualConverted": null, "overhead": null, "overheadConverted": null
         })
     );
     assert_eq!(list[1]["user"], "bob");

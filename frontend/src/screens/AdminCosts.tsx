@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { UsersCosts } from '../api';
+import type { Converted, UsersCosts } from '../api';
 import { useApp } from '../app-context';
 import { AdminTabs } from '../components/AdminTabs';
 import { BarChart, BudgetBar } from '../components/chart';
@@ -10,6 +10,7 @@ import { currentMonth, formatHours, formatMonth } from '../format';
 import { useI18n } from '../i18n';
 import { formatMoney, parseAmount } from '../money';
 import { useLoad } from '../poll';
+import { ExchangeRates } from './ExchangeRates';
 import { spentPercent } from './MyCosts';
 
 /** Admin: every user's cost for a month, budget bars, a chart, and the workspace lines. */
@@ -34,7 +35,20 @@ export function AdminCosts() {
       {lines.error !== null && <ErrorMessage error={lines.error} onRetry={() => void lines.reload()} />}
       {lines.loading && lines.data === null && <Loading />}
       {lines.data !== null && <WorkspaceLines rows={lines.data} />}
+      <ExchangeRates onChange={() => void report.reload()} />
     </section>
+  );
+}
+
+/** An actual's conversion into the report's currency, with the rate and its day. */
+export function ConvertedAmount({ converted }: { converted: Converted | null }) {
+  const { t, locale } = useI18n();
+  if (converted === null) return null;
+  const amount = formatMoney(converted.amount, converted.currency, locale);
+  return (
+    <div className="small" data-converted={converted.amount}>
+      {converted.rateDate === null ? t('convertedSame', { amount }) : t('converted', { amount, rate: converted.rate, date: converted.rateDate })}
+    </div>
   );
 }
 
@@ -50,6 +64,32 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
       {report.unallocated !== null && (
         <p data-testid="report-unallocated">
           {t('unallocated', { amount: formatMoney(report.unallocated.amount, report.unallocated.currency, locale), date: report.unallocated.through })}
+        </p>
+      )}
+      {report.overhead !== null && (
+        <p data-testid="report-overhead">
+          {t(report.reconciliation?.overheadAllocated === false ? 'overheadUnallocated' : 'overhead', {
+            amount: formatMoney(report.overhead.amount, report.overhead.currency, locale),
+            date: report.overhead.through,
+          })}
+        </p>
+      )}
+      {report.reconciliation !== null && (
+        <p data-testid="report-reconciliation" className="small">
+          {t('reconciliation', {
+            currency: report.reconciliation.currency,
+            direct: report.reconciliation.direct,
+            overhead: report.reconciliation.overhead,
+            unallocated: report.reconciliation.unallocated,
+            total: report.reconciliation.total,
+          })}
+        </p>
+      )}
+      {report.conversion !== null && (
+        <p data-testid="report-conversion" className={report.conversion.rate === null ? 'notice' : 'small'}>
+          {report.conversion.rate === null
+            ? t('conversionMissing', { to: report.conversion.to, reason: report.conversion.reason ?? '' })
+            : t('conversionRate', { from: report.conversion.from, to: report.conversion.to, rate: report.conversion.rate, date: report.conversion.rateDate ?? '' })}
         </p>
       )}
       {report.unpriced.length > 0 && (
@@ -83,6 +123,7 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
                   <th scope="col" className="num">{t('colRunning')}</th>
                   <th scope="col" className="num">{t('colTotal')}</th>
                   <th scope="col" className="num">{t('colActual')}</th>
+                  <th scope="col" className="num">{t('colOverhead')}</th>
                   <th scope="col">{t('colBudget')}</th>
                 </tr>
               </thead>
@@ -102,9 +143,20 @@ export function UsersReport({ report, month }: { report: UsersCosts; month: stri
                       ) : (
                         <>
                           {formatMoney(u.actual.amount, u.actual.currency, locale)}
+                          <ConvertedAmount converted={u.actualConverted} />
                           <div className="muted small">
                             {t(u.actual.estimated ? 'actualThroughEstimated' : 'actualThrough', { date: u.actual.through })}
                           </div>
+                        </>
+                      )}
+                    </td>
+                    <td className="num" data-overhead={u.overhead?.amount ?? ''}>
+                      {u.overhead === null ? (
+                        <span className="muted">—</span>
+                      ) : (
+                        <>
+                          {formatMoney(u.overhead.amount, u.overhead.currency, locale)}
+                          <ConvertedAmount converted={u.overheadConverted} />
                         </>
                       )}
                     </td>

@@ -1,5 +1,7 @@
 //! Cost Explorer: what AWS billed, grouped by the `atelier:owner` and `atelier:workspace`
-//! cost allocation tags ([`CostSource`]). Linked only by the cost-actuals function.
+//! cost allocation tags, then by `atelier:owner` and `atelier:component` for the platform's
+//! share ([`CostSource`]): two questions, since Cost Explorer groups by two keys at most.
+//! Linked only by the cost-actuals function.
 
 use std::str::FromStr;
 
@@ -8,7 +10,7 @@ use atelier_domain::{
     UpstreamError,
     costs::{
         CostSource,
-        actuals::{ActualGroup, OWNER_TAG, WORKSPACE_TAG},
+        actuals::{ActualGroup, COMPONENT_TAG, ComponentGroup, OWNER_TAG, WORKSPACE_TAG},
     },
 };
 use aws_sdk_costexplorer::{
@@ -55,9 +57,18 @@ fn invalid(detail: String) -> UpstreamError {
     UpstreamError::new("ce", "GetCostAndUsage", false, detail)
 }
 
-#[async_trait]
-impl CostSource for CostExplorer {
-    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
+/// One group of an answer: its keys, amount, currency and the day's estimated flag.
+struct Row {
+    keys: Vec<String>,
+    amount: Decimal,
+    currency: String,
+    estimated: bool,
+}
+
+impl CostExplorer {
+    /// Every group of `GetCostAndUsage` for the days `[start, end)` by the tags `by`, all
+    /// pages, daily (each day's Estimated flag is Cost Explorer's own), usage records only.
+    async fn rows(&self, start: Date, end: Date, by: [&str; 2]) -> Result<Vec<Row>, UpstreamError> {
         let period = DateInterval::builder()
             .start(start.to_string())
             .end(end.to_string())
@@ -72,19 +83,18 @@ impl CostSource for CostExplorer {
                     .build(),
             )
             .build();
-        let mut groups = Vec::new();
+        let mut rows = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let output = self
                 .client
                 .get_cost_and_usage()
                 .time_period(period.clone())
-                // Daily: each day's Estimated flag is Cost Explorer's own.
                 .granularity(Granularity::Daily)
                 .metrics(METRIC)
                 .filter(usage.clone())
-                .group_by(group(OWNER_TAG))
-                .group_by(group(WORKSPACE_TAG))
+                .group_by(group(by[0]))
+                .group_by(group(by[1]))
                 .set_next_page_token(token.take())
                 .send()
                 .await
@@ -92,16 +102,13 @@ impl CostSource for CostExplorer {
             for result in output.results_by_time() {
                 let estimated = result.estimated();
                 for g in result.groups() {
-                    let keys = g.keys();
-                    let owner = keys.iter().find_map(|k| tag_value(k, OWNER_TAG));
-                    let workspace = keys.iter().find_map(|k| tag_value(k, WORKSPACE_TAG));
                     let Some(metric) = g.metrics().and_then(|m| m.get(METRIC)) else { continue };
                     let amount = metric.amount().unwrap_or("0");
                     let amount = Decimal::from_str(amount)
                         .or_else(|_| Decimal::from_scientific(amount))
                         .map_err(|e| invalid(format!("amount {amount:?}: {e}")))?;
                     let currency = metric.unit().unwrap_or("USD").to_owned();
-                    groups.push(ActualGroup { owner, workspace, amount, currency, estimated });
+                    rows.push(Row { keys: g.keys().to_vec(), amount, currency, estimated });
                 }
             }
             match output.next_page_token() {
@@ -109,7 +116,38 @@ impl CostSource for CostExplorer {
                 _ => break,
             }
         }
-        Ok(groups)
+        Ok(rows)
+    }
+}
+
+#[async_trait]
+impl CostSource for CostExplorer {
+    async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
+        let rows = self.rows(start, end, [OWNER_TAG, WORKSPACE_TAG]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ActualGroup {
+                owner: r.keys.iter().find_map(|k| tag_value(k, OWNER_TAG)),
+                workspace: r.keys.iter().find_map(|k| tag_value(k, WORKSPACE_TAG)),
+                amount: r.amount,
+                currency: r.currency,
+                estimated: r.estimated,
+            })
+            .collect())
+    }
+
+    async fn cost_by_component(&self, start: Date, end: Date) -> Result<Vec<ComponentGroup>, UpstreamError> {
+        let rows = self.rows(start, end, [OWNER_TAG, COMPONENT_TAG]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ComponentGroup {
+                owner: r.keys.iter().find_map(|k| tag_value(k, OWNER_TAG)),
+                component: r.keys.iter().find_map(|k| tag_value(k, COMPONENT_TAG)),
+                amount: r.amount,
+                currency: r.currency,
+                estimated: r.estimated,
+            })
+            .collect())
     }
 }
 

@@ -11,8 +11,8 @@ use atelier_domain::{
 use aws_sdk_ec2::{
     Client,
     types::{
-        BlockDeviceMapping, EbsBlockDevice, Filter, HibernationOptionsRequest, HttpTokensState,
-        InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceMetadataTagsState,
+        BlockDeviceMapping, CreditSpecificationRequest, EbsBlockDevice, Filter, HibernationOptionsRequest,
+        HttpTokensState, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceMetadataTagsState,
         InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, LaunchTemplateSpecification,
         ResourceType, Tag, TagSpecification, VolumeType,
     },
@@ -224,6 +224,15 @@ impl Ec2Launch {
     }
 }
 
+/// The burstable families (CPU credits); the products offer t3 (infra/tests/test_credits.py).
+const BURSTABLE_FAMILIES: [&str; 4] = ["t2", "t3", "t3a", "t4g"];
+
+/// True for a T-family instance type (`t3.large`), which RunInstances launches in standard
+/// credit mode: the only types for which a credit specification is valid.
+pub fn burstable(instance_type: &str) -> bool {
+    instance_type.split_once('.').is_some_and(|(family, _)| BURSTABLE_FAMILIES.contains(&family))
+}
+
 /// The tags every workspace resource carries (cost allocation and IAM conditions).
 pub fn workspace_tags(workspace: &Workspace) -> Vec<Tag> {
     [
@@ -262,6 +271,12 @@ impl Provisioner for Ec2Launch {
             // Derived from the workspace: a retried provisioning never launches twice.
             .client_token(&workspace.provision_token)
             .hibernation_options(HibernationOptionsRequest::builder().configured(product.hibernation).build())
+            // T3 defaults to unlimited credits, billed beyond the hourly price that Atelier's
+            // estimates use; standard throttles to the baseline instead (docs/adr/0006-costs.md).
+            .set_credit_specification(
+                burstable(product.instance_type.as_str())
+                    .then(|| CreditSpecificationRequest::builder().cpu_credits("standard").build()),
+            )
             // As the products' templates: IMDSv2 only, one hop (no container on the machine
             // reaches the role's credentials), and the tags in metadata for the agent.
             .metadata_options(
@@ -454,5 +469,16 @@ impl Ec2 {
             }
         }
         Ok(tags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::burstable;
+
+    #[test]
+    fn only_t_families_are_burstable() {
+        assert!(burstable("t3.large") && burstable("t3a.xlarge") && burstable("t4g.medium"));
+        assert!(!burstable("m5.2xlarge") && !burstable("r5.8xlarge") && !burstable("trn1.2xlarge") && !burstable("t3"));
     }
 }

@@ -27,6 +27,7 @@ impl Root {
             .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
             .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))
             .merge(routes::cost_centres::router(Area::new(verifier.clone(), self.cost_centres())))
+            .merge(routes::exchange_rates::router(Area::new(verifier.clone(), self.exchange_rates())))
             .merge(routes::notifications::router(Area::new(verifier.clone(), self.notifications())))
             .merge(routes::datasets::router(Area::new(verifier.clone(), datasets)))
             .merge(routes::openapi::router())

@@ -323,7 +323,13 @@ impl Root {
             budgets: table.clone(),
             actuals: table.clone(),
             cost_centres: table.clone(),
+            rates: table.clone(),
         }
+    }
+
+    /// The exchange-rate use cases.
+    pub fn exchange_rates(&self) -> atelier_domain::costs::ExchangeRates {
+        atelier_domain::costs::ExchangeRates { store: self.table().clone() }
     }
 
     /// The cost-centre use cases.

@@ -312,6 +312,7 @@ fn costs_over(month: &Generated) -> Costs {
         budgets: store.clone(),
         actuals: store.clone(),
         cost_centres: store.clone(),
+        rates: store.clone(),
     }
 }
 

@@ -34,6 +34,7 @@ mod catalog;
 mod cost_centres;
 mod costs;
 mod datasets;
+mod exchange_rates;
 mod items;
 mod keys;
 mod notifications;

@@ -22,7 +22,8 @@
 //! (docs/adr/0006-costs.md), read per workspace; [`ledger`] bounds a month's read with the
 //! month index and streams its lines. [`budget`] and [`watch`] are the monthly budgets and
 //! their enforcement, [`gate`] the start check of `stop-at-100`; [`actuals`] what AWS
-//! billed, from Cost Explorer.
+//! billed, from Cost Explorer, and [`rates`] the admins' dated exchange rates it is
+//! converted with.
 //!
 //! No floats anywhere in the money path: durations are integer nanoseconds turned into
 //! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
@@ -37,11 +38,12 @@ pub mod ledger;
 pub mod month;
 pub mod ports;
 pub mod price;
+pub mod rates;
 pub mod report;
 pub mod use_cases;
 pub mod watch;
 
-pub use actuals::{Actual, ActualGroup, Actuals};
+pub use actuals::{Actual, ActualGroup, Actuals, ComponentGroup, allocate_overhead};
 pub use budget::{Budget, Budgets, Crossing, Policy, Reach, Rule, Versioned};
 pub use cost_centres::{CostCentreBook, CostCentreChange, CostCentres};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
@@ -49,10 +51,11 @@ pub use gate::BudgetGate;
 pub use interval::{Interval, Usage, intervals, usage_of};
 pub use ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 pub use month::{Month, MonthBoundary, split_by_month};
-pub use ports::{ActualStore, BudgetStore, CostCentreStore, CostSource, KnownUsers, MonthIndex};
+pub use ports::{ActualStore, BudgetStore, CostCentreStore, CostSource, ExchangeRateStore, KnownUsers, MonthIndex};
 pub use price::{
     LineCost, MINIMUM_RUN_SECONDS, PriceBook, PriceVersion, cost, minimum_top_up, month_seconds, round_line,
 };
+pub use rates::{Converted, ExchangeRate, ExchangeRates, RateBook};
 pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
 pub use use_cases::{
     CostReport, Costs, DEFAULT_CURRENCY, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport, whole_seconds,

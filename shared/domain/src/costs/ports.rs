@@ -6,10 +6,11 @@
 use async_trait::async_trait;
 use jiff::{Timestamp, civil::Date};
 
-use super::actuals::{ActualGroup, Actuals};
+use super::actuals::{ActualGroup, Actuals, ComponentGroup};
 use super::budget::{Budget, Crossing, Reach, Versioned};
 use super::cost_centres::CostCentreChange;
 use super::month::Month;
+use super::rates::ExchangeRate;
 use super::report::WorkspaceCost;
 use crate::kernel::{Page, PageRequest, StoreError, UpstreamError};
 use crate::notifications::Notification;
@@ -118,6 +119,9 @@ pub trait ActualStore: Send + Sync {
 pub trait CostSource: Send + Sync {
     /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
     async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
+    /// The same costs of the same days, grouped by the owner and `atelier:component` tags
+    /// (the platform's share of the untagged remainder).
+    async fn cost_by_component(&self, start: Date, end: Date) -> Result<Vec<ComponentGroup>, UpstreamError>;
 }
 
 /// Where the dated cost-centre changes are kept ([`super::cost_centres`]).
@@ -129,4 +133,14 @@ pub trait CostCentreStore: Send + Sync {
     /// one was recorded later (a retried older request never overwrites a newer decision:
     /// [`StoreError::Conflict`]).
     async fn put_cost_centre_change(&self, change: &CostCentreChange) -> Result<(), StoreError>;
+}
+
+/// Where the exchange rates' revisions are kept ([`super::rates`]).
+#[async_trait]
+pub trait ExchangeRateStore: Send + Sync {
+    /// Every recorded revision, in any order.
+    async fn exchange_rates(&self) -> Result<Vec<ExchangeRate>, StoreError>;
+    /// Records `rate` unless its (from, to, day, revision) is recorded already
+    /// ([`StoreError::Conflict`]): revisions are created, never replaced.
+    async fn put_exchange_rate(&self, rate: &ExchangeRate) -> Result<(), StoreError>;
 }

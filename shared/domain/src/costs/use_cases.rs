@@ -19,7 +19,8 @@ use super::actuals::{Actual, Actuals};
 use super::budget::{BudgetBook, Rule, crossings_of};
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
-use super::ports::{ActualStore, BudgetStore, CostCentreStore, MonthIndex};
+use super::ports::{ActualStore, BudgetStore, CostCentreStore, ExchangeRateStore, MonthIndex};
+use super::rates::{Converted, RateBook};
 use super::report::WorkspaceCost;
 use crate::catalog::Catalog;
 use crate::kernel::{Caller, DomainError, Profile, Role, UserDirectory};
@@ -51,6 +52,65 @@ pub struct Costs {
     pub actuals: Arc<dyn ActualStore>,
     /// Who is charged to which cost centre, by month.
     pub cost_centres: Arc<dyn CostCentreStore>,
+    /// The admins' dated exchange rates, that actuals are converted with.
+    pub rates: Arc<dyn ExchangeRateStore>,
+}
+
+/// How a report's actuals are converted into the catalog's currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// Cost Explorer's currency.
+    pub from: String,
+    /// The catalog's.
+    pub to: String,
+    /// The rate used and its effective day, or why there is none.
+    pub rate: Result<(Decimal, Option<jiff::civil::Date>), String>,
+}
+
+impl Conversion {
+    /// The conversion of `actuals` (once fetched) into `to` with `book`'s rate for `month`.
+    fn of(actuals: &Actuals, to: &str, book: &RateBook, month: Month) -> Option<Conversion> {
+        let from = actuals.currency.clone()?;
+        let rate = book.convert(Decimal::ZERO, &from, to, month).map(|c| (c.rate, c.rate_date));
+        Some(Conversion { from, to: to.to_owned(), rate })
+    }
+
+    /// `actual` converted, when there is a rate and it is in this conversion's currency.
+    pub fn convert(&self, actual: Option<&Actual>) -> Option<Converted> {
+        let actual = actual.filter(|a| a.currency == self.from)?;
+        let (rate, rate_date) = self.rate.clone().ok()?;
+        Some(Converted {
+            amount: (actual.amount * rate)
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven),
+            currency: self.to.clone(),
+            rate,
+            rate_date,
+            from: self.from.clone(),
+        })
+    }
+}
+
+/// The month's bill, whole: the users' direct actuals, the platform's overhead and the rest
+/// of the untagged remainder add up to Cost Explorer's total, exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// Σ every owner's direct actuals (every owner's: the users listed), exact.
+    pub direct: Decimal,
+    /// The platform's costs (`atelier:component=platform`), exact; Σ users' overhead shares
+    /// when anybody was billed.
+    pub overhead: Decimal,
+    /// What is neither a user's nor the platform's, exact.
+    pub unallocated: Decimal,
+    /// Cost Explorer's total for the days counted, exact.
+    pub total: Decimal,
+    /// ISO 4217 code of every figure (Cost Explorer's).
+    pub currency: String,
+    /// The last day counted.
+    pub through: jiff::civil::Date,
+    /// True when part of it is still estimated.
+    pub estimated: bool,
+    /// True when the overhead is split between users (somebody was billed).
+    pub overhead_allocated: bool,
 }
 
 /// A report's lines for one month, all in one currency.
@@ -79,6 +139,8 @@ pub struct MyCosts {
     pub thresholds_crossed: Vec<u16>,
     /// What AWS billed per workspace for the month's closed days, when known.
     pub actuals: Actuals,
+    /// How those actuals convert into the report's currency, once fetched.
+    pub conversion: Option<Conversion>,
 }
 
 /// One user's share of a report.
@@ -100,6 +162,26 @@ pub struct UserCost {
     pub thresholds_crossed: Vec<u16>,
     /// What AWS billed them for the month's closed days, when known.
     pub actual: Option<Actual>,
+    /// Their share of the platform's overhead ([`super::actuals::allocate_overhead`]), when
+    /// actuals are known.
+    pub overhead: Option<Actual>,
+}
+
+impl UserCost {
+    /// `user` with nothing counted yet.
+    fn empty(user: &str, email: String) -> Self {
+        UserCost {
+            user: user.to_owned(),
+            email,
+            cost_centre: None,
+            running_seconds: Decimal::ZERO,
+            total: Decimal::ZERO,
+            budget: None,
+            thresholds_crossed: Vec::new(),
+            actual: None,
+            overhead: None,
+        }
+    }
 }
 
 /// The users report.
@@ -115,8 +197,14 @@ pub struct UsersReport {
     pub users: Vec<UserCost>,
     /// Workspaces left out because their lines could not be computed (the others are in).
     pub unpriced: Vec<Unpriced>,
-    /// What AWS billed that no owner tag claims, when fetched.
+    /// What AWS billed that neither an owner tag nor the platform's tag claims, when fetched.
     pub unallocated: Option<Actual>,
+    /// The platform's costs, allocated to users as their `overhead`, when fetched.
+    pub overhead: Option<Actual>,
+    /// Direct + overhead + unallocated = Cost Explorer's total, when fetched.
+    pub reconciliation: Option<Reconciliation>,
+    /// How actuals convert into the report's currency, once fetched.
+    pub conversion: Option<Conversion>,
     /// What was read.
     pub stats: ReadStats,
 }
@@ -167,7 +255,8 @@ impl Costs {
             .collect();
         let budget = rule.budget;
         let actuals = self.actuals.actuals(month).await?.only_owner(&caller.username);
-        Ok(MyCosts { report, budget: budget.amount, thresholds_crossed, actuals })
+        let conversion = self.conversion(&actuals, &report.currency, month).await?;
+        Ok(MyCosts { report, budget: budget.amount, thresholds_crossed, actuals, conversion })
     }
 
     /// Every user's costs in `month`, with budgets and crossings (admins only).
@@ -190,6 +279,15 @@ impl Costs {
             }
         }
         let actuals = self.actuals.actuals(month).await?;
+        // Everybody Cost Explorer billed is listed, with or without an estimate this month
+        // (a snapshot kept after its workspace ended), so that the users add up to the bill.
+        for owner in actuals.owners.keys() {
+            if !sink.users.contains_key(owner) {
+                let profile = profile_of(self.directory.as_ref(), owner).await?;
+                sink.users.insert(owner.clone(), UserCost::empty(owner, profile.email.unwrap_or_default()));
+            }
+        }
+        let shares = actuals.overhead_shares();
         let users = sink
             .users
             .into_values()
@@ -197,18 +295,51 @@ impl Costs {
                 u.budget = budgets.of(&u.user).amount;
                 u.thresholds_crossed = crossed.remove(&u.user).unwrap_or_default();
                 u.actual = actuals.owner_total(&u.user);
+                u.overhead = u
+                    .actual
+                    .as_ref()
+                    .and_then(|_| actuals.stated(shares.get(&u.user).copied().unwrap_or(Decimal::ZERO)));
                 u
             })
             .collect();
+        let currency = sink.currency.finish();
+        let conversion = self.conversion(&actuals, &currency, month).await?;
+        let reconciliation = actuals.stated(actuals.total()).map(|total| Reconciliation {
+            direct: actuals.owners.values().map(|o| o.total).sum(),
+            overhead: actuals.platform,
+            unallocated: actuals.unclaimed(),
+            total: total.amount,
+            currency: total.currency,
+            through: total.through,
+            estimated: total.estimated,
+            overhead_allocated: !shares.is_empty(),
+        });
         Ok(UsersReport {
             month,
-            currency: sink.currency.finish(),
+            currency,
             total: sink.total,
             users,
             unpriced: sink.unpriced,
-            unallocated: actuals.unallocated_total(),
+            unallocated: actuals.stated(actuals.unclaimed()),
+            overhead: actuals.stated(actuals.platform),
+            reconciliation,
+            conversion,
             stats,
         })
+    }
+
+    /// The conversion of `actuals` into `currency` (no read before any fetch).
+    async fn conversion(
+        &self,
+        actuals: &Actuals,
+        currency: &str,
+        month: Month,
+    ) -> Result<Option<Conversion>, DomainError> {
+        if actuals.currency.is_none() {
+            return Ok(None);
+        }
+        let book = RateBook::new(self.rates.exchange_rates().await?);
+        Ok(Conversion::of(actuals, currency, &book, month))
     }
 
     /// Authorises an export of `month` (finance and admins), optionally only one cost
@@ -358,19 +489,9 @@ impl LineSink for PerUser<'_> {
         self.currency.check(&line)?;
         if !self.users.contains_key(&line.info.owner) {
             self.profiles.fill(&mut line).await?;
-            self.users.insert(
-                line.info.owner.clone(),
-                UserCost {
-                    user: line.info.owner.clone(),
-                    email: line.info.email.clone(),
-                    cost_centre: line.info.cost_centre.clone(),
-                    running_seconds: Decimal::ZERO,
-                    total: Decimal::ZERO,
-                    budget: None,
-                    thresholds_crossed: Vec::new(),
-                    actual: None,
-                },
-            );
+            let mut user = UserCost::empty(&line.info.owner, line.info.email.clone());
+            user.cost_centre.clone_from(&line.info.cost_centre);
+            self.users.insert(line.info.owner.clone(), user);
         }
         if let Some(user) = self.users.get_mut(&line.info.owner) {
             user.running_seconds += line.running_seconds;
@@ -469,7 +590,8 @@ mod tests {
             index: memory.clone(),
             budgets: memory.clone(),
             actuals: memory.clone(),
-            cost_centres: memory,
+            cost_centres: memory.clone(),
+            rates: memory,
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use jiff::civil::Date;
 
-use crate::costs::{ActualGroup, CostSource};
+use crate::costs::{ActualGroup, CostSource, actuals::ComponentGroup};
 use crate::kernel::UpstreamError;
 
 /// Answers every [`CostSource::cost_by_tag`] call with the groups last set
@@ -13,6 +13,7 @@ use crate::kernel::UpstreamError;
 #[derive(Default)]
 pub struct FakeCostSource {
     groups: Mutex<Vec<ActualGroup>>,
+    components: Mutex<Vec<ComponentGroup>>,
     asked: Mutex<Vec<(Date, Date)>>,
 }
 
@@ -28,6 +29,12 @@ impl FakeCostSource {
         *self.groups.lock().expect("fake cost source lock") = groups;
     }
 
+    /// The same source, answering `groups` to [`CostSource::cost_by_component`].
+    pub fn answering_components(self, groups: Vec<ComponentGroup>) -> Self {
+        *self.components.lock().expect("fake cost source lock") = groups;
+        self
+    }
+
     /// The `[start, end)` day ranges asked for, in order.
     pub fn asked(&self) -> Vec<(Date, Date)> {
         self.asked.lock().expect("fake cost source lock").clone()
@@ -39,5 +46,9 @@ impl CostSource for FakeCostSource {
     async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError> {
         self.asked.lock().expect("fake cost source lock").push((start, end));
         Ok(self.groups.lock().expect("fake cost source lock").clone())
+    }
+
+    async fn cost_by_component(&self, _start: Date, _end: Date) -> Result<Vec<ComponentGroup>, UpstreamError> {
+        Ok(self.components.lock().expect("fake cost source lock").clone())
     }
 }

@@ -6,7 +6,11 @@
 use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
-    costs::{Actual, Actuals, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost, whole_seconds},
+    costs::{
+        Actual, Actuals, Converted, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost,
+        use_cases::{Conversion, Reconciliation},
+        whole_seconds,
+    },
 };
 use axum::{
     Json, Router,
@@ -58,6 +62,83 @@ impl From<Actual> for ActualView {
     }
 }
 
+/// An actual converted into the catalog's currency: with the rate and its effective day
+/// (`null` when the currencies are the same), and the currency it was converted from.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConvertedView {
+    amount: String,
+    currency: String,
+    rate: String,
+    rate_date: Option<String>,
+    from: String,
+}
+
+impl From<Converted> for ConvertedView {
+    fn from(c: Converted) -> Self {
+        Self {
+            amount: amount(c.amount),
+            currency: c.currency,
+            rate: c.rate.normalize().to_string(),
+            rate_date: c.rate_date.map(|d| d.to_string()),
+            from: c.from,
+        }
+    }
+}
+
+/// How a report's actuals convert: the rate used, or why there is none (then every
+/// `actualConverted` is `null`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversionView {
+    from: String,
+    to: String,
+    rate: Option<String>,
+    rate_date: Option<String>,
+    reason: Option<String>,
+}
+
+impl From<&Conversion> for ConversionView {
+    fn from(c: &Conversion) -> Self {
+        let (rate, rate_date, reason) = match &c.rate {
+            Ok((rate, day)) => (Some(rate.normalize().to_string()), day.map(|d| d.to_string()), None),
+            Err(reason) => (None, None, Some(reason.clone())),
+        };
+        Self { from: c.from.clone(), to: c.to.clone(), rate, rate_date, reason }
+    }
+}
+
+/// The month's bill, whole, in Cost Explorer's currency, exact (not rounded): `direct +
+/// overhead + unallocated = total`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReconciliationView {
+    direct: String,
+    overhead: String,
+    unallocated: String,
+    total: String,
+    currency: String,
+    through: String,
+    estimated: bool,
+    overhead_allocated: bool,
+}
+
+impl From<Reconciliation> for ReconciliationView {
+    fn from(r: Reconciliation) -> Self {
+        let exact = |d: rust_decimal::Decimal| d.normalize().to_string();
+        Self {
+            direct: exact(r.direct),
+            overhead: exact(r.overhead),
+            unallocated: exact(r.unallocated),
+            total: exact(r.total),
+            currency: r.currency,
+            through: r.through.to_string(),
+            estimated: r.estimated,
+            overhead_allocated: r.overhead_allocated,
+        }
+    }
+}
+
 /// `GET /v1/costs/me`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,6 +153,8 @@ struct MyCostsView {
     workspaces: Vec<WorkspaceCostView>,
     /// Workspaces whose costs could not be computed (not in `total`), and why.
     unpriced: Vec<Unpriced>,
+    /// How the actuals convert into `currency`; `null` before any fetch.
+    conversion: Option<ConversionView>,
 }
 
 /// One workspace's line of `GET /v1/costs/me`.
@@ -88,10 +171,14 @@ struct WorkspaceCostView {
     total: String,
     /// What AWS billed for the month's closed days (Cost Explorer), when known.
     actual: Option<ActualView>,
+    /// `actual` in `currency` with the admins' rate, when both are known.
+    actual_converted: Option<ConvertedView>,
 }
 
 impl WorkspaceCostView {
-    fn new(l: &WorkspaceCost, actuals: &Actuals) -> Self {
+    fn new(l: &WorkspaceCost, actuals: &Actuals, conversion: Option<&Conversion>) -> Self {
+        let actual = actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str());
+        let actual_converted = conversion.and_then(|c| c.convert(actual.as_ref())).map(ConvertedView::from);
         Self {
             workspace_id: l.info.workspace_id.to_string(),
             name: l.info.workspace_name.clone(),
@@ -101,7 +188,8 @@ impl WorkspaceCostView {
             compute: amount(l.compute),
             storage: amount(l.storage),
             total: amount(l.total),
-            actual: actuals.workspace_total(&l.info.owner, l.info.workspace_id.as_str()).map(ActualView::from),
+            actual: actual.map(ActualView::from),
+            actual_converted,
         }
     }
 }
@@ -119,8 +207,13 @@ async fn me(
         total: amount(report.total),
         budget: mine.budget.map(amount),
         thresholds_crossed: mine.thresholds_crossed.clone(),
-        workspaces: report.lines.iter().map(|l| WorkspaceCostView::new(l, &mine.actuals)).collect(),
+        workspaces: report
+            .lines
+            .iter()
+            .map(|l| WorkspaceCostView::new(l, &mine.actuals, mine.conversion.as_ref()))
+            .collect(),
         unpriced: report.unpriced.clone(),
+        conversion: mine.conversion.as_ref().map(ConversionView::from),
     }))
 }
 
@@ -134,8 +227,15 @@ struct UsersView {
     users: Vec<UserCostView>,
     /// Workspaces whose costs could not be computed (not in `total`), and why.
     unpriced: Vec<Unpriced>,
-    /// What AWS billed that no owner tag claims, when fetched.
+    /// What AWS billed that neither an owner tag nor the platform's claims, when fetched.
     unallocated: Option<ActualView>,
+    /// The platform's costs (`atelier:component=platform`), split between users as their
+    /// `overhead`, when fetched.
+    overhead: Option<ActualView>,
+    /// `direct + overhead + unallocated = total`, exact, when fetched.
+    reconciliation: Option<ReconciliationView>,
+    /// How the actuals convert into `currency`; `null` before any fetch.
+    conversion: Option<ConversionView>,
 }
 
 /// One user's line of `GET /v1/costs/users`.
@@ -153,10 +253,18 @@ struct UserCostView {
     thresholds_crossed: Vec<u16>,
     /// What AWS billed for the month's closed days (Cost Explorer), when known.
     actual: Option<ActualView>,
+    /// `actual` in `currency` with the admins' rate, when both are known.
+    actual_converted: Option<ConvertedView>,
+    /// Their share of the platform's overhead, when actuals are known.
+    overhead: Option<ActualView>,
+    /// `overhead` in `currency`, when both are known.
+    overhead_converted: Option<ConvertedView>,
 }
 
-impl From<UserCost> for UserCostView {
-    fn from(u: UserCost) -> Self {
+impl UserCostView {
+    fn new(u: UserCost, conversion: Option<&Conversion>) -> Self {
+        let convert = |a: &Option<Actual>| conversion.and_then(|c| c.convert(a.as_ref())).map(ConvertedView::from);
+        let (actual_converted, overhead_converted) = (convert(&u.actual), convert(&u.overhead));
         Self {
             user: u.user,
             email: u.email,
@@ -166,6 +274,9 @@ impl From<UserCost> for UserCostView {
             budget: u.budget.map(amount),
             thresholds_crossed: u.thresholds_crossed,
             actual: u.actual.map(ActualView::from),
+            actual_converted,
+            overhead: u.overhead.map(ActualView::from),
+            overhead_converted,
         }
     }
 }
@@ -180,9 +291,12 @@ async fn users(
         month: report.month.to_string(),
         currency: report.currency.clone(),
         total: amount(report.total),
-        users: report.users.into_iter().map(UserCostView::from).collect(),
+        users: report.users.into_iter().map(|u| UserCostView::new(u, report.conversion.as_ref())).collect(),
         unpriced: report.unpriced,
         unallocated: report.unallocated.map(ActualView::from),
+        overhead: report.overhead.map(ActualView::from),
+        reconciliation: report.reconciliation.map(ReconciliationView::from),
+        conversion: report.conversion.as_ref().map(ConversionView::from),
     }))
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cost_centres;
 pub mod costs;
 pub mod datasets;
+pub mod exchange_rates;
 pub mod notifications;
 pub mod openapi;
 pub mod schedules;

@@ -231,3 +231,20 @@ impl crate::costs::CostCentreStore for MemoryStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::costs::ExchangeRateStore for MemoryStore {
+    async fn exchange_rates(&self) -> Result<Vec<crate::costs::ExchangeRate>, StoreError> {
+        Ok(self.lock().exchange_rates.values().cloned().collect())
+    }
+
+    async fn put_exchange_rate(&self, rate: &crate::costs::ExchangeRate) -> Result<(), StoreError> {
+        let mut data = self.lock();
+        let key = (rate.from.clone(), rate.to.clone(), rate.effective_from, rate.revision);
+        if data.exchange_rates.contains_key(&key) {
+            return Err(StoreError::Conflict);
+        }
+        data.exchange_rates.insert(key, rate.clone());
+        Ok(())
+    }
+}

@@ -71,6 +71,8 @@ struct Data {
     actuals: BTreeMap<Month, Actuals>,
     /// (user, month) → recorded cost-centre change.
     cost_centres: BTreeMap<(String, Month), crate::costs::CostCentreChange>,
+    /// (from, to, day, revision) → exchange rate.
+    exchange_rates: BTreeMap<(String, String, jiff::civil::Date, u32), crate::costs::ExchangeRate>,
     default_schedule: Option<Schedule>,
     last_run: Option<Timestamp>,
     datasets: BTreeMap<DatasetId, Dataset>,
