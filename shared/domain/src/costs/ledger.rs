@@ -257,41 +257,23 @@ async fn possibly_active(
     end: Timestamp,
     mut f: impl FnMut(Workspace),
 ) -> Result<(), DomainError> {
+    let created_before_end = |w: &Workspace| w.created_at < end;
     for state in LIVE_STATES {
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let listed = ledger.store.list(&WorkspaceFilter::State(state), &page).await?;
-            listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
-            match listed.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
-        }
+        let filter = &WorkspaceFilter::State(state);
+        let listed = all_pages(|page| async move { ledger.store.list(filter, &page).await }).await?;
+        listed.into_iter().filter(created_before_end).for_each(&mut f);
     }
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let listed = ledger.index.changed_since(State::Terminated, start, &page).await?;
-        listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
-        match listed.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
+    let terminated =
+        all_pages(|page| async move { ledger.index.changed_since(State::Terminated, start, &page).await }).await?;
+    terminated.into_iter().filter(created_before_end).for_each(&mut f);
     // FAILED: those that failed since `start`, and those whose instance state-sync has seen
     // (billed by what EC2 shows, ADR 0006), however long ago they failed.
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let listed = ledger.store.list(&WorkspaceFilter::State(State::Failed), &page).await?;
-        listed
-            .items
-            .into_iter()
-            .filter(|w| w.created_at < end && (w.updated_at >= start || w.instance_seen.is_some()))
-            .for_each(&mut f);
-        match listed.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
+    let filter = &WorkspaceFilter::State(State::Failed);
+    let failed = all_pages(|page| async move { ledger.store.list(filter, &page).await }).await?;
+    failed
+        .into_iter()
+        .filter(|w| created_before_end(w) && (w.updated_at >= start || w.instance_seen.is_some()))
+        .for_each(&mut f);
     Ok(())
 }
 
