@@ -364,12 +364,7 @@ fn main() {
     // Unsealed first (index + by-state), then seal the month as the budget watch would.
     let unsealed = measure(&runtime, costs.users_report(&admin, "2026-03", now));
     let unsealed_report = unsealed.value.expect("users report");
-    let ledger = Ledger {
-        store: store.as_ref(),
-        catalog: store.as_ref(),
-        index: store.as_ref(),
-        cost_centres: Some(store.as_ref()),
-    };
+    let ledger = Ledger::new(store.as_ref(), store.as_ref(), store.as_ref(), Some(store.as_ref()));
     let sealing = measure(&runtime, index_month(&ledger, month, now));
     let indexed = sealing.value.expect("sealed");
 
@@ -493,12 +488,7 @@ fn main() {
         mb(bytes as usize) / closed_secs,
         mb(closed_export.peak_above_start)
     );
-    let wide_ledger = Ledger {
-        store: wide_store.as_ref(),
-        catalog: wide_store.as_ref(),
-        index: wide_store.as_ref(),
-        cost_centres: Some(wide_store.as_ref()),
-    };
+    let wide_ledger = Ledger::new(wide_store.as_ref(), wide_store.as_ref(), wide_store.as_ref(), Some(wide_store.as_ref()));
     runtime.block_on(close_month(&wide_ledger, month, now)).expect("close").expect("the month is over");
     let wide_closed = measure(&runtime, export_month(&wide_costs, now));
     assert_eq!(wide_closed.value.2, wide_bytes, "the closed wide month's CSV is the same size");

@@ -123,6 +123,18 @@ pub struct Ledger<'a> {
 #[derive(Default)]
 struct Books(HashMap<ProductId, (PriceBook, u32)>);
 
+impl<'a> Ledger<'a> {
+    /// A month read on these ports; `cost_centres` as [`Ledger::cost_centres`] says.
+    pub fn new(
+        store: &'a dyn WorkspaceStore,
+        catalog: &'a dyn Catalog,
+        index: &'a dyn MonthIndex,
+        cost_centres: Option<&'a dyn CostCentreStore>,
+    ) -> Self {
+        Ledger { store, catalog, index, cost_centres }
+    }
+}
+
 impl Ledger<'_> {
     /// Hands every line of `month` in `scope`, computed up to `now`, to `sink`.
     pub async fn each_line(

@@ -150,7 +150,7 @@ struct Admins(Option<Vec<String>>);
 
 impl BudgetWatch<'_> {
     fn ledger(&self) -> Ledger<'_> {
-        Ledger { store: self.store, catalog: self.catalog, index: self.index, cost_centres: Some(self.cost_centres) }
+        Ledger::new(self.store, self.catalog, self.index, Some(self.cost_centres))
     }
 
     /// The month index's upkeep for instant `at`: seals the month `at` falls in when it is
@@ -625,7 +625,7 @@ mod tests {
 
     /// Every line of the month, in order, with what the read counted.
     async fn march(store: &MemoryStore, now: &str) -> (Vec<WorkspaceCost>, crate::costs::ledger::ReadStats) {
-        let ledger = Ledger { store, catalog: store, index: store, cost_centres: Some(store) };
+        let ledger = Ledger::new(store, store, store, Some(store));
         let mut lines = Vec::new();
         let stats =
             ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut lines).await.expect("read");
