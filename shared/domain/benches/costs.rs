@@ -488,7 +488,8 @@ fn main() {
         mb(bytes as usize) / closed_secs,
         mb(closed_export.peak_above_start)
     );
-    let wide_ledger = Ledger::new(wide_store.as_ref(), wide_store.as_ref(), wide_store.as_ref(), Some(wide_store.as_ref()));
+    let wide_ledger =
+        Ledger::new(wide_store.as_ref(), wide_store.as_ref(), wide_store.as_ref(), Some(wide_store.as_ref()));
     runtime.block_on(close_month(&wide_ledger, month, now)).expect("close").expect("the month is over");
     let wide_closed = measure(&runtime, export_month(&wide_costs, now));
     assert_eq!(wide_closed.value.2, wide_bytes, "the closed wide month's CSV is the same size");

@@ -152,7 +152,7 @@ async fn write_schedule(
         connection: None,
         instance: None,
     };
-    store.update(&next, state, Some(&event)).await?;
+    crate::workspaces::writer::append(store, &mut next, state, &event).await?;
     Ok(next)
 }
 

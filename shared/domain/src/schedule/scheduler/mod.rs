@@ -17,6 +17,7 @@ use super::{Desired, OutsideAction, SchedulerRuns, desired, next_transition};
 use crate::kernel::{DomainError, StoreError, UpstreamError, all_pages};
 use crate::workspaces::{
     Actor, Command, Event, PowerSwitch, StartGate, State, Workspace, WorkspaceFilter, WorkspaceStore, transition,
+    writer::append,
 };
 
 /// How far back the first run ever looks for transitions: twice the EventBridge rate, so
@@ -269,7 +270,7 @@ impl Scheduler<'_> {
             connection: None,
             instance: None,
         };
-        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+        if let Err(err) = append(self.store, &mut next, workspace.state, &event).await {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the scheduler failure");
         }
     }
@@ -290,7 +291,7 @@ impl Scheduler<'_> {
             connection: None,
             instance: None,
         };
-        if let Err(err) = self.store.update(&next, workspace.state, Some(&event)).await {
+        if let Err(err) = append(self.store, &mut next, workspace.state, &event).await {
             tracing::warn!(workspace = %workspace.id, error = ?err, "could not record the refused start");
         }
     }
