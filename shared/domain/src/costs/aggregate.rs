@@ -463,6 +463,52 @@ mod tests {
         }
     }
 
+    /// Through the ledger on the memory store: the current month's lines come from the
+    /// aggregates without a history read and equal the history's; a past month reads them.
+    #[tokio::test]
+    async fn the_ledger_prices_the_current_month_from_aggregates_only() {
+        use crate::costs::ledger::{Ledger, Scope};
+        use crate::testing::{MemoryStore, ProductBuilder, WorkspaceBuilder};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (with, without) = (MemoryStore::default(), MemoryStore::default());
+        for store in [&with, &without] {
+            store.put_product(ProductBuilder::new("small-t3-large").hourly("0.0944").build());
+        }
+        let strategy = history();
+        let mut until = ts(0, 0);
+        for n in 0..40 {
+            let (events, end) = proptest::strategy::ValueTree::current(
+                &proptest::strategy::Strategy::new_tree(&strategy, &mut runner).expect("tree"),
+            );
+            until = until.max(end);
+            let workspace = WorkspaceBuilder::new()
+                .owner(&format!("user{}", n % 7))
+                .product("small-t3-large", "t3.large")
+                .state(events.last().expect("creation").to)
+                .at(events[0].at)
+                .updated_at(events.last().expect("creation").at)
+                .version(events.len() as u64)
+                .build();
+            without.load(workspace.clone(), events.clone());
+            with.load(Workspace { usage: folded(&events), ..workspace }, events);
+        }
+        for month in [Month::containing(until, &MONTH_BOUNDARY), Month::new(2026, 1).expect("month")] {
+            let (mut from_aggregates, mut from_histories) = (Vec::new(), Vec::new());
+            let (ledger, history) =
+                (Ledger::new(&with, &with, &with, None), Ledger::new(&without, &without, &without, None));
+            let stats = ledger.each_line(&Scope::All, month, until, &mut from_aggregates).await.expect("read");
+            let history_stats = history.each_line(&Scope::All, month, until, &mut from_histories).await.expect("read");
+            assert_eq!(from_aggregates, from_histories, "{month}");
+            assert_eq!(history_stats.aggregated, 0);
+            if month == Month::containing(until, &MONTH_BOUNDARY) {
+                assert_eq!((stats.workspaces, stats.events), (0, 0), "no history read: {stats:?}");
+                assert!(stats.aggregated > 0, "{stats:?}");
+            } else {
+                assert_eq!(stats.aggregated, 0, "a past month is the histories'");
+            }
+        }
+    }
+
     #[test]
     fn an_event_older_than_the_last_drops_the_aggregate() {
         let created = MonthUsage::first(&event(ts(100, 0), None, State::Provisioning));

@@ -395,11 +395,16 @@ impl Run<'_> {
         // trips the `Send` proof of the spawned export task (higher-ranked lifetimes).
         // A workspace whose aggregate covers the month needs no history: its read is a
         // ready future, so lines keep the page's order.
+        // Only the current month's: a past month's index entry holds the aggregate of the
+        // workspace's last write in that month, and a run going on past it may have ended
+        // since (its 60-second minimum needs its end); the history knows.
         let (month, until) = (self.month, self.until);
+        let current = month == Month::containing(until, &MONTH_BOUNDARY);
         let mut reads = Vec::with_capacity(workspaces.len());
         for workspace in workspaces {
             if existed_during(workspace, start, end) {
-                let aggregated = workspace.usage.as_ref().is_some_and(|u| u.in_month(month, until).is_some());
+                let aggregated =
+                    current && workspace.usage.as_ref().is_some_and(|u| u.in_month(month, until).is_some());
                 reads.push(async move {
                     let events =
                         if aggregated { Ok(None) } else { events_since(store, workspace, start).await.map(Some) };

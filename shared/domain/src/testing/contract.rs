@@ -99,8 +99,14 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
         matches!(store.update(&missing, State::Running, None).await, Err(StoreError::Conflict)),
         "no such workspace"
     );
+    // The cost month aggregate (folded from the creation and this event) rides on the item.
+    let mut running = running;
+    running.usage = crate::costs::MonthUsage::created(may).after(&event);
+    assert!(running.usage.is_some(), "in time order");
     store.update(&running, State::Provisioning, Some(&event)).await.expect("update");
-    assert_eq!(store.get(&first.id).await.expect("get").map(|w| (w.state, w.version)), Some((State::Running, 2)));
+    let stored = store.get(&first.id).await.expect("get").expect("stored");
+    assert_eq!((stored.state, stored.version), (State::Running, 2));
+    assert_eq!(stored.usage, running.usage, "the month aggregate reads back as written");
 
     // The history: newest first, page by page; a token only continues its own list.
     let page = store.events(&first.id, &PageRequest::first(1)).await.expect("events");
@@ -130,6 +136,14 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
     };
     assert_eq!(indexed(Month::containing(may, &MONTH_BOUNDARY)).await, Some(State::Provisioning), "creation month");
     assert_eq!(indexed(Month::containing(june, &MONTH_BOUNDARY)).await, Some(State::Running), "change month");
+    let june_entry =
+        all_pages(|page| async move { index.indexed(Month::containing(june, &MONTH_BOUNDARY), &page).await })
+            .await
+            .expect("indexed")
+            .into_iter()
+            .find(|w| w.id == *first_id)
+            .and_then(|w| w.usage);
+    assert_eq!(june_entry, running.usage, "the month index entry carries the aggregate of its write");
 
     active_cap(store, max_active, june).await;
     by_instance(store, june).await;
