@@ -99,8 +99,16 @@ pub struct MonthUsage {
 /// than the last one cannot be folded in (the history orders by instant): the aggregate is
 /// dropped, and reads go to that workspace's history from then on, as they do for a
 /// workspace created before aggregates existed.
+///
+/// An aggregate whose state is not the one the event leaves was not written with the
+/// workspace's last event (a write that bypassed [`crate::workspaces::writer::append`]): it
+/// is dropped too, rather than carried on wrong.
 pub fn record(workspace: &mut Workspace, event: &Event) {
-    workspace.usage = workspace.usage.take().and_then(|usage| usage.after(event));
+    workspace.usage = workspace
+        .usage
+        .take()
+        .filter(|usage| event.from == Some(usage.open.state))
+        .and_then(|usage| usage.after(event));
 }
 
 impl MonthUsage {

@@ -403,8 +403,13 @@ impl Run<'_> {
         let mut reads = Vec::with_capacity(workspaces.len());
         for workspace in workspaces {
             if existed_during(workspace, start, end) {
-                let aggregated =
-                    current && workspace.usage.as_ref().is_some_and(|u| u.in_month(month, until).is_some());
+                // An aggregate in another state than its workspace's was not written with
+                // the workspace's last change: the history knows.
+                let aggregated = current
+                    && workspace
+                        .usage
+                        .as_ref()
+                        .is_some_and(|u| u.open.state == workspace.state && u.in_month(month, until).is_some());
                 reads.push(async move {
                     let events =
                         if aggregated { Ok(None) } else { events_since(store, workspace, start).await.map(Some) };

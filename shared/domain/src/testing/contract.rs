@@ -100,13 +100,9 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
         "no such workspace"
     );
     // The cost month aggregate (folded from the creation and this event) rides on the item.
-    let mut running = running;
-    running.usage = crate::costs::MonthUsage::created(may).after(&event);
-    assert!(running.usage.is_some(), "in time order");
+    let running = Workspace { usage: crate::costs::MonthUsage::created(may).after(&event), ..running };
     store.update(&running, State::Provisioning, Some(&event)).await.expect("update");
-    let stored = store.get(&first.id).await.expect("get").expect("stored");
-    assert_eq!((stored.state, stored.version), (State::Running, 2));
-    assert_eq!(stored.usage, running.usage, "the month aggregate reads back as written");
+    assert_eq!(store.get(&first.id).await.expect("get").map(|w| (w.state, w.version)), Some((State::Running, 2)));
 
     // The history: newest first, page by page; a token only continues its own list.
     let page = store.events(&first.id, &PageRequest::first(1)).await.expect("events");
@@ -136,17 +132,27 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
     };
     assert_eq!(indexed(Month::containing(may, &MONTH_BOUNDARY)).await, Some(State::Provisioning), "creation month");
     assert_eq!(indexed(Month::containing(june, &MONTH_BOUNDARY)).await, Some(State::Running), "change month");
-    let june_entry =
-        all_pages(|page| async move { index.indexed(Month::containing(june, &MONTH_BOUNDARY), &page).await })
-            .await
-            .expect("indexed")
-            .into_iter()
-            .find(|w| w.id == *first_id)
-            .and_then(|w| w.usage);
-    assert_eq!(june_entry, running.usage, "the month index entry carries the aggregate of its write");
+    month_usage_reads_back(store, index, &running, june).await;
 
     active_cap(store, max_active, june).await;
     by_instance(store, june).await;
+}
+
+/// The month aggregate of `written` (just written with an event at `at`) reads back from the
+/// item and from the month index entry of that write.
+async fn month_usage_reads_back(
+    store: &dyn WorkspaceStore,
+    index: &dyn MonthIndex,
+    written: &Workspace,
+    at: Timestamp,
+) {
+    assert!(written.usage.is_some(), "folded in time order");
+    let stored = store.get(&written.id).await.expect("get").expect("stored");
+    assert_eq!(stored.usage, written.usage, "the month aggregate reads back as written");
+    let month = Month::containing(at, &MONTH_BOUNDARY);
+    let entries = all_pages(|page| async move { index.indexed(month, &page).await }).await.expect("indexed");
+    let entry = entries.into_iter().find(|w| w.id == written.id).and_then(|w| w.usage);
+    assert_eq!(entry, written.usage, "the month index entry carries the aggregate of its write");
 }
 
 /// The instance lookup: the one workspace with the instance, none for an instance nobody
