@@ -335,7 +335,7 @@ mod tests {
             let mut state = State::Provisioning;
             let mut events = vec![event(t, None, state)];
             for (choice, kind, (secs, nanos), seen) in steps {
-                t = t + jiff::SignedDuration::new(secs, nanos);
+                t += jiff::SignedDuration::new(secs, nanos);
                 let seen = InstanceSeen {
                     id: "i-0123".into(),
                     state: INSTANCE_STATES[seen],
