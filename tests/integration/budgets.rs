@@ -254,6 +254,19 @@ async fn local_budget_run(app: &TestApp, time: jiff::Timestamp) -> (StatusCode, 
     (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
 
+/// Alice has run a python-r-standard machine for 10 hours this month, over the 0.01 EUR
+/// budget an admin then gives her (`extra` adds to the budget's body: its policy, its
+/// thresholds).
+async fn alice_past_a_cent(app: &TestApp, extra: serde_json::Value) {
+    running_since(app, "alice", "python-r-standard", hours_ago_this_month(jiff::Timestamp::now(), 10)).await;
+    let mut budget = json!({ "amount": "0.01" });
+    if let (Some(body), Some(extra)) = (budget.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let put = app.put("ada", "/v1/budgets/alice", budget).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+}
+
 /// A STOPPED workspace of `user` with a real (moto) instance.
 async fn stopped_workspace(app: &TestApp, user: &str) -> String {
     let id = app.running_workspace(user, "small-t3-large").await;
@@ -267,9 +280,7 @@ async fn stopped_workspace(app: &TestApp, user: &str) -> String {
 async fn past_a_stop_at_100_budget_a_start_and_a_create_are_422_on_budget_until_it_is_raised() {
     let app = spawn_app().await;
     let stopped = stopped_workspace(&app, "alice").await;
-    running_since(&app, "alice", "python-r-standard", hours_ago_this_month(jiff::Timestamp::now(), 10)).await;
-    let put = app.put("ada", "/v1/budgets/alice", json!({ "amount": "0.01", "policy": "stop-at-100" })).await;
-    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    alice_past_a_cent(&app, json!({ "policy": "stop-at-100" })).await;
 
     let refused = app.post("alice", &format!("/v1/workspaces/{stopped}/start"), None).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
@@ -303,11 +314,7 @@ async fn the_scheduler_s_refused_start_is_explained_in_the_history_and_the_tick_
     let alices = stopped_workspace(&app, "alice").await;
     let bobs = stopped_workspace(&app, "bob").await;
     // Running into whatever month the tick falls in, so alice has spent something then.
-    running_since(&app, "alice", "python-r-standard", hours_ago_this_month(jiff::Timestamp::now(), 10)).await;
-    assert_eq!(
-        app.put("ada", "/v1/budgets/alice", json!({ "amount": "0.01", "policy": "stop-at-100" })).await.status,
-        StatusCode::OK
-    );
+    alice_past_a_cent(&app, json!({ "policy": "stop-at-100" })).await;
     // The next opening of the default window (weekdays 09:00 Paris), two minutes in.
     let paris = jiff::tz::TimeZone::get("Europe/Paris").expect("zone");
     let mut day = jiff::Timestamp::now().to_zoned(paris.clone()).date();
@@ -335,11 +342,7 @@ async fn the_scheduler_s_refused_start_is_explained_in_the_history_and_the_tick_
 #[tokio::test]
 async fn a_crossing_is_one_e_mail_per_recipient_in_moto_and_a_notification_in_the_api() {
     let app = spawn_app().await;
-    running_since(&app, "alice", "python-r-standard", hours_ago_this_month(jiff::Timestamp::now(), 10)).await;
-    assert_eq!(
-        app.put("ada", "/v1/budgets/alice", json!({ "amount": "0.01", "thresholds": [100] })).await.status,
-        StatusCode::OK
-    );
+    alice_past_a_cent(&app, json!({ "thresholds": [100] })).await;
     let now = jiff::Timestamp::now();
     let (status, report) = local_budget_run(&app, now).await;
     assert_eq!(status, StatusCode::OK, "{report}");
@@ -385,11 +388,7 @@ async fn a_crossing_is_one_e_mail_per_recipient_in_moto_and_a_notification_in_th
 #[tokio::test]
 async fn changing_a_budget_re_arms_its_thresholds() {
     let app = spawn_app().await;
-    running_since(&app, "alice", "python-r-standard", hours_ago_this_month(jiff::Timestamp::now(), 10)).await;
-    assert_eq!(
-        app.put("ada", "/v1/budgets/alice", json!({ "amount": "0.01", "thresholds": [100] })).await.status,
-        StatusCode::OK
-    );
+    alice_past_a_cent(&app, json!({ "thresholds": [100] })).await;
     let now = jiff::Timestamp::now();
     assert_eq!(app.app.budget_run(now).await.expect("run").crossed, ["alice@100"]);
     assert!(app.app.budget_run(now + jiff::SignedDuration::from_secs(30)).await.expect("run").crossed.is_empty());

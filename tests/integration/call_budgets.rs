@@ -28,12 +28,12 @@ const CREATE: &[(&str, usize)] = &[
     ("IAM.CreateInstanceProfile", 1),
     ("IAM.AddRoleToInstanceProfile", 1),
 ];
-/// The cost reports rebuild each workspace's intervals from its history: one Query per
-/// workspace (alice has five when they run) and one GetItem per distinct product. Linear in
-/// the month's workspaces, never a Scan.
-const HISTORIES: usize = 5;
-/// `/v1/costs/me`: alice's workspaces (by-owner), their histories, her recorded cost
-/// centres, her crossings; GetItem: the product, her own budget and the default (she has
+/// The cost reports price the current month from each workspace's month aggregate, on the
+/// workspace item and its month index entry (docs/adr/0006-costs.md, "Month aggregates"):
+/// no history is read (it was one Query per workspace: alice has five), one GetItem per
+/// distinct product. Bounded by the lists' pages, never a Scan.
+const HISTORIES: usize = 0;
+/// `/v1/costs/me`: alice's workspaces (by-owner), her recorded cost centres, her crossings; GetItem: the product, her own budget and the default (she has
 /// none), the month's actuals.
 const MY_COSTS: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, 1 + HISTORIES + 1 + 1)];
 /// The admin and finance reports read the month index. This month is not sealed yet (the
@@ -547,8 +547,9 @@ async fn the_budget_start_check_reads_only_the_owner_s_rule_and_month() {
     let (status, counted) = measure(&app, Some("bob"), Method::POST, &start, None, &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // GetItem: the workspace, bob's rule, his 100 % crossing (none yet), the two products,
-    // the default schedule; Query: bob's workspaces, their two histories.
-    assert_eq!(counted, calls(&[(GET_ITEM, 6), (QUERY, 3)]), "refused, month read");
+    // the default schedule; Query: bob's workspaces, and the history of the one whose month
+    // aggregate cannot say (the other is priced from its aggregate).
+    assert_eq!(counted, calls(&[(GET_ITEM, 6), (QUERY, 2)]), "refused, month read");
 
     app.app.budget_run(jiff::Timestamp::now()).await.expect("the watch records the crossing");
     let (status, counted) = measure(&app, Some("bob"), Method::POST, &start, None, &[]).await;

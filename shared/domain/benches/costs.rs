@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use atelier_domain::costs::ledger::{HISTORY_READS, Ledger, ReadStats, close_month, index_month};
 use atelier_domain::costs::month::Month;
-use atelier_domain::costs::{Costs, CsvWriter, ExportRequest, LineSink, MonthIndex, Separator, WorkspaceCost};
+use atelier_domain::costs::{
+    Costs, CsvWriter, ExportRequest, LineSink, MonthIndex, MonthUsage, Separator, WorkspaceCost,
+};
+use atelier_domain::kernel::{Page, PageRequest, StoreError};
 use atelier_domain::testing::{Call, FakeDirectory, Hooked, MemoryStore, ProductBuilder, WorkspaceBuilder};
 use atelier_domain::{Actor, Caller, DomainError, Event, EventAction, Product, Profile, State, Workspace};
 use jiff::{SignedDuration, Timestamp};
@@ -199,7 +202,7 @@ fn history(
         at += SignedDuration::from_mins(1);
     }
     let last = events.last().expect("created").at;
-    let workspace = WorkspaceBuilder::new()
+    let mut workspace = WorkspaceBuilder::new()
         .name("Analysis")
         .owner(user)
         .owner_sub(user)
@@ -212,7 +215,72 @@ fn history(
         .updated_at(last)
         .version(events.len() as u64)
         .build();
+    // The month aggregate the writers fold from each event, as on the table.
+    let mut usage = Some(MonthUsage::first(&events[0]));
+    for event in &events[1..] {
+        usage = usage.and_then(|u| u.after(event));
+    }
+    workspace.usage = usage;
     (workspace, events)
+}
+
+/// The month index with a round trip's latency on every call, counted.
+struct SlowIndex {
+    inner: Arc<MemoryStore>,
+    latency: Duration,
+    calls: AtomicUsize,
+}
+
+impl SlowIndex {
+    async fn round_trip(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.latency).await;
+    }
+}
+
+#[async_trait]
+impl MonthIndex for SlowIndex {
+    async fn indexed(&self, month: Month, page: &PageRequest) -> Result<Page<Workspace>, StoreError> {
+        self.round_trip().await;
+        self.inner.indexed(month, page).await
+    }
+    async fn add(&self, month: Month, workspace: &Workspace) -> Result<(), StoreError> {
+        self.round_trip().await;
+        self.inner.add(month, workspace).await
+    }
+    async fn sealed(&self, month: Month) -> Result<bool, StoreError> {
+        self.round_trip().await;
+        self.inner.sealed(month).await
+    }
+    async fn seal(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.round_trip().await;
+        self.inner.seal(month, at).await
+    }
+    async fn closed(&self, month: Month) -> Result<bool, StoreError> {
+        self.round_trip().await;
+        self.inner.closed(month).await
+    }
+    async fn put_lines(&self, month: Month, lines: &[WorkspaceCost]) -> Result<(), StoreError> {
+        self.round_trip().await;
+        self.inner.put_lines(month, lines).await
+    }
+    async fn close(&self, month: Month, at: Timestamp) -> Result<(), StoreError> {
+        self.round_trip().await;
+        self.inner.close(month, at).await
+    }
+    async fn lines(&self, month: Month, page: &PageRequest) -> Result<Page<WorkspaceCost>, StoreError> {
+        self.round_trip().await;
+        self.inner.lines(month, page).await
+    }
+    async fn changed_since(
+        &self,
+        state: State,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Workspace>, StoreError> {
+        self.round_trip().await;
+        self.inner.changed_since(state, since, page).await
+    }
 }
 
 /// Counts bytes and throws them away.
@@ -272,7 +340,9 @@ struct Generated {
 
 /// A month of `users` × 3 workspaces, `40 + below(gap)` minutes between actions, loaded
 /// into a fresh store with the catalog, and the users' profiles into a directory.
-fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp) -> Generated {
+/// With `aggregates` false, the workspaces carry no month aggregate (as those written before
+/// aggregates existed): every report reads their histories.
+fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp, aggregates: bool) -> Generated {
     let store = Arc::new(MemoryStore::default());
     let directory = Arc::new(FakeDirectory::default());
     let catalog = products();
@@ -292,8 +362,11 @@ fn generate(users: usize, gap: u64, month_start: Timestamp, month_end: Timestamp
             },
         );
         for w in 0..3 {
-            let (workspace, mut events) =
+            let (mut workspace, mut events) =
                 history(&mut rng, &user, &catalog[(u + w) % catalog.len()], month_start, month_end, gap);
+            if !aggregates {
+                workspace.usage = None;
+            }
             events.shrink_to_fit();
             records += events.len();
             store.load(workspace, events);
@@ -350,7 +423,7 @@ fn main() {
     let now = t("2026-04-02T00:00:00Z");
 
     let generating = Instant::now();
-    let generated = generate(users, 400, month_start, month_end);
+    let generated = generate(users, 400, month_start, month_end, true);
     let (store, records) = (generated.store.clone(), generated.records);
     let store_bytes = LIVE.load(Ordering::Relaxed);
     println!(
@@ -365,12 +438,7 @@ fn main() {
     // Unsealed first (index + by-state), then seal the month as the budget watch would.
     let unsealed = measure(&runtime, costs.users_report(&admin, "2026-03", now));
     let unsealed_report = unsealed.value.expect("users report");
-    let ledger = Ledger {
-        store: store.as_ref(),
-        catalog: store.as_ref(),
-        index: store.as_ref(),
-        cost_centres: Some(store.as_ref()),
-    };
+    let ledger = Ledger::new(store.as_ref(), store.as_ref(), store.as_ref(), Some(store.as_ref()));
     let sealing = measure(&runtime, index_month(&ledger, month, now));
     let indexed = sealing.value.expect("sealed");
 
@@ -441,7 +509,7 @@ fn main() {
     // workspace, many workspaces), so the export's own output rate shows. Sealed directly:
     // `load` indexed every workspace under its months.
     let wide_users: usize = std::env::var("BENCH_WIDE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let wide = generate(wide_users, 20_000, month_start, month_end);
+    let wide = generate(wide_users, 20_000, month_start, month_end, true);
     let (wide_store, wide_records) = (wide.store.clone(), wide.records);
     runtime.block_on(wide_store.seal(month, now)).expect("seal");
     let wide_costs = costs_over(&wide);
@@ -458,8 +526,38 @@ fn main() {
         mb(wide_export.peak_above_start)
     );
 
-    // The same sealed users report with every history read taking a round trip.
+    // The same sealed users report with every read of the table (workspace store and month
+    // index) taking a round trip: from the month aggregates, then from the histories.
     let latency = Duration::from_millis(5);
+    // The current month (aggregates are the current month's): March up to the 28th, noon.
+    let current_now = t("2026-03-28T12:00:00Z");
+    let current = generate(users, 400, month_start, current_now, true);
+    let current_store = current.store.clone();
+    let current_ledger = Ledger::new(current_store.as_ref(), current_store.as_ref(), current_store.as_ref(), None);
+    runtime.block_on(index_month(&current_ledger, month, current_now)).expect("sealed");
+    let current_report =
+        runtime.block_on(costs_over(&current).users_report(&admin, "2026-03", current_now)).expect("report");
+    let slow_index = Arc::new(SlowIndex { inner: current_store.clone(), latency, calls: AtomicUsize::new(0) });
+    let slow_all = Arc::new(Hooked::around(current_store.clone()));
+    slow_all.latency(latency, Call::any);
+    let aggregated_costs = Costs { store: slow_all.clone(), index: slow_index.clone(), ..costs_over(&current) };
+    let aggregated_run = measure(&runtime, aggregated_costs.users_report(&admin, "2026-03", current_now));
+    assert_eq!(aggregated_run.value.expect("users report").total, current_report.total, "the same report");
+    let aggregate_reads = slow_all.calls().len() + slow_index.calls.load(Ordering::Relaxed);
+    let aggregate_stats = runtime
+        .block_on(current_ledger.each_line(&atelier_domain::costs::Scope::All, month, current_now, &mut Vec::new()))
+        .expect("read");
+    println!(
+        "users report of the current month (sealed, {} records) from month aggregates with {} ms per table read: {:.3} s for {aggregate_reads} reads ({} store, {} month index; {} workspaces priced from their aggregate, {} histories read)",
+        current.records,
+        latency.as_millis(),
+        aggregated_run.elapsed.as_secs_f64(),
+        slow_all.calls().len(),
+        slow_index.calls.load(Ordering::Relaxed),
+        aggregate_stats.aggregated,
+        aggregate_stats.workspaces,
+    );
+
     // The memory store with a round trip's latency on every history read, as a DynamoDB
     // `Query` has: shows what reading histories [`HISTORY_READS`] at a time saves.
     let slow = Arc::new(Hooked::around(store.clone()));
@@ -470,7 +568,7 @@ fn main() {
     let history_reads = slow.history_reads().len();
     let one_at_a_time = latency * history_reads as u32;
     println!(
-        "users report (sealed) with {} ms per history read: {:.2} s for {history_reads} reads, {HISTORY_READS} at a time; one at a time the reads alone would take {:.1} s",
+        "users report (sealed, past month) from the histories with {} ms per history read: {:.2} s for {history_reads} reads, {HISTORY_READS} at a time; one at a time the reads alone would take {:.1} s",
         latency.as_millis(),
         slow_run.elapsed.as_secs_f64(),
         one_at_a_time.as_secs_f64()
@@ -494,12 +592,8 @@ fn main() {
         mb(bytes as usize) / closed_secs,
         mb(closed_export.peak_above_start)
     );
-    let wide_ledger = Ledger {
-        store: wide_store.as_ref(),
-        catalog: wide_store.as_ref(),
-        index: wide_store.as_ref(),
-        cost_centres: Some(wide_store.as_ref()),
-    };
+    let wide_ledger =
+        Ledger::new(wide_store.as_ref(), wide_store.as_ref(), wide_store.as_ref(), Some(wide_store.as_ref()));
     runtime.block_on(close_month(&wide_ledger, month, now)).expect("close").expect("the month is over");
     let wide_closed = measure(&runtime, export_month(&wide_costs, now));
     assert_eq!(wide_closed.value.2, wide_bytes, "the closed wide month's CSV is the same size");

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use atelier_domain::{
     ProductId, State, UpstreamError, Workspace, WorkspaceId, WorkspaceName,
-    costs::Month,
+    costs::{Month, MonthUsage},
     datasets::DatasetId,
     kernel::StoreError,
     schedule::{Override, Schedule},
@@ -121,6 +121,10 @@ pub(super) struct WorkspaceItem {
     /// While FAILED: what EC2 last showed of its instance (EC2's name for the state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     instance_seen: Option<InstanceState>,
+    /// Its cost usage in the month of its last event (costs' month aggregate), written with
+    /// each event; absent on items written before aggregates existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usage: Option<MonthUsage>,
 }
 
 impl WorkspaceItem {
@@ -180,6 +184,7 @@ impl TryFrom<&Workspace> for WorkspaceItem {
             datasets: w.datasets.iter().map(ToString::to_string).collect(),
             launch: w.launch.clone(),
             instance_seen: w.instance_seen,
+            usage: w.usage.clone(),
         })
     }
 }
@@ -219,6 +224,7 @@ impl TryFrom<WorkspaceItem> for Workspace {
                 .collect::<Result<_, _>>()?,
             launch: i.launch,
             instance_seen: i.instance_seen,
+            usage: i.usage,
         })
     }
 }

@@ -87,12 +87,7 @@ impl BudgetGate {
         let (spent, currency) = if recorded {
             (None, DEFAULT_CURRENCY.to_owned())
         } else {
-            let ledger = Ledger {
-                store: self.store.as_ref(),
-                catalog: self.catalog.as_ref(),
-                index: self.index.as_ref(),
-                cost_centres: None,
-            };
+            let ledger = Ledger::new(self.store.as_ref(), self.catalog.as_ref(), self.index.as_ref(), None);
             let total = owner_total(&ledger, owner, month, now).await?;
             if !rule.budget.exhausted(total.spent) {
                 return Ok(None);

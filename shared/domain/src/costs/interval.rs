@@ -79,7 +79,7 @@ pub fn failed_usage(state: InstanceState) -> Option<Usage> {
 /// of its instance (in the event that entered FAILED or a later observation); an event
 /// that leaves FAILED as it was without a new observation (a schedule edit) changes
 /// nothing.
-fn usage_after(event: &Event, before: Option<Usage>) -> Option<Usage> {
+pub(crate) fn usage_after(event: &Event, before: Option<Usage>) -> Option<Usage> {
     match (event.to, &event.instance) {
         (State::Failed, Some(seen)) => failed_usage(seen.state),
         (State::Failed, None) if event.from == Some(State::Failed) => before,

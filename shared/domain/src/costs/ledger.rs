@@ -25,12 +25,13 @@ use async_trait::async_trait;
 use futures_util::stream::{self, StreamExt};
 use jiff::Timestamp;
 
+use super::aggregate::MonthUsage;
 use super::cost_centres::CostCentreBook;
 use super::interval::intervals;
 use super::month::Month;
 use super::ports::{CostCentreStore, MonthIndex};
 use super::price::PriceBook;
-use super::report::{WorkspaceCost, WorkspaceInfo, workspace_costs};
+use super::report::{self, WorkspaceCost, WorkspaceInfo, workspace_costs};
 use super::use_cases::MONTH_BOUNDARY;
 use crate::catalog::Catalog;
 use crate::kernel::{DomainError, MAX_PAGE_SIZE, PageRequest, ProductId, all_pages};
@@ -95,6 +96,8 @@ pub enum Scope {
 pub struct ReadStats {
     /// Workspaces whose history was read.
     pub workspaces: usize,
+    /// Workspaces priced from their month aggregate ([`super::aggregate`]), no history read.
+    pub aggregated: usize,
     /// Events read.
     pub events: usize,
     /// Lines produced.
@@ -122,6 +125,18 @@ pub struct Ledger<'a> {
 /// Per-read caches: price books by product.
 #[derive(Default)]
 struct Books(HashMap<ProductId, (PriceBook, u32)>);
+
+impl<'a> Ledger<'a> {
+    /// A month read on these ports; `cost_centres` as [`Ledger::cost_centres`] says.
+    pub fn new(
+        store: &'a dyn WorkspaceStore,
+        catalog: &'a dyn Catalog,
+        index: &'a dyn MonthIndex,
+        cost_centres: Option<&'a dyn CostCentreStore>,
+    ) -> Self {
+        Ledger { store, catalog, index, cost_centres }
+    }
+}
 
 impl Ledger<'_> {
     /// Hands every line of `month` in `scope`, computed up to `now`, to `sink`.
@@ -257,41 +272,23 @@ async fn possibly_active(
     end: Timestamp,
     mut f: impl FnMut(Workspace),
 ) -> Result<(), DomainError> {
+    let created_before_end = |w: &Workspace| w.created_at < end;
     for state in LIVE_STATES {
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let listed = ledger.store.list(&WorkspaceFilter::State(state), &page).await?;
-            listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
-            match listed.next_token {
-                Some(token) => page.token = Some(token),
-                None => break,
-            }
-        }
+        let filter = &WorkspaceFilter::State(state);
+        let listed = all_pages(|page| async move { ledger.store.list(filter, &page).await }).await?;
+        listed.into_iter().filter(created_before_end).for_each(&mut f);
     }
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let listed = ledger.index.changed_since(State::Terminated, start, &page).await?;
-        listed.items.into_iter().filter(|w| w.created_at < end).for_each(&mut f);
-        match listed.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
+    let terminated =
+        all_pages(|page| async move { ledger.index.changed_since(State::Terminated, start, &page).await }).await?;
+    terminated.into_iter().filter(created_before_end).for_each(&mut f);
     // FAILED: those that failed since `start`, and those whose instance state-sync has seen
     // (billed by what EC2 shows, ADR 0006), however long ago they failed.
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let listed = ledger.store.list(&WorkspaceFilter::State(State::Failed), &page).await?;
-        listed
-            .items
-            .into_iter()
-            .filter(|w| w.created_at < end && (w.updated_at >= start || w.instance_seen.is_some()))
-            .for_each(&mut f);
-        match listed.next_token {
-            Some(token) => page.token = Some(token),
-            None => break,
-        }
-    }
+    let filter = &WorkspaceFilter::State(State::Failed);
+    let failed = all_pages(|page| async move { ledger.store.list(filter, &page).await }).await?;
+    failed
+        .into_iter()
+        .filter(|w| created_before_end(w) && (w.updated_at >= start || w.instance_seen.is_some()))
+        .for_each(&mut f);
     Ok(())
 }
 
@@ -396,17 +393,97 @@ impl Run<'_> {
         let (store, start, end) = (self.ledger.store, self.start, self.end);
         // Plain futures, no closures in the stream: a closure over a borrowed workspace
         // trips the `Send` proof of the spawned export task (higher-ranked lifetimes).
+        // A workspace whose aggregate covers the month needs no history: its read is a
+        // ready future, so lines keep the page's order.
+        // Only the current month's: a past month's index entry holds the aggregate of the
+        // workspace's last write in that month, and a run going on past it may have ended
+        // since (its 60-second minimum needs its end); the history knows.
+        let (month, until) = (self.month, self.until);
+        let current = month == Month::containing(until, &MONTH_BOUNDARY);
         let mut reads = Vec::with_capacity(workspaces.len());
         for workspace in workspaces {
             if existed_during(workspace, start, end) {
-                reads.push(async move { (workspace, events_since(store, workspace, start).await) });
+                // An aggregate in another state than its workspace's was not written with
+                // the workspace's last change: the history knows.
+                let aggregated = current
+                    && workspace
+                        .usage
+                        .as_ref()
+                        .is_some_and(|u| u.open.state == workspace.state && u.in_month(month, until).is_some());
+                reads.push(async move {
+                    let events =
+                        if aggregated { Ok(None) } else { events_since(store, workspace, start).await.map(Some) };
+                    (workspace, events)
+                });
             }
         }
         let mut histories = stream::iter(reads).buffered(HISTORY_READS);
         while let Some((workspace, events)) = histories.next().await {
-            self.priced(workspace, events?, sink).await?;
+            let events = match events? {
+                Some(events) => events,
+                None => match self.aggregated(workspace, sink).await? {
+                    true => continue,
+                    // A price version begins inside the month: the history, one read.
+                    false => events_since(store, workspace, start).await?,
+                },
+            };
+            self.priced(workspace, events, sink).await?;
         }
         Ok(())
+    }
+
+    /// Prices a workspace's month from its aggregate; false when the aggregate cannot say
+    /// (a price version begins inside the month) and the history must be read.
+    async fn aggregated(&mut self, workspace: &Workspace, sink: &mut dyn LineSink) -> Result<bool, DomainError> {
+        let Some(usage) = &workspace.usage else { return Ok(false) };
+        let line = match self.line_from(workspace, usage).await {
+            Ok(None) => return Ok(false),
+            Ok(Some(line)) => Ok(line),
+            Err(err) => Err(err),
+        };
+        self.stats.aggregated += 1;
+        self.emit(workspace, line, sink).await?;
+        Ok(true)
+    }
+
+    /// The line of `self.month` from `usage`: `Some(None)` when it cost nothing in it,
+    /// `None` when the aggregate cannot price it.
+    async fn line_from(
+        &mut self,
+        workspace: &Workspace,
+        usage: &MonthUsage,
+    ) -> Result<Option<Option<WorkspaceCost>>, DomainError> {
+        let Some((running, stopped, top_up)) = usage.in_month(self.month, self.until) else { return Ok(None) };
+        if running + stopped + top_up == 0 {
+            return Ok(Some(None));
+        }
+        let (month, until) = (self.month, self.until);
+        let (book, volume_gib) = self.book(workspace).await?;
+        let Some((running, stopped, billable)) = usage.billable(month, workspace.created_at, until, book) else {
+            return Ok(None);
+        };
+        let info = self.info(workspace, volume_gib);
+        let Some((book, _)) = self.books.0.get(&workspace.product_id) else { return Ok(None) };
+        Ok(Some(Some(report::line(month, &info, running, stopped, &billable, book)?)))
+    }
+
+    /// Hands a workspace's lines to `sink`, or its problem when they could not be computed.
+    async fn emit(
+        &mut self,
+        workspace: &Workspace,
+        lines: Result<Option<WorkspaceCost>, DomainError>,
+        sink: &mut dyn LineSink,
+    ) -> Result<(), DomainError> {
+        match lines {
+            Ok(line) => {
+                if let Some(line) = line {
+                    self.stats.lines += 1;
+                    sink.line(line).await?;
+                }
+                Ok(())
+            }
+            Err(err) => self.left_out(workspace, err, sink).await,
+        }
     }
 
     /// Prices `events` (see [`events_since`]) of a workspace that existed in the month.
@@ -426,9 +503,20 @@ impl Run<'_> {
                 }
                 Ok(())
             }
-            // Only what is wrong with this workspace's data; a store or network error is
-            // the whole read's.
-            Err(err @ (DomainError::Unprocessable { .. } | DomainError::Invalid { .. })) => {
+            Err(err) => self.left_out(workspace, err, sink).await,
+        }
+    }
+
+    /// A workspace whose lines could not be computed: what is wrong with its own data is
+    /// logged, counted and told to `sink`; a store or network error is the whole read's.
+    async fn left_out(
+        &mut self,
+        workspace: &Workspace,
+        err: DomainError,
+        sink: &mut dyn LineSink,
+    ) -> Result<(), DomainError> {
+        match err {
+            err @ (DomainError::Unprocessable { .. } | DomainError::Invalid { .. }) => {
                 self.stats.unpriced += 1;
                 let problem = Unpriced {
                     workspace_id: workspace.id.to_string(),
@@ -438,7 +526,7 @@ impl Run<'_> {
                 tracing::error!(month = %self.month, workspace = %problem.workspace_id, reason = %problem.reason, "workspace left out of the month's costs");
                 sink.unpriced(problem).await
             }
-            Err(err) => Err(err),
+            err => Err(err),
         }
     }
 
@@ -448,6 +536,16 @@ impl Run<'_> {
         if billable.is_empty() {
             return Ok(Vec::new());
         }
+        let (_, volume_gib) = self.book(workspace).await?;
+        let info = self.info(workspace, volume_gib);
+        let Some((book, _)) = self.books.0.get(&workspace.product_id) else { return Ok(Vec::new()) };
+        let month = self.month;
+        Ok(workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)?.into_iter().filter(|l| l.month == month).collect())
+    }
+
+    /// The workspace's price book and the volume it is billed on, its product read once
+    /// per month read.
+    async fn book(&mut self, workspace: &Workspace) -> Result<(&PriceBook, u32), DomainError> {
         if !self.books.0.contains_key(&workspace.product_id) {
             let product = self.ledger.catalog.product(&workspace.product_id).await?.ok_or_else(|| {
                 DomainError::unprocessable(
@@ -460,13 +558,15 @@ impl Run<'_> {
             })?;
             self.books.0.insert(workspace.product_id.clone(), (PriceBook::for_product(&product)?, product.volume_gib));
         }
-        let Some((book, catalog_volume_gib)) = self.books.0.get(&workspace.product_id) else {
-            return Ok(Vec::new());
-        };
+        let (book, catalog_volume_gib) = self.books.0.get(&workspace.product_id).ok_or(DomainError::Concurrent)?;
         // The volume it was provisioned with; the catalog's current size only for
         // workspaces created before launches were recorded.
-        let volume_gib = workspace.volume_gib().unwrap_or(*catalog_volume_gib);
-        let info = WorkspaceInfo {
+        Ok((book, workspace.volume_gib().unwrap_or(*catalog_volume_gib)))
+    }
+
+    /// What a line says about `workspace` besides its costs.
+    fn info(&self, workspace: &Workspace, volume_gib: u32) -> WorkspaceInfo {
+        WorkspaceInfo {
             workspace_id: workspace.id.clone(),
             workspace_name: workspace.name.as_str().to_owned(),
             owner: workspace.owner.username.clone(),
@@ -482,9 +582,7 @@ impl Run<'_> {
             instance_type: workspace.instance_type.clone(),
             volume_gib,
             created_at: workspace.created_at,
-        };
-        let month = self.month;
-        Ok(workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)?.into_iter().filter(|l| l.month == month).collect())
+        }
     }
 }
 

@@ -29,6 +29,7 @@
 //! exact `Decimal` seconds, prices are `Decimal`, and rounding happens once per line.
 
 pub mod actuals;
+pub mod aggregate;
 pub mod budget;
 pub mod cost_centres;
 pub mod csv;
@@ -44,6 +45,7 @@ pub mod use_cases;
 pub mod watch;
 
 pub use actuals::{Actual, ActualGroup, Actuals, ComponentGroup, allocate_overhead};
+pub use aggregate::MonthUsage;
 pub use budget::{Budget, Budgets, Crossing, Policy, Reach, Rule, Versioned};
 pub use cost_centres::{CostCentreBook, CostCentreChange, CostCentres};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};

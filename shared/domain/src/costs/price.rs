@@ -18,6 +18,8 @@
 //!   February costs more than an hour of a March. Volume sizes are GiB, as EBS bills them:
 //!   no GB/GiB conversion is applied.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -83,6 +85,16 @@ impl PriceBook {
     /// version in force. Time before the first version has no price: an error rather than
     /// a silent zero or a retroactive application of the first price.
     pub fn split<'a>(&'a self, interval: &Interval) -> Result<Vec<(&'a PriceVersion, Interval)>, DomainError> {
+        Ok(self.split_indexed(interval)?.into_iter().map(|(i, piece)| (&self.versions[i], piece)).collect())
+    }
+
+    /// The index in [`Self::versions`] of the version in force at `t`.
+    pub fn index_at(&self, t: Timestamp) -> Option<usize> {
+        self.versions.partition_point(|v| v.effective_from <= t).checked_sub(1)
+    }
+
+    /// [`Self::split`], each piece with its version's index in [`Self::versions`].
+    fn split_indexed(&self, interval: &Interval) -> Result<Vec<(usize, Interval)>, DomainError> {
         let mut out = Vec::new();
         if interval.end <= interval.start {
             return Ok(out);
@@ -99,7 +111,7 @@ impl PriceBook {
         let mut start = interval.start;
         while start < interval.end {
             let end = self.versions.get(index + 1).map_or(interval.end, |next| next.effective_from.min(interval.end));
-            out.push((&self.versions[index], interval.with_bounds(start, end)));
+            out.push((index, interval.with_bounds(start, end)));
             start = end;
             index += 1;
         }
@@ -178,6 +190,74 @@ pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<
         }
     }
     Ok(total)
+}
+
+/// Billable time not priced yet: exact nanoseconds per price version (its index in the
+/// book), of compute, and of storage per calendar UTC month. [`Billable::cost`] prices each
+/// sum once, so the same time gives the same full-precision amount however it was cut into
+/// intervals (the event history's or a month aggregate's, [`super::aggregate`]), and a line
+/// is a few multiplications and divisions whatever the number of its intervals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Billable {
+    compute: BTreeMap<usize, i128>,
+    storage: BTreeMap<(usize, Month), i128>,
+}
+
+impl Billable {
+    /// Adds `interval`: its running time to compute, all of it to storage (the volume
+    /// exists), each part under the version in force then.
+    pub fn add(&mut self, interval: &Interval, prices: &PriceBook) -> Result<(), DomainError> {
+        for (version, piece) in prices.split_indexed(interval)? {
+            if piece.usage == Usage::Running {
+                self.add_compute(version, piece.duration_nanos());
+            }
+            for (month, part) in split_by_month(&piece, &MonthBoundary::Utc) {
+                *self.storage.entry((version, month)).or_default() += part.duration_nanos();
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `nanos` of compute under version `version` (a run's minimum top-up).
+    pub fn add_compute(&mut self, version: usize, nanos: i128) {
+        *self.compute.entry(version).or_default() += nanos;
+    }
+
+    /// Adds `nanos` of storage in the UTC month `month` under version `version`.
+    pub fn add_storage(&mut self, version: usize, month: Month, nanos: i128) {
+        *self.storage.entry((version, month)).or_default() += nanos;
+    }
+
+    /// The cost of it all at full precision, with volumes of `volume_gib` GiB: compute at
+    /// its version's hourly price, storage at its version's GB-month price prorated over its
+    /// month's seconds. Multiply first, divide last.
+    pub fn cost(&self, volume_gib: u32, prices: &PriceBook) -> Result<LineCost, DomainError> {
+        let overflow = || DomainError::unprocessable("prices", "cost out of range");
+        let mut total = LineCost::default();
+        for (&version, &nanos) in &self.compute {
+            let price = &prices.versions[version];
+            total.compute += Decimal::from_i128_with_scale(nanos, 9)
+                .checked_mul(price.compute_per_hour)
+                .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR)))
+                .ok_or_else(overflow)?;
+        }
+        for (&(version, month), &nanos) in &self.storage {
+            let price = &prices.versions[version];
+            total.storage += Decimal::from_i128_with_scale(nanos, 9)
+                .checked_mul(price.storage_per_gb_month)
+                .and_then(|x| x.checked_mul(Decimal::from(volume_gib)))
+                .and_then(|x| x.checked_div(Decimal::from(month_seconds(month)?)))
+                .ok_or_else(overflow)?;
+        }
+        Ok(total)
+    }
+}
+
+/// The nanoseconds EC2's 60-second minimum adds to a run billed as `usage` that `ran`
+/// nanoseconds (a whole run, see [`minimum_top_up`]).
+pub fn top_up_nanos(usage: Usage, ran: i128) -> i128 {
+    let minimum = i128::from(MINIMUM_RUN_SECONDS) * 1_000_000_000;
+    if usage != Usage::Running || ran <= 0 || ran >= minimum { 0 } else { minimum - ran }
 }
 
 /// The seconds of a calendar UTC month: 2,419,200 for a February of 28 days, 2,678,400 for

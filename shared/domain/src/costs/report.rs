@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use super::csv::{Cell, CsvWriter};
 use super::interval::{Interval, Usage};
 use super::month::{Month, MonthBoundary, split_by_month};
-use super::price::{LineCost, PriceBook, cost, minimum_top_up, round_line};
+use super::price::{Billable, LineCost, PriceBook, round_line, top_up_nanos};
 use crate::kernel::{DomainError, ProductId, WorkspaceId};
 
 /// What a report line says about the workspace besides its costs.
@@ -147,39 +147,52 @@ pub fn workspace_costs(
     prices: &PriceBook,
     boundary: &MonthBoundary,
 ) -> Result<Vec<WorkspaceCost>, DomainError> {
-    // month → (running seconds, stopped seconds, full-precision cost)
-    let mut months: BTreeMap<Month, (Decimal, Decimal, LineCost)> = BTreeMap::new();
+    // month → (running nanoseconds, stopped nanoseconds, the time to price)
+    let mut months: BTreeMap<Month, (i128, i128, Billable)> = BTreeMap::new();
     for interval in intervals {
-        // A run shorter than EC2's minimum is billed the minimum, in the month it started.
-        let (seconds, compute) = minimum_top_up(interval, prices)?;
-        if !seconds.is_zero() {
+        // A run shorter than EC2's minimum is billed the minimum, in the month it started,
+        // at the price in force when it started.
+        let top_up = top_up_nanos(interval.usage, interval.duration_nanos());
+        if top_up > 0 {
+            let version = prices.index_at(interval.start).ok_or_else(|| {
+                DomainError::unprocessable("prices", format!("no price is effective at {}", interval.start))
+            })?;
             let entry = months.entry(Month::containing(interval.start, boundary)).or_default();
-            entry.0 += seconds;
-            entry.2.compute += compute;
+            entry.0 += top_up;
+            entry.2.add_compute(version, top_up);
         }
         for (month, piece) in split_by_month(interval, boundary) {
             let entry = months.entry(month).or_default();
-            let seconds = Decimal::from_i128_with_scale(piece.duration_nanos(), 9);
             match piece.usage {
-                Usage::Running => entry.0 += seconds,
-                Usage::Stopped | Usage::Hibernated => entry.1 += seconds,
+                Usage::Running => entry.0 += piece.duration_nanos(),
+                Usage::Stopped | Usage::Hibernated => entry.1 += piece.duration_nanos(),
             }
-            entry.2 += cost(&piece, info.volume_gib, prices)?;
+            entry.2.add(&piece, prices)?;
         }
     }
-    Ok(months
+    months
         .into_iter()
-        .map(|(month, (running, stopped, full))| {
-            WorkspaceCost::new(
-                month,
-                info.clone(),
-                running.normalize(),
-                stopped.normalize(),
-                full,
-                prices.currency().to_owned(),
-            )
-        })
-        .collect())
+        .map(|(month, (running, stopped, billable))| line(month, info, running, stopped, &billable, prices))
+        .collect()
+}
+
+/// The line of `month`: `running` and `stopped` nanoseconds, the cost of `billable`.
+pub(crate) fn line(
+    month: Month,
+    info: &WorkspaceInfo,
+    running: i128,
+    stopped: i128,
+    billable: &Billable,
+    prices: &PriceBook,
+) -> Result<WorkspaceCost, DomainError> {
+    Ok(WorkspaceCost::new(
+        month,
+        info.clone(),
+        Decimal::from_i128_with_scale(running, 9).normalize(),
+        Decimal::from_i128_with_scale(stopped, 9).normalize(),
+        billable.cost(info.volume_gib, prices)?,
+        prices.currency().to_owned(),
+    ))
 }
 
 /// A report's total: the exact sum of its lines' rounded totals. The lines of one report

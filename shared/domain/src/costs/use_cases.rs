@@ -228,12 +228,7 @@ pub fn whole_seconds(seconds: Decimal) -> u64 {
 
 impl Costs {
     fn ledger(&self) -> Ledger<'_> {
-        Ledger {
-            store: self.store.as_ref(),
-            catalog: self.catalog.as_ref(),
-            index: self.index.as_ref(),
-            cost_centres: Some(self.cost_centres.as_ref()),
-        }
+        Ledger::new(self.store.as_ref(), self.catalog.as_ref(), self.index.as_ref(), Some(self.cost_centres.as_ref()))
     }
 
     /// The caller's own workspaces' costs in `month` (`YYYY-MM`), computed up to `now`,

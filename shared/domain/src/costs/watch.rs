@@ -150,8 +150,15 @@ pub fn within_reach(spent: Decimal, amount: Decimal, rate_per_hour: Decimal, hor
 struct Admins(Option<Vec<String>>);
 
 impl BudgetWatch<'_> {
+    /// The ledger that closes months: its stored lines keep their cost centre.
     fn ledger(&self) -> Ledger<'_> {
-        Ledger { store: self.store, catalog: self.catalog, index: self.index, cost_centres: Some(self.cost_centres) }
+        Ledger::new(self.store, self.catalog, self.index, Some(self.cost_centres))
+    }
+
+    /// The ledger of the totals: they add up amounts per user, so no cost-centre change is
+    /// read (one `Query` of everybody's saved per pass and tick).
+    fn totals_ledger(&self) -> Ledger<'_> {
+        Ledger::new(self.store, self.catalog, self.index, None)
     }
 
     /// The month index's upkeep for instant `at`: seals the month `at` falls in when it is
@@ -183,7 +190,7 @@ impl BudgetWatch<'_> {
         if !book.is_empty() {
             self.final_evaluation(month, at, &book, &mut admins, &mut report).await?;
             let mut totals = Totals::default();
-            self.ledger().each_line(&Scope::All, month, at, &mut totals).await?;
+            self.totals_ledger().each_line(&Scope::All, month, at, &mut totals).await?;
             for (user, (spent, currency)) in &totals.0 {
                 let rule = book.rule(user);
                 self.evaluate(user, &rule, *spent, currency, month, at, true, &mut admins, &mut report).await?;
@@ -212,7 +219,7 @@ impl BudgetWatch<'_> {
             self.final_evaluation(month, at, &book, &mut admins, &mut report).await?;
             let reach = self.budgets.reach(month).await?.unwrap_or_default();
             for user in &reach.users {
-                let total = owner_total(&self.ledger(), user, month, at).await?;
+                let total = owner_total(&self.totals_ledger(), user, month, at).await?;
                 let currency = total.currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
                 let rule = book.rule(user);
                 self.evaluate(user, &rule, total.spent, &currency, month, at, true, &mut admins, &mut report).await?;
@@ -241,7 +248,7 @@ impl BudgetWatch<'_> {
         let end = month.start(&MONTH_BOUNDARY).unwrap_or(at);
         if at < end + FINAL_EVALUATION_WITHIN {
             let mut totals = Totals::default();
-            self.ledger().each_line(&Scope::All, previous, at, &mut totals).await?;
+            self.totals_ledger().each_line(&Scope::All, previous, at, &mut totals).await?;
             for (user, (spent, currency)) in &totals.0 {
                 let rule = book.rule(user);
                 self.evaluate(user, &rule, *spent, currency, previous, at, false, admins, report).await?;
@@ -630,7 +637,7 @@ mod tests {
 
     /// Every line of the month, in order, with what the read counted.
     async fn march(store: &MemoryStore, now: &str) -> (Vec<WorkspaceCost>, crate::costs::ledger::ReadStats) {
-        let ledger = Ledger { store, catalog: store, index: store, cost_centres: Some(store) };
+        let ledger = Ledger::new(store, store, store, Some(store));
         let mut lines = Vec::new();
         let stats =
             ledger.each_line(&Scope::All, Month::new(2026, 3).expect("m"), t(now), &mut lines).await.expect("read");
@@ -774,7 +781,7 @@ mod tests {
             connection: None,
             instance: Some(seen),
         };
-        world.store.update(&failed, State::Stopping, Some(&event)).await.expect("failed");
+        crate::workspaces::writer::append(&world.store, &mut failed, State::Stopping, &event).await.expect("failed");
         world.budget("alice", "50", &[100], Policy::StopAt100).await;
 
         // 1 h running, 30 min stopping (storage only), 7.5 h FAILED and running: 85.00 of 50.

@@ -99,6 +99,8 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
         matches!(store.update(&missing, State::Running, None).await, Err(StoreError::Conflict)),
         "no such workspace"
     );
+    // The cost month aggregate (folded from the creation and this event) rides on the item.
+    let running = Workspace { usage: crate::costs::MonthUsage::created(may).after(&event), ..running };
     store.update(&running, State::Provisioning, Some(&event)).await.expect("update");
     assert_eq!(store.get(&first.id).await.expect("get").map(|w| (w.state, w.version)), Some((State::Running, 2)));
 
@@ -130,9 +132,27 @@ pub async fn workspace_store(store: &dyn WorkspaceStore, index: &dyn MonthIndex,
     };
     assert_eq!(indexed(Month::containing(may, &MONTH_BOUNDARY)).await, Some(State::Provisioning), "creation month");
     assert_eq!(indexed(Month::containing(june, &MONTH_BOUNDARY)).await, Some(State::Running), "change month");
+    month_usage_reads_back(store, index, &running, june).await;
 
     active_cap(store, max_active, june).await;
     by_instance(store, june).await;
+}
+
+/// The month aggregate of `written` (just written with an event at `at`) reads back from the
+/// item and from the month index entry of that write.
+async fn month_usage_reads_back(
+    store: &dyn WorkspaceStore,
+    index: &dyn MonthIndex,
+    written: &Workspace,
+    at: Timestamp,
+) {
+    assert!(written.usage.is_some(), "folded in time order");
+    let stored = store.get(&written.id).await.expect("get").expect("stored");
+    assert_eq!(stored.usage, written.usage, "the month aggregate reads back as written");
+    let month = Month::containing(at, &MONTH_BOUNDARY);
+    let entries = all_pages(|page| async move { index.indexed(month, &page).await }).await.expect("indexed");
+    let entry = entries.into_iter().find(|w| w.id == written.id).and_then(|w| w.usage);
+    assert_eq!(entry, written.usage, "the month index entry carries the aggregate of its write");
 }
 
 /// The instance lookup: the one workspace with the instance, none for an instance nobody

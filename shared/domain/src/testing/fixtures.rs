@@ -67,6 +67,7 @@ impl WorkspaceBuilder {
             datasets: Vec::new(),
             launch: None,
             instance_seen: None,
+            usage: None,
         })
     }
 

@@ -121,6 +121,11 @@ pub struct Workspace {
     /// records it (state-sync compares EC2 with it and writes an event only on a change);
     /// `None` in every other state, and on a FAILED workspace nobody has looked at yet.
     pub instance_seen: Option<super::InstanceState>,
+    /// Its cost usage in the month of its last event, folded from each event in the same
+    /// write ([`crate::costs::aggregate`]): reports read it instead of the history. `None`
+    /// on workspaces created before it existed (and after an event out of time order):
+    /// reports then read their history.
+    pub usage: Option<crate::costs::MonthUsage>,
 }
 
 /// What a workspace was launched with, recorded at creation (and the volume once EC2 shows

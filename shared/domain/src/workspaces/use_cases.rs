@@ -174,6 +174,8 @@ impl Workspaces {
             datasets: Vec::new(),
             launch: Some(launch),
             instance_seen: None,
+            // The creation event's (`insert` writes it at `now`).
+            usage: Some(crate::costs::MonthUsage::created(now)),
         })
     }
 

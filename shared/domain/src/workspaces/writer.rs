@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::{
     Actor, Event, EventAction, InstanceSeen, Provisioned, State, Trigger, Workspace, WorkspaceStore, lifecycle,
 };
-use crate::kernel::DomainError;
+use crate::kernel::{DomainError, StoreError};
 
 /// Records what the provisioner now knows of `workspace`'s AWS resources: a conditional
 /// write on its version and (unchanged) state, with no event and no new `updated_at`, which
@@ -29,6 +29,20 @@ pub async fn record_provisioned(
     next.version += 1;
     store.update(&next, state, None).await?;
     Ok(next)
+}
+
+/// Writes `next` conditionally on its version and `expected_state` with `event` appended
+/// in the same write, after folding the event into the workspace's cost usage
+/// ([`crate::costs::aggregate::record`]). Every write with an event goes through here, so
+/// the usage on the item always matches its history.
+pub async fn append(
+    store: &dyn WorkspaceStore,
+    next: &mut Workspace,
+    expected_state: State,
+    event: &Event,
+) -> Result<(), StoreError> {
+    crate::costs::aggregate::record(next, event);
+    store.update(next, expected_state, Some(event)).await
 }
 
 /// Appends an event to `workspace`'s history that leaves its state as it is (an action
@@ -56,7 +70,7 @@ pub async fn record_event(
         connection: None,
         instance: None,
     };
-    store.update(&next, state, Some(&event)).await?;
+    append(store, &mut next, state, &event).await?;
     Ok(next)
 }
 
@@ -106,6 +120,6 @@ pub async fn transition_seen(
         _ => None,
     };
     let event = Event { at, actor, action, from: Some(from), to, reason, connection: None, instance };
-    store.update(&next, from, Some(&event)).await?;
+    append(store, &mut next, from, &event).await?;
     Ok(next)
 }
