@@ -222,7 +222,8 @@ function cents(amount) {
 }
 
 const CSV_COLUMNS =
-  'month,user,email,cost_centre,workspace_id,workspace_name,product,instance_type,running_hours,stopped_hours,compute_cost,storage_cost,total_cost,currency';
+  'month,user,email,cost_centre,workspace_id,workspace_name,product,instance_type,running_hours,stopped_hours,compute_cost,storage_cost,total_cost,currency,' +
+  'running_seconds,storage_gib_seconds,compute_rate,storage_rate,price_version,period_start,period_end,kind';
 
 async function downloadCsv(page, separatorLabel, sep, file) {
   await page.getByLabel(separatorLabel).check();
@@ -906,7 +907,8 @@ async function main() {
     ]) {
       const rows = await downloadCsv(fiona, label, sep, file);
       const header = rows[0];
-      const lines = rows.slice(1);
+      // The estimates add up to the report; Cost Explorer's `actual` rows are in USD.
+      const lines = rows.slice(1).filter((r) => r[header.indexOf('kind')] === 'estimate');
       const total = lines.reduce((sum, r) => sum + cents(r[header.indexOf('total_cost')]), 0n);
       if (total !== cents(reportTotal)) throw new Error(`CSV (${label}) total_cost sums to ${total} cents, the report says ${reportTotal}`);
       if (total !== cents(preview)) throw new Error(`CSV (${label}) total ${total} cents differs from the preview ${preview}`);

@@ -44,6 +44,23 @@ describe('summariseCosts', () => {
     ]);
   });
 
+  it("adds up the estimates only: Cost Explorer's actual rows are in their own currency", () => {
+    const full = `${HEADER},running_seconds,storage_gib_seconds,compute_rate,storage_rate,price_version,period_start,period_end,kind`;
+    const tail = ',3600,360000,0.35,0.0928,2020-01-01T00:00:00Z,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,estimate';
+    const text = [
+      full,
+      line('alice', 'CC-A', 'w1', '0.10') + tail,
+      line('alice', 'CC-A', 'w1', '0.25') + tail.replace('2020-01-01', '2026-11-15'),
+      '2026-11,alice,alice@x,CC-A,ws-w1,,,,,,,,3.9012345678,USD,,,,,,2026-11-01T00:00:00Z,2026-11-15T00:00:00Z,actual',
+      '2026-11,,,,,,unallocated,,,,,,42.00,USD,,,,,,2026-11-01T00:00:00Z,2026-11-15T00:00:00Z,actual',
+      '',
+    ].join('\r\n');
+    const s = summariseCosts(readCostCsv(text));
+    expect(s.total).toBe('0.35');
+    expect(s.currency).toBe('EUR');
+    expect(s.byUser).toEqual([{ user: 'alice', costCentre: 'CC-A', total: '0.35' }]);
+  });
+
   it('keeps neutralised cells as text and rejects ragged lines', () => {
     const rows = readCostCsv(`${HEADER}\r\n2026-11,alice,a@x,,ws-1,'=SUM(A1),p,t,0,0,0.00,0.00,0.00,EUR\r\n`);
     expect(rows[0].workspace_name).toBe("'=SUM(A1)");

@@ -74,8 +74,18 @@ export function readCostCsv(text: string): CostRow[] {
     });
 }
 
-/** Exact totals of an export: overall, per cost centre and per user (`total_cost` column). */
-export function summariseCosts(rows: CostRow[]): CostSummary {
+/**
+ * The estimate rows of an export (`kind` = `estimate`; a file exported before the column
+ * existed has only estimates). The `actual` rows after them are Cost Explorer's figures in
+ * its own currency: never added to the estimates.
+ */
+export function estimateRows(rows: CostRow[]): CostRow[] {
+  return rows.filter((r) => (r.kind ?? 'estimate') === 'estimate');
+}
+
+/** Exact totals of an export's estimates: overall, per cost centre and per user (`total_cost` column). */
+export function summariseCosts(all: CostRow[]): CostSummary {
+  const rows = estimateRows(all);
   let total = 0n;
   const centres = new Map<string, { total: bigint; users: Set<string> }>();
   const users = new Map<string, { costCentre: string; total: bigint }>();

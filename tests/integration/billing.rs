@@ -149,8 +149,51 @@ async fn a_price_change_applies_from_its_instant_only() {
     assert_eq!(bob["total"], "9.83");
     let (status, _, csv) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
     assert_eq!(status, StatusCode::OK);
-    let row = csv.lines().find(|r| r.contains(id.as_str())).expect("bob's row");
-    assert!(row.ends_with(",9.68,0.15,9.83,EUR"), "{row}");
+    // A row per price version, each recomputable from its rates, adding up to the line:
+    // 7,200 s × 2.20 / 3,600 = 4.40 and 7,200 s × 2.64 / 3,600 = 5.28; storage 3 h
+    // (21:00–00:00) and 3 h 01 min (00:00–03:01) of 200 GiB, 0.0748… + 0.0752… = 0.15
+    // once rounded: truncated 0.07 + 0.07, the lost cent to the second, which lost more.
+    let rows: Vec<Vec<&str>> =
+        csv.lines().filter(|r| r.contains(id.as_str())).map(|r| r.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let tail = |row: &Vec<&str>| [&row[8..14], &row[14..18], &row[19..22]].concat();
+    assert_eq!(
+        tail(&rows[0]),
+        [
+            "2.00",
+            "1.00",
+            "4.40",
+            "0.07",
+            "4.47",
+            "EUR",
+            "7200",
+            "2160000",
+            "2.20",
+            "0.0928",
+            "2026-03-14T21:00:00Z",
+            "2026-03-15T00:00:00Z",
+            "estimate"
+        ]
+    );
+    assert_eq!(
+        tail(&rows[1]),
+        [
+            "2.00",
+            "1.02",
+            "5.28",
+            "0.08",
+            "5.36",
+            "EUR",
+            "7200",
+            "2172000",
+            "2.64",
+            "0.0928",
+            "2026-03-15T00:00:00Z",
+            "2026-03-15T03:01:00Z",
+            "estimate"
+        ]
+    );
+    assert_eq!(rows[1][18], "2026-03-15T00:00:00Z", "the version's own instant");
 }
 
 #[tokio::test]

@@ -165,7 +165,8 @@ async fn the_users_report_and_the_export_agree_to_the_cent() {
     assert_eq!(csv_total, users_total, "the CSV's total_cost adds up to the users report");
     let short = table.iter().find(|r| r[7] == "m5.2xlarge").expect("alice's python workspace");
     assert_eq!(&short[..4], ["2026-03", "alice", "alice@atelier.test", "CC-ONCOLOGY"]);
-    assert_eq!(&short[8..], ["1.00", "3.50", "0.35", "0.06", "0.41", "EUR"]);
+    assert_eq!(&short[8..14], ["1.00", "3.50", "0.35", "0.06", "0.41", "EUR"]);
+    assert_eq!(short[21], "estimate");
 
     // Admins may export too; the semicolon variant; a cost-centre filter.
     let (status, _, semicolon) = app.get_text("ada", "/v1/costs/export.csv?month=2026-03&separator=semicolon").await;
@@ -253,14 +254,14 @@ async fn a_closed_month_is_read_from_its_stored_lines_with_the_same_amounts() {
     assert_eq!(again.closed, None, "a month is closed once");
 
     // The export of the closed month: byte for byte the same, from one Query of its lines
-    // (no history read) and one GetItem telling it is closed, plus the product-free path.
+    // (no history read), one GetItem telling it is closed and one of its stored actuals.
     app.aws_calls.reset();
     let (status, _, closed) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     let calls = app.aws_calls.counts();
     assert_eq!(closed, open);
     assert_eq!(calls.get("DynamoDB.Query"), Some(&1), "{calls:?}");
-    assert_eq!(calls.get("DynamoDB.GetItem"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("DynamoDB.GetItem"), Some(&2), "{calls:?}");
     let closed_users = app.get("ada", "/v1/costs/users?month=2026-03").await;
     assert_eq!(closed_users.status, StatusCode::OK, "{}", closed_users.body);
     assert_eq!(closed_users.body["users"], open_users.body["users"]);

@@ -5,7 +5,7 @@ import { AdminTabs } from '../components/AdminTabs';
 import { BarChart, BudgetBar } from '../components/chart';
 import { ErrorMessage, Loading } from '../components/common';
 import { MonthPicker } from '../components/MonthPicker';
-import { readCostCsv, type CostRow } from '../csv';
+import { estimateRows, readCostCsv, type CostRow } from '../csv';
 import { currentMonth, formatHours, formatMonth } from '../format';
 import { useI18n } from '../i18n';
 import { formatMoney, parseAmount } from '../money';
@@ -20,7 +20,7 @@ export function AdminCosts() {
   const [month, setMonth] = useState(currentMonth);
   const report = useLoad(() => api.usersCosts(month), [api, month]);
   // The per-workspace lines come from the export (admins may read it): the users report has none.
-  const lines = useLoad(async () => readCostCsv((await api.exportCosts(month)).text), [api, month]);
+  const lines = useLoad(async () => estimateRows(readCostCsv((await api.exportCosts(month)).text)), [api, month]);
   return (
     <section>
       <h1>{t('adminCostsTitle')}</h1>
@@ -218,7 +218,7 @@ export function WorkspaceLines({ rows }: { rows: CostRow[] }) {
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={`${r.workspace_id}-${r.month}`} data-cost-line={r.workspace_name} data-owner={r.user}>
+            <tr key={`${r.workspace_id}-${r.month}-${r.price_version ?? ''}`} data-cost-line={r.workspace_name} data-owner={r.user}>
               <td>{r.user}</td>
               <th scope="row">{r.workspace_name}</th>
               <td>

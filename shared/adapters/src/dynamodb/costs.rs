@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use atelier_domain::{
     ProductId, State, Workspace, WorkspaceId,
     costs::{
-        ActualStore, Actuals, Budget, BudgetStore, Crossing, Month, MonthIndex, Reach, Versioned, WorkspaceCost,
-        WorkspaceInfo, ledger::LINES_PER_WRITE,
+        ActualStore, Actuals, Budget, BudgetStore, Crossing, LinePart, Month, MonthIndex, Reach, Versioned,
+        WorkspaceCost, WorkspaceInfo, ledger::LINES_PER_WRITE,
     },
     kernel::{Page, PageRequest, StoreError, UpstreamError},
     notifications::Notification,
@@ -47,12 +47,17 @@ struct LineItem {
     instance_type: String,
     volume_gib: u32,
     created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ended_at: Option<Timestamp>,
     running_seconds: Decimal,
     stopped_seconds: Decimal,
     compute: Decimal,
     storage: Decimal,
     total: Decimal,
     currency: String,
+    /// By price version; absent on lines closed before parts were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    parts: Vec<LinePart>,
 }
 
 impl LineItem {
@@ -70,12 +75,14 @@ impl LineItem {
             instance_type: info.instance_type.clone(),
             volume_gib: info.volume_gib,
             created_at: info.created_at,
+            ended_at: info.ended_at,
             running_seconds: line.running_seconds,
             stopped_seconds: line.stopped_seconds,
             compute: line.compute,
             storage: line.storage,
             total: line.total,
             currency: line.currency.clone(),
+            parts: line.parts.clone(),
         }
     }
 }
@@ -95,6 +102,7 @@ impl TryFrom<LineItem> for WorkspaceCost {
                 instance_type: i.instance_type,
                 volume_gib: i.volume_gib,
                 created_at: i.created_at,
+                ended_at: i.ended_at,
             },
             running_seconds: i.running_seconds,
             stopped_seconds: i.stopped_seconds,
@@ -102,6 +110,7 @@ impl TryFrom<LineItem> for WorkspaceCost {
             storage: i.storage,
             total: i.total,
             currency: i.currency,
+            parts: i.parts,
         })
     }
 }

@@ -250,11 +250,19 @@ impl MonthUsage {
         if running + top_up > 0 {
             billable.add_compute(version, running + top_up);
         }
+        if stopped > 0 {
+            billable.add_stopped(version, stopped);
+        }
         if running + stopped > 0 {
             // The report month is the calendar UTC month storage is prorated over.
             billable.add_storage(version, month, running + stopped);
         }
         Some((running + top_up, stopped, billable))
+    }
+
+    /// When the workspace reached `TERMINATED`, if it has (nothing after it is folded in).
+    pub fn ended_at(&self) -> Option<Timestamp> {
+        (self.open.state == State::Terminated).then_some(self.open.since)
     }
 }
 
@@ -381,6 +389,7 @@ mod tests {
             instance_type: "t3.large".into(),
             volume_gib: 30,
             created_at,
+            ended_at: None,
         }
     }
 
@@ -410,7 +419,12 @@ mod tests {
         book: &PriceBook,
     ) -> Option<WorkspaceCost> {
         let billable = intervals(&info.workspace_id, events, until);
-        workspace_costs(info, &billable, book, &MONTH_BOUNDARY).expect("priced").into_iter().find(|l| l.month == month)
+        let info =
+            WorkspaceInfo { ended_at: events.iter().find(|e| e.to == State::Terminated).map(|e| e.at), ..info.clone() };
+        workspace_costs(&info, &billable, book, &MONTH_BOUNDARY, until)
+            .expect("priced")
+            .into_iter()
+            .find(|l| l.month == month)
     }
 
     /// The month's line from the aggregate; `Err` when it cannot say.
@@ -426,7 +440,8 @@ mod tests {
             return Ok(None);
         }
         let (running, stopped, billable) = usage.billable(month, info.created_at, until, book).ok_or(())?;
-        Ok(Some(line(month, info, running, stopped, &billable, book).expect("priced")))
+        let info = WorkspaceInfo { ended_at: usage.ended_at(), ..info.clone() };
+        Ok(Some(line(&MONTH_BOUNDARY, month, &info, (running, stopped), &billable, book, until).expect("priced")))
     }
 
     fn folded(events: &[Event]) -> Option<MonthUsage> {

@@ -16,7 +16,9 @@ use rust_decimal::Decimal;
 use super::month::Month;
 
 /// The export's columns, in their stable order.
-pub const COLUMNS: [&str; 14] = [
+/// The first fourteen are the export's original ones, unchanged; the rest were added after
+/// them so that a spreadsheet or a script reading columns by position keeps working.
+pub const COLUMNS: [&str; 22] = [
     "month",
     "user",
     "email",
@@ -31,6 +33,14 @@ pub const COLUMNS: [&str; 14] = [
     "storage_cost",
     "total_cost",
     "currency",
+    "running_seconds",
+    "storage_gib_seconds",
+    "compute_rate",
+    "storage_rate",
+    "price_version",
+    "period_start",
+    "period_end",
+    "kind",
 ];
 
 /// The field separator.
@@ -280,7 +290,8 @@ mod tests {
         assert_eq!(
             out,
             "month,user,email,cost_centre,workspace_id,workspace_name,product,instance_type,running_hours,\
-             stopped_hours,compute_cost,storage_cost,total_cost,currency\r\n\"a,b\",\"say \"\"hi\"\"\",12.34\r\n"
+             stopped_hours,compute_cost,storage_cost,total_cost,currency,running_seconds,storage_gib_seconds,\
+             compute_rate,storage_rate,price_version,period_start,period_end,kind\r\n\"a,b\",\"say \"\"hi\"\"\",12.34\r\n"
         );
     }
 

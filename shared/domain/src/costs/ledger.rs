@@ -31,7 +31,7 @@ use super::interval::intervals;
 use super::month::Month;
 use super::ports::{CostCentreStore, MonthIndex};
 use super::price::PriceBook;
-use super::report::{self, WorkspaceCost, WorkspaceInfo, workspace_costs};
+use super::report::{self, ActualLine, WorkspaceCost, WorkspaceInfo, workspace_costs};
 use super::use_cases::MONTH_BOUNDARY;
 use crate::catalog::Catalog;
 use crate::kernel::{DomainError, MAX_PAGE_SIZE, PageRequest, ProductId, all_pages};
@@ -69,6 +69,12 @@ pub trait LineSink: Send {
     /// Told of a workspace whose lines could not be computed (already logged and counted in
     /// [`ReadStats::unpriced`]); the read goes on.
     async fn unpriced(&mut self, _problem: Unpriced) -> Result<(), DomainError> {
+        Ok(())
+    }
+
+    /// Takes an amount Cost Explorer billed (the export's `actual` rows, after every
+    /// line); ignored unless the sink writes them.
+    async fn actual(&mut self, _line: ActualLine) -> Result<(), DomainError> {
         Ok(())
     }
 }
@@ -462,9 +468,9 @@ impl Run<'_> {
         let Some((running, stopped, billable)) = usage.billable(month, workspace.created_at, until, book) else {
             return Ok(None);
         };
-        let info = self.info(workspace, volume_gib);
+        let info = self.info(workspace, volume_gib, usage.ended_at());
         let Some((book, _)) = self.books.0.get(&workspace.product_id) else { return Ok(None) };
-        Ok(Some(Some(report::line(month, &info, running, stopped, &billable, book)?)))
+        Ok(Some(Some(report::line(&MONTH_BOUNDARY, month, &info, (running, stopped), &billable, book, until)?)))
     }
 
     /// Hands a workspace's lines to `sink`, or its problem when they could not be computed.
@@ -537,10 +543,15 @@ impl Run<'_> {
             return Ok(Vec::new());
         }
         let (_, volume_gib) = self.book(workspace).await?;
-        let info = self.info(workspace, volume_gib);
+        // The history's first TERMINATED: nothing after it bills.
+        let ended = events.iter().find(|e| e.to == State::Terminated).map(|e| e.at);
+        let info = self.info(workspace, volume_gib, ended);
         let Some((book, _)) = self.books.0.get(&workspace.product_id) else { return Ok(Vec::new()) };
         let month = self.month;
-        Ok(workspace_costs(&info, &billable, book, &MONTH_BOUNDARY)?.into_iter().filter(|l| l.month == month).collect())
+        Ok(workspace_costs(&info, &billable, book, &MONTH_BOUNDARY, self.until)?
+            .into_iter()
+            .filter(|l| l.month == month)
+            .collect())
     }
 
     /// The workspace's price book and the volume it is billed on, its product read once
@@ -565,7 +576,7 @@ impl Run<'_> {
     }
 
     /// What a line says about `workspace` besides its costs.
-    fn info(&self, workspace: &Workspace, volume_gib: u32) -> WorkspaceInfo {
+    fn info(&self, workspace: &Workspace, volume_gib: u32, ended_at: Option<Timestamp>) -> WorkspaceInfo {
         WorkspaceInfo {
             workspace_id: workspace.id.clone(),
             workspace_name: workspace.name.as_str().to_owned(),
@@ -582,6 +593,7 @@ impl Run<'_> {
             instance_type: workspace.instance_type.clone(),
             volume_gib,
             created_at: workspace.created_at,
+            ended_at,
         }
     }
 }

@@ -58,7 +58,9 @@ pub use price::{
     LineCost, MINIMUM_RUN_SECONDS, PriceBook, PriceVersion, cost, minimum_top_up, month_seconds, round_line,
 };
 pub use rates::{Converted, ExchangeRate, ExchangeRates, RateBook};
-pub use report::{WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs};
+pub use report::{
+    ActualLine, ActualPart, LinePart, WorkspaceCost, WorkspaceInfo, subtotals, sum_exact, workspace_costs,
+};
 pub use use_cases::{
     CostReport, Costs, DEFAULT_CURRENCY, ExportRequest, MONTH_BOUNDARY, MyCosts, UserCost, UsersReport, whole_seconds,
 };

@@ -200,7 +200,24 @@ pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Billable {
     compute: BTreeMap<usize, i128>,
+    /// Stopped or hibernated time (storage only), per version: what the lines show.
+    stopped: BTreeMap<usize, i128>,
     storage: BTreeMap<(usize, Month), i128>,
+}
+
+/// One price version's part of some billable time, at full precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartCost {
+    /// The version's index in its book's [`PriceBook::versions`].
+    pub version: usize,
+    /// Nanoseconds billed as running (EC2's minimum included).
+    pub running_nanos: i128,
+    /// Nanoseconds stopped or hibernated.
+    pub stopped_nanos: i128,
+    /// Nanoseconds the volumes existed (storage is billed on them).
+    pub storage_nanos: i128,
+    /// What they cost, unrounded.
+    pub cost: LineCost,
 }
 
 impl Billable {
@@ -210,6 +227,8 @@ impl Billable {
         for (version, piece) in prices.split_indexed(interval)? {
             if piece.usage == Usage::Running {
                 self.add_compute(version, piece.duration_nanos());
+            } else {
+                self.add_stopped(version, piece.duration_nanos());
             }
             for (month, part) in split_by_month(&piece, &MonthBoundary::Utc) {
                 *self.storage.entry((version, month)).or_default() += part.duration_nanos();
@@ -223,34 +242,91 @@ impl Billable {
         *self.compute.entry(version).or_default() += nanos;
     }
 
+    /// Adds `nanos` stopped or hibernated under version `version` (counted, not priced:
+    /// storage prices that time through [`Self::add_storage`]).
+    pub fn add_stopped(&mut self, version: usize, nanos: i128) {
+        *self.stopped.entry(version).or_default() += nanos;
+    }
+
     /// Adds `nanos` of storage in the UTC month `month` under version `version`.
     pub fn add_storage(&mut self, version: usize, month: Month, nanos: i128) {
         *self.storage.entry((version, month)).or_default() += nanos;
     }
 
-    /// The cost of it all at full precision, with volumes of `volume_gib` GiB: compute at
-    /// its version's hourly price, storage at its version's GB-month price prorated over its
-    /// month's seconds. Multiply first, divide last.
+    /// The cost of it all at full precision, with volumes of `volume_gib` GiB: the sum of
+    /// [`Self::parts`].
     pub fn cost(&self, volume_gib: u32, prices: &PriceBook) -> Result<LineCost, DomainError> {
-        let overflow = || DomainError::unprocessable("prices", "cost out of range");
         let mut total = LineCost::default();
+        for part in self.parts(volume_gib, prices)? {
+            total += part.cost;
+        }
+        Ok(total)
+    }
+
+    /// The time and cost under each price version, oldest version first: compute at its
+    /// version's hourly price, storage at its version's GB-month price prorated over its
+    /// month's seconds. Multiply first, divide last.
+    pub fn parts(&self, volume_gib: u32, prices: &PriceBook) -> Result<Vec<PartCost>, DomainError> {
+        let overflow = || DomainError::unprocessable("prices", "cost out of range");
+        let mut parts: BTreeMap<usize, PartCost> = BTreeMap::new();
+        fn part(parts: &mut BTreeMap<usize, PartCost>, version: usize) -> &mut PartCost {
+            parts.entry(version).or_insert(PartCost {
+                version,
+                running_nanos: 0,
+                stopped_nanos: 0,
+                storage_nanos: 0,
+                cost: LineCost::default(),
+            })
+        }
         for (&version, &nanos) in &self.compute {
             let price = &prices.versions[version];
-            total.compute += Decimal::from_i128_with_scale(nanos, 9)
+            let part = part(&mut parts, version);
+            part.running_nanos += nanos;
+            part.cost.compute += Decimal::from_i128_with_scale(nanos, 9)
                 .checked_mul(price.compute_per_hour)
                 .and_then(|x| x.checked_div(Decimal::from(SECONDS_PER_HOUR)))
                 .ok_or_else(overflow)?;
         }
+        for (&version, &nanos) in &self.stopped {
+            part(&mut parts, version).stopped_nanos += nanos;
+        }
         for (&(version, month), &nanos) in &self.storage {
             let price = &prices.versions[version];
-            total.storage += Decimal::from_i128_with_scale(nanos, 9)
+            let part = part(&mut parts, version);
+            part.storage_nanos += nanos;
+            part.cost.storage += Decimal::from_i128_with_scale(nanos, 9)
                 .checked_mul(price.storage_per_gb_month)
                 .and_then(|x| x.checked_mul(Decimal::from(volume_gib)))
                 .and_then(|x| x.checked_div(Decimal::from(month_seconds(month)?)))
                 .ok_or_else(overflow)?;
         }
-        Ok(total)
+        Ok(parts.into_values().collect())
     }
+}
+
+/// Splits `rounded`, the once-rounded sum of `exact`, into cent amounts that add up to it
+/// exactly, each within a cent of its exact part: every part is truncated to the cent, and
+/// the cents truncation lost go one each to the parts that lost the most (the first on a
+/// tie). A line split by price version thus keeps the line's rounding-once total.
+pub fn split_cents(rounded: Decimal, exact: &[Decimal]) -> Vec<Decimal> {
+    let cent = Decimal::new(1, 2);
+    let mut parts: Vec<Decimal> = exact.iter().map(|x| x.round_dp_with_strategy(2, RoundingStrategy::ToZero)).collect();
+    let mut left = rounded - parts.iter().copied().sum::<Decimal>();
+    let mut order: Vec<usize> = (0..exact.len()).collect();
+    // Largest loss first; a stable sort keeps the first of equal losses first.
+    order.sort_by(|&a, &b| (exact[b] - parts[b]).cmp(&(exact[a] - parts[a])));
+    for &i in order.iter().cycle().take(exact.len() * 2) {
+        if left < cent {
+            break;
+        }
+        parts[i] += cent;
+        left -= cent;
+    }
+    if let Some(last) = parts.last_mut() {
+        // Only for amounts no cent split can reach (negative or sub-cent `rounded`).
+        *last += left;
+    }
+    parts
 }
 
 /// The nanoseconds EC2's 60-second minimum adds to a run billed as `usage` that `ran`
@@ -458,6 +534,22 @@ mod tests {
     }
 
     proptest! {
+        /// A line's cents split by version add up to the line and stay within a cent of
+        /// each exact part.
+        #[test]
+        fn cents_split_adds_up_and_stays_within_a_cent(
+            parts in prop::collection::vec((0i64..10_000_000_000, 0u32..=10), 1..6),
+        ) {
+            let exact: Vec<Decimal> = parts.iter().map(|(m, scale)| Decimal::new(*m, *scale)).collect();
+            let rounded = round_line(exact.iter().copied().sum());
+            let split = split_cents(rounded, &exact);
+            prop_assert_eq!(split.iter().copied().sum::<Decimal>(), rounded);
+            for (share, x) in split.iter().zip(&exact) {
+                prop_assert!(share.scale() <= 2);
+                prop_assert!((*share - *x).abs() < Decimal::new(1, 2), "{} for {}", share, x);
+            }
+        }
+
         /// The price split is a partition of the interval, each piece priced by the
         /// version in force at its start.
         #[test]

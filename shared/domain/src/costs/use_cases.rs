@@ -17,11 +17,12 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::actuals::{Actual, Actuals};
 use super::budget::{BudgetBook, Rule, crossings_of};
+use super::cost_centres::CostCentreBook;
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
 use super::ports::{ActualStore, BudgetStore, CostCentreStore, ExchangeRateStore, MonthIndex};
 use super::rates::{Converted, RateBook};
-use super::report::WorkspaceCost;
+use super::report::{ActualLine, ActualPart, WorkspaceCost};
 use crate::catalog::Catalog;
 use crate::kernel::{Caller, DomainError, Profile, Role, UserDirectory};
 use crate::workspaces::WorkspaceStore;
@@ -351,8 +352,10 @@ impl Costs {
         Ok(ExportRequest { month, cost_centre: cost_centre.map(str::to_owned), now })
     }
 
-    /// Streams the export's lines to `sink`, with e-mails and cost centres from the
-    /// directory. Without a cost-centre filter their total is the users report's.
+    /// Streams the export's lines to `sink`, with e-mails from the directory, then what
+    /// Cost Explorer billed that month as `actual` rows ([`ActualLine`]). Without a
+    /// cost-centre filter the lines' total is the users report's, and the actual rows add
+    /// up to Cost Explorer's total; with one, only that cost centre's owners are written.
     pub async fn stream_export(
         &self,
         request: &ExportRequest,
@@ -362,10 +365,84 @@ impl Costs {
             profiles: Profiles::new(self.directory.as_ref()),
             cost_centre: request.cost_centre.clone(),
             currency: Currency::default(),
+            owners: HashMap::new(),
             inner: sink,
         };
-        self.ledger().each_line(&Scope::All, request.month, request.now, &mut filtered).await
+        let stats = self.ledger().each_line(&Scope::All, request.month, request.now, &mut filtered).await?;
+        let actuals = self.actuals.actuals(request.month).await?;
+        let lines = actual_lines(&actuals, request.month)?;
+        if lines.is_empty() {
+            return Ok(stats);
+        }
+        let book = CostCentreBook::new(self.cost_centres.cost_centre_changes(None).await?);
+        for mut line in lines {
+            if !line.user.is_empty() {
+                let (email, cost_centre) = match filtered.owners.get(&line.user) {
+                    Some(seen) => seen.clone(),
+                    None => {
+                        let profile = profile_of(self.directory.as_ref(), &line.user).await?;
+                        let recorded = book.in_force(&line.user, request.month).map(str::to_owned);
+                        let seen = (profile.email.unwrap_or_default(), recorded);
+                        filtered.owners.insert(line.user.clone(), seen.clone());
+                        seen
+                    }
+                };
+                (line.email, line.cost_centre) = (email, cost_centre);
+            }
+            if request.cost_centre.is_some() && line.cost_centre != request.cost_centre {
+                continue;
+            }
+            filtered.inner.actual(line).await?;
+        }
+        Ok(stats)
     }
+}
+
+/// The `actual` rows of `month` from what Cost Explorer billed ([`ActualPart`]): per owner,
+/// each workspace's cost, their other tagged costs and their overhead share; then the
+/// overhead no user was charged (a month no user was billed in) and the unallocated rest.
+/// Users and workspaces in order; e-mails and cost centres left for the caller to fill.
+fn actual_lines(actuals: &Actuals, month: Month) -> Result<Vec<ActualLine>, DomainError> {
+    let (Some(currency), Some(through)) = (&actuals.currency, actuals.through) else { return Ok(Vec::new()) };
+    let period_start =
+        month.start(&MONTH_BOUNDARY).ok_or_else(|| DomainError::unprocessable("month", "out of range"))?;
+    let period_end = through
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|e| DomainError::unprocessable("through", e.to_string()))?
+        .timestamp();
+    let row = |user: &str, workspace_id: Option<&str>, part: ActualPart, amount: Decimal| ActualLine {
+        month,
+        user: user.to_owned(),
+        email: String::new(),
+        cost_centre: None,
+        workspace_id: workspace_id.map(str::to_owned),
+        part,
+        amount,
+        currency: currency.clone(),
+        period_start,
+        period_end,
+    };
+    let shares = actuals.overhead_shares();
+    let mut lines = Vec::new();
+    for (owner, billed) in &actuals.owners {
+        for (workspace, amount) in &billed.workspaces {
+            lines.push(row(owner, Some(workspace), ActualPart::Direct, *amount));
+        }
+        let other = billed.total - billed.workspaces.values().copied().sum::<Decimal>();
+        if !other.is_zero() {
+            lines.push(row(owner, None, ActualPart::Direct, other));
+        }
+        if let Some(share) = shares.get(owner).filter(|s| !s.is_zero()) {
+            lines.push(row(owner, None, ActualPart::Overhead, *share));
+        }
+    }
+    if shares.is_empty() && !actuals.platform.is_zero() {
+        lines.push(row("", None, ActualPart::Overhead, actuals.platform));
+    }
+    if !actuals.unclaimed().is_zero() {
+        lines.push(row("", None, ActualPart::Unallocated, actuals.unclaimed()));
+    }
+    Ok(lines)
 }
 
 /// The one currency of a report: the first line's; any other is refused.
@@ -502,6 +579,9 @@ struct ExportSink<'a, 's> {
     profiles: Profiles<'a>,
     cost_centre: Option<String>,
     currency: Currency,
+    /// Each owner's e-mail and cost centre as their lines were written, for their actual
+    /// rows.
+    owners: HashMap<String, (String, Option<String>)>,
     inner: &'s mut dyn LineSink,
 }
 
@@ -510,6 +590,10 @@ impl LineSink for ExportSink<'_, '_> {
     async fn line(&mut self, mut line: WorkspaceCost) -> Result<(), DomainError> {
         self.currency.check(&line)?;
         self.profiles.fill(&mut line).await?;
+        if !self.owners.contains_key(&line.info.owner) {
+            let seen = (line.info.email.clone(), line.info.cost_centre.clone());
+            self.owners.insert(line.info.owner.clone(), seen);
+        }
         if self.cost_centre.as_ref().is_some_and(|c| line.info.cost_centre.as_ref() != Some(c)) {
             return Ok(());
         }
@@ -541,7 +625,7 @@ mod tests {
     use super::*;
     use std::str::FromStr;
 
-    use crate::costs::{intervals as all_intervals, workspace_costs};
+    use crate::costs::{CsvWriter, intervals as all_intervals, workspace_costs};
     use crate::testing::{FakeDirectory, Hooked, MemoryStore, ProductBuilder, WorkspaceBuilder, write_history};
     use crate::{Product, State, WorkspaceId};
 
@@ -660,6 +744,7 @@ mod tests {
             &all_intervals(&id, &full, t("2026-04-01T00:00:00Z")),
             &crate::costs::PriceBook::for_product(&product()).expect("book"),
             &MONTH_BOUNDARY,
+            t("2026-04-01T00:00:00Z"),
         )
         .expect("costs");
         let expected: Vec<_> = expected.into_iter().filter(|l| l.month == march).collect();
@@ -761,6 +846,101 @@ mod tests {
             costs.my_costs(&caller("alice", "scientists"), "2026-04", now).await,
             Err(DomainError::Unprocessable { ref field, .. }) if field == "month"
         ));
+    }
+
+    /// Keeps lines and actual rows.
+    #[derive(Default)]
+    struct Rows {
+        lines: Vec<WorkspaceCost>,
+        actuals: Vec<ActualLine>,
+    }
+
+    #[async_trait]
+    impl LineSink for Rows {
+        async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+            self.lines.push(line);
+            Ok(())
+        }
+
+        async fn actual(&mut self, line: ActualLine) -> Result<(), DomainError> {
+            self.actuals.push(line);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_export_ends_with_what_cost_explorer_billed_adding_up_to_its_total() {
+        let store = store();
+        let steps = [("2026-03-01T00:00:00Z", State::Provisioning), ("2026-03-01T00:00:00Z", State::Running)];
+        let ws = workspace(&store, "alice", &steps).await;
+        workspace(&store, "zoe", &steps).await;
+        let d = |s: &str| Decimal::from_str(s).expect("d");
+        let actuals = Actuals {
+            owners: BTreeMap::from([
+                (
+                    "alice".to_owned(),
+                    crate::costs::actuals::OwnerActuals {
+                        total: d("4.0000"),
+                        workspaces: BTreeMap::from([(ws.to_string(), d("3.9012"))]),
+                    },
+                ),
+                (
+                    "zoe".to_owned(),
+                    crate::costs::actuals::OwnerActuals { total: d("1.00"), workspaces: BTreeMap::new() },
+                ),
+            ]),
+            currency: Some("USD".into()),
+            through: Some("2026-03-15".parse().expect("date")),
+            fetched_at: Some(t("2026-03-15T06:00:00Z")),
+            estimated: true,
+            unallocated: d("5.00"),
+            platform: d("3.00"),
+        };
+        let march = Month::new(2026, 3).expect("month");
+        crate::costs::ActualStore::put_actuals(store.inner().as_ref(), march, &actuals).await.expect("stored");
+        let costs = costs(Arc::new(store));
+        let now = t("2026-03-15T07:00:00Z");
+
+        let request = costs.export_request(&caller("fiona", "finance"), "2026-03", None, now).expect("authorised");
+        let mut all = Rows::default();
+        costs.stream_export(&request, &mut all).await.expect("export");
+        assert_eq!(all.lines.len(), 2);
+        let rows: Vec<_> = all
+            .actuals
+            .iter()
+            .map(|a| (a.user.as_str(), a.workspace_id.is_some(), a.part, a.amount.to_string()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("alice", true, ActualPart::Direct, "3.9012".to_owned()),
+                ("alice", false, ActualPart::Direct, "0.0988".to_owned()),
+                // 3.00 of overhead pro rata of 4.00 and 1.00.
+                ("alice", false, ActualPart::Overhead, "2.40".to_owned()),
+                ("zoe", false, ActualPart::Direct, "1.00".to_owned()),
+                ("zoe", false, ActualPart::Overhead, "0.60".to_owned()),
+                ("", false, ActualPart::Unallocated, "2.00".to_owned()),
+            ]
+        );
+        assert_eq!(all.actuals.iter().map(|a| a.amount).sum::<Decimal>(), actuals.total());
+        let first = &all.actuals[0];
+        assert_eq!((first.email.as_str(), first.cost_centre.as_deref()), ("alice@example.org", Some("CC-recorded")));
+        assert_eq!((first.period_start, first.period_end), (t("2026-03-01T00:00:00Z"), t("2026-03-15T00:00:00Z")));
+        assert_eq!(first.currency, "USD");
+        let mut csv = CsvWriter::new(Vec::new(), crate::costs::Separator::Comma);
+        all.actuals[2].write_csv(&mut csv).expect("row");
+        assert_eq!(
+            String::from_utf8(csv.into_inner().expect("flush")).expect("utf-8"),
+            "2026-03,alice,alice@example.org,CC-recorded,,,platform,,,,,,2.40,USD,,,,,,\
+             2026-03-01T00:00:00Z,2026-03-15T00:00:00Z,actual\r\n"
+        );
+
+        // One cost centre's export: its owners' rows only, never the unallocated rest.
+        let zoe = costs.export_request(&caller("fiona", "finance"), "2026-03", Some("CC-recorded"), now).expect("ok");
+        let mut some = Rows::default();
+        costs.stream_export(&zoe, &mut some).await.expect("export");
+        assert!(some.actuals.iter().all(|a| !a.user.is_empty()));
+        assert_eq!(some.actuals.len(), 5);
     }
 
     #[test]

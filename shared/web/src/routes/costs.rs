@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
     costs::{
-        Actual, Actuals, Converted, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost, WorkspaceCost,
+        Actual, ActualLine, Actuals, Converted, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost,
+        WorkspaceCost,
         use_cases::{Conversion, Reconciliation},
         whole_seconds,
     },
@@ -348,6 +349,11 @@ impl CsvChunks {
 #[async_trait]
 impl LineSink for CsvChunks {
     async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
+        line.write_csv(&mut self.csv).map_err(csv_fault)?;
+        self.send(CHUNK_BYTES).await
+    }
+
+    async fn actual(&mut self, line: ActualLine) -> Result<(), DomainError> {
         line.write_csv(&mut self.csv).map_err(csv_fault)?;
         self.send(CHUNK_BYTES).await
     }
