@@ -137,4 +137,26 @@ async fn actuals_come_from_cost_explorer_by_owner_and_workspace_tags() {
     assert!(mine.body.get("unallocated").is_none(), "a person never sees the platform's remainder");
     let bobs = app.get("bob", "/v1/costs/me?month=2026-03").await;
     assert_eq!(bobs.body["workspaces"][0]["actual"], json!(null), "bob never sees alice's");
+
+    // The finance export ends with the same bill, exact, as `kind=actual` rows: alice's
+    // workspace, her other tagged cost, her overhead share, and the unallocated rest; they
+    // add up to Cost Explorer's 46 USD.
+    let (status, _, csv) = app.get_text("fiona", "/v1/costs/export.csv?month=2026-03").await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|r| r.split(',').collect()).collect();
+    let actual: Vec<_> = rows.iter().filter(|r| r[21] == "actual").collect();
+    let cells: Vec<_> = actual.iter().map(|r| (r[1], r[4], r[6], r[12], r[13])).collect();
+    assert_eq!(
+        cells,
+        [
+            ("alice", alices.as_str(), "", "3.9012", "USD"),
+            ("alice", "", "", "0.0988", "USD"),
+            ("alice", "", "platform", "39.1234", "USD"),
+            ("", "", "unallocated", "2.8766", "USD"),
+        ]
+    );
+    assert!(actual.iter().all(|r| r[19] == "2026-03-01T00:00:00Z" && r[20] == "2026-03-15T00:00:00Z"));
+    let billed: rust_decimal::Decimal = actual.iter().map(|r| r[12].parse::<rust_decimal::Decimal>().unwrap()).sum();
+    assert_eq!(billed, exact(&r["total"]));
+    assert!(rows.iter().take_while(|r| r[21] == "estimate").count() + actual.len() == rows.len(), "estimates first");
 }

@@ -61,7 +61,7 @@ pub struct ActualGroup {
     pub owner: Option<String>,
     /// The `atelier:workspace` tag (a workspace id); `None` for resources without it.
     pub workspace: Option<String>,
-    /// Unblended cost of the days asked, exact as Cost Explorer gives it.
+    /// Amortised cost of the days asked, exact as Cost Explorer gives it.
     pub amount: Decimal,
     /// ISO 4217 code of `amount`.
     pub currency: String,

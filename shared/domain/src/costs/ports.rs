@@ -117,7 +117,7 @@ pub trait ActualStore: Send + Sync {
 /// Cost Explorer.
 #[async_trait]
 pub trait CostSource: Send + Sync {
-    /// Unblended costs of the days `[start, end)`, grouped by the owner and workspace tags.
+    /// Amortised costs (usage records) of the days `[start, end)`, grouped by the owner and workspace tags.
     async fn cost_by_tag(&self, start: Date, end: Date) -> Result<Vec<ActualGroup>, UpstreamError>;
     /// The same costs of the same days, grouped by the owner and `atelier:component` tags
     /// (the platform's share of the untagged remainder).
