@@ -7,9 +7,14 @@
 //! list, start, stop, hibernate, terminate, history); and state-sync ([`state_sync`]), the
 //! job that settles transitional workspaces from what AWS reports.
 //!
-//! May use: the kernel, the catalog (a workspace is launched from a product) and the pure
-//! schedule (a workspace carries its schedule). The scheduler tick, the schedule edits,
-//! costs and datasets use this capability, never the other way round.
+//! May use: the kernel, the catalog (a workspace is launched from a product), the pure
+//! schedule (a workspace carries its schedule) and three pure parts of costs: the month
+//! aggregate (`costs::aggregate`: the writer folds each event into the workspace's `usage`
+//! in the same conditional write as the event, so that it is never behind the history;
+//! docs/adr/0006-costs.md, "Month aggregates"), the price book (a launch records the price
+//! version in force) and the budget watch's actor name. Nothing else of costs: the
+//! scheduler tick, the schedule edits, costs and datasets use this capability, never the
+//! other way round.
 
 pub mod event;
 pub mod history;
