@@ -156,7 +156,9 @@ async fn a_price_change_applies_from_its_instant_only() {
     let rows: Vec<Vec<&str>> =
         csv.lines().filter(|r| r.contains(id.as_str())).map(|r| r.split(',').collect()).collect();
     assert_eq!(rows.len(), 2, "{csv}");
-    let tail = |row: &Vec<&str>| [&row[8..14], &row[14..18], &row[19..22]].concat();
+    fn tail<'a>(row: &[&'a str]) -> Vec<&'a str> {
+        [&row[8..14], &row[14..18], &row[19..22]].concat()
+    }
     assert_eq!(
         tail(&rows[0]),
         [
