@@ -69,6 +69,7 @@ describe('the route table', () => {
       api.notifications(),
       api.usersCosts('2026-11'),
       api.exportCosts('2026-11'),
+      api.createCostExport('2026-11'),
       api.budget('alice'),
       api.setBudget('alice', budget),
       api.orgBudget(),
@@ -148,6 +149,27 @@ describe('costs and budgets requests', () => {
     expect(file).toEqual({ filename: 'atelier-costs-2026-10.csv', text: 'month;user\r\n' });
     await api.exportCosts('2026-10', { separator: 'comma' });
     expect(urls[1]).toBe('/v1/costs/export.csv?month=2026-10');
+  });
+
+  it('writes the export to a file with the cost centre and separator, and answers its link', async () => {
+    const calls: [string, Sent][] = [];
+    const answer = { url: 'https://exports.test/x.csv?sig=1', expiresAt: '2026-10-31T10:15:00Z', bytes: 12, month: '2026-10' };
+    const api = new Api({
+      baseUrl: '',
+      getToken: () => 't',
+      fetch: async (request: Request) => {
+        calls.push(await sent(request));
+        return new Response(JSON.stringify(answer), { status: 201, headers: { 'Content-Type': 'application/json' } });
+      },
+    });
+    expect(await api.createCostExport('2026-10', { costCentre: 'CC-ONCOLOGY', separator: 'semicolon' })).toEqual(answer);
+    await api.createCostExport('2026-10', { costCentre: null, separator: 'comma' });
+    expect(calls.map(([url, init]) => [url, init.method])).toEqual([
+      ['/v1/costs/exports', 'POST'],
+      ['/v1/costs/exports', 'POST'],
+    ]);
+    expect(JSON.parse(calls[0][1].body ?? '')).toEqual({ month: '2026-10', costCentre: 'CC-ONCOLOGY', separator: 'semicolon' });
+    expect(JSON.parse(calls[1][1].body ?? '')).toEqual({ month: '2026-10' });
   });
 
   it('reads the file name of a Content-Disposition header, with a fallback', () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Budget, MyCosts, Schedule, UsersCosts } from './api';
 import { BudgetBar, ratio } from './components/chart';
 import { ScheduleEditor, parseDates } from './components/ScheduleEditor';
+import { currentMonth } from './format';
 import { parseRoute } from './router';
 import { UsersReport } from './screens/AdminCosts';
 import { ExchangeRates } from './screens/ExchangeRates';
@@ -274,14 +275,20 @@ describe('finance', () => {
     '',
   ].join('\r\n');
 
-  it('previews the totals, filters by cost centre and downloads with the chosen separator', async () => {
+  const LINK = 'https://exports.example/exports/fiona/2026-11/x.csv?X-Amz-Signature=s';
+  const exported = (month: string) =>
+    json(201, { url: LINK, expiresAt: '2026-12-01T10:15:00Z', bytes: 321, month });
+
+  it('previews the totals, filters by cost centre and downloads the written export from its link', async () => {
     const { api, calls } = mockApi({
       'GET /v1/costs/export.csv': () =>
         new Response(csv, { status: 200, headers: { 'Content-Disposition': 'attachment; filename="atelier-costs-2026-11.csv"' } }),
+      'POST /v1/costs/exports': (req) => exported((req.body as { month: string }).month),
     });
-    const createObjectURL = vi.fn(() => 'blob:x');
-    Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() });
-    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {});
+    const opened: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      opened.push(this.href);
+    });
     renderWith(api, <Finance />);
     const total = await screen.findByTestId('finance-total');
     expect(total.getAttribute('data-amount')).toBe('2.70');
@@ -291,11 +298,27 @@ describe('finance', () => {
     expect(screen.queryByText('alice')).toBeNull();
     fireEvent.click(screen.getByLabelText('Semicolon (;) for spreadsheets in French'));
     fireEvent.click(screen.getByRole('button', { name: 'Download CSV' }));
-    await screen.findByText('Downloaded atelier-costs-2026-11.csv.');
+    const month = currentMonth();
+    await screen.findByText(`Downloaded atelier-costs-${month}.csv.`);
+    // The file is written through POST /v1/costs/exports (no 6 MB limit), then opened by its link.
     const last = calls[calls.length - 1];
-    expect(last.query.get('costCentre')).toBe('CC-CARDIOLOGY');
-    expect(last.query.get('separator')).toBe('semicolon');
-    expect(createObjectURL).toHaveBeenCalledOnce();
+    expect(`${last.method} ${last.path}`).toBe('POST /v1/costs/exports');
+    expect(last.body).toEqual({ month, costCentre: 'CC-CARDIOLOGY', separator: 'semicolon' });
+    expect(opened).toEqual([LINK]);
+    click.mockRestore();
+  });
+
+  it('asks for the whole month with commas by default', async () => {
+    const { api, calls } = mockApi({
+      'GET /v1/costs/export.csv': () => new Response(csv, { status: 200 }),
+      'POST /v1/costs/exports': () => exported('2026-11'),
+    });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {});
+    renderWith(api, <Finance />);
+    await screen.findByTestId('finance-total');
+    fireEvent.click(screen.getByRole('button', { name: 'Download CSV' }));
+    await screen.findByRole('status');
+    expect(calls[calls.length - 1].body).toEqual({ month: currentMonth() });
     expect(click).toHaveBeenCalledOnce();
     click.mockRestore();
   });
@@ -304,6 +327,21 @@ describe('finance', () => {
     const { api } = mockApi({ 'GET /v1/costs/export.csv': () => problem(403, 'only finance and admins may export costs') });
     renderWith(api, <Finance />);
     expect((await screen.findByRole('alert')).textContent).toContain('only finance and admins may export costs');
+  });
+
+  it('names the field the export refused, and opens nothing', async () => {
+    const { api } = mockApi({
+      'GET /v1/costs/export.csv': () => new Response(csv, { status: 200 }),
+      'POST /v1/costs/exports': () => problem(422, 'month: 2999-01 has not begun yet', 'month'),
+    });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {});
+    renderWith(api, <Finance />);
+    await screen.findByTestId('finance-total');
+    fireEvent.click(screen.getByRole('button', { name: 'Download CSV' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('month: 2999-01 has not begun yet');
+    expect(click).not.toHaveBeenCalled();
+    click.mockRestore();
   });
 });
 

@@ -161,6 +161,13 @@ pub(crate) fn rows() -> Vec<Row> {
             body: None,
             expected: [401, 403, 403, 200, 200],
         },
+        // Written to the exports bucket (moto's S3): 201 with a link for finance and admins.
+        Row {
+            method: Method::POST,
+            path: "/v1/costs/exports",
+            body: Some(json!({ "month": "2026-01" })),
+            expected: [401, 403, 403, 201, 201],
+        },
         Row { method: Method::GET, path: "/v1/budgets/{user}", body: None, expected: [401, 403, 403, 200, 403] },
         Row {
             method: Method::PUT,

@@ -13,6 +13,7 @@ mod catalog;
 mod costs;
 mod data_access;
 mod datasets;
+mod exports;
 mod faults;
 mod gateway;
 mod limits;

@@ -104,7 +104,7 @@ impl HttpConnector for CountingConnector {
 
 /// `Service.Operation` of an SDK request: from `X-Amz-Target` for the JSON protocols
 /// (DynamoDB, Cognito, Service Catalog), from the `Action=` form field for the query
-/// protocol (EC2, IAM, STS).
+/// protocol (EC2, IAM, STS), from the method and query for S3's REST API.
 fn operation_of(request: &HttpRequest) -> String {
     if let Some(target) = request.headers().get("x-amz-target") {
         let (service, operation) = target.split_once('.').unwrap_or(("unknown", target));
@@ -116,21 +116,39 @@ fn operation_of(request: &HttpRequest) -> String {
         };
         return format!("{service}.{operation}");
     }
-    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
-    // The query protocol (EC2, IAM, STS): the service from the signature's scope.
-    let service = request
+    let scope = request
         .headers()
         .get("authorization")
         .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|scope| scope.split('/').nth(3))
-        .map_or("EC2", |service| match service {
-            "iam" => "IAM",
-            "sts" => "STS",
-            _ => "EC2",
-        });
+        .and_then(|scope| scope.split('/').nth(3));
+    if scope == Some("s3") {
+        return format!("S3.{}", s3_operation(request.method(), request.uri()));
+    }
+    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+    // The query protocol (EC2, IAM, STS): the service from the signature's scope.
+    let service = scope.map_or("EC2", |service| match service {
+        "iam" => "IAM",
+        "sts" => "STS",
+        _ => "EC2",
+    });
     match body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
         Some(action) => format!("{service}.{action}"),
         None => format!("unknown {}", request.uri()),
+    }
+}
+
+/// The S3 object operation of a REST request (the few the exports adapter makes).
+fn s3_operation(method: &str, uri: &str) -> &'static str {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    let has = |name: &str| query.split('&').any(|pair| pair == name || pair.starts_with(&format!("{name}=")));
+    match method {
+        "POST" if has("uploads") => "CreateMultipartUpload",
+        "POST" if has("uploadId") => "CompleteMultipartUpload",
+        "PUT" if has("partNumber") => "UploadPart",
+        "PUT" => "PutObject",
+        "DELETE" if has("uploadId") => "AbortMultipartUpload",
+        "GET" => "GetObject",
+        _ => "other",
     }
 }
 
@@ -308,7 +326,8 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("a body");
+        // Large enough for the multipart exports' months (tests/integration/exports.rs).
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.expect("a body");
         (status, headers, String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"))
     }
 

@@ -22,6 +22,20 @@ export function saveFile(filename: string, text: string, type = 'text/csv;charse
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * Downloads the file at `url` (a presigned link whose answer is an attachment): the browser
+ * saves it and stays on the page.
+ */
+export function openDownload(url: string) {
+  const a = document.createElement('a');
+  a.href = url;
+  a.rel = 'noopener';
+  a.style.display = 'none';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
 /** Finance: month and cost-centre pickers, a preview of the totals, and the CSV export. */
 export function Finance() {
   const { api } = useApp();
@@ -48,9 +62,11 @@ export function Finance() {
     setDownloadError(null);
     setDownloaded(null);
     try {
-      const file = await api.exportCosts(month, { costCentre: costCentre || null, separator });
-      saveFile(file.filename, file.text);
-      setDownloaded(file.filename);
+      // Written to a file first, then downloaded from its link: a month of any size (the
+      // streamed GET stops at API Gateway's 6 MB in AWS).
+      const file = await api.createCostExport(month, { costCentre: costCentre || null, separator });
+      openDownload(file.url);
+      setDownloaded(`atelier-costs-${file.month}.csv`);
     } catch (e) {
       setDownloadError(e);
     } finally {

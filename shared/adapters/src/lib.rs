@@ -21,6 +21,8 @@ pub mod dynamodb;
 pub mod ec2;
 #[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "servicecatalog")]
 pub mod servicecatalog;
 #[cfg(feature = "ses")]

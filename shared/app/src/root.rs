@@ -50,6 +50,8 @@ pub struct Root {
     verifier: OnceLock<Arc<atelier_web::JwtVerifier>>,
     #[cfg(feature = "ses")]
     mailer: OnceLock<Arc<atelier_adapters::ses::Ses>>,
+    #[cfg(feature = "s3")]
+    exports: OnceLock<Arc<atelier_adapters::s3::S3Exports>>,
 }
 
 impl Root {
@@ -76,6 +78,8 @@ impl Root {
             verifier: OnceLock::new(),
             #[cfg(feature = "ses")]
             mailer: OnceLock::new(),
+            #[cfg(feature = "s3")]
+            exports: OnceLock::new(),
         }
     }
 
@@ -303,6 +307,19 @@ impl Root {
     }
 }
 
+#[cfg(feature = "s3")]
+impl Root {
+    /// The exports bucket (S3), where cost exports are written for download.
+    pub fn exports(&self) -> &Arc<atelier_adapters::s3::S3Exports> {
+        self.exports.get_or_init(|| {
+            let Some(bucket) = self.settings.exports_bucket.clone() else {
+                panic!("{} writes exports but does not declare their bucket", self.settings.function)
+            };
+            Arc::new(atelier_adapters::s3::S3Exports::from_config(&self.sdk, bucket))
+        })
+    }
+}
+
 #[cfg(feature = "cognito")]
 impl Root {
     /// The user directory: profiles, groups, known users.
@@ -312,7 +329,8 @@ impl Root {
         })
     }
 
-    /// The cost use cases.
+    /// The cost use cases (their exports go to the exports bucket).
+    #[cfg(feature = "s3")]
     pub fn costs(&self) -> atelier_domain::costs::Costs {
         let table = self.table();
         atelier_domain::costs::Costs {
@@ -324,6 +342,7 @@ impl Root {
             actuals: table.clone(),
             cost_centres: table.clone(),
             rates: table.clone(),
+            exports: self.exports().clone(),
         }
     }
 

@@ -59,6 +59,8 @@ pub const GATEWAY_BIND: &str = "ATELIER_GATEWAY_BIND";
 pub const GATEWAY_GUARD_PORT: &str = "ATELIER_GATEWAY_GUARD_PORT";
 /// The portal's URL (the gateway sends unauthenticated browsers there).
 pub const PORTAL_URL: &str = "ATELIER_PORTAL_URL";
+/// The S3 bucket finished cost exports are written to and downloaded from (presigned).
+pub const EXPORTS_BUCKET: &str = "ATELIER_EXPORTS_BUCKET";
 
 /// A deployed function and the variables it reads: `required` must be set (non-empty),
 /// `optional` have defaults.
@@ -76,7 +78,7 @@ pub struct Function {
 /// `/v1/me`, workspaces, schedules, costs, budgets, datasets, the OpenAPI document.
 pub const WORKSPACES_API: Function = Function {
     name: "workspaces-api",
-    required: &[GATEWAY_URL, TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID],
+    required: &[GATEWAY_URL, TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID, EXPORTS_BUCKET],
     optional: &[
         COGNITO_JWKS_BASE,
         MAX_ACTIVE_WORKSPACES,
@@ -268,6 +270,10 @@ pub struct Settings {
     /// `ATELIER_NOTIFICATION_SENDER`: the SES identity the budget watch's e-mails come
     /// from (required by the scheduler; `None` elsewhere).
     pub notification_sender: Option<String>,
+    /// `ATELIER_EXPORTS_BUCKET`: where `POST /v1/costs/exports` writes (required by the
+    /// workspaces API; `None` elsewhere, and in [`Settings::local`] until the stack names
+    /// the bucket it created).
+    pub exports_bucket: Option<String>,
 }
 
 impl Settings {
@@ -322,6 +328,7 @@ impl Settings {
             budget_every: minutes(BUDGET_EVERY, get(BUDGET_EVERY)?, SignedDuration::from_hours(1))?,
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
             notification_sender: get(NOTIFICATION_SENDER)?,
+            exports_bucket: get(EXPORTS_BUCKET)?,
         })
     }
 
@@ -356,6 +363,7 @@ impl Settings {
             budget_every: SignedDuration::ZERO,
             scheduler_tick: tick,
             notification_sender: Some(LOCAL_NOTIFICATION_SENDER.to_owned()),
+            exports_bucket: None,
         }
     }
 
@@ -546,6 +554,7 @@ mod tests {
                 (GATEWAY_URL, "https://g"),
                 (GATEWAY_SIGNING_KEY, "k"),
                 (NOTIFICATION_SENDER, "budgets@example.org"),
+                (EXPORTS_BUCKET, "exports"),
             ];
             pairs.push((name, value));
             match Settings::from_vars(function, vars(&pairs)) {
@@ -563,6 +572,7 @@ mod tests {
                 (USER_POOL_ID, "p"),
                 (USER_POOL_CLIENT_ID, "c"),
                 (GATEWAY_URL, "https://g"),
+                (EXPORTS_BUCKET, "exports"),
                 (MAX_ACTIVE_WORKSPACES, value),
             ];
             assert_eq!(Settings::from_vars(&WORKSPACES_API, vars(&pairs)).expect("valid").max_active, cap, "{value:?}");

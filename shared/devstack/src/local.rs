@@ -80,6 +80,7 @@ impl LocalApp {
             tick,
         );
         settings.notification_sender = Some(seeded.notification_sender.clone());
+        settings.exports_bucket = Some(seeded.exports_bucket.clone());
         adjust(&mut settings);
         let portal = PortalConfig {
             api_url: api_url.to_owned(),

@@ -1,7 +1,7 @@
 //! Seeds a local AWS server with everything Atelier needs: the table, a Cognito user pool
-//! with its app client, groups and demo users, the network `ec2-launch` launches into, and
-//! the demo catalog's products in Service Catalog. Idempotent: what exists already is
-//! reused. The catalog is then published through the admins' use case
+//! with its app client, groups and demo users, the network `ec2-launch` launches into, the
+//! demo catalog's products in Service Catalog, and the bucket cost exports are written to.
+//! Idempotent: what exists already is reused. The catalog is then published through the admins' use case
 //! ([`crate::local::LocalApp::publish_catalog`]), exactly as a deployed one is.
 
 use atelier_adapters::{Ec2LaunchSettings, cognito::COST_CENTRE_ATTRIBUTE, dynamodb::Table};
@@ -91,6 +91,9 @@ pub struct Seeded {
     /// `budgets-<table>@atelier.test`, one per seeded stack, so that a test counts only
     /// its own stack's messages in moto's record of sent mail.
     pub notification_sender: String,
+    /// The bucket cost exports are written to (`<table>-exports`): one per seeded stack,
+    /// downloaded from moto with presigned links.
+    pub exports_bucket: String,
 }
 
 /// Why seeding failed.
@@ -159,8 +162,11 @@ impl Seed {
         }
         let notification_sender = format!("budgets-{}@atelier.test", self.table);
         verify_sender(&aws_sdk_sesv2::Client::new(config), &notification_sender).await?;
+        let exports_bucket = format!("{}-exports", self.table);
+        create_exports_bucket(config, &exports_bucket).await?;
         Ok(Seeded {
             notification_sender,
+            exports_bucket,
             table: self.table.clone(),
             user_pool_id,
             client_id,
@@ -409,5 +415,18 @@ async fn verify_sender(ses: &aws_sdk_sesv2::Client, sender: &str) -> Result<(), 
         Ok(_) => Ok(()),
         Err(e) if code(&e) == Some("AlreadyExistsException") => Ok(()),
         Err(e) => Err(aws("CreateEmailIdentity")(e)),
+    }
+}
+
+/// The exports bucket in the local S3 (moto addresses buckets by path), unless it exists.
+async fn create_exports_bucket(config: &aws_config::SdkConfig, bucket: &str) -> Result<(), SeedError> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build());
+    let location =
+        CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(REGION)).build();
+    match s3.create_bucket().bucket(bucket).create_bucket_configuration(location).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => Ok(()),
+        Err(e) => Err(aws("CreateBucket")(e)),
     }
 }

@@ -386,6 +386,7 @@ fn costs_over(month: &Generated) -> Costs {
         actuals: store.clone(),
         cost_centres: store.clone(),
         rates: store.clone(),
+        exports: Arc::new(atelier_domain::testing::MemoryExports::default()),
     }
 }
 

@@ -16,7 +16,8 @@
 //! 2. [`month`]: intervals are split at month boundaries (UTC or the organisation's zone).
 //! 3. [`price`]: versioned prices, applied from their effective time only, in `Decimal`.
 //! 4. [`report`]: one line per workspace and month, rounded once, half-even.
-//! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation.
+//! 5. [`csv`]: the streaming RFC 4180 export, with CSV-injection neutralisation; [`export`]
+//!    writes it once, in chunks, to a streaming body or an object of the exports bucket.
 //!
 //! [`use_cases`] runs the pipeline on the ports: the ledger is the workspace event history
 //! (docs/adr/0006-costs.md), read per workspace; [`ledger`] bounds a month's read with the
@@ -33,6 +34,7 @@ pub mod aggregate;
 pub mod budget;
 pub mod cost_centres;
 pub mod csv;
+pub mod export;
 pub mod gate;
 pub mod interval;
 pub mod ledger;
@@ -49,11 +51,15 @@ pub use aggregate::MonthUsage;
 pub use budget::{Budget, Budgets, Crossing, Policy, Reach, Rule, Versioned};
 pub use cost_centres::{CostCentreBook, CostCentreChange, CostCentres};
 pub use csv::{COLUMNS, Cell, CsvWriter, Separator};
+pub use export::{CSV_CONTENT_TYPE, ChunkOut, EXPORT_CHUNK_BYTES, ExportedObject, content_disposition};
 pub use gate::BudgetGate;
 pub use interval::{Interval, Usage, intervals, usage_of};
 pub use ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 pub use month::{Month, MonthBoundary, split_by_month};
-pub use ports::{ActualStore, BudgetStore, CostCentreStore, CostSource, ExchangeRateStore, KnownUsers, MonthIndex};
+pub use ports::{
+    ActualStore, BudgetStore, CostCentreStore, CostSource, ExchangeRateStore, ExportLink, ExportObject, ExportObjects,
+    ExportUpload, KnownUsers, MonthIndex,
+};
 pub use price::{
     LineCost, MINIMUM_RUN_SECONDS, PriceBook, PriceVersion, cost, minimum_top_up, month_seconds, round_line,
 };

@@ -1,6 +1,7 @@
 //! What the cost capability needs from the outside world: the month index and the closed
 //! months' lines, budgets and their crossings, Cost Explorer's actuals (DynamoDB), Cost
-//! Explorer itself, and the directory's answer to "is this a user". Adapters implement
+//! Explorer itself, the directory's answer to "is this a user", and the exports bucket
+//! (finished exports, downloaded with a presigned link). Adapters implement
 //! them in `atelier-adapters`; `crate::testing` has one in-memory implementation of each.
 
 use async_trait::async_trait;
@@ -143,4 +144,49 @@ pub trait ExchangeRateStore: Send + Sync {
     /// Records `rate` unless its (from, to, day, revision) is recorded already
     /// ([`StoreError::Conflict`]): revisions are created, never replaced.
     async fn put_exchange_rate(&self, rate: &ExchangeRate) -> Result<(), StoreError>;
+}
+
+/// An object of the exports bucket as it is stored: its key and the headers a download of
+/// it answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportObject {
+    /// `exports/<username>/<YYYY-MM>/<random>.csv`.
+    pub key: String,
+    /// `text/csv; charset=utf-8`.
+    pub content_type: String,
+    /// `attachment; filename="atelier-costs-YYYY-MM.csv"`.
+    pub content_disposition: String,
+}
+
+/// A time-limited link to a finished export object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportLink {
+    /// A presigned GET: whoever holds it may download the object, without a token, until
+    /// `expires_at`.
+    pub url: String,
+    /// When the link stops working (15 minutes after it was made, in the S3 adapter).
+    pub expires_at: Timestamp,
+}
+
+/// Where finished exports are kept for download (the exports bucket, whose objects expire
+/// after a day): written as a stream, so that a month of any size takes bounded memory.
+#[async_trait]
+pub trait ExportObjects: Send + Sync {
+    /// Starts writing `object`; nothing is visible under its key before
+    /// [`ExportUpload::finish`].
+    async fn start(&self, object: &ExportObject) -> Result<Box<dyn ExportUpload>, UpstreamError>;
+}
+
+/// One object being written: its bytes in order, then [`ExportUpload::finish`] or
+/// [`ExportUpload::abort`]. The S3 adapter gathers the bytes into parts of 8 MiB (S3 wants
+/// at least 5 MiB but for the last), uploads each as it fills, and stores an object smaller
+/// than one part with a single `PutObject`.
+#[async_trait]
+pub trait ExportUpload: Send {
+    /// The object's next bytes.
+    async fn part(&mut self, bytes: Vec<u8>) -> Result<(), UpstreamError>;
+    /// Completes the object and answers a link to it.
+    async fn finish(self: Box<Self>) -> Result<ExportLink, UpstreamError>;
+    /// Gives the object up: what was uploaded of it is discarded.
+    async fn abort(self: Box<Self>) -> Result<(), UpstreamError>;
 }

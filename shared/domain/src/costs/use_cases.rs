@@ -20,7 +20,7 @@ use super::budget::{BudgetBook, Rule, crossings_of};
 use super::cost_centres::CostCentreBook;
 use super::ledger::{Ledger, LineSink, ReadStats, Scope, Unpriced};
 use super::month::{Month, MonthBoundary};
-use super::ports::{ActualStore, BudgetStore, CostCentreStore, ExchangeRateStore, MonthIndex};
+use super::ports::{ActualStore, BudgetStore, CostCentreStore, ExchangeRateStore, ExportObjects, MonthIndex};
 use super::rates::{Converted, RateBook};
 use super::report::{ActualLine, ActualPart, WorkspaceCost};
 use crate::catalog::Catalog;
@@ -55,6 +55,8 @@ pub struct Costs {
     pub cost_centres: Arc<dyn CostCentreStore>,
     /// The admins' dated exchange rates, that actuals are converted with.
     pub rates: Arc<dyn ExchangeRateStore>,
+    /// Where exports written to an object are kept for download (the exports bucket).
+    pub exports: Arc<dyn ExportObjects>,
 }
 
 /// How a report's actuals are converted into the catalog's currency.
@@ -671,6 +673,7 @@ mod tests {
             actuals: memory.clone(),
             cost_centres: memory.clone(),
             rates: memory,
+            exports: Arc::new(crate::testing::MemoryExports::default()),
         }
     }
 

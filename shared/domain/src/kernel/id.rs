@@ -9,6 +9,16 @@ use crate::kernel::DomainError;
 
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
+/// 26 lowercase Crockford base32 characters: 128 bits from the operating system's random
+/// source (workspace ids, export object names).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    let value = u128::from_be_bytes(bytes);
+    // 26 characters × 5 bits = 130 bits: the top two bits are always zero.
+    (0..26).rev().map(|i| CROCKFORD[((value >> (i * 5)) & 0x1f) as usize] as char).collect()
+}
+
 /// A workspace's identifier: `ws-` followed by 26 lowercase Crockford base32 characters
 /// (128 bits from the operating system's random source).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,17 +28,7 @@ pub struct WorkspaceId(String);
 impl WorkspaceId {
     /// A fresh random id.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-        let value = u128::from_be_bytes(bytes);
-        let mut out = String::with_capacity(29);
-        out.push_str("ws-");
-        // 26 characters × 5 bits = 130 bits: the top two bits are always zero.
-        for i in (0..26).rev() {
-            let index = ((value >> (i * 5)) & 0x1f) as usize;
-            out.push(CROCKFORD[index] as char);
-        }
-        Self(out)
+        Self(format!("ws-{}", random_token()))
     }
 
     /// Parses an id received from outside; anything not shaped like an id is rejected.

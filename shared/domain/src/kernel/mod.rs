@@ -15,6 +15,6 @@ mod store;
 pub use caller::{Caller, Profile, Role, UserDirectory};
 pub use clock::event_instant;
 pub use error::{DomainError, UpstreamError, retry_concurrent};
-pub use id::{DatasetId, ProductId, WorkspaceId};
+pub use id::{DatasetId, ProductId, WorkspaceId, random_token};
 pub use money::Money;
 pub use store::{MAX_PAGE_SIZE, Page, PageRequest, StoreError, all_pages};

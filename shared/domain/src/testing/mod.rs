@@ -14,6 +14,7 @@
 //! | `Mailer` | [`FakeMailer`] | | [`FakeMailer::refuse`]; [`FakeMailer::sent`] |
 //! | `UserDirectory`, `KnownUsers`, `GroupDirectory`, `Recipients` | [`FakeDirectory`] | [`FakeDirectory::with_user`], [`FakeDirectory::set_groups`] | [`FakeDirectory::fail_groups`]; an unknown user is a deleted one |
 //! | `CostSource` | [`FakeCostSource`] | [`FakeCostSource::answering`] | [`FakeCostSource::asked`] |
+//! | `ExportObjects` | [`MemoryExports`] | | [`MemoryExports::refuse_parts`]; [`MemoryExports::object`], [`MemoryExports::keys`], [`MemoryExports::aborted`] |
 //!
 //! The storage doubles keep the contracts the DynamoDB adapter keeps: conditional writes
 //! on version and expected state, the month index entry and the active-workspace count
@@ -47,5 +48,5 @@ pub use gate::FixedGate;
 pub use hooks::{Call, Hooked};
 pub use iam::FakeIam;
 pub use mail::FakeMailer;
-pub use memory::MemoryStore;
+pub use memory::{MemoryExports, MemoryStore, StoredExport};
 pub use provisioner::FakeProvisioner;

@@ -1,14 +1,15 @@
 //! `/v1/costs`: estimated costs, rebuilt from the workspace event history
 //! (docs/adr/0006-costs.md), with budgets and Cost Explorer actuals. Served by the
-//! workspaces-api function. The export streams: rows go out in chunks as they are
-//! computed, so its memory does not grow with the month.
+//! workspaces-api function. The export is written once, in chunks
+//! (`atelier_domain::costs::export`), so its memory does not grow with the month: streamed
+//! in the answer of `GET /v1/costs/export.csv`, or uploaded to the exports bucket by
+//! `POST /v1/costs/exports`, which answers a presigned link (what the deployed portal uses).
 
 use async_trait::async_trait;
 use atelier_domain::{
     DomainError,
     costs::{
-        Actual, ActualLine, Actuals, Converted, Costs, CsvWriter, LineSink, Separator, Unpriced, UserCost,
-        WorkspaceCost,
+        Actual, Actuals, ChunkOut, Converted, Costs, Separator, Unpriced, UserCost, WorkspaceCost, content_disposition,
         use_cases::{Conversion, Reconciliation},
         whole_seconds,
     },
@@ -17,18 +18,23 @@ use axum::{
     Json, Router,
     body::{Body, Bytes},
     extract::State,
-    http::{HeaderValue, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{ApiError, Authenticated, extract::QueryParams, state::Area, views::amount};
+use crate::{
+    ApiError, Authenticated,
+    extract::{JsonBody, QueryParams},
+    state::Area,
+    views::amount,
+};
 
-/// Media type of the export.
-pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+/// Media type of the export (and of every CSV the API answers).
+pub use atelier_domain::costs::CSV_CONTENT_TYPE;
 
 /// The cost routes.
 pub fn router(state: Area<Costs>) -> Router {
@@ -36,6 +42,7 @@ pub fn router(state: Area<Costs>) -> Router {
         .route("/v1/costs/me", get(me))
         .route("/v1/costs/users", get(users))
         .route("/v1/costs/export.csv", get(export))
+        .route("/v1/costs/exports", post(create_export))
         .with_state(state)
 }
 
@@ -301,7 +308,7 @@ async fn users(
     }))
 }
 
-/// `?separator=` of the export.
+/// `?separator=` of the export, `separator` of its body.
 #[derive(Deserialize, Clone, Copy, Default)]
 #[serde(rename_all = "lowercase")]
 enum SeparatorParam {
@@ -319,77 +326,53 @@ struct ExportQuery {
     separator: Option<SeparatorParam>,
 }
 
-/// Bytes gathered before a chunk goes out.
-const CHUNK_BYTES: usize = 64 * 1024;
-
-/// Chunks in flight between the report and the client: with [`CHUNK_BYTES`], what bounds
-/// the export's memory whatever the month's size.
+/// Chunks in flight between the report and the client: with
+/// [`atelier_domain::costs::EXPORT_CHUNK_BYTES`], what bounds the export's memory whatever
+/// the month's size.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-/// Writes lines as CSV rows and sends them out in chunks.
-struct CsvChunks {
-    csv: CsvWriter<Vec<u8>>,
-    tx: mpsc::Sender<Chunk>,
-}
+/// The export's chunks, sent to the streaming body.
+struct ChannelOut(mpsc::Sender<Chunk>);
 
-impl CsvChunks {
-    async fn send(&mut self, at_least: usize) -> Result<(), DomainError> {
-        if self.csv.get_mut().len() < at_least.max(1) {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(self.csv.get_mut(), Vec::with_capacity(CHUNK_BYTES + 1024));
-        self.tx.send(Ok(Bytes::from(chunk))).await.map_err(|_| {
+#[async_trait]
+impl ChunkOut for ChannelOut {
+    async fn chunk(&mut self, bytes: Vec<u8>) -> Result<(), DomainError> {
+        self.0.send(Ok(Bytes::from(bytes))).await.map_err(|_| {
             DomainError::Upstream(atelier_domain::UpstreamError::new("web", "export", false, "the client went away"))
         })
     }
 }
 
-#[async_trait]
-impl LineSink for CsvChunks {
-    async fn line(&mut self, line: WorkspaceCost) -> Result<(), DomainError> {
-        line.write_csv(&mut self.csv).map_err(csv_fault)?;
-        self.send(CHUNK_BYTES).await
-    }
-
-    async fn actual(&mut self, line: ActualLine) -> Result<(), DomainError> {
-        line.write_csv(&mut self.csv).map_err(csv_fault)?;
-        self.send(CHUNK_BYTES).await
+impl From<SeparatorParam> for Separator {
+    fn from(separator: SeparatorParam) -> Self {
+        match separator {
+            SeparatorParam::Comma => Separator::Comma,
+            SeparatorParam::Semicolon => Separator::Semicolon,
+        }
     }
 }
 
-fn csv_fault(e: std::io::Error) -> DomainError {
-    DomainError::Upstream(atelier_domain::UpstreamError::new("web", "csv", false, e))
-}
-
+/// `GET /v1/costs/export.csv`: the export streamed in the response (local development and
+/// small months; behind API Gateway a Lambda's answer is capped at 6 MB, so the deployed
+/// portal uses `POST /v1/costs/exports`).
 async fn export(
     State(s): State<Area<Costs>>,
     Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let separator = match q.separator.unwrap_or_default() {
-        SeparatorParam::Comma => Separator::Comma,
-        SeparatorParam::Semicolon => Separator::Semicolon,
-    };
+    let separator = Separator::from(q.separator.unwrap_or_default());
     // Authorisation and the month are checked before the first byte: their errors are
     // problem documents. A failure once rows flow aborts the body (the client sees a
     // broken transfer, never a file that looks complete) and is logged.
     let request = s.cases.export_request(&caller, &q.month, q.cost_centre.as_deref(), Timestamp::now())?;
-    let disposition = format!("attachment; filename=\"atelier-costs-{}.csv\"", request.month);
-    let disposition = HeaderValue::from_str(&disposition).map_err(|e| upstream_fault("content-disposition", e))?;
+    let disposition = HeaderValue::from_str(&content_disposition(request.month))
+        .map_err(|e| upstream_fault("content-disposition", e))?;
     let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let costs = s.cases.clone();
     tokio::spawn(async move {
-        let mut sink =
-            CsvChunks { csv: CsvWriter::new(Vec::with_capacity(CHUNK_BYTES + 1024), separator), tx: tx.clone() };
-        let result = async {
-            sink.csv.write_header().map_err(csv_fault)?;
-            costs.stream_export(&request, &mut sink).await?;
-            sink.send(1).await
-        }
-        .await;
-        if let Err(err) = result {
+        if let Err(err) = costs.write_export(&request, separator, &mut ChannelOut(tx.clone())).await {
             tracing::error!(error = ?err, month = %request.month, "cost export failed while streaming");
             let _ = tx.send(Err(std::io::Error::other(err.to_string()))).await;
         }
@@ -400,6 +383,49 @@ async fn export(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CSV_CONTENT_TYPE));
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     Ok(response)
+}
+
+/// Body of `POST /v1/costs/exports`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExportBody {
+    month: String,
+    cost_centre: Option<String>,
+    separator: Option<SeparatorParam>,
+}
+
+/// `201` of `POST /v1/costs/exports`: where to download the export, until when.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportView {
+    url: String,
+    expires_at: String,
+    bytes: u64,
+    month: String,
+}
+
+/// `POST /v1/costs/exports`: the export written to an object of the exports bucket, answered
+/// with a presigned link (15 minutes) that downloads it as `atelier-costs-YYYY-MM.csv`. What
+/// the deployed portal uses: no response-size limit applies to the file.
+async fn create_export(
+    State(s): State<Area<Costs>>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<ExportBody>,
+) -> Result<(StatusCode, Json<ExportView>), ApiError> {
+    let separator = Separator::from(body.separator.unwrap_or_default());
+    let exported = s
+        .cases
+        .export_to_object(&caller, &body.month, body.cost_centre.as_deref(), separator, Timestamp::now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ExportView {
+            url: exported.url,
+            expires_at: exported.expires_at.to_string(),
+            bytes: exported.bytes,
+            month: exported.month.to_string(),
+        }),
+    ))
 }
 
 /// A fault of the HTTP layer itself: a server error.

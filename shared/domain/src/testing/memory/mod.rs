@@ -7,12 +7,14 @@
 //! with every workspace write, conditional writes check version and expected state.
 //!
 //! One file per area: [`workspaces`](self) (workspaces, catalog), costs (month index,
-//! budgets, actuals), schedule (default schedule, scheduler runs), datasets.
+//! budgets, actuals), schedule (default schedule, scheduler runs), datasets; and the
+//! exports bucket ([`MemoryExports`]), the one object store.
 
 mod apps;
 mod catalog;
 mod costs;
 mod datasets;
+mod exports;
 mod schedule;
 #[cfg(test)]
 mod tests;
@@ -24,6 +26,8 @@ use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
+
+pub use exports::{MemoryExports, StoredExport};
 
 use crate::catalog::Product;
 use crate::costs::{Actuals, Budget, Crossing, MONTH_BOUNDARY, Month, Versioned, WorkspaceCost};
