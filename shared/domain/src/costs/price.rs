@@ -193,7 +193,7 @@ pub fn cost(interval: &Interval, volume_gib: u32, prices: &PriceBook) -> Result<
 }
 
 /// Billable time not priced yet: exact nanoseconds per price version (its index in the
-/// book), of compute, and of storage per calendar UTC month. [`Billable::cost`] prices each
+/// book), of compute, and of storage per calendar UTC month. [`Billable::parts`] prices each
 /// sum once, so the same time gives the same full-precision amount however it was cut into
 /// intervals (the event history's or a month aggregate's, [`super::aggregate`]), and a line
 /// is a few multiplications and divisions whatever the number of its intervals.
@@ -251,16 +251,6 @@ impl Billable {
     /// Adds `nanos` of storage in the UTC month `month` under version `version`.
     pub fn add_storage(&mut self, version: usize, month: Month, nanos: i128) {
         *self.storage.entry((version, month)).or_default() += nanos;
-    }
-
-    /// The cost of it all at full precision, with volumes of `volume_gib` GiB: the sum of
-    /// [`Self::parts`].
-    pub fn cost(&self, volume_gib: u32, prices: &PriceBook) -> Result<LineCost, DomainError> {
-        let mut total = LineCost::default();
-        for part in self.parts(volume_gib, prices)? {
-            total += part.cost;
-        }
-        Ok(total)
     }
 
     /// The time and cost under each price version, oldest version first: compute at its
