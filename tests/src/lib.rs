@@ -228,6 +228,19 @@ fn dataset_body(id: &str, groups: &[&str], users: &[&str]) -> Value {
     })
 }
 
+/// Sends the application's logs (warnings and errors, or `RUST_LOG`) to the output the test
+/// harness captures, so that a failing test prints why a request failed: an answer such as
+/// 503 names no cause, the log line beside it does (`problem.rs` logs every 5xx).
+pub fn log_to_the_test_output() {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(false)
+        .without_time()
+        .try_init();
+}
+
 /// A new isolated application on the shared moto server.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_max_active(TEST_MAX_ACTIVE).await
@@ -247,6 +260,7 @@ pub async fn spawn_app_on(
     credentials: Option<aws_credential_types::Credentials>,
     max_active: u32,
 ) -> TestApp {
+    log_to_the_test_output();
     let sdk = sdk_config(endpoint).await;
     let seed = Seed { table: unique("atelier"), user_pool_name: unique("pool"), password: DEFAULT_PASSWORD.into() };
     let seeded = seed.apply(&sdk).await.expect("seeding the local stack");
