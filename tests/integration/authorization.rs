@@ -289,6 +289,9 @@ async fn call_with_dataset(app: &TestApp, role: &str, row: &Row, id: &str, datas
             .replace("{date}", "2026-03-01")
     };
     let response = app.call(row.method.clone(), &path, token.as_deref(), row.body.clone()).await;
+    // Whatever the answer, allowed or refused, no cache may keep it.
+    let cache = response.headers.get(http::header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
+    assert_eq!(cache, Some("no-store"), "{} {path} as {role}: {}", row.method, response.status);
     (response.status, response.body)
 }
 

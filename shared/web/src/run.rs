@@ -10,7 +10,8 @@ pub fn init_tracing() {
     lambda_http::tracing::init_default_subscriber();
 }
 
-/// The layers every API router gets: body size cap and problem+json 404 and 405.
+/// The layers every API router gets: body size cap, problem+json 404 and 405, and
+/// `Cache-Control: no-store` on every answer.
 pub fn finish(router: Router) -> Router {
     // The body cap is enforced where bodies are read (the JSON extractor), so that an
     // oversized body gets a problem document like every other error.
@@ -18,6 +19,16 @@ pub fn finish(router: Router) -> Router {
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(no_store))
+}
+
+/// Every API answer is someone's own data (workspaces, costs, the data-access trace) or an
+/// error about it: no browser cache, proxy or CloudFront may keep a copy, not even of a
+/// 404 (it tells whether a resource exists for that caller). Set last, over anything a
+/// route set.
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves the router `build` makes, on Lambda or on `ATELIER_BIND` (default
