@@ -2,7 +2,8 @@
 //! Gateway authorizer never opens the API, and the local server runs the same path).
 //!
 //! Checks: RS256 only; a `kid` found in the pool's JWKS (fetched once, cached, refreshed
-//! at most once a minute when an unknown `kid` shows up); signature; `iss` equal to the
+//! at most once a minute when an unknown `kid` shows up, one download at a time and never
+//! under the lock that tokens with a known `kid` read the keys through); signature; `iss` equal to the
 //! pool's issuer; `exp` (and `nbf` when present) with a small leeway; `token_use` =
 //! `access`; `client_id` equal to the portal's app client.
 //!
@@ -11,7 +12,7 @@
 
 use std::{
     collections::HashMap,
-    sync::Arc,
+    sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
@@ -22,7 +23,6 @@ use axum::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::Deserialize;
-use tokio::sync::RwLock;
 
 use crate::ApiError;
 
@@ -75,7 +75,10 @@ pub struct JwtVerifier {
     /// certificates, which a Lambda function should not pay for before it polls for its
     /// first event (docs/benchmarks.md).
     http: std::sync::OnceLock<reqwest::Client>,
+    /// Held only to read or swap the keys, never across a download.
     keys: RwLock<Keys>,
+    /// Held across a download: one at a time, and the callers behind it find the new keys.
+    refresh: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,7 +95,8 @@ impl JwtVerifier {
     /// A verifier that fetches keys on first use.
     pub fn new(settings: VerifierSettings) -> Self {
         let http = std::sync::OnceLock::new();
-        Self { settings, http, keys: RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None, failed_at: None }) }
+        let keys = RwLock::new(Keys { by_kid: HashMap::new(), fetched_at: None, failed_at: None });
+        Self { settings, http, keys, refresh: tokio::sync::Mutex::new(()) }
     }
 
     fn http(&self) -> &reqwest::Client {
@@ -140,21 +144,38 @@ impl JwtVerifier {
         Ok(Caller { sub: claims.sub, username: claims.username, groups: claims.groups })
     }
 
+    /// The keys, read or written; a panic elsewhere while they were held leaves them whole
+    /// (each write is one assignment), so a poisoned lock is used as is.
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn keys_mut(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
-        if let Some(key) = self.keys.read().await.by_kid.get(kid) {
+        if let Some(key) = self.keys().by_kid.get(kid) {
             return Ok(key.clone());
         }
-        let mut keys = self.keys.write().await;
-        if let Some(key) = keys.by_kid.get(kid) {
-            return Ok(key.clone());
+        // Unknown kid: one download at a time, and never more than one per interval, so
+        // that a flood of forged kids cannot turn into a flood of JWKS downloads. Callers
+        // with a known kid never wait here: they only read the keys, which are locked for
+        // the instant of a swap, not for the download.
+        let _one_download = self.refresh.lock().await;
+        {
+            let keys = self.keys();
+            if let Some(key) = keys.by_kid.get(kid) {
+                return Ok(key.clone());
+            }
+            let recently = |at: Option<Instant>, interval| at.is_some_and(|at: Instant| at.elapsed() < interval);
+            if recently(keys.fetched_at, JWKS_REFRESH_INTERVAL) || recently(keys.failed_at, JWKS_RETRY_INTERVAL) {
+                return Err(ApiError::Unauthorized("unknown kid".into()));
+            }
         }
-        // Unknown kid: refresh, but never more than once per interval, so that a flood of
-        // forged kids cannot turn into a flood of JWKS downloads.
-        let recently = |at: Option<Instant>, interval| at.is_some_and(|at: Instant| at.elapsed() < interval);
-        if recently(keys.fetched_at, JWKS_REFRESH_INTERVAL) || recently(keys.failed_at, JWKS_RETRY_INTERVAL) {
-            return Err(ApiError::Unauthorized("unknown kid".into()));
-        }
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        let mut keys = self.keys_mut();
+        match fetched {
             Ok(fetched) => {
                 keys.by_kid = fetched;
                 keys.fetched_at = Some(Instant::now());
@@ -240,8 +261,42 @@ mod tests {
             "portal-client",
             Some("http://127.0.0.1:9"),
         ));
-        verifier.keys.try_write().expect("a new verifier is unlocked").fetched_at = Some(Instant::now());
+        verifier.keys_mut().fetched_at = Some(Instant::now());
         verifier
+    }
+
+    /// A JWKS endpoint that takes connections and never answers: a download from it lasts
+    /// until the client's timeout. Resolves `accepted` once the verifier's request is in.
+    fn silent_jwks() -> (String, tokio::sync::oneshot::Receiver<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let (accepted, in_flight) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let (connection, _) = listener.accept().expect("the verifier connects");
+            let _ = accepted.send(());
+            std::thread::sleep(Duration::from_secs(10));
+            drop(connection);
+        });
+        (base, in_flight)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_known_kid_is_not_held_up_by_a_download_for_an_unknown_one() {
+        let (base, in_flight) = silent_jwks();
+        let verifier = JwtVerifier::new(VerifierSettings::for_pool("eu-west-3", "eu-west-3_Test", "c", Some(&base)));
+        let known = DecodingKey::from_rsa_components("sXch", "AQAB").expect("a key");
+        verifier.keys_mut().by_kid.insert("known".into(), known);
+        let download = verifier.key("forged");
+        let lookup = async {
+            in_flight.await.expect("the download started");
+            // The download holds the refresh lock until its 5-second timeout; the known kid
+            // is found at once.
+            tokio::time::timeout(Duration::from_secs(2), verifier.key("known")).await
+        };
+        let (download, lookup) = tokio::join!(download, lookup);
+        assert!(lookup.expect("the known kid did not wait for the download").is_ok());
+        assert!(matches!(download, Err(ApiError::Domain(_))), "the silent endpoint times out: {download:?}");
+        assert!(verifier.keys().failed_at.is_some(), "and the failure is remembered");
     }
 
     /// One verifier and one runtime for every case (building a verifier loads TLS roots).
