@@ -174,6 +174,7 @@ async function shot(page, name) {
 }
 
 async function signIn(page, base, user) {
+  watchTokens(page);
   await page.goto(`${base}/#/workspaces`);
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -249,9 +250,36 @@ async function waitState(page, name, state) {
   await row(page, name).locator(`[data-state="${state}"]`).waitFor({ timeout: STEP_TIMEOUT });
 }
 
-/** The signed-in portal user's access token (the portal keeps its session in sessionStorage). */
+/** The last access token each page sent to the API, read off its requests: the portal keeps
+ * its session in memory only, so nothing in the page's storage holds it. */
+const tokens = new WeakMap();
+
+function watchTokens(page) {
+  if (tokens.has(page)) return;
+  tokens.set(page, null);
+  page.on('request', (request) => {
+    const authorization = request.headers()['authorization'];
+    if (authorization?.startsWith('Bearer ') && new URL(request.url()).pathname.startsWith('/v1/')) {
+      tokens.set(page, authorization.slice('Bearer '.length));
+    }
+  });
+}
+
 function accessToken(page) {
-  return page.evaluate(() => JSON.parse(sessionStorage.getItem('atelier.session') ?? '{}').accessToken);
+  const token = tokens.get(page);
+  if (!token) throw new Error('this page has sent the API no token yet');
+  return token;
+}
+
+/** Whether the page's web storage holds `text` anywhere (keys or values). */
+function storageHolds(page, text) {
+  return page.evaluate((t) => {
+    const all = [];
+    for (const store of [sessionStorage, localStorage]) {
+      for (let i = 0; i < store.length; i++) all.push(store.key(i), store.getItem(store.key(i)));
+    }
+    return all.some((v) => v?.includes(t));
+  }, text);
 }
 
 /** The gateway URL of a workspace's app, as the API gives it (`…/w/<id>/<app>/`). */
@@ -572,7 +600,11 @@ async function main() {
   await step("alice's history shows the connection and the break-glass; she terminates the notebook", async () => {
     await lab.close();
     await page.bringToFront();
+    // The session is in memory only: a reload signs in again, then shows the same page.
     await page.reload();
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: notebook, level: 1 }).waitFor();
     await page.getByRole('cell', { name: /^Opened JupyterLab from / }).first().waitFor({ timeout: 30_000 });
     const glass = page.locator('tr').filter({ has: page.getByRole('cell', { name: 'Break-glass access', exact: true }) });
@@ -641,17 +673,22 @@ async function main() {
     await ada.getByLabel('State').selectOption('RUNNING');
     await ada.getByText('No workspace matches these filters.').waitFor();
   });
-  await step('an expired session returns to sign-in, then to the same page', async () => {
+  await step('no token in web storage; a refused token returns to sign-in, then to the same page', async () => {
     await ada.getByLabel('State').selectOption('');
     await row(ada, name).waitFor();
-    // Corrupt the token: the API answers 401, as for an expired session.
-    await ada.evaluate(() => {
-      const s = JSON.parse(sessionStorage.getItem('atelier.session'));
-      s.accessToken = 'expired';
-      sessionStorage.setItem('atelier.session', JSON.stringify(s));
+    const token = accessToken(ada);
+    if (await storageHolds(ada, token.slice(-24))) throw new Error('the access token is in web storage');
+    // The API refuses the next request's token, as it does an expired or revoked one.
+    let refused = false;
+    await ada.route('**/v1/**', async (route) => {
+      if (refused) return route.continue();
+      refused = true;
+      const body = JSON.stringify({ type: '/problems/unauthorized', title: 'Unauthorized', status: 401, detail: 'token rejected: ExpiredSignature' });
+      await route.fulfill({ status: 401, contentType: 'application/problem+json', body });
     });
-    await ada.reload();
+    // The list's next poll gets the 401.
     await ada.getByText('Your session has expired').waitFor();
+    await ada.unroute('**/v1/**');
     await ada.getByLabel('Username').fill('ada');
     await ada.getByLabel('Password').fill(PASSWORD);
     await ada.getByRole('button', { name: 'Sign in' }).click();

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Api, type ApiError, type Me, type PortalConfig } from './api';
 import { AppContext } from './app-context';
-import { loadSession, refresh, REFRESH_MARGIN_MS, saveSession, type Session } from './auth';
+import { refresh, REFRESH_MARGIN_MS, type Session } from './auth';
 import { ErrorMessage, Loading } from './components/common';
 import { LANGS, useI18n, type Lang } from './i18n';
 import { href, useRoute } from './router';
@@ -26,10 +26,8 @@ function apiBase(config: PortalConfig): string {
 export function App({ config }: { config: PortalConfig }) {
   const { t, lang, setLang } = useI18n();
   const route = useRoute();
-  const [session, setSession] = useState<Session | null>(() => {
-    const s = loadSession();
-    return s && s.expiresAt > Date.now() ? s : null;
-  });
+  // In memory only (see auth.ts): a reload starts signed out.
+  const [session, setSession] = useState<Session | null>(null);
   const [expired, setExpired] = useState(false);
   const sessionRef = useRef(session);
   sessionRef.current = session;
@@ -37,7 +35,6 @@ export function App({ config }: { config: PortalConfig }) {
 
   const update = useCallback((s: Session | null) => {
     sessionRef.current = s;
-    saveSession(s);
     setSession(s);
   }, []);
 

@@ -1,5 +1,9 @@
 // Cognito sign-in with USER_PASSWORD_AUTH (InitiateAuth), refresh with REFRESH_TOKEN_AUTH.
 // Production may use the hosted UI instead (see frontend/README.md).
+//
+// A session lives in the page's memory only (App's state), never in web storage: a script
+// that got into the page could read a stored refresh token and use it for its whole
+// lifetime, from anywhere. The price is that a reload or a new tab signs in again.
 
 import type { PortalConfig } from './api';
 
@@ -100,25 +104,3 @@ export async function refresh(
 
 /** Refresh this long before the access token expires. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
-
-const KEY = 'atelier.session';
-
-export function loadSession(): Session | null {
-  try {
-    const raw = sessionStorage.getItem(KEY);
-    if (!raw) return null;
-    const s = JSON.parse(raw) as Session;
-    return typeof s.accessToken === 'string' && typeof s.expiresAt === 'number' ? s : null;
-  } catch {
-    return null;
-  }
-}
-
-export function saveSession(s: Session | null): void {
-  try {
-    if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
-    else sessionStorage.removeItem(KEY);
-  } catch {
-    // storage unavailable: the session lives in memory only
-  }
-}
