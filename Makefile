@@ -209,6 +209,7 @@ SAM_OFFLINE := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_RE
 sam-validate: $(DEPLOY_VENV)/.installed
 	$(SAM_OFFLINE) $(DEPLOY_VENV)/bin/sam validate --template-file infra/template.yaml
 	$(SAM_OFFLINE) $(DEPLOY_VENV)/bin/sam validate --lint --template-file infra/template.yaml
+	cd infra/tests && ATELIER_SAM_TRANSLATE=1 PYTHONDONTWRITEBYTECODE=1 $(SAM_OFFLINE) $(abspath $(DEPLOY_VENV))/bin/python -m unittest -v test_api
 
 # The gateway's Ed25519 key pair (`atelier-gateway keygen`): infra/gateway.key (PKCS#8, 0600,
 # make deploy stores it in Secrets Manager on the first deploy) and infra/gateway.pub (SPKI, for

@@ -46,6 +46,8 @@ required=(
   "GATEWAY_IMAGE_URI|template.yaml GatewayImageUri"
   "GATEWAY_CERTIFICATE_ARN|template.yaml GatewayCertificateArn"
   "GATEWAY_DOMAIN_NAME|template.yaml GatewayDomainName"
+  "API_CERTIFICATE_ARN|template.yaml ApiCertificateArn"
+  "API_DOMAIN_NAME|template.yaml ApiDomainName"
   "TEMPLATE_BUCKET|portfolio.yaml TemplateBucketName"
   "GIT_REMOTE_URL|portfolio.yaml GitRemoteUrl"
 )
@@ -83,6 +85,7 @@ check_pattern TEMPLATE_BUCKET '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' "a bucket nam
 check_pattern GATEWAY_IMAGE_URI '^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$' \
   "an image in ECR (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)"
 check_pattern GATEWAY_CERTIFICATE_ARN '^arn:aws[a-z-]*:acm:' "an ACM certificate ARN"
+check_pattern API_CERTIFICATE_ARN '^arn:aws[a-z-]*:acm:' "an ACM certificate ARN"
 check_pattern CORPORATE_CIDR '^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$' "a CIDR range"
 if [[ "${CORPORATE_CIDR:-}" == 0.0.0.0/0 ]]; then problems+=("$config: CORPORATE_CIDR must not be 0.0.0.0/0"); fi
 if [[ -n "${AWS_REGION:-}" && -n "${GATEWAY_IMAGE_URI:-}" && "$GATEWAY_IMAGE_URI" != *".dkr.ecr.$AWS_REGION.amazonaws.com/"* ]]; then
@@ -181,6 +184,8 @@ platform=(FunctionArchitecture="$architecture" Architecture="$GATEWAY_ARCHITECTU
   GatewayImageUri="$GATEWAY_IMAGE_URI" GatewaySigningKeySecretArn="$secret_arn"
   GatewayCertificateArn="$GATEWAY_CERTIFICATE_ARN" GatewayDomainName="$GATEWAY_DOMAIN_NAME")
 [[ -n "${GATEWAY_HOSTED_ZONE_ID:-}" ]] && platform+=(GatewayHostedZoneId="$GATEWAY_HOSTED_ZONE_ID")
+platform+=(ApiCertificateArn="$API_CERTIFICATE_ARN" ApiDomainName="$API_DOMAIN_NAME")
+[[ -n "${API_HOSTED_ZONE_ID:-}" ]] && platform+=(ApiHostedZoneId="$API_HOSTED_ZONE_ID")
 words extra "${PLATFORM_PARAMETERS:-}"
 platform+=("${extra[@]}")
 if [[ -n "${SAM_S3_BUCKET:-}" ]]; then uploads=(--s3-bucket "$SAM_S3_BUCKET" --s3-prefix "$STACK"); else uploads=(--resolve-s3); fi

@@ -75,6 +75,8 @@ SAMPLE = {
     "GATEWAY_IMAGE_URI": "123456789012.dkr.ecr.eu-west-3.amazonaws.com/atelier-gateway:guide-test",
     "GATEWAY_CERTIFICATE_ARN": "arn:aws:acm:eu-west-3:123456789012:certificate/00000000-0000-0000-0000-000000000000",
     "GATEWAY_DOMAIN_NAME": "atelier-gateway.corp.example.org",
+    "API_CERTIFICATE_ARN": "arn:aws:acm:eu-west-3:123456789012:certificate/11111111-1111-1111-1111-111111111111",
+    "API_DOMAIN_NAME": "atelier-api.example.org",
     "TEMPLATE_BUCKET": "example-atelier-artefacts",
     "GIT_REMOTE_URL": "https://git-codecommit.eu-west-3.amazonaws.com/v1/repos/example",
     "DATA_LAKE_EXEMPT_PRINCIPAL_ARNS": "arn:aws:iam::123456789012:role/ingestion",

@@ -193,6 +193,39 @@ class PortalOpensAppsTest(unittest.TestCase):
                 ["'self'", "https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com", "https://${GatewayDomainName}"],
             )
 
+    def test_the_portal_may_call_this_deployments_api_and_cognito_only(self) -> None:
+        # No wildcard: a script that got into the page must not reach another API Gateway of
+        # the region (an attacker's, to send tokens to) any more than any other host.
+        policies = resources(TEMPLATE, "AWS::CloudFront::ResponseHeadersPolicy")
+        for policy in policies.values():
+            csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            text = csp["Fn::Sub"] if isinstance(csp, dict) else csp
+            connect = next(d for d in text.split(";") if d.strip().startswith("connect-src"))
+            self.assertEqual(
+                connect.split()[1:],
+                [
+                    "'self'",
+                    "https://cognito-idp.${AWS::Region}.amazonaws.com",
+                    "https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com",
+                    "https://${ApiDomainName}",
+                ],
+            )
+
+    def test_the_api_answers_at_its_own_name_only(self) -> None:
+        # The CSP names ApiDomainName: the API must be served there, and nowhere else.
+        template = load(TEMPLATE)
+        api = template["Resources"]["HttpApi"]["Properties"]
+        self.assertIs(api["DisableExecuteApiEndpoint"], True)
+        domain = resources(TEMPLATE, "AWS::ApiGatewayV2::DomainName")["ApiDomain"]["Properties"]
+        self.assertEqual(domain["DomainName"], {"Ref": "ApiDomainName"})
+        self.assertEqual(
+            domain["DomainNameConfigurations"],
+            [{"CertificateArn": {"Ref": "ApiCertificateArn"}, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}],
+        )
+        mapping = resources(TEMPLATE, "AWS::ApiGatewayV2::ApiMapping")["ApiDomainMapping"]["Properties"]
+        self.assertEqual((mapping["ApiId"], mapping["DomainName"]), ({"Ref": "HttpApi"}, {"Ref": "ApiDomain"}))
+        self.assertEqual(template["Outputs"]["ApiUrl"]["Value"], {"Fn::Sub": "https://${ApiDomainName}"})
+
 
 class GatewayProductsTest(unittest.TestCase):
     def script(self, product: Path) -> str:
