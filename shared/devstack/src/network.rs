@@ -2,7 +2,8 @@
 //! create and `ec2-launch` requires: a VPC with a private workspace subnet (no public
 //! addresses), the workspace security group, the workspace launch template (the products'
 //! metadata options) and an image. Found by name when they exist, so seeding twice (or
-//! from concurrent tests) reuses them.
+//! from concurrent tests) reuses them. Within a process, seeds find-or-create one at a time
+//! ([`ONE_AT_A_TIME`]); each moto server belongs to one process (a test binary, a dev server).
 //!
 //! moto has no KMS check on `RunInstances`: the volume key is the alias the portfolio's key
 //! carries in AWS, passed through as given.
@@ -32,9 +33,16 @@ fn by_name() -> Filter {
     Filter::builder().name("tag:Name").values(NAME).build()
 }
 
+/// The seeds of one process (a test binary seeds for every test, two at a time) look for
+/// the network and create what is missing one at a time: "create unless it exists" is two
+/// calls, and two seeds that both found no subnet both created one, the second refused
+/// (`InvalidSubnet.Conflict` on its CIDR) and its test failed before it began.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Creates (or finds) the local network and launch template; the settings `ec2-launch`
 /// launches with.
 pub async fn local_network(ec2: &Client) -> Result<Ec2LaunchSettings, SeedError> {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let vpc_id = match ec2.describe_vpcs().filters(by_name()).send().await.map_err(aws("DescribeVpcs"))?.vpcs().first()
     {
         Some(vpc) => vpc.vpc_id().unwrap_or_default().to_owned(),
