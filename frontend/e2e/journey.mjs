@@ -376,6 +376,7 @@ async function main() {
   const alice = await browser.newContext({ viewport: { width: 1366, height: 800 } });
   alice.setDefaultTimeout(STEP_TIMEOUT);
   const page = await alice.newPage();
+  watchTokens(page);
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 
@@ -783,6 +784,7 @@ async function main() {
   const catalogContext = await browser.newContext({ viewport: { width: 1366, height: 800 }, timezoneId: CATALOG_ZONE });
   catalogContext.setDefaultTimeout(STEP_TIMEOUT);
   const admin = await catalogContext.newPage();
+  watchTokens(admin);
   const adminErrors = [];
   admin.on('pageerror', (e) => adminErrors.push(String(e)));
   const adminTab = (name) => admin.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name, exact: true });
