@@ -83,6 +83,8 @@ async fn bodies_are_checked_and_scientists_refused_before_anything_is_written() 
         (json!({ "month": "2026-13" }), StatusCode::UNPROCESSABLE_ENTITY, "month"),
         (json!({ "month": "2999-01" }), StatusCode::UNPROCESSABLE_ENTITY, "month"),
         (json!({ "month": "2026-03", "separator": "tab" }), StatusCode::BAD_REQUEST, "separator"),
+        (json!({ "month": "2026-03", "separator": null }), StatusCode::BAD_REQUEST, "separator"),
+        (json!({ "month": "2026-03", "costCentre": null }), StatusCode::BAD_REQUEST, "costCentre"),
         (json!({ "month": "2026-03", "currency": "USD" }), StatusCode::BAD_REQUEST, "currency"),
         (json!({}), StatusCode::BAD_REQUEST, "month"),
     ] {

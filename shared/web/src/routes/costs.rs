@@ -390,7 +390,11 @@ async fn export(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ExportBody {
     month: String,
+    // The schema allows no null for either (found by the fuzzer: `"separator": null` was read
+    // as absent and answered 201).
+    #[serde(default, deserialize_with = "crate::extract::not_null")]
     cost_centre: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::not_null")]
     separator: Option<SeparatorParam>,
 }
 
