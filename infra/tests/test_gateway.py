@@ -22,7 +22,7 @@ import unittest
 from pathlib import Path
 from typing import Any
 
-from cfn import load, resources
+from cfn import load, resources, text
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE = INFRA / "template.yaml"
@@ -175,34 +175,34 @@ class GatewayServiceTest(unittest.TestCase):
             self.assertEqual(a["AlarmActions"], [{"Ref": "AlarmTopicArn"}], a.get("MetricName") or a["AlarmDescription"])
 
 
+def csp_directives(name: str) -> list[list[str]]:
+    """The sources of directive `name` in each of the portal's content security policies
+    (there is at least one)."""
+    policies = resources(TEMPLATE, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    csps = [
+        text(p["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+        for p in policies
+    ]
+    assert csps, "the portal has a content security policy"
+    return [next(d for d in csp.split(";") if d.strip().startswith(name)).split()[1:] for csp in csps]
+
+
 class PortalOpensAppsTest(unittest.TestCase):
     def test_the_portal_may_post_its_forms_to_cognito_and_the_gateway_only(self) -> None:
         # "Open JupyterLab" posts a form to https://<GatewayDomainName>/w/<id>/<app>/_atelier/session:
         # a CSP without the gateway in form-action would block every click in AWS.
-        policies = resources(TEMPLATE, "AWS::CloudFront::ResponseHeadersPolicy")
-        csps = [
-            p["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-            for p in policies.values()
-        ]
-        self.assertTrue(csps, "the portal has a content security policy")
-        for csp in csps:
-            text = csp["Fn::Sub"] if isinstance(csp, dict) else csp
-            form_action = next(d for d in text.split(";") if d.strip().startswith("form-action"))
+        for form_action in csp_directives("form-action"):
             self.assertEqual(
-                form_action.split()[1:],
+                form_action,
                 ["'self'", "https://${CognitoDomainPrefix}.auth.${AWS::Region}.amazoncognito.com", "https://${GatewayDomainName}"],
             )
 
     def test_the_portal_may_call_this_deployments_api_and_cognito_only(self) -> None:
         # No wildcard: a script that got into the page must not reach another API Gateway of
         # the region (an attacker's, to send tokens to) any more than any other host.
-        policies = resources(TEMPLATE, "AWS::CloudFront::ResponseHeadersPolicy")
-        for policy in policies.values():
-            csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-            text = csp["Fn::Sub"] if isinstance(csp, dict) else csp
-            connect = next(d for d in text.split(";") if d.strip().startswith("connect-src"))
+        for connect in csp_directives("connect-src"):
             self.assertEqual(
-                connect.split()[1:],
+                connect,
                 [
                     "'self'",
                     "https://cognito-idp.${AWS::Region}.amazonaws.com",
