@@ -11,8 +11,10 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
       serves it, or a route of the API routers is missing. Which router serves which function
       is read from the composition root (shared/app/src/api.rs), the routes from
       shared/web/src/routes/*.rs;
-  (d) the table's keys, GSIs or TTL differ from Table::create / INDEXES in
-      shared/adapters/src/dynamodb/ (every file of the module, read as one source);
+  (d) the table's keys, GSIs or TTL differ from what the code queries and writes (INDEXES,
+      KEY_ATTRIBUTES and the ttl attribute in shared/adapters/src/dynamodb/, every file of the
+      module read as one source). The local table itself is created from the template
+      (shared/devstack/src/template.rs), and tests/integration/local_stack.rs compares it;
   (e) the gateway's container (an ECS task definition, not a Lambda function) is not given
       exactly the variables `GATEWAY` declares in settings.rs, as environment variables or
       Secrets Manager secrets;
@@ -376,13 +378,12 @@ class DriftTest(unittest.TestCase):
             (constants.get(index, index.strip('"')), pk, sk)
             for index, pk, sk in re.findall(r'\(\s*(\w+|"[^"]+")\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"\s*\)', indexes_src.group(1))
         )
-        create_fn = re.search(r"\bfn create\(", source)
-        self.assertIsNotNone(create_fn, "fn create( not found in shared/adapters/src/dynamodb/")
-        create = source[create_fn.start():]
-        create = create[: matching(create, create.index("{"), "{", "}")]
-        hash_key = re.search(r'key\("(\w+)",\s*KeyType::Hash\)', create).group(1)
-        range_key = re.search(r'key\("(\w+)",\s*KeyType::Range\)', create).group(1)
-        ttl = re.search(r'attribute_name\("(\w+)"\)\.enabled\(true\)', create).group(1)
+        # The key and the TTL attribute, as the code reads and writes them.
+        key_attributes_src = re.search(r"const KEY_ATTRIBUTES[^=]*=\s*\[(.*?)\];", source, re.S)
+        self.assertIsNotNone(key_attributes_src, "KEY_ATTRIBUTES not found in shared/adapters/src/dynamodb/")
+        hash_key, range_key = re.findall(r'"(\w+)"', key_attributes_src.group(1))[:2]
+        ttl = "ttl"
+        self.assertRegex(source, r'\.name\("ttl"\)', "the code no longer writes the ttl attribute")
 
         table = next(r for r in self.template.resources.values() if r.get("Type") == "AWS::DynamoDB::Table")["Properties"]
         keys = lambda schema: [(k["AttributeName"], k["KeyType"]) for k in schema]  # noqa: E731
@@ -396,7 +397,6 @@ class DriftTest(unittest.TestCase):
         key_attributes = {hash_key, range_key} | {a for _, pk, sk in expected_indexes for a in (pk, sk)}
         definitions = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
         self.assertEqual(definitions, {a: "S" for a in key_attributes})
-        self.assertIn("BillingMode::PayPerRequest", create)
         self.assertEqual(table["BillingMode"], "PAY_PER_REQUEST")
         self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": ttl, "Enabled": True})
 

@@ -17,6 +17,7 @@ mod exports;
 mod faults;
 mod gateway;
 mod limits;
+mod local_stack;
 mod openapi;
 mod scheduler;
 mod state_sync;

@@ -16,6 +16,7 @@ pub mod machines;
 pub mod moto;
 pub mod network;
 pub mod seed;
+pub mod template;
 
 pub use moto::MotoServer;
 pub use seed::{DevUser, Seed, Seeded, sdk_config};

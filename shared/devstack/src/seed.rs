@@ -11,9 +11,11 @@ use atelier_domain::{
 };
 use aws_sdk_cognitoidentityprovider::{
     Client as Cognito,
-    types::{AttributeDataType, AttributeType, ExplicitAuthFlowsType, MessageActionType, SchemaAttributeType},
+    types::{AttributeType, MessageActionType},
 };
 use aws_sdk_dynamodb::config::Credentials;
+
+use crate::template::{GroupDefinition, Template};
 
 /// Region of the local stack (Paris, as the organisation's).
 pub const REGION: &str = "eu-west-3";
@@ -27,7 +29,7 @@ pub struct DevUser {
     pub username: &'static str,
     /// Verified e-mail, `<username>@atelier.test` (a reserved domain: nothing is delivered).
     pub email: &'static str,
-    /// The one role group the user is in (one of [`GROUPS`]); data groups are in
+    /// The one role group the user is in (one of the template's `AWS::Cognito::UserPoolGroup`s); data groups are in
     /// [`DATA_GROUPS`].
     pub group: &'static str,
     /// `custom:cost_centre`, tagged on the user's workspaces (`CC-...`).
@@ -41,9 +43,6 @@ pub const USERS: [DevUser; 4] = [
     DevUser { username: "ada", email: "ada@atelier.test", group: "admins", cost_centre: "CC-PLATFORM" },
     DevUser { username: "fiona", email: "fiona@atelier.test", group: "finance", cost_centre: "CC-FINANCE" },
 ];
-
-/// The Cognito groups that grant Atelier roles.
-pub const GROUPS: [&str; 3] = ["scientists", "admins", "finance"];
 
 /// Cognito groups that grant no role but read access to datasets whose readers name them
 /// (docs/adr/0007-datasets.md), with their members: alice is in `oncology`, bob is not.
@@ -110,6 +109,9 @@ pub enum SeedError {
     /// Creating the table or writing a product failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `infra/template.yaml` does not define what the local stack is built from.
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
 }
 
 pub(crate) fn aws<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> SeedError {
@@ -129,21 +131,22 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 impl Seed {
     /// Seeds the server `config` points at.
     pub async fn apply(&self, config: &aws_config::SdkConfig) -> Result<Seeded, SeedError> {
-        let table = Table::new(aws_sdk_dynamodb::Client::new(config), &self.table);
-        if !table.exists().await? {
-            table.create().await?;
+        let template = Template::deployed()?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(config);
+        if !Table::new(dynamodb.clone(), &self.table).exists().await? {
+            template.table()?.create(&dynamodb, &self.table).await?;
         }
         let ec2_launch = crate::network::local_network(&aws_sdk_ec2::Client::new(config)).await?;
         let catalog = service_catalog(&aws_sdk_servicecatalog::Client::new(config)).await?;
         let cognito = Cognito::new(config);
         let user_pool_id = self.user_pool(&cognito).await?;
         let client_id = client(&cognito, &user_pool_id).await?;
-        for group in GROUPS.into_iter().chain(DATA_GROUPS.iter().map(|(g, _)| *g)) {
-            match cognito.create_group().user_pool_id(&user_pool_id).group_name(group).send().await {
-                Ok(_) => {}
-                Err(e) if code(&e) == Some("GroupExistsException") => {}
-                Err(e) => return Err(aws("CreateGroup")(e)),
-            }
+        // The role groups as the template defines them; the data groups are local demo data.
+        for group in template.groups()? {
+            group.create(&cognito, &user_pool_id).await?;
+        }
+        for (group, _) in DATA_GROUPS {
+            GroupDefinition { group_name: group.into(), description: None }.create(&cognito, &user_pool_id).await?;
         }
         for user in &USERS {
             self.user(&cognito, &user_pool_id, user).await?;
@@ -183,24 +186,7 @@ impl Seed {
         {
             return Ok(id.to_owned());
         }
-        let created = cognito
-            .create_user_pool()
-            .pool_name(&self.user_pool_name)
-            .schema(
-                SchemaAttributeType::builder()
-                    .name(COST_CENTRE_ATTRIBUTE.trim_start_matches("custom:"))
-                    .attribute_data_type(AttributeDataType::String)
-                    .mutable(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(aws("CreateUserPool"))?;
-        created
-            .user_pool()
-            .and_then(|p| p.id())
-            .map(str::to_owned)
-            .ok_or(SeedError::Aws { operation: "CreateUserPool", message: "no pool id returned".into() })
+        Template::deployed()?.user_pool(&self.user_pool_name)?.create(cognito).await
     }
 
     async fn user(&self, cognito: &Cognito, pool: &str, user: &DevUser) -> Result<(), SeedError> {
@@ -255,20 +241,7 @@ async fn client(cognito: &Cognito, pool: &str) -> Result<String, SeedError> {
     {
         return Ok(id.to_owned());
     }
-    let created = cognito
-        .create_user_pool_client()
-        .user_pool_id(pool)
-        .client_name("portal")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .map_err(aws("CreateUserPoolClient"))?;
-    created
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .map(str::to_owned)
-        .ok_or(SeedError::Aws { operation: "CreateUserPoolClient", message: "no client id returned".into() })
+    Template::deployed()?.app_client("portal")?.create(cognito, pool).await
 }
 
 /// EBS gp3 storage in eu-west-3 (Paris), EUR per GB-month: the storage price of every

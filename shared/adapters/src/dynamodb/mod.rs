@@ -19,13 +19,7 @@
 //! [`NotificationStore`]: atelier_domain::notifications::NotificationStore
 
 use atelier_domain::kernel::StoreError;
-use aws_sdk_dynamodb::{
-    Client,
-    types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-        ScalarAttributeType, TimeToLiveSpecification,
-    },
-};
+use aws_sdk_dynamodb::Client;
 
 use crate::upstream;
 
@@ -100,52 +94,6 @@ impl Table {
     /// The table's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// Creates the table with its indexes and TTL (local stack and tests; `infra/template.yaml`
-    /// declares the same in AWS, checked by `infra/tests/test_drift.py`).
-    pub async fn create(&self) -> Result<(), StoreError> {
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("name and type are set")
-        };
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
-        };
-        let mut request = self
-            .client
-            .create_table()
-            .table_name(&self.name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk"))
-            .attribute_definitions(attr("sk"))
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range));
-        for (index, pk, sk) in INDEXES {
-            request = request.attribute_definitions(attr(pk)).attribute_definitions(attr(sk)).global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index)
-                    .key_schema(key(pk, KeyType::Hash))
-                    .key_schema(key(sk, KeyType::Range))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                    .build()
-                    .expect("name, keys and projection are set"),
-            );
-        }
-        request.send().await.map_err(|e| upstream("dynamodb", "CreateTable", e))?;
-        self.client
-            .update_time_to_live()
-            .table_name(&self.name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().expect("fields are set"),
-            )
-            .send()
-            .await
-            .map_err(|e| upstream("dynamodb", "UpdateTimeToLive", e))?;
-        Ok(())
     }
 
     /// True when the table exists.
