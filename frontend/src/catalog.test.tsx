@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PRODUCT_EVENT_ACTIONS, type Product, type ProductEvent } from './api';
 import { AdminTabs } from './components/AdminTabs';
 import { localDateTimeToUtc } from './format';
@@ -11,7 +11,15 @@ import { AdminCatalog, currentVersion, describeDetails, fieldFor } from './scree
 import { Catalog } from './screens/Catalog';
 import { json, mockApi, problem, renderWith, type Recorded } from './test/mock-api';
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+});
+
+/** Fixes the clock (only `Date`; timers stay real, so `waitFor` works) at `iso`: what is "scheduled" depends on it. */
+function at(iso: string) {
+  vi.useFakeTimers({ toFake: ['Date'], now: new Date(iso) });
+}
 
 /** Runs `f` with the process (and so `Date`) in time zone `zone`, as a browser there would. */
 async function inZone<T>(zone: string, f: () => T | Promise<T>): Promise<T> {
@@ -296,6 +304,7 @@ describe('admin catalog', () => {
   });
 
   it('appends a price version: currency prefilled, effectiveFrom in UTC, history read again', async () => {
+    at('2026-11-20T12:00:00Z');
     const { api, calls } = adminApi({
       'POST /v1/products/small-t3-large/prices': (req) =>
         json(201, { ...small, version: 4, prices: [...small.prices!, { ...(req.body as object) }] }),

@@ -1,5 +1,6 @@
-//! Seeds a local AWS server with everything Atelier needs: the table, a Cognito user pool
-//! with its app client, groups and demo users, the network `ec2-launch` launches into, the
+//! Seeds a local AWS server with everything Atelier needs: the table, the Cognito user pool,
+//! its app client and role groups (all four as `infra/template.yaml` defines them, through
+//! [`crate::template`]), the demo users and data groups, the network `ec2-launch` launches into, the
 //! demo catalog's products in Service Catalog, and the bucket cost exports are written to.
 //! Idempotent: what exists already is reused. The catalog is then published through the admins' use case
 //! ([`crate::local::LocalApp::publish_catalog`]), exactly as a deployed one is.
@@ -29,8 +30,8 @@ pub struct DevUser {
     pub username: &'static str,
     /// Verified e-mail, `<username>@atelier.test` (a reserved domain: nothing is delivered).
     pub email: &'static str,
-    /// The one role group the user is in (one of the template's `AWS::Cognito::UserPoolGroup`s); data groups are in
-    /// [`DATA_GROUPS`].
+    /// The one role group the user is in (one of the template's `AWS::Cognito::UserPoolGroup`s);
+    /// data groups are in [`DATA_GROUPS`].
     pub group: &'static str,
     /// `custom:cost_centre`, tagged on the user's workspaces (`CC-...`).
     pub cost_centre: &'static str,
@@ -139,8 +140,8 @@ impl Seed {
         let ec2_launch = crate::network::local_network(&aws_sdk_ec2::Client::new(config)).await?;
         let catalog = service_catalog(&aws_sdk_servicecatalog::Client::new(config)).await?;
         let cognito = Cognito::new(config);
-        let user_pool_id = self.user_pool(&cognito).await?;
-        let client_id = client(&cognito, &user_pool_id).await?;
+        let user_pool_id = self.user_pool(&template, &cognito).await?;
+        let client_id = client(&template, &cognito, &user_pool_id).await?;
         // The role groups as the template defines them; the data groups are local demo data.
         for group in template.groups()? {
             group.create(&cognito, &user_pool_id).await?;
@@ -179,14 +180,14 @@ impl Seed {
         })
     }
 
-    async fn user_pool(&self, cognito: &Cognito) -> Result<String, SeedError> {
+    async fn user_pool(&self, template: &Template, cognito: &Cognito) -> Result<String, SeedError> {
         let pools = cognito.list_user_pools().max_results(60).send().await.map_err(aws("ListUserPools"))?;
         if let Some(id) =
             pools.user_pools().iter().find(|p| p.name() == Some(&self.user_pool_name)).and_then(|p| p.id())
         {
             return Ok(id.to_owned());
         }
-        Template::deployed()?.user_pool(&self.user_pool_name)?.create(cognito).await
+        template.user_pool(&self.user_pool_name)?.create(cognito).await
     }
 
     async fn user(&self, cognito: &Cognito, pool: &str, user: &DevUser) -> Result<(), SeedError> {
@@ -228,7 +229,7 @@ impl Seed {
     }
 }
 
-async fn client(cognito: &Cognito, pool: &str) -> Result<String, SeedError> {
+async fn client(template: &Template, cognito: &Cognito, pool: &str) -> Result<String, SeedError> {
     let clients = cognito
         .list_user_pool_clients()
         .user_pool_id(pool)
@@ -241,7 +242,7 @@ async fn client(cognito: &Cognito, pool: &str) -> Result<String, SeedError> {
     {
         return Ok(id.to_owned());
     }
-    Template::deployed()?.app_client("portal")?.create(cognito, pool).await
+    template.app_client("portal")?.create(cognito, pool).await
 }
 
 /// EBS gp3 storage in eu-west-3 (Paris), EUR per GB-month: the storage price of every

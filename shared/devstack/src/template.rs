@@ -2,9 +2,13 @@
 //! is built from what CloudFormation deploys rather than from a second description of it.
 //!
 //! Only what the local stack creates is read: the DynamoDB table (keys, attribute definitions,
-//! global secondary indexes, billing mode, TTL) and the Cognito groups (names, descriptions).
-//! What moto cannot hold or does not need (KMS encryption, point-in-time recovery, deletion
-//! protection) is left out, and said so where it is skipped. `tests/integration/local_stack.rs`
+//! global secondary indexes, billing mode, TTL), the user pool (password policy, MFA, schema,
+//! username and sign-up settings, recovery, tier), the portal's app client (flows, token
+//! lifetimes, protections) and the role groups. Intrinsic functions are resolved with the
+//! parameters' defaults; one the local stack has no value for is an
+//! error, never a silent default. What moto cannot hold or does not need (KMS encryption,
+//! point-in-time recovery, deletion protection, the client's OAuth settings) is left out, and
+//! said so where it is skipped. `tests/integration/local_stack.rs`
 //! describes the local table and pool back from moto and compares them with this module's
 //! reading of the template.
 
