@@ -4,9 +4,10 @@ Run by `make infra-lint` (`python -m unittest discover -s infra/tests`). It fail
 
   - catalog-api's role grants anything but its logs and traces, the catalog's items of the table
     (GetItem, PutItem, Query on keys starting with the product partition, and the by-kind
-    index), the table key, Service Catalog's three end-user reads on products, and
-    ec2:DescribeInstanceTypes; or when a statement widens one of these (a wildcard action, a
-    resource beyond the table, products or, for DescribeInstanceTypes, "*");
+    index), the table key, Service Catalog's three end-user reads on products,
+    ec2:DescribeInstanceTypes, and the two Cognito reads of a caller's standing on the pool;
+    or when a statement widens one of these (a wildcard action, a resource beyond the table,
+    products, the pool or, for DescribeInstanceTypes, "*");
   - the product partition the policy allows is not the one the Rust code writes a product and
     its events under (shared/adapters/src/dynamodb/keys.rs and catalog.rs, read as text);
   - catalog-api is not given ATELIER_PROVISIONER as workspaces-api is.
@@ -45,6 +46,7 @@ EXPECTED = {
         [PRODUCTS],
     ),
     "InstanceTypes": (["ec2:DescribeInstanceTypes"], ["*"]),
+    "Standing": (["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"], [{"Fn::GetAtt": ["UserPool", "Arn"]}]),
 }
 
 

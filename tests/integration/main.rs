@@ -20,6 +20,7 @@ mod limits;
 mod local_stack;
 mod openapi;
 mod scheduler;
+mod standing;
 mod state_sync;
 mod tokens;
 mod wiring;

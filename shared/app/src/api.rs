@@ -16,20 +16,20 @@ impl Root {
     }
 
     fn workspaces_routes(&self) -> Router {
-        let verifier = self.verifier();
+        let gate = self.gate();
         let datasets = self.datasets();
         let workspaces =
             routes::workspaces::WorkspaceCases { workspaces: self.workspaces(), datasets: datasets.clone() };
         Router::new()
-            .merge(routes::workspaces::router(Area::new(verifier.clone(), workspaces)))
-            .merge(routes::apps::router(Area::new(verifier.clone(), self.apps())))
-            .merge(routes::schedules::router(Area::new(verifier.clone(), self.schedules())))
-            .merge(routes::costs::router(Area::new(verifier.clone(), self.costs())))
-            .merge(routes::budgets::router(Area::new(verifier.clone(), self.budgets())))
-            .merge(routes::cost_centres::router(Area::new(verifier.clone(), self.cost_centres())))
-            .merge(routes::exchange_rates::router(Area::new(verifier.clone(), self.exchange_rates())))
-            .merge(routes::notifications::router(Area::new(verifier.clone(), self.notifications())))
-            .merge(routes::datasets::router(Area::new(verifier.clone(), datasets)))
+            .merge(routes::workspaces::router(Area::new(gate.clone(), workspaces)))
+            .merge(routes::apps::router(Area::new(gate.clone(), self.apps())))
+            .merge(routes::schedules::router(Area::new(gate.clone(), self.schedules())))
+            .merge(routes::costs::router(Area::new(gate.clone(), self.costs())))
+            .merge(routes::budgets::router(Area::new(gate.clone(), self.budgets())))
+            .merge(routes::cost_centres::router(Area::new(gate.clone(), self.cost_centres())))
+            .merge(routes::exchange_rates::router(Area::new(gate.clone(), self.exchange_rates())))
+            .merge(routes::notifications::router(Area::new(gate.clone(), self.notifications())))
+            .merge(routes::datasets::router(Area::new(gate.clone(), datasets)))
             .merge(routes::openapi::router())
     }
 }
@@ -43,7 +43,7 @@ impl Root {
     }
 
     fn catalog_routes(&self) -> Router {
-        routes::catalog::router(Area::new(self.verifier().clone(), self.catalog_cases()))
+        routes::catalog::router(Area::new(self.gate(), self.catalog_cases()))
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Root {
     directory: OnceLock<Arc<atelier_adapters::cognito::CognitoDirectory>>,
     #[cfg(feature = "web")]
     verifier: OnceLock<Arc<atelier_web::JwtVerifier>>,
+    #[cfg(feature = "web")]
+    standing: OnceLock<Arc<atelier_web::StandingCheck>>,
     #[cfg(feature = "ses")]
     mailer: OnceLock<Arc<atelier_adapters::ses::Ses>>,
     #[cfg(feature = "s3")]
@@ -76,6 +78,8 @@ impl Root {
             directory: OnceLock::new(),
             #[cfg(feature = "web")]
             verifier: OnceLock::new(),
+            #[cfg(feature = "web")]
+            standing: OnceLock::new(),
             #[cfg(feature = "ses")]
             mailer: OnceLock::new(),
             #[cfg(feature = "s3")]
@@ -450,5 +454,19 @@ impl Root {
                 self.settings.cognito_jwks_base.as_deref(),
             )))
         })
+    }
+
+    /// The check of a caller's current standing in the directory (Cognito), trusted for the
+    /// settings' `standing_max_age`.
+    pub fn standing(&self) -> &Arc<atelier_web::StandingCheck> {
+        self.standing.get_or_init(|| {
+            let directory: Arc<dyn atelier_domain::apps::Standings> = self.directory().clone();
+            Arc::new(atelier_web::StandingCheck::new(directory, self.settings.standing_max_age))
+        })
+    }
+
+    /// What every API request passes: the token verifier and the standing check.
+    pub fn gate(&self) -> atelier_web::Gate {
+        atelier_web::Gate { verifier: self.verifier().clone(), standing: self.standing().clone() }
     }
 }

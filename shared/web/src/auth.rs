@@ -12,7 +12,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::RwLock,
     time::{Duration, Instant},
 };
 
@@ -24,7 +24,7 @@ use axum::{
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::Deserialize;
 
-use crate::ApiError;
+use crate::{ApiError, state::Gate};
 
 /// Tokens longer than this are refused before any parsing.
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -217,13 +217,14 @@ impl JwtVerifier {
     }
 }
 
-/// The verified caller of a request (from `Authorization: Bearer <access token>`).
+/// The verified caller of a request (from `Authorization: Bearer <access token>`), with the
+/// rights the directory still grants them where [`crate::standing::needs_standing`] says so.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Caller);
 
 impl<S> FromRequestParts<S> for Authenticated
 where
-    Arc<JwtVerifier>: FromRef<S>,
+    Gate: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -238,8 +239,12 @@ where
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("not a bearer token".into()))?;
-        let verifier = Arc::<JwtVerifier>::from_ref(state);
-        verifier.verify(token.trim()).await.map(Authenticated)
+        let gate = Gate::from_ref(state);
+        let caller = gate.verifier.verify(token.trim()).await?;
+        if crate::standing::needs_standing(&parts.method, &caller) {
+            return gate.standing.current(caller).await.map(Authenticated);
+        }
+        Ok(Authenticated(caller))
     }
 }
 

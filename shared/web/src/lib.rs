@@ -1,6 +1,6 @@
 //! Atelier's HTTP layer: one router per area of the API ([`routes`]), the views more than
 //! one area answers with ([`views`]), the problem+json error ([`problem`]), the verified
-//! Cognito caller ([`auth`]), the extractors that name the bad field ([`extract`]), and the
+//! Cognito caller ([`auth`]) and their current standing ([`standing`]), the extractors that name the bad field ([`extract`]), and the
 //! `serve` that runs a router on Lambda or on a local port ([`run`]).
 //!
 //! Which function serves which router is wired in the composition root (`atelier-app`).
@@ -15,6 +15,7 @@ pub mod extract;
 pub mod problem;
 pub mod routes;
 pub mod run;
+pub mod standing;
 pub mod state;
 pub mod views;
 
@@ -22,4 +23,5 @@ pub use auth::{Authenticated, JwtVerifier, VerifierSettings};
 pub use problem::ApiError;
 pub use routes::openapi;
 pub use run::{finish, init_tracing, serve};
-pub use state::Area;
+pub use standing::StandingCheck;
+pub use state::{Area, Gate};

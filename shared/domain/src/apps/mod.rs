@@ -21,7 +21,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use crate::catalog::AppName;
 pub use crate::workspaces::{Connection, Via};
-pub use ports::{AppAccessStore, AppEndpoints, Endpoint, Standing, Standings};
+pub use ports::{AppAccessStore, AppEndpoints, Endpoint, STANDING_MAX_AGE, Standing, Standings};
 pub use use_cases::{AppLink, Apps, Target};
 
 use crate::kernel::WorkspaceId;

@@ -57,6 +57,10 @@ pub struct Standing {
     pub groups: Vec<String>,
 }
 
+/// The longest an API function trusts a [`Standing`] it read: how long a demotion or a
+/// disabling can take to reach it (docs/adr/0004-auth.md, "Bounded authority").
+pub const STANDING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The directory's current view of a person (Cognito `AdminGetUser`, `AdminListGroupsForUser`).
 #[async_trait]
 pub trait Standings: Send + Sync {
