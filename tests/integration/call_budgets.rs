@@ -47,8 +47,11 @@ const MY_COSTS: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, 1 + HISTORIES + 1 + 
 /// (`costs::a_closed_month_is_read_from_its_stored_lines…`): its lines keep their cost centres.
 const UNSEALED_MONTH: usize = 1 + 8 + 2;
 const COST_CENTRES: usize = 1;
-const USERS_REPORT: &[(&str, usize)] = &[(GET_ITEM, 5), (QUERY, UNSEALED_MONTH + HISTORIES + 2 + COST_CENTRES)];
-const EXPORT: &[(&str, usize)] = &[(GET_ITEM, 4), (QUERY, UNSEALED_MONTH + HISTORIES + COST_CENTRES)];
+/// The reports count against the caller's per-minute limit first: one conditional
+/// `UpdateItem` (atelier_domain::kernel::limits).
+const LIMIT: (&str, usize) = ("DynamoDB.UpdateItem", 1);
+const USERS_REPORT: &[(&str, usize)] = &[LIMIT, (GET_ITEM, 5), (QUERY, UNSEALED_MONTH + HISTORIES + 2 + COST_CENTRES)];
+const EXPORT: &[(&str, usize)] = &[LIMIT, (GET_ITEM, 4), (QUERY, UNSEALED_MONTH + HISTORIES + COST_CENTRES)];
 
 /// A user's standing, read before their first write or admin/finance request on a function
 /// instance, then cached for a minute (docs/adr/0004-auth.md, "Bounded authority"). The

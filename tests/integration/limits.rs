@@ -141,3 +141,68 @@ async fn bodies_over_64_kib_are_refused_before_parsing() {
     assert_eq!(response.status, StatusCode::BAD_REQUEST, "read and refused by validation, not by size");
     assert_eq!(response.str("field"), "name");
 }
+
+/// Per-caller limits (atelier_domain::kernel::limits), counted where they are enforced: one
+/// conditional update per request in the table, shared by every function instance.
+#[tokio::test]
+async fn one_person_looping_a_report_is_limited_and_nobody_else_is() {
+    use atelier_domain::kernel::limits::REPORTS;
+
+    let app = spawn_app().await;
+    let report = "/v1/costs/users?month=2026-01";
+    // The count is per fixed minute: a loop that crosses a minute starts a new count, so it
+    // may take up to twice the limit to be refused.
+    let mut refused = None;
+    for sent in 1..=2 * REPORTS.requests + 1 {
+        let response = app.get("ada", report).await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((sent, response));
+            break;
+        }
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    }
+    let (sent, refused) = refused.expect("refused within two windows");
+    assert_eq!(refused.str("type"), "/problems/too-many-requests");
+    assert!(refused.str("detail").contains("at most 30 reports requests per 60 s per person"), "{}", refused.body);
+    let retry_after: u64 = refused.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    assert_eq!(refused.headers["cache-control"], "no-store");
+
+    // Nobody else is held (fiona's export is a report too), and ada's other routes are not either.
+    assert_eq!(app.get("fiona", "/v1/costs/export.csv?month=2026-01").await.status, StatusCode::OK);
+    assert_eq!(app.get("ada", "/v1/workspaces").await.status, StatusCode::OK);
+
+    // The table holds ada's count for the window that refused her: exactly the limit, under
+    // her sub (a recreated username would start afresh).
+    let sub = aws_sdk_cognitoidentityprovider::Client::new(&app.sdk)
+        .admin_get_user()
+        .user_pool_id(&app.seeded.user_pool_id)
+        .username("ada")
+        .send()
+        .await
+        .expect("AdminGetUser")
+        .user_attributes()
+        .iter()
+        .find(|a| a.name() == "sub")
+        .and_then(|a| a.value())
+        .expect("a sub")
+        .to_owned();
+    let counts = aws_sdk_dynamodb::Client::new(&app.sdk)
+        .query()
+        .table_name(&app.seeded.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("LIMIT#{sub}")))
+        .send()
+        .await
+        .expect("Query");
+    let full: Vec<_> = counts
+        .items()
+        .iter()
+        .filter_map(|item| item.get("n").and_then(|n| n.as_n().ok()).map(String::as_str))
+        .collect();
+    assert!(full.contains(&"30"), "ada's windows: {full:?} after {sent} requests");
+
+    // Once the window is over, she is let in again.
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    assert_eq!(app.get("ada", report).await.status, StatusCode::OK);
+}

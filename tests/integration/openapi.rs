@@ -29,6 +29,24 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
 }
 
 #[test]
+fn exactly_the_limited_operations_document_429() {
+    let document = atelier_web::openapi::document().expect("the fragments merge");
+    let mut problems = Vec::new();
+    let mut limited = 0;
+    for (path, method, operation) in atelier_web::openapi::operations(&document) {
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+        let limit = atelier_web::limits::limit_for(&method, &path);
+        limited += usize::from(limit.is_some());
+        let documented = operation["responses"].get("429").is_some();
+        if limit.is_some() != documented {
+            problems.push(format!("{method} {path}: limited {}, 429 documented {documented}", limit.is_some()));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(limited, 4, "the four limited operations are all documented routes");
+}
+
+#[test]
 fn documented_roles_agree_with_the_authorization_matrix() {
     let document = atelier_web::openapi::document().expect("the fragments merge");
     let role_of = |user: &str| match user {

@@ -465,8 +465,10 @@ impl Root {
         })
     }
 
-    /// What every API request passes: the token verifier and the standing check.
+    /// What every API request passes: the token verifier, the standing check and the
+    /// per-caller limits (counted in the table).
     pub fn gate(&self) -> atelier_web::Gate {
-        atelier_web::Gate { verifier: self.verifier().clone(), standing: self.standing().clone() }
+        let counter: Arc<dyn atelier_domain::kernel::limits::RequestCounter> = self.table().clone();
+        atelier_web::Gate { verifier: self.verifier().clone(), standing: self.standing().clone(), counter }
     }
 }

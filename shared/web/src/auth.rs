@@ -16,9 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atelier_domain::Caller;
+use atelier_domain::{
+    Caller,
+    kernel::limits::{Admission, admit},
+};
 use axum::{
-    extract::{FromRef, FromRequestParts},
+    extract::{FromRef, FromRequestParts, MatchedPath},
     http::{header, request::Parts},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
@@ -218,7 +221,8 @@ impl JwtVerifier {
 }
 
 /// The verified caller of a request (from `Authorization: Bearer <access token>`), with the
-/// rights the directory still grants them where [`crate::standing::needs_standing`] says so.
+/// rights the directory still grants them where [`crate::standing::needs_standing`] says so,
+/// and counted against the route's per-caller limit if it has one ([`crate::limits`]).
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Caller);
 
@@ -240,9 +244,16 @@ where
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("not a bearer token".into()))?;
         let gate = Gate::from_ref(state);
-        let caller = gate.verifier.verify(token.trim()).await?;
+        let mut caller = gate.verifier.verify(token.trim()).await?;
         if crate::standing::needs_standing(&parts.method, &caller) {
-            return gate.standing.current(caller).await.map(Authenticated);
+            caller = gate.standing.current(caller).await?;
+        }
+        let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+        if let Some(limit) = route.and_then(|route| crate::limits::limit_for(&parts.method, route)) {
+            let at = jiff::Timestamp::now();
+            if let Admission::Refused { retry_after } = admit(gate.counter.as_ref(), &caller.sub, limit, at).await? {
+                return Err(ApiError::TooManyRequests { limit: *limit, retry_after });
+            }
         }
         Ok(Authenticated(caller))
     }

@@ -1,6 +1,7 @@
 //! Atelier's HTTP layer: one router per area of the API ([`routes`]), the views more than
 //! one area answers with ([`views`]), the problem+json error ([`problem`]), the verified
-//! Cognito caller ([`auth`]) and their current standing ([`standing`]), the extractors that name the bad field ([`extract`]), and the
+//! Cognito caller ([`auth`]), their current standing ([`standing`]) and per-caller limits
+//! ([`limits`]), the extractors that name the bad field ([`extract`]), and the
 //! `serve` that runs a router on Lambda or on a local port ([`run`]).
 //!
 //! Which function serves which router is wired in the composition root (`atelier-app`).
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod limits;
 pub mod problem;
 pub mod routes;
 pub mod run;

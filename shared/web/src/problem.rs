@@ -39,6 +39,14 @@ pub enum ApiError {
     /// The route exists, not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The caller made more requests of `limit`'s class than it allows in one window.
+    #[error("too many requests: {} in {}", limit.class, limit.per)]
+    TooManyRequests {
+        /// The limit reached.
+        limit: atelier_domain::kernel::limits::Limit,
+        /// Seconds until the window ends (`Retry-After`).
+        retry_after: u64,
+    },
     /// What the use case answered; mapped variant by variant to a status, an upstream
     /// failure's cause going to the logs only.
     #[error(transparent)]
@@ -78,6 +86,7 @@ const UNPROCESSABLE: Kind = kind(StatusCode::UNPROCESSABLE_ENTITY, "unprocessabl
 const FORBIDDEN: Kind = kind(StatusCode::FORBIDDEN, "forbidden", "Forbidden");
 const ILLEGAL: Kind = kind(StatusCode::CONFLICT, "illegal-transition", "Action not allowed in this state");
 const CONCURRENT: Kind = kind(StatusCode::CONFLICT, "concurrent-modification", "Concurrent modification");
+const TOO_MANY: Kind = kind(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests");
 const UNAVAILABLE: Kind = kind(StatusCode::SERVICE_UNAVAILABLE, "upstream-unavailable", "Temporarily unavailable");
 const UPSTREAM: Kind = kind(StatusCode::BAD_GATEWAY, "upstream-failure", "AWS request failed");
 
@@ -91,6 +100,16 @@ impl ApiError {
             ApiError::UnsupportedMediaType(m) => (MEDIA_TYPE, None, m.clone()),
             ApiError::RouteNotFound => (NOT_FOUND, None, "no such route".into()),
             ApiError::MethodNotAllowed => (METHOD, None, "this route does not accept this method".into()),
+            ApiError::TooManyRequests { limit, retry_after } => (
+                TOO_MANY,
+                None,
+                format!(
+                    "at most {} {} requests per {} s per person; retry in {retry_after} s",
+                    limit.requests,
+                    limit.class,
+                    limit.per.as_secs()
+                ),
+            ),
             ApiError::Domain(d) => domain_parts(d),
         }
     }
@@ -124,6 +143,8 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?self, "request failed");
         } else if status == StatusCode::UNAUTHORIZED {
             tracing::info!(reason = %self, "rejected token");
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            tracing::info!(reason = %self, "limited");
         }
         let kind = format!("/problems/{slug}");
         let mut response =
@@ -131,6 +152,9 @@ impl IntoResponse for ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,9 +1,11 @@
-//! What a router's handlers run on: the gate every request passes (the token verifier, and
-//! the standing check for what can change something or read beyond one's own), and the
+//! What a router's handlers run on: the gate every request passes (the token verifier, the
+//! standing check for what can change something or read beyond one's own, the per-caller
+//! limits), and the
 //! area's use cases. One type for every area, so the gate is reached the same way everywhere.
 
 use std::sync::Arc;
 
+use atelier_domain::kernel::limits::RequestCounter;
 use axum::extract::FromRef;
 
 use crate::{JwtVerifier, standing::StandingCheck};
@@ -16,6 +18,8 @@ pub struct Gate {
     pub verifier: Arc<JwtVerifier>,
     /// The caller's current standing, for the requests [`crate::standing::needs_standing`] names.
     pub standing: Arc<StandingCheck>,
+    /// Where the requests [`crate::limits::limit_for`] names are counted (the table).
+    pub counter: Arc<dyn RequestCounter>,
 }
 
 /// The state of one area's router: `cases` are the use cases its handlers call.

@@ -253,6 +253,19 @@ pub(super) const POLICY_SK: &str = "DATAPOLICY";
 /// attached to, which a delete requires empty.
 pub(super) const GUARD_SK: &str = "INUSE";
 
+// Per-caller request limits (atelier_domain::kernel::limits).
+
+/// The partition of a caller's request counts: their `sub`, never their username (a
+/// recreated username starts afresh).
+pub(super) fn limit_pk(sub: &str) -> String {
+    format!("LIMIT#{sub}")
+}
+
+/// One class's count in the window starting at `start`.
+pub(super) fn limit_sk(class: &str, start: Timestamp) -> String {
+    format!("{class}#{}", sort_instant(start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! DynamoDB: the single table behind every store port ([`WorkspaceStore`], [`Catalog`],
 //! [`ScheduleDefaults`], [`SchedulerRuns`], [`MonthIndex`], [`BudgetStore`], [`ActualStore`],
-//! [`DatasetStore`], [`NotificationStore`]), all implemented on [`Table`].
+//! [`DatasetStore`], [`NotificationStore`], [`RequestCounter`]), all implemented on [`Table`].
 //!
 //! The key design, every item and every access pattern are in
 //! docs/adr/0002-single-table.md. Here: one file per store (`workspaces`, `catalog`,
@@ -17,6 +17,7 @@
 //! [`ActualStore`]: atelier_domain::costs::ActualStore
 //! [`DatasetStore`]: atelier_domain::datasets::DatasetStore
 //! [`NotificationStore`]: atelier_domain::notifications::NotificationStore
+//! [`RequestCounter`]: atelier_domain::kernel::limits::RequestCounter
 
 use atelier_domain::kernel::StoreError;
 use aws_sdk_dynamodb::Client;
@@ -31,6 +32,7 @@ mod datasets;
 mod exchange_rates;
 mod items;
 mod keys;
+mod limits;
 mod notifications;
 mod reads;
 mod schedule;

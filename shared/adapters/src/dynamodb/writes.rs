@@ -237,6 +237,21 @@ impl Table {
         }
     }
 
+    /// A conditional single-item update of `pk`/`sk` with the update expression `update`:
+    /// [`StoreError::Conflict`] when `condition` fails. The placeholders of both come from
+    /// `condition`.
+    pub(super) async fn update_item_if(
+        &self,
+        pk: String,
+        sk: String,
+        update: &'static str,
+        condition: Condition,
+    ) -> Result<(), StoreError> {
+        let request =
+            self.client.update_item().table_name(&self.name).set_key(Some(keys::key(pk, sk))).update_expression(update);
+        conditional("UpdateItem", with_condition!(request, condition).send().await)
+    }
+
     /// A conditional single-item delete: [`StoreError::Conflict`] when `condition` fails.
     pub(super) async fn delete_item_if(&self, pk: String, sk: String, condition: Condition) -> Result<(), StoreError> {
         let request = self.client.delete_item().table_name(&self.name).set_key(Some(keys::key(pk, sk)));

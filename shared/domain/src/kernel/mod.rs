@@ -1,6 +1,7 @@
 //! The kernel: the vocabulary every capability shares, and nothing else. Identifiers,
 //! errors (with whether a retry may help), pages and store errors, who is calling and what
-//! the directory knows of them, money, and where instants come from.
+//! the directory knows of them, money, where instants come from, and per-caller request
+//! limits.
 //!
 //! May use: nothing else in this crate, but for the lifecycle's [`crate::workspaces::IllegalTransition`],
 //! which [`DomainError`] carries. Every capability may use it.
@@ -9,6 +10,7 @@ mod caller;
 mod clock;
 mod error;
 mod id;
+pub mod limits;
 mod money;
 mod store;
 
