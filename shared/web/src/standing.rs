@@ -79,6 +79,8 @@ impl StandingCheck {
         {
             return Ok(standing.clone());
         }
+        // The answer is as old as the question: the window counts from before the call.
+        let asked = Instant::now();
         let standing =
             self.standings.standing(username).await.map_err(|e| ApiError::Domain(DomainError::Upstream(e)))?;
         let mut cache = self.cache();
@@ -88,7 +90,7 @@ impl StandingCheck {
                 cache.clear();
             }
         }
-        cache.insert(username.to_owned(), (Instant::now(), standing.clone()));
+        cache.insert(username.to_owned(), (asked, standing.clone()));
         Ok(standing)
     }
 
