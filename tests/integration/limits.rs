@@ -174,19 +174,7 @@ async fn one_person_looping_a_report_is_limited_and_nobody_else_is() {
 
     // The table holds ada's count for the window that refused her: exactly the limit, under
     // her sub (a recreated username would start afresh).
-    let sub = aws_sdk_cognitoidentityprovider::Client::new(&app.sdk)
-        .admin_get_user()
-        .user_pool_id(&app.seeded.user_pool_id)
-        .username("ada")
-        .send()
-        .await
-        .expect("AdminGetUser")
-        .user_attributes()
-        .iter()
-        .find(|a| a.name() == "sub")
-        .and_then(|a| a.value())
-        .expect("a sub")
-        .to_owned();
+    let sub = app.get("ada", "/v1/me").await.str("sub");
     let counts = aws_sdk_dynamodb::Client::new(&app.sdk)
         .query()
         .table_name(&app.seeded.table)

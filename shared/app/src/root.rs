@@ -456,12 +456,13 @@ impl Root {
         })
     }
 
-    /// The check of a caller's current standing in the directory (Cognito), trusted for the
-    /// settings' `standing_max_age`.
+    /// The check of a caller's current standing in the directory (Cognito), trusted for
+    /// [`atelier_domain::apps::STANDING_MAX_AGE`]: a constant, not a setting, so a deployment
+    /// cannot widen the documented window.
     pub fn standing(&self) -> &Arc<atelier_web::StandingCheck> {
         self.standing.get_or_init(|| {
             let directory: Arc<dyn atelier_domain::apps::Standings> = self.directory().clone();
-            Arc::new(atelier_web::StandingCheck::new(directory, self.settings.standing_max_age))
+            Arc::new(atelier_web::StandingCheck::new(directory, atelier_domain::apps::STANDING_MAX_AGE))
         })
     }
 

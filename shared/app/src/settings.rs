@@ -274,10 +274,6 @@ pub struct Settings {
     /// workspaces API; `None` elsewhere, and in [`Settings::local`] until the stack names
     /// the bucket it created).
     pub exports_bucket: Option<String>,
-    /// How long the API trusts a caller's standing read from the directory
-    /// ([`atelier_domain::apps::STANDING_MAX_AGE`] in AWS; shorter in some tests). Not a
-    /// variable: the window is documented and a deployment cannot widen it.
-    pub standing_max_age: std::time::Duration,
 }
 
 impl Settings {
@@ -333,7 +329,6 @@ impl Settings {
             scheduler_tick: atelier_domain::jobs::SCHEDULER_TICK,
             notification_sender: get(NOTIFICATION_SENDER)?,
             exports_bucket: get(EXPORTS_BUCKET)?,
-            standing_max_age: atelier_domain::apps::STANDING_MAX_AGE,
         })
     }
 
@@ -369,7 +364,6 @@ impl Settings {
             scheduler_tick: tick,
             notification_sender: Some(LOCAL_NOTIFICATION_SENDER.to_owned()),
             exports_bucket: None,
-            standing_max_age: atelier_domain::apps::STANDING_MAX_AGE,
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a router's handlers run on: the gate every request passes (the token verifier, the
 //! standing check for what can change something or read beyond one's own, the per-caller
-//! limits), and the
-//! area's use cases. One type for every area, so the gate is reached the same way everywhere.
+//! limits), and the area's use cases. One type for every area, so the gate is reached the
+//! same way everywhere.
 
 use std::sync::Arc;
 
